@@ -1,0 +1,38 @@
+# kubetrust — two commands do all set-up on a fresh machine:
+#   make test   lint, layer contracts, types, the whole test suite
+#   make demo   the main job on the embedded sandbox (arrives with the sandbox; see README)
+# `make setup` is the shared, idempotent step both depend on.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup test lint typecheck unit bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+	@echo "kubetrust: environment ready in $(VENV)"
+
+lint: setup
+	@$(BIN)/ruff check src tests benchmarks
+	@$(BIN)/ruff format --check src tests benchmarks
+	@$(BIN)/lint-imports --no-cache
+
+typecheck: setup
+	@$(BIN)/mypy
+
+unit: setup
+	@$(BIN)/pytest
+
+test: lint typecheck unit
+
+bench: setup
+	@$(BIN)/python benchmarks/engine.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

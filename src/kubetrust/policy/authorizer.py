@@ -1,0 +1,553 @@
+"""Combine every applicable policy kind into one decision, in AWS's order.
+
+This is the *authorizer* half of the Cedar split: it asks :mod:`evaluator` which statements
+apply and combines them as AWS documents (reference A.1, A.2; IAM User Guide "Policy
+evaluation logic", "Cross-account policy evaluation logic"):
+
+1. **Explicit-deny sweep** over SCPs, RCPs, the resource policy, identity policies,
+   permissions boundaries and session policies: one applicable Deny decides.
+2. **RCPs**, then **SCPs**, given as levels (organization root → OUs → account): every level
+   must hold an applicable Allow. SCPs limit IAM principals of the caller's account
+   (users, role sessions, the root user); RCPs limit the resource's account, whoever asks.
+3. **Resource-based policy.** Same account: its Allow is a union with the identity side,
+   graded by how it names the caller — the *account* delegates back to identity policies;
+   the *role* grants its sessions but stays limited by an implicit deny of the boundary or
+   the session policy; the *session* ARN or the *user* ARN grants directly. Cross-account:
+   both sides must allow (identity side in the trusted account, resource policy in the
+   trusting one). Role trust policies and KMS key policies must allow explicitly: without
+   their Allow nothing else helps, and an ``sts:AssumeRole*`` request on a role with no trust
+   policy given is denied.
+4. **Identity side**: an identity-policy Allow, within every permissions boundary, within
+   the session policies when there are any (several session policies are one set: any of
+   them may allow). The account root user has an implicit identity Allow.
+
+Inputs that are not IAM identities (AWS services, web-identity and SAML providers,
+anonymous callers) have no identity side: only a resource policy can admit them.
+
+What "conservative" means on a problem (an unreadable request value): the value matches
+nothing, so a positive condition fails and a negated one holds — exactly AWS's missing-key
+rule — and the problem is listed on the decision. Unknown operators never get here: the
+parser rejects them, as IAM does.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from kubetrust import errors
+from kubetrust.policy import conditions, evaluator, principals, validate
+from kubetrust.policy.decision import Decision, Outcome, Reason
+from kubetrust.policy.document import PolicyDocument, PolicyKind
+
+DocumentInput = str | Mapping[str, Any] | PolicyDocument
+"""A policy as JSON text, a mapping, or an already parsed document."""
+
+_ASSUME_ACTIONS = frozenset(
+    {
+        "sts:assumerole",
+        "sts:assumerolewithwebidentity",
+        "sts:assumerolewithsaml",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+        "sts:setcontext",
+    }
+)
+_ACCOUNT = re.compile(r"\d{12}\Z")
+_ROLE_RESOURCE = re.compile(r"arn:[a-z\-]+:iam::\d{12}:role/")
+_KMS_KEY = re.compile(r"arn:[a-z\-]+:kms:")
+
+
+class Request:
+    """One request to authorize: who, what, on which resource, with which context.
+
+    ``context`` maps condition keys (any case) to a string, a list of strings, a boolean or
+    a number. Keys AWS always sets are derived from the principal unless given:
+    ``aws:PrincipalArn`` (the role ARN for a session, B.4), ``aws:PrincipalAccount``,
+    ``aws:PrincipalType``, ``aws:username`` (IAM users only), ``aws:PrincipalIsAWSService``.
+    ``resource_account`` overrides the account taken from the resource ARN.
+    """
+
+    __slots__ = ("action", "context", "principal", "resource", "resource_account")
+
+    def __init__(
+        self,
+        principal: str,
+        action: str,
+        resource: str = "*",
+        context: Mapping[str, object] | None = None,
+        resource_account: str | None = None,
+    ) -> None:
+        if not isinstance(action, str) or ":" not in action:
+            raise errors.InputError(f"request action `{action}` must look like `service:Name`")
+        if not isinstance(resource, str) or not resource:
+            raise errors.InputError("request resource must be a non-empty string (or `*`)")
+        if resource_account is not None and not _ACCOUNT.match(str(resource_account)):
+            raise errors.InputError(f"resource account `{resource_account}` is not 12 digits")
+        self.principal = principal
+        self.action = action
+        self.resource = resource
+        self.context = context
+        self.resource_account = resource_account
+
+    def __repr__(self) -> str:
+        return (
+            f"Request(principal={self.principal!r}, action={self.action!r}, "
+            f"resource={self.resource!r})"
+        )
+
+
+class PolicySet:
+    """Every policy that bears on a request, parsed and compiled once, reusable.
+
+    ``scps`` and ``rcps`` are lists of levels (root, OUs..., account), each a list of
+    documents; an empty list means "no organization". ``resource_kind`` is ``"resource"``
+    or ``"trust"``; by default a resource policy without any ``Resource`` element is read
+    as a role trust policy.
+    """
+
+    def __init__(
+        self,
+        identity: Iterable[DocumentInput] = (),
+        resource: DocumentInput | None = None,
+        resource_account: str | None = None,
+        boundaries: Iterable[DocumentInput] = (),
+        session: Iterable[DocumentInput] = (),
+        scps: Iterable[Iterable[DocumentInput]] = (),
+        rcps: Iterable[Iterable[DocumentInput]] = (),
+        resource_kind: str | None = None,
+    ) -> None:
+        if resource_account is not None and not _ACCOUNT.match(str(resource_account)):
+            raise errors.InputError(f"resource account `{resource_account}` is not 12 digits")
+        self.resource_account = resource_account
+        self.identity = _group("identity", PolicyKind.IDENTITY, "identity", identity)
+        self.boundaries = tuple(
+            _group("boundary", PolicyKind.BOUNDARY, f"boundary[{i}]", [doc], single=True)
+            for i, doc in enumerate(_listed(boundaries, "boundaries"))
+        )
+        session_docs = _listed(session, "session")
+        self.session = (
+            _group("session", PolicyKind.SESSION, "session", session_docs) if session_docs else None
+        )
+        self.scp_levels = _levels("scp", PolicyKind.SCP, scps)
+        self.rcp_levels = _levels("rcp", PolicyKind.RCP, rcps)
+        self.resource: evaluator.StatementGroup | None = None
+        self.resource_is_trust = False
+        if resource is not None:
+            kind = _resource_kind(resource, resource_kind)
+            self.resource_is_trust = kind is PolicyKind.TRUST
+            self.resource = _group(kind.value, kind, kind.value, [resource], single=True)
+
+
+def _listed(documents: Iterable[Any], name: str) -> list[Any]:
+    if isinstance(documents, str | Mapping | PolicyDocument):
+        raise errors.InputError(f"`{name}` must be a list of policy documents")
+    return list(documents)
+
+
+def _parse(document: DocumentInput, kind: PolicyKind, where: str) -> PolicyDocument:
+    if isinstance(document, PolicyDocument):
+        return document
+    try:
+        return validate.parse_policy(document, kind)
+    except errors.PolicyParseError as exc:
+        raise exc.within(where) from None
+
+
+def _group(
+    kind: str,
+    policy_kind: PolicyKind,
+    name: str,
+    documents: Iterable[DocumentInput],
+    *,
+    single: bool = False,
+) -> evaluator.StatementGroup:
+    docs = _listed(documents, name)
+    named = [
+        (
+            name if single else f"{name}[{i}]",
+            _parse(doc, policy_kind, name if single else f"{name}[{i}]"),
+        )
+        for i, doc in enumerate(docs)
+    ]
+    return evaluator.StatementGroup(kind, name, named)
+
+
+def _levels(
+    kind: str, policy_kind: PolicyKind, levels: Iterable[Iterable[DocumentInput]]
+) -> tuple[evaluator.StatementGroup, ...]:
+    result = []
+    for number, level in enumerate(_listed(levels, f"{kind}s")):
+        result.append(_group(kind, policy_kind, f"{kind}[level {number}]", level))
+    return tuple(result)
+
+
+def _resource_kind(document: DocumentInput, requested: str | None) -> PolicyKind:
+    if requested is not None:
+        try:
+            kind = PolicyKind(requested)
+        except ValueError:
+            raise errors.InputError(
+                f"resource kind `{requested}` is not resource or trust"
+            ) from None
+        if kind not in (PolicyKind.RESOURCE, PolicyKind.TRUST):
+            raise errors.InputError(f"resource kind `{requested}` is not resource or trust")
+        return kind
+    if isinstance(document, PolicyDocument):
+        return document.kind
+    raw = validate.load_document(document)
+    statements = raw.get("Statement")
+    items = [statements] if isinstance(statements, Mapping) else statements
+    if (
+        isinstance(items, list)
+        and items
+        and all(
+            isinstance(s, Mapping) and "Resource" not in s and "NotResource" not in s for s in items
+        )
+    ):
+        return PolicyKind.TRUST
+    return PolicyKind.RESOURCE
+
+
+@functools.lru_cache(maxsize=4096)
+def _derived_context(caller: principals.Caller) -> dict[str, tuple[str, ...]]:
+    """The keys AWS sets for every request of this caller (B.4)."""
+    derived: dict[str, tuple[str, ...]] = {}
+    if caller.principal_arn:
+        derived["aws:principalarn"] = (caller.principal_arn,)
+    if caller.account:
+        derived["aws:principalaccount"] = (caller.account,)
+    elif caller.kind == "anonymous":
+        derived["aws:principalaccount"] = ("anonymous",)
+    if caller.principal_type:
+        derived["aws:principaltype"] = (caller.principal_type,)
+    if caller.kind == "user":
+        derived["aws:username"] = (caller.text.rsplit("/", 1)[-1],)
+    if caller.kind == "service":
+        derived["aws:principalservicename"] = (caller.text,)
+    derived["aws:principalisawsservice"] = ("true" if caller.kind == "service" else "false",)
+    return derived
+
+
+def _context(request: Request, caller: principals.Caller) -> dict[str, tuple[str, ...]]:
+    context = dict(_derived_context(caller))
+    raw = request.context
+    if raw:
+        if not isinstance(raw, Mapping):
+            raise errors.InputError("request context must be an object of key → value(s)")
+        for key, value in raw.items():
+            if not isinstance(key, str) or not key:
+                raise errors.InputError(f"context key {key!r} must be a non-empty string")
+            normalized = _context_values(key, value)
+            if normalized is None:
+                context.pop(key.lower(), None)
+            else:
+                context[key.lower()] = normalized
+    return context
+
+
+def _context_values(key: str, value: object) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else (value,)
+    result = []
+    for item in items:
+        if isinstance(item, bool):
+            result.append("true" if item else "false")
+        elif isinstance(item, str):
+            result.append(item)
+        elif isinstance(item, int | float):
+            result.append(str(item))
+        else:
+            raise errors.InputError(
+                f"context key `{key}`: values must be strings, numbers or booleans"
+            )
+    return tuple(result)
+
+
+def _resource_account(
+    request: Request, policies: PolicySet, caller: principals.Caller
+) -> str | None:
+    if request.resource_account is not None:
+        return request.resource_account
+    if policies.resource_account is not None:
+        return policies.resource_account
+    parts = request.resource.split(":", 5)
+    if len(parts) == 6 and _ACCOUNT.match(parts[4]):
+        return parts[4]
+    return caller.account
+
+
+class _Evaluation:
+    """The state of one authorization: request facts plus what has been found so far."""
+
+    __slots__ = ("action", "caller", "context", "has_boundary", "misses", "problems", "resource")
+
+    def __init__(
+        self,
+        caller: principals.Caller,
+        action: str,
+        resource: str,
+        context: dict[str, tuple[str, ...]],
+        has_boundary: bool,
+    ) -> None:
+        self.caller = caller
+        self.action = action
+        self.resource = resource
+        self.context = context
+        self.has_boundary = has_boundary
+        self.problems = conditions.Problems()
+        self.misses: list[Reason] = []
+
+    def applies(self, statement: evaluator.CompiledStatement, kind: str) -> principals.Grade:
+        """The principal grade if ``statement`` applies to this request, else ``NONE``."""
+        grade = principals.Grade.DIRECT
+        if kind in ("resource", "trust", "rcp"):
+            grade = statement.principal_grade(self.caller, has_boundary=self.has_boundary)
+            if grade is principals.Grade.NONE:
+                return grade
+        if not statement.matches_resource(self.resource, self.context):
+            return principals.Grade.NONE
+        if statement.conditions:
+            failed = statement.failed_condition(self.context, self.problems)
+            if failed is not None:
+                if statement.allow:
+                    self.misses.append(
+                        Reason(
+                            kind,
+                            statement.policy,
+                            statement.label,
+                            "NotApplicable",
+                            f"condition {failed.describe()} is not met",
+                        )
+                    )
+                return principals.Grade.NONE
+        return grade
+
+    def explicit_denies(self, groups: Iterable[evaluator.StatementGroup]) -> list[Reason]:
+        found = []
+        for group in groups:
+            for statement in group.for_action(self.action)[0]:
+                if self.applies(statement, group.kind):
+                    found.append(
+                        Reason(
+                            group.kind,
+                            statement.policy,
+                            statement.label,
+                            "Deny",
+                            _detail("denies", statement),
+                        )
+                    )
+        return found
+
+    def first_allow(self, group: evaluator.StatementGroup) -> Reason | None:
+        for statement in group.for_action(self.action)[1]:
+            if self.applies(statement, group.kind):
+                return Reason(
+                    group.kind,
+                    statement.policy,
+                    statement.label,
+                    "Allow",
+                    _detail("allows", statement),
+                )
+        return None
+
+    def best_resource_allow(
+        self, group: evaluator.StatementGroup
+    ) -> tuple[principals.Grade, Reason | None]:
+        best, reason = principals.Grade.NONE, None
+        for statement in group.for_action(self.action)[1]:
+            grade = self.applies(statement, group.kind)
+            if grade > best:
+                best = grade
+                reason = Reason(
+                    group.kind,
+                    statement.policy,
+                    statement.label,
+                    "Allow",
+                    _detail(f"allows ({grade.name.lower()} principal)", statement),
+                )
+        return best, reason
+
+
+def _detail(verb: str, statement: evaluator.CompiledStatement) -> str:
+    if not statement.conditions:
+        return verb
+    return f"{verb}; conditions hold: " + "; ".join(c.describe() for c in statement.conditions)
+
+
+def authorize(request: Request, policies: PolicySet) -> Decision:
+    """Decide ``request`` under ``policies`` as AWS would (see module doc).
+
+    Never raises for a denial; raises :class:`errors.InputError` for a malformed request.
+    """
+    caller = principals.parse_caller(request.principal)
+    context = _context(request, caller)
+    iam = caller.is_iam
+    state = _Evaluation(
+        caller, request.action.lower(), request.resource, context, bool(policies.boundaries) and iam
+    )
+    same_account = _resource_account(request, policies, caller) == caller.account
+
+    caller_groups: Sequence[evaluator.StatementGroup] = ()
+    if iam:
+        caller_groups = (
+            policies.identity,
+            *policies.boundaries,
+            *((policies.session,) if policies.session else ()),
+        )
+    sweep = [
+        *(policies.scp_levels if iam else ()),
+        *policies.rcp_levels,
+        *((policies.resource,) if policies.resource else ()),
+        *caller_groups,
+    ]
+    denies = state.explicit_denies(sweep)
+    if denies:
+        return _decision(Outcome.EXPLICIT_DENY, denies, state)
+
+    granted: list[Reason] = []
+    for level in (*policies.rcp_levels, *(policies.scp_levels if iam else ())):
+        allow = state.first_allow(level)
+        if allow is None:
+            what = "resource control" if level.kind == "rcp" else "service control"
+            return _implicit(
+                state,
+                level.kind,
+                level.name,
+                f"no {what} policy at this level allows {request.action}",
+            )
+        granted.append(allow)
+    return _combine(request, policies, state, same_account, granted)
+
+
+def _combine(
+    request: Request,
+    policies: PolicySet,
+    state: _Evaluation,
+    same_account: bool,
+    granted: list[Reason],
+) -> Decision:
+    caller = state.caller
+    grade, resource_allow = principals.Grade.NONE, None
+    if policies.resource is not None:
+        grade, resource_allow = state.best_resource_allow(policies.resource)
+    elif request.action.lower() in _ASSUME_ACTIONS and _ROLE_RESOURCE.match(request.resource):
+        return _implicit(
+            state,
+            "trust",
+            "trust",
+            "no trust policy was given; a role's trust "
+            f"policy must allow {request.action} explicitly",
+        )
+    if (
+        resource_allow is None
+        and policies.resource is not None
+        and (
+            policies.resource_is_trust
+            or _KMS_KEY.match(request.resource)
+            or (
+                request.action.lower() in _ASSUME_ACTIONS and _ROLE_RESOURCE.match(request.resource)
+            )
+        )
+    ):
+        kind = policies.resource.kind
+        return _implicit(
+            state,
+            kind,
+            policies.resource.name,
+            f"no statement allows {request.action} for {caller.text}; this policy "
+            "must allow the caller explicitly",
+        )
+    if resource_allow is not None:
+        granted.append(resource_allow)
+        if _resource_grant_suffices(grade, caller, same_account):
+            return _decision(Outcome.ALLOW, granted, state)
+        if not caller.is_iam:
+            return _decision(Outcome.ALLOW, granted, state)
+    elif not caller.is_iam:
+        return _implicit(
+            state,
+            "resource",
+            "resource",
+            f"no resource-based policy allows {request.action} for {caller.text}",
+        )
+    elif not same_account:
+        return _implicit(
+            state,
+            "resource",
+            "resource",
+            f"cross-account request: no resource-based policy in the resource's "
+            f"account allows {request.action}",
+        )
+    return _identity_side(request, policies, state, grade, same_account, granted)
+
+
+def _resource_grant_suffices(
+    grade: principals.Grade, caller: principals.Caller, same_account: bool
+) -> bool:
+    """Whether a resource-policy Allow of ``grade`` admits the caller without identity
+    policies (same account only; see module doc, step 3)."""
+    if not same_account or grade is principals.Grade.ACCOUNT:
+        return False
+    # ROLE or EVERYONE for a role session: the boundary and session policies still limit
+    return grade is principals.Grade.DIRECT or caller.kind in ("user", "root")
+
+
+def _identity_side(
+    request: Request,
+    policies: PolicySet,
+    state: _Evaluation,
+    grade: principals.Grade,
+    same_account: bool,
+    granted: list[Reason],
+) -> Decision:
+    """Identity policies, boundaries and session policies (A.1 steps 6–8)."""
+    caller = state.caller
+    role_grant = same_account and grade in (principals.Grade.ROLE, principals.Grade.EVERYONE)
+    if caller.kind == "root":
+        granted.append(
+            Reason(
+                "root",
+                "",
+                "",
+                "Allow",
+                "the account root user is allowed unless an SCP or RCP denies",
+            )
+        )
+    elif not role_grant:
+        allow = state.first_allow(policies.identity)
+        if allow is None:
+            return _implicit(
+                state, "identity", "identity", f"no identity-based policy allows {request.action}"
+            )
+        granted.append(allow)
+    for boundary in policies.boundaries:
+        allow = state.first_allow(boundary)
+        if allow is None:
+            return _implicit(
+                state,
+                "boundary",
+                boundary.name,
+                f"the permissions boundary does not allow {request.action}",
+            )
+        granted.append(allow)
+    if policies.session is not None and caller.kind in ("session", "role", "federated-user"):
+        allow = state.first_allow(policies.session)
+        if allow is None:
+            return _implicit(
+                state, "session", "session", f"no session policy allows {request.action}"
+            )
+        granted.append(allow)
+    return _decision(Outcome.ALLOW, granted, state)
+
+
+def _implicit(state: _Evaluation, kind: str, policy: str, detail: str) -> Decision:
+    reasons = [Reason(kind, policy, "", "ImplicitDeny", detail), *state.misses]
+    return Decision(Outcome.IMPLICIT_DENY, tuple(reasons), tuple(state.problems.items))
+
+
+def _decision(outcome: Outcome, reasons: list[Reason], state: _Evaluation) -> Decision:
+    return Decision(outcome, tuple(reasons), tuple(state.problems.items))

@@ -1,0 +1,148 @@
+"""Does a statement apply to a request? Nothing here knows about Allow beating Deny.
+
+This is the *evaluator* half of the Cedar split (style anchors, habit 2): a
+:class:`CompiledStatement` answers "does this statement match this action, resource,
+principal and context", and a :class:`StatementGroup` holds the statements of one policy
+kind (one SCP level, the identity policies...) with a per-action index so that a request
+only looks at statements whose ``Action`` can match. How matches combine into a decision
+is :mod:`kubetrust.policy.authorizer`'s job.
+
+A statement applies when all of these hold (A.4, A.5, A.7):
+
+- its ``Action`` matches (or ``NotAction`` does not), case-insensitively;
+- its ``Resource`` matches (or ``NotResource`` does not), case-sensitively; trust policies
+  have neither and apply to their role;
+- in resource-side kinds, its ``Principal`` names the caller (graded, see
+  :mod:`kubetrust.policy.principals`) or its ``NotPrincipal`` does not exclude the caller;
+- every condition entry holds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from kubetrust.policy import conditions, matching, principals
+from kubetrust.policy.document import PolicyDocument, Statement
+
+_CACHE_LIMIT = 2048
+
+
+class CompiledStatement:
+    """One statement, with its matchers built once."""
+
+    __slots__ = (
+        "action_re",
+        "allow",
+        "conditions",
+        "label",
+        "negate_action",
+        "negate_resource",
+        "policy",
+        "resource_re",
+        "resource_templates",
+        "source",
+    )
+
+    def __init__(self, source: Statement, policy: str, variables_enabled: bool) -> None:
+        self.source = source
+        self.policy = policy
+        self.label = source.label
+        self.allow = source.effect == "Allow"
+        self.negate_action = source.action is None
+        actions = source.action if source.action is not None else source.not_action
+        self.action_re = matching.compile_globs(actions or ("*",), matching.ACTION)
+        self.negate_resource = source.resource is None and source.not_resource is not None
+        resources = source.resource if source.resource is not None else source.not_resource
+        self.resource_re: re.Pattern[str] | None = None
+        self.resource_templates: tuple[matching.Template, ...] | None = None
+        if resources is not None:
+            templates = tuple(matching.parse_template(r, variables_enabled) for r in resources)
+            if any(t.has_variables for t in templates):
+                self.resource_templates = templates
+            else:
+                self.resource_re = matching.compile_globs(resources, matching.RESOURCE)
+        self.conditions = tuple(
+            conditions.compile_condition(c, variables_enabled) for c in source.conditions
+        )
+
+    def matches_action(self, action: str) -> bool:
+        hit = self.action_re.fullmatch(action) is not None
+        return not hit if self.negate_action else hit
+
+    def matches_resource(self, resource: str, context: matching.Context) -> bool:
+        if self.resource_re is not None:
+            hit = self.resource_re.fullmatch(resource) is not None
+        elif self.resource_templates is not None:
+            hit = self._templated_resource_hit(resource, context)
+        else:
+            return True  # a trust policy applies to the role it is attached to
+        return not hit if self.negate_resource else hit
+
+    def _templated_resource_hit(self, resource: str, context: matching.Context) -> bool:
+        for template in self.resource_templates or ():
+            pieces = template.resolve(context)
+            if pieces is None:
+                continue  # an unresolved variable matches no resource (A.6)
+            source = matching.glob_regex(pieces, matching.RESOURCE)
+            if matching.compile_regex(source, False).fullmatch(resource):
+                return True
+        return False
+
+    def principal_grade(self, caller: principals.Caller, *, has_boundary: bool) -> principals.Grade:
+        """How this statement's Principal/NotPrincipal names ``caller``."""
+        source = self.source
+        if source.principal is not None:
+            return principals.grade(source.principal, caller)
+        if source.not_principal is not None:
+            if not self.allow and has_boundary and caller.is_iam:
+                # A.4 / boundaries doc: NotPrincipal+Deny always denies a principal that has
+                # a permissions boundary, whatever NotPrincipal lists.
+                return principals.Grade.DIRECT
+            if principals.excluded(source.not_principal, caller, all_levels=not self.allow):
+                return principals.Grade.NONE
+            return principals.Grade.DIRECT
+        return principals.Grade.DIRECT  # identity-side kinds: the principal is implicit
+
+    def failed_condition(
+        self, context: matching.Context, problems: conditions.Problems
+    ) -> conditions.CompiledCondition | None:
+        """The first condition entry that does not hold, or ``None`` if all hold."""
+        for condition in self.conditions:
+            if not condition.holds(context, problems):
+                return condition
+        return None
+
+
+class StatementGroup:
+    """The statements of one policy kind at one level, indexed by action on demand."""
+
+    __slots__ = ("_by_action", "kind", "name", "statements")
+
+    def __init__(
+        self, kind: str, name: str, documents: Sequence[tuple[str, PolicyDocument]]
+    ) -> None:
+        self.kind = kind
+        self.name = name
+        compiled: list[CompiledStatement] = []
+        for policy, document in documents:
+            for statement in document.statements:
+                compiled.append(CompiledStatement(statement, policy, document.variables_enabled))
+        self.statements = tuple(compiled)
+        self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], ...]] = {}
+
+    def for_action(
+        self, action: str
+    ) -> tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]:
+        """``(denies, allows)`` whose Action/NotAction match ``action`` (lower-cased)."""
+        found = self._by_action.get(action)
+        if found is None:
+            if len(self._by_action) >= _CACHE_LIMIT:
+                self._by_action.clear()
+            hits = [s for s in self.statements if s.matches_action(action)]
+            found = (
+                tuple(s for s in hits if not s.allow),
+                tuple(s for s in hits if s.allow),
+            )
+            self._by_action[action] = found
+        return found  # type: ignore[return-value]

@@ -1,0 +1,442 @@
+"""Parse and validate policy documents, per kind, with the messages IAM gives.
+
+IAM rejects a malformed document at write time with ``MalformedPolicyDocument`` and one of a
+small set of messages (``Missing required field Effect``, ``Policy document should not
+specify a principal.``, ``Syntax errors in policy.``...). We raise
+:class:`kubetrust.errors.PolicyParseError` carrying that message, the path of the offending
+element and our own precise reason, so that a user sees both what AWS would say and exactly
+where the problem is. Nothing else escapes :func:`parse_policy`: not ``KeyError``, not
+``RecursionError``, not ``json.JSONDecodeError``.
+
+Rules by kind (reference A.4, A.8; IAM's grammar page):
+
+==========  =========  ============  ========  ===========================================
+kind        Principal  NotPrincipal  Resource  notes
+==========  =========  ============  ========  ===========================================
+identity    no         no            required
+boundary    no         no            required
+session     no         no            required
+scp         no         no            required
+resource    one of the two           required  NotPrincipal only with Deny
+trust       required   no            no        actions must be ``sts:*`` actions
+rcp         required   no            required  Principal must be ``"*"``
+==========  =========  ============  ========  ===========================================
+
+What we do not check, because IAM checks it against live state rather than the text:
+whether a named principal exists, and the size quotas of each policy kind.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+from kubetrust import arn, errors
+from kubetrust.policy import operators
+from kubetrust.policy.document import (
+    VALID_VERSIONS,
+    Condition,
+    PolicyDocument,
+    PolicyKind,
+    PrincipalBlock,
+    Statement,
+)
+
+SYNTAX = "Syntax errors in policy."
+LEGACY = "The policy failed legacy parsing"
+NO_ACTIONS = "Policy statement must contain actions."
+NO_RESOURCES = "Policy statement must contain resources."
+NO_PRINCIPAL_ALLOWED = "Policy document should not specify a principal."
+MISSING_PRINCIPAL = "Missing required field Principal"
+MISSING_EFFECT = "Missing required field Effect"
+BAD_PRINCIPAL = "Invalid principal in policy"
+VENDOR = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
+DUPLICATE_SID = "Statement IDs (SID) in a single policy must be unique."
+TRUST_ACTIONS = (
+    "Trust Policy statement actions can only be sts:AssumeRole, "
+    "sts:AssumeRoleWithSAML, and sts:AssumeRoleWithWebIdentity"
+)
+
+_TOP_ELEMENTS = frozenset({"Version", "Id", "Statement"})
+_STATEMENT_ELEMENTS = frozenset(
+    {
+        "Sid",
+        "Effect",
+        "Action",
+        "NotAction",
+        "Resource",
+        "NotResource",
+        "Principal",
+        "NotPrincipal",
+        "Condition",
+    }
+)
+_PRINCIPAL_TYPES = {
+    "AWS": "aws",
+    "Federated": "federated",
+    "Service": "service",
+    "CanonicalUser": "canonical_user",
+}
+_VENDOR = re.compile(r"[A-Za-z0-9\-.*?]+\Z")
+_NO_PRINCIPAL_KINDS = frozenset(
+    {PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.SCP}
+)
+_PRINCIPAL_ARN_TYPES = {
+    "iam": frozenset({"root", "user", "role"}),
+    "sts": frozenset({"assumed-role", "federated-user"}),
+}
+MAX_DOCUMENT_CHARS = 1_000_000
+"""Far above every IAM quota; only here so that absurd input fails fast and clearly."""
+
+
+def parse_policy(document: str | Mapping[str, Any], kind: PolicyKind) -> PolicyDocument:
+    """Parse ``document`` (JSON text or a mapping) as a policy of ``kind``.
+
+    Raises :class:`errors.PolicyParseError` for anything IAM would reject; returns an
+    immutable :class:`PolicyDocument` otherwise.
+    """
+    raw = load_document(document)
+    for element in raw:
+        if element not in _TOP_ELEMENTS:
+            _fail(SYNTAX, "", f"unknown top-level element `{element}`")
+    version = _version(raw)
+    policy_id = raw.get("Id")
+    if policy_id is not None and not isinstance(policy_id, str):
+        _fail(SYNTAX, "Id", "must be a string")
+    statements = _statements(raw, kind)
+    return PolicyDocument(kind=kind, version=version, id=policy_id, statements=statements)
+
+
+def _fail(message: str, path: str, reason: str) -> NoReturn:
+    raise errors.PolicyParseError(message, path=path, reason=reason)
+
+
+def load_document(document: object) -> Mapping[str, Any]:
+    """JSON text or a mapping → a mapping with string keys (``PolicyParseError`` if not)."""
+    if isinstance(document, str):
+        if len(document) > MAX_DOCUMENT_CHARS:
+            _fail(SYNTAX, "", f"document longer than {MAX_DOCUMENT_CHARS} characters")
+        try:
+            loaded = json.loads(document, object_pairs_hook=_no_duplicate_keys)
+        except errors.PolicyParseError:
+            raise
+        except (ValueError, RecursionError) as exc:
+            _fail(SYNTAX, "", f"not valid JSON: {_short(exc)}")
+        document = loaded
+    if not isinstance(document, Mapping):
+        _fail(SYNTAX, "", "a policy document must be a JSON object")
+    for key in document:
+        if not isinstance(key, str):
+            _fail(SYNTAX, "", f"element names must be strings, got {key!r}")
+    return document
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Reject duplicate names: JSON parsers keep the last one silently, which can drop a
+    condition block and widen an Allow; we refuse rather than guess."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            _fail(SYNTAX, "", f"element `{key}` appears twice in one object")
+        result[key] = value
+    return result
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 160 else text[:160] + "..."
+
+
+def _version(raw: Mapping[str, Any]) -> str | None:
+    if "Version" not in raw:
+        return None
+    version = raw["Version"]
+    if version not in VALID_VERSIONS:
+        _fail(
+            SYNTAX,
+            "Version",
+            f"`{version}` is not a policy language version; use `2012-10-17`",
+        )
+    return str(version)
+
+
+def _statements(raw: Mapping[str, Any], kind: PolicyKind) -> tuple[Statement, ...]:
+    if "Statement" not in raw:
+        _fail(SYNTAX, "", "missing required element `Statement`")
+    value = raw["Statement"]
+    items = [value] if isinstance(value, Mapping) else value
+    if not isinstance(items, list) or not items:
+        _fail(SYNTAX, "Statement", "must be an object or a non-empty list of objects")
+    statements = tuple(_statement(item, index, kind) for index, item in enumerate(items))
+    seen: set[str] = set()
+    for statement in statements:
+        if statement.sid:
+            if statement.sid in seen:
+                _fail(DUPLICATE_SID, f"Statement[{statement.index}].Sid", f"`{statement.sid}`")
+            seen.add(statement.sid)
+    return statements
+
+
+def _statement(raw: object, index: int, kind: PolicyKind) -> Statement:
+    where = f"Statement[{index}]"
+    if not isinstance(raw, Mapping):
+        _fail(SYNTAX, where, "a statement must be a JSON object")
+    for element in raw:
+        if element not in _STATEMENT_ELEMENTS:
+            _fail(SYNTAX, where, f"unknown element `{element}`")
+    sid = raw.get("Sid")
+    if sid is not None and not isinstance(sid, str):
+        _fail(SYNTAX, f"{where}.Sid", "must be a string")
+    effect = _effect(raw, where)
+    action, not_action = _actions(raw, where, kind)
+    resource, not_resource = _resources(raw, where, kind)
+    principal, not_principal = _principals(raw, where, kind, effect)
+    conditions = _conditions(raw.get("Condition"), f"{where}.Condition")
+    return Statement(
+        index=index,
+        sid=sid or None,
+        effect=effect,
+        action=action,
+        not_action=not_action,
+        resource=resource,
+        not_resource=not_resource,
+        principal=principal,
+        not_principal=not_principal,
+        conditions=conditions,
+    )
+
+
+def _effect(raw: Mapping[str, Any], where: str) -> str:
+    if "Effect" not in raw:
+        _fail(MISSING_EFFECT, f"{where}.Effect", "every statement needs `Allow` or `Deny`")
+    effect = raw["Effect"]
+    if effect not in ("Allow", "Deny"):
+        _fail(LEGACY, f"{where}.Effect", f"`{effect}` is not `Allow` or `Deny` (case matters)")
+    return str(effect)
+
+
+def _string_list(value: object, path: str) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not items:
+        _fail(SYNTAX, path, "must be a string or a non-empty list of strings")
+    for item in items:
+        if not isinstance(item, str):
+            _fail(SYNTAX, path, f"must hold strings only, got {json.dumps(item)[:60]}")
+    return tuple(items)
+
+
+def _pair(raw: Mapping[str, Any], name: str, where: str) -> tuple[Any, Any]:
+    negated = "Not" + name
+    if name in raw and negated in raw:
+        _fail(SYNTAX, where, f"a statement may hold `{name}` or `{negated}`, not both")
+    plain = _string_list(raw[name], f"{where}.{name}") if name in raw else None
+    inverse = _string_list(raw[negated], f"{where}.{negated}") if negated in raw else None
+    return plain, inverse
+
+
+def _actions(
+    raw: Mapping[str, Any], where: str, kind: PolicyKind
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    action, not_action = _pair(raw, "Action", where)
+    if action is None and not_action is None:
+        _fail(NO_ACTIONS, where, "add `Action` or `NotAction`")
+    element = "Action" if action is not None else "NotAction"
+    for value in action or not_action:
+        _check_action(value, f"{where}.{element}")
+        if kind is PolicyKind.TRUST and value != "*" and value.split(":")[0].lower() != "sts":
+            _fail(TRUST_ACTIONS, f"{where}.{element}", f"`{value}` is not an sts action")
+    return action, not_action
+
+
+def _check_action(value: str, path: str) -> None:
+    if value == "*":
+        return
+    parts = value.split(":")
+    if len(parts) == 1:
+        _fail(VENDOR, path, f"`{value}` has no service prefix")
+    if len(parts) > 2:
+        _fail("Actions/Condition can contain only one colon.", path, f"`{value}`")
+    vendor, name = parts
+    if not _VENDOR.match(vendor) or not name:
+        _fail(f"Vendor {vendor} is not valid", path, f"`{value}`")
+
+
+def _resources(
+    raw: Mapping[str, Any], where: str, kind: PolicyKind
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    resource, not_resource = _pair(raw, "Resource", where)
+    present = resource is not None or not_resource is not None
+    if kind is PolicyKind.TRUST:
+        if present:
+            element = "Resource" if resource is not None else "NotResource"
+            _fail(
+                f"Has prohibited field {element}",
+                f"{where}.{element}",
+                "a trust policy applies to its role; remove the element",
+            )
+        return None, None
+    if not present:
+        _fail(NO_RESOURCES, where, "add `Resource` or `NotResource`")
+    element = "Resource" if resource is not None else "NotResource"
+    for value in resource or not_resource:
+        _check_resource(value, f"{where}.{element}")
+    return resource, not_resource
+
+
+def _check_resource(value: str, path: str) -> None:
+    if value == "*":
+        return
+    if ":" not in value:
+        _fail(f'Resource {value} must be in ARN format or "*".', path, "not an ARN")
+    parts = value.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        _fail(LEGACY, path, f"`{value}` is not `arn:partition:service:region:account:resource`")
+    partition, service = parts[1], parts[2]
+    if partition != "*" and partition not in arn.PARTITIONS:
+        _fail(f'Partition "{partition}" is not valid for resource "{value}".', path, "")
+    if not service or "*" in service or "?" in service:
+        _fail(
+            "Resource vendor must be fully qualified and cannot contain regexes.",
+            path,
+            f"`{value}`",
+        )
+
+
+def _principals(
+    raw: Mapping[str, Any], where: str, kind: PolicyKind, effect: str
+) -> tuple[PrincipalBlock | None, PrincipalBlock | None]:
+    has_principal = "Principal" in raw
+    has_not = "NotPrincipal" in raw
+    if kind in _NO_PRINCIPAL_KINDS:
+        if has_principal or has_not:
+            element = "Principal" if has_principal else "NotPrincipal"
+            _fail(
+                NO_PRINCIPAL_ALLOWED,
+                f"{where}.{element}",
+                f"a {kind.value} policy's principal is implicit: the identity it is attached to",
+            )
+        return None, None
+    if has_principal and has_not:
+        _fail(SYNTAX, where, "a statement may hold `Principal` or `NotPrincipal`, not both")
+    if has_not and kind is not PolicyKind.RESOURCE:
+        _fail(
+            "Has prohibited field NotPrincipal",
+            f"{where}.NotPrincipal",
+            f"NotPrincipal is not supported in a {kind.value} policy",
+        )
+    if not has_principal and not has_not:
+        _fail(MISSING_PRINCIPAL, where, f"a {kind.value} policy must name who it applies to")
+    if has_not:
+        if effect == "Allow":
+            _fail(
+                BAD_PRINCIPAL,
+                f"{where}.NotPrincipal",
+                "NotPrincipal may only be used "
+                "with Deny; use Principal `*` with an `ArnNotEquals aws:PrincipalArn` "
+                "condition instead",
+            )
+        return None, _principal_block(raw["NotPrincipal"], f"{where}.NotPrincipal", negated=True)
+    block = _principal_block(raw["Principal"], f"{where}.Principal", negated=False)
+    if kind is PolicyKind.RCP and not block.everyone:
+        _fail(BAD_PRINCIPAL, f"{where}.Principal", 'a resource control policy must use `"*"`')
+    return block, None
+
+
+def _principal_block(value: object, path: str, *, negated: bool) -> PrincipalBlock:
+    if value == "*":
+        if negated:
+            _fail(BAD_PRINCIPAL, path, '`"*"` cannot be excluded: NotPrincipal `*` matches no one')
+        return PrincipalBlock(everyone=True)
+    if not isinstance(value, Mapping) or not value:
+        _fail(BAD_PRINCIPAL, path, 'must be `"*"` or an object such as {"AWS": ...}')
+    fields: dict[str, tuple[str, ...]] = {}
+    everyone = False
+    for key, entries in value.items():
+        if key not in _PRINCIPAL_TYPES:
+            _fail(
+                BAD_PRINCIPAL,
+                path,
+                f"unknown principal type `{key}`; use one of " + ", ".join(_PRINCIPAL_TYPES),
+            )
+        items = _string_list(entries, f"{path}.{key}")
+        if key == "AWS":
+            everyone = everyone or "*" in items
+            items = tuple(_aws_principal(item, f"{path}.AWS") for item in items if item != "*")
+            if everyone and negated:
+                _fail(BAD_PRINCIPAL, path, "NotPrincipal cannot hold `*`")
+        else:
+            for item in items:
+                _check_named_principal(item, f"{path}.{key}")
+        fields[_PRINCIPAL_TYPES[key]] = items
+    return PrincipalBlock(everyone=everyone, **fields)
+
+
+def _aws_principal(value: str, path: str) -> str:
+    """Accept an account id or an IAM/STS principal ARN; no partial wildcards (A.5, A.8)."""
+    if "*" in value or "?" in value:
+        _fail(BAD_PRINCIPAL, path, f"`{value}`: a wildcard may only stand alone as `*`")
+    if re.fullmatch(r"\d{12}", value):
+        return value
+    try:
+        parsed = arn.parse(value)
+    except errors.InvalidArnError as exc:
+        _fail(BAD_PRINCIPAL, path, exc.reason + f": `{value}`")
+    allowed = _PRINCIPAL_ARN_TYPES.get(parsed.service, frozenset())
+    if parsed.resource_type not in allowed:
+        _fail(BAD_PRINCIPAL, path, f"`{value}` is not an account, user, role or session ARN")
+    return value
+
+
+def _check_named_principal(value: str, path: str) -> None:
+    if not value or "*" in value or "?" in value:
+        _fail(BAD_PRINCIPAL, path, f"`{value}`: a named principal cannot hold wildcards")
+
+
+def _conditions(raw: object, path: str) -> tuple[Condition, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, Mapping):
+        _fail(SYNTAX, path, "a Condition block must be a JSON object")
+    result: list[Condition] = []
+    for operator, block in raw.items():
+        spec = operators.parse_operator(operator)
+        if spec is None:
+            _fail(SYNTAX, f"{path}.{operator}", f"unknown condition operator `{operator}`")
+        if not isinstance(block, Mapping) or not block:
+            _fail(SYNTAX, f"{path}.{operator}", "must map condition keys to values")
+        for key, values in block.items():
+            where = f"{path}.{operator}.{key}"
+            if not isinstance(key, str) or ":" not in key or key.startswith(":"):
+                _fail(VENDOR, where, f"condition key `{key}` has no service prefix")
+            normalized = _condition_values(values, where)
+            problem = operators.check_values(spec.base, normalized)
+            if problem:
+                _fail(SYNTAX, where, problem)
+            result.append(
+                Condition(
+                    operator=operator,
+                    base=spec.base,
+                    qualifier=spec.qualifier,
+                    if_exists=spec.if_exists,
+                    key=key,
+                    values=normalized,
+                )
+            )
+    return tuple(result)
+
+
+def _condition_values(values: object, where: str) -> tuple[str, ...]:
+    items = values if isinstance(values, list) else [values]
+    result: list[str] = []
+    for item in items:
+        if isinstance(item, bool):
+            result.append("true" if item else "false")
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            result.append(json.dumps(item))
+        elif isinstance(item, str):
+            result.append(item)
+        else:
+            _fail(SYNTAX, where, "condition values must be strings, numbers or booleans")
+    return tuple(result)
