@@ -34,11 +34,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kubetrust import errors
-from kubetrust.policy import conditions, evaluator, principals, validate
+from kubetrust.policy import evaluator, principals, validate
 from kubetrust.policy.decision import Decision, Outcome, Reason
 from kubetrust.policy.document import PolicyDocument, PolicyKind
 
@@ -139,6 +139,7 @@ class PolicySet:
             kind = _resource_kind(resource, resource_kind)
             self.resource_is_trust = kind is PolicyKind.TRUST
             self.resource = _group(kind.value, kind, kind.value, [resource], single=True)
+        self._plans: dict[str, _Plan] = {}
 
 
 def _listed(documents: Iterable[Any], name: str) -> list[Any]:
@@ -231,9 +232,8 @@ def _derived_context(caller: principals.Caller) -> dict[str, tuple[str, ...]]:
     return derived
 
 
-def _context(request: Request, caller: principals.Caller) -> dict[str, tuple[str, ...]]:
+def _context(raw: object, caller: principals.Caller) -> dict[str, tuple[str, ...]]:
     context = dict(_derived_context(caller))
-    raw = request.context
     if raw:
         if not isinstance(raw, Mapping):
             raise errors.InputError("request context must be an object of key → value(s)")
@@ -274,108 +274,102 @@ def _resource_account(
         return request.resource_account
     if policies.resource_account is not None:
         return policies.resource_account
-    parts = request.resource.split(":", 5)
+    return _arn_account(request.resource) or caller.account
+
+
+@functools.lru_cache(maxsize=8192)
+def _arn_account(resource: str) -> str | None:
+    """The account field of a resource ARN, if it holds twelve digits."""
+    parts = resource.split(":", 5)
     if len(parts) == 6 and _ACCOUNT.match(parts[4]):
         return parts[4]
-    return caller.account
+    return None
 
 
-class _Evaluation:
-    """The state of one authorization: request facts plus what has been found so far."""
+class _Plan:
+    """The statements of a policy set that can apply to one action, in evaluation order.
 
-    __slots__ = ("action", "caller", "context", "has_boundary", "misses", "problems", "resource")
+    Built once per (policy set, action) and cached on the set: a request then only looks at
+    statements whose Action/NotAction matches.
+    """
 
-    def __init__(
-        self,
-        caller: principals.Caller,
-        action: str,
-        resource: str,
-        context: dict[str, tuple[str, ...]],
-        has_boundary: bool,
-    ) -> None:
-        self.caller = caller
-        self.action = action
-        self.resource = resource
-        self.context = context
-        self.has_boundary = has_boundary
-        self.problems = conditions.Problems()
-        self.misses: list[Reason] = []
+    __slots__ = (
+        "assume_action",
+        "boundary_allows",
+        "denies_all",
+        "denies_iam",
+        "identity_allows",
+        "rcp_allows",
+        "resource_allows",
+        "scp_allows",
+        "session_allows",
+    )
 
-    def applies(self, statement: evaluator.CompiledStatement, kind: str) -> principals.Grade:
-        """The principal grade if ``statement`` applies to this request, else ``NONE``."""
-        grade = principals.Grade.DIRECT
-        if kind in ("resource", "trust", "rcp"):
-            grade = statement.principal_grade(self.caller, has_boundary=self.has_boundary)
-            if grade is principals.Grade.NONE:
-                return grade
-        if not statement.matches_resource(self.resource, self.context):
-            return principals.Grade.NONE
-        if statement.conditions:
-            failed = statement.failed_condition(self.context, self.problems)
-            if failed is not None:
-                if statement.allow:
-                    self.misses.append(
-                        Reason(
-                            kind,
-                            statement.policy,
-                            statement.label,
-                            "NotApplicable",
-                            f"condition {failed.describe()} is not met",
-                        )
-                    )
-                return principals.Grade.NONE
-        return grade
+    def __init__(self, policies: PolicySet, action: str) -> None:
+        def denies(group: evaluator.StatementGroup) -> Statements:
+            return group.for_action(action)[0]
 
-    def explicit_denies(self, groups: Iterable[evaluator.StatementGroup]) -> list[Reason]:
-        found = []
-        for group in groups:
-            for statement in group.for_action(self.action)[0]:
-                if self.applies(statement, group.kind):
-                    found.append(
-                        Reason(
-                            group.kind,
-                            statement.policy,
-                            statement.label,
-                            "Deny",
-                            _detail("denies", statement),
-                        )
-                    )
-        return found
+        def allows(group: evaluator.StatementGroup) -> Statements:
+            return group.for_action(action)[1]
 
-    def first_allow(self, group: evaluator.StatementGroup) -> Reason | None:
-        for statement in group.for_action(self.action)[1]:
-            if self.applies(statement, group.kind):
-                return Reason(
-                    group.kind,
-                    statement.policy,
-                    statement.label,
-                    "Allow",
-                    _detail("allows", statement),
-                )
-        return None
-
-    def best_resource_allow(
-        self, group: evaluator.StatementGroup
-    ) -> tuple[principals.Grade, Reason | None]:
-        best, reason = principals.Grade.NONE, None
-        for statement in group.for_action(self.action)[1]:
-            grade = self.applies(statement, group.kind)
-            if grade > best:
-                best = grade
-                reason = Reason(
-                    group.kind,
-                    statement.policy,
-                    statement.label,
-                    "Allow",
-                    _detail(f"allows ({grade.name.lower()} principal)", statement),
-                )
-        return best, reason
+        resource = (policies.resource,) if policies.resource is not None else ()
+        caller_side = (
+            policies.identity,
+            *policies.boundaries,
+            *((policies.session,) if policies.session else ()),
+        )
+        self.denies_all = tuple(s for g in (*policies.rcp_levels, *resource) for s in denies(g))
+        self.denies_iam = tuple(
+            s
+            for g in (*policies.scp_levels, *policies.rcp_levels, *resource, *caller_side)
+            for s in denies(g)
+        )
+        self.rcp_allows = tuple((g, allows(g)) for g in policies.rcp_levels)
+        self.scp_allows = tuple((g, allows(g)) for g in policies.scp_levels)
+        self.resource_allows = allows(policies.resource) if policies.resource else ()
+        self.identity_allows = allows(policies.identity)
+        self.boundary_allows = tuple((g, allows(g)) for g in policies.boundaries)
+        self.session_allows = allows(policies.session) if policies.session else None
+        self.assume_action = action in _ASSUME_ACTIONS
 
 
-def _detail(verb: str, statement: evaluator.CompiledStatement) -> str:
-    if not statement.conditions:
-        return verb
-    return f"{verb}; conditions hold: " + "; ".join(c.describe() for c in statement.conditions)
+Statements = tuple[evaluator.CompiledStatement, ...]
+
+
+def _plan(policies: PolicySet, action: str) -> _Plan:
+    plans = policies._plans
+    plan = plans.get(action)
+    if plan is None:
+        if len(plans) >= _PLAN_CACHE_LIMIT:
+            plans.clear()
+        plan = plans[action] = _Plan(policies, action)
+    return plan
+
+
+_PLAN_CACHE_LIMIT = 4096
+
+
+def _first(statements: Statements, facts: evaluator.RequestFacts) -> Reason | None:
+    """The reason of the first applicable statement, or ``None``."""
+    for statement in statements:
+        if statement.applies(facts):
+            return statement.reason
+    return None
+
+
+def _best(
+    statements: Statements, facts: evaluator.RequestFacts
+) -> tuple[principals.Grade, Reason | None]:
+    """The most specific applicable resource-policy Allow and its grade."""
+    best, reason = NONE, None
+    for statement in statements:
+        grade = statement.applies(facts)
+        if grade > best:
+            best, reason = grade, statement.reason
+    return best, reason
+
+
+NONE = principals.Grade.NONE
 
 
 def authorize(request: Request, policies: PolicySet) -> Decision:
@@ -384,33 +378,19 @@ def authorize(request: Request, policies: PolicySet) -> Decision:
     Never raises for a denial; raises :class:`errors.InputError` for a malformed request.
     """
     caller = principals.parse_caller(request.principal)
-    context = _context(request, caller)
+    plan = _plan(policies, request.action.lower())
+    raw = request.context
+    context = _context(raw, caller) if raw else _derived_context(caller)
     iam = caller.is_iam
-    state = _Evaluation(
-        caller, request.action.lower(), request.resource, context, bool(policies.boundaries) and iam
+    state = evaluator.RequestFacts(
+        caller, request.resource, context, iam and bool(policies.boundaries)
     )
-    same_account = _resource_account(request, policies, caller) == caller.account
-
-    caller_groups: Sequence[evaluator.StatementGroup] = ()
-    if iam:
-        caller_groups = (
-            policies.identity,
-            *policies.boundaries,
-            *((policies.session,) if policies.session else ()),
-        )
-    sweep = [
-        *(policies.scp_levels if iam else ()),
-        *policies.rcp_levels,
-        *((policies.resource,) if policies.resource else ()),
-        *caller_groups,
-    ]
-    denies = state.explicit_denies(sweep)
+    denies = [s.reason for s in (plan.denies_iam if iam else plan.denies_all) if s.applies(state)]
     if denies:
         return _decision(Outcome.EXPLICIT_DENY, denies, state)
-
     granted: list[Reason] = []
-    for level in (*policies.rcp_levels, *(policies.scp_levels if iam else ())):
-        allow = state.first_allow(level)
+    for level, allows in (*plan.rcp_allows, *(plan.scp_allows if iam else ())):
+        allow = _first(allows, state)
         if allow is None:
             what = "resource control" if level.kind == "rcp" else "service control"
             return _implicit(
@@ -420,21 +400,24 @@ def authorize(request: Request, policies: PolicySet) -> Decision:
                 f"no {what} policy at this level allows {request.action}",
             )
         granted.append(allow)
-    return _combine(request, policies, state, same_account, granted)
+    return _combine(request, policies, plan, state, granted)
 
 
 def _combine(
     request: Request,
     policies: PolicySet,
-    state: _Evaluation,
-    same_account: bool,
+    plan: _Plan,
+    state: evaluator.RequestFacts,
     granted: list[Reason],
 ) -> Decision:
+    """Steps 3 and 4 of the module doc: the resource policy, then the identity side."""
     caller = state.caller
-    grade, resource_allow = principals.Grade.NONE, None
+    same_account = _resource_account(request, policies, caller) == caller.account
+    grade, resource_allow = NONE, None
+    is_assume = plan.assume_action and bool(_ROLE_RESOURCE.match(request.resource))
     if policies.resource is not None:
-        grade, resource_allow = state.best_resource_allow(policies.resource)
-    elif request.action.lower() in _ASSUME_ACTIONS and _ROLE_RESOURCE.match(request.resource):
+        grade, resource_allow = _best(plan.resource_allows, state)
+    elif is_assume:
         return _implicit(
             state,
             "trust",
@@ -445,27 +428,18 @@ def _combine(
     if (
         resource_allow is None
         and policies.resource is not None
-        and (
-            policies.resource_is_trust
-            or _KMS_KEY.match(request.resource)
-            or (
-                request.action.lower() in _ASSUME_ACTIONS and _ROLE_RESOURCE.match(request.resource)
-            )
-        )
+        and (policies.resource_is_trust or is_assume or _KMS_KEY.match(request.resource))
     ):
-        kind = policies.resource.kind
         return _implicit(
             state,
-            kind,
+            policies.resource.kind,
             policies.resource.name,
-            f"no statement allows {request.action} for {caller.text}; this policy "
-            "must allow the caller explicitly",
+            f"no statement allows {request.action} for {caller.text}; this "
+            "policy must allow the caller explicitly",
         )
     if resource_allow is not None:
         granted.append(resource_allow)
-        if _resource_grant_suffices(grade, caller, same_account):
-            return _decision(Outcome.ALLOW, granted, state)
-        if not caller.is_iam:
+        if not caller.is_iam or _resource_grant_suffices(grade, caller, same_account):
             return _decision(Outcome.ALLOW, granted, state)
     elif not caller.is_iam:
         return _implicit(
@@ -479,10 +453,11 @@ def _combine(
             state,
             "resource",
             "resource",
-            f"cross-account request: no resource-based policy in the resource's "
+            "cross-account request: no resource-based policy in the resource's "
             f"account allows {request.action}",
         )
-    return _identity_side(request, policies, state, grade, same_account, granted)
+    role_grant = same_account and grade in (principals.Grade.ROLE, principals.Grade.EVERYONE)
+    return _identity_side(request, plan, state, role_grant, granted)
 
 
 def _resource_grant_suffices(
@@ -498,34 +473,26 @@ def _resource_grant_suffices(
 
 def _identity_side(
     request: Request,
-    policies: PolicySet,
-    state: _Evaluation,
-    grade: principals.Grade,
-    same_account: bool,
+    plan: _Plan,
+    state: evaluator.RequestFacts,
+    role_grant: bool,
     granted: list[Reason],
 ) -> Decision:
-    """Identity policies, boundaries and session policies (A.1 steps 6–8)."""
+    """Identity policies, boundaries and session policies (A.1 steps 6–8). With
+    ``role_grant`` a same-account resource policy named the caller's role (or ``*``): the
+    identity policies are not needed, but the boundary and session policies still limit."""
     caller = state.caller
-    role_grant = same_account and grade in (principals.Grade.ROLE, principals.Grade.EVERYONE)
     if caller.kind == "root":
-        granted.append(
-            Reason(
-                "root",
-                "",
-                "",
-                "Allow",
-                "the account root user is allowed unless an SCP or RCP denies",
-            )
-        )
+        granted.append(_ROOT_ALLOW)
     elif not role_grant:
-        allow = state.first_allow(policies.identity)
+        allow = _first(plan.identity_allows, state)
         if allow is None:
             return _implicit(
                 state, "identity", "identity", f"no identity-based policy allows {request.action}"
             )
         granted.append(allow)
-    for boundary in policies.boundaries:
-        allow = state.first_allow(boundary)
+    for boundary, allows in plan.boundary_allows:
+        allow = _first(allows, state)
         if allow is None:
             return _implicit(
                 state,
@@ -534,8 +501,8 @@ def _identity_side(
                 f"the permissions boundary does not allow {request.action}",
             )
         granted.append(allow)
-    if policies.session is not None and caller.kind in ("session", "role", "federated-user"):
-        allow = state.first_allow(policies.session)
+    if plan.session_allows is not None and caller.kind in ("session", "role", "federated-user"):
+        allow = _first(plan.session_allows, state)
         if allow is None:
             return _implicit(
                 state, "session", "session", f"no session policy allows {request.action}"
@@ -544,10 +511,16 @@ def _identity_side(
     return _decision(Outcome.ALLOW, granted, state)
 
 
-def _implicit(state: _Evaluation, kind: str, policy: str, detail: str) -> Decision:
+_ROOT_ALLOW = Reason(
+    "root", "", "", "Allow", "the account root user is allowed unless an SCP or RCP denies"
+)
+
+
+def _implicit(state: evaluator.RequestFacts, kind: str, policy: str, detail: str) -> Decision:
     reasons = [Reason(kind, policy, "", "ImplicitDeny", detail), *state.misses]
-    return Decision(Outcome.IMPLICIT_DENY, tuple(reasons), tuple(state.problems.items))
+    return _decision(Outcome.IMPLICIT_DENY, reasons, state)
 
 
-def _decision(outcome: Outcome, reasons: list[Reason], state: _Evaluation) -> Decision:
-    return Decision(outcome, tuple(reasons), tuple(state.problems.items))
+def _decision(outcome: Outcome, reasons: list[Reason], state: evaluator.RequestFacts) -> Decision:
+    problems = tuple(dict.fromkeys(state.problems)) if state.problems else ()
+    return Decision(outcome, tuple(reasons), problems)

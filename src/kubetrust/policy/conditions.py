@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import operator as op
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from kubetrust.policy import matching, operators
@@ -39,15 +39,8 @@ _ORDER: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-@dataclass(slots=True)
-class Problems:
-    """Problems met while evaluating (unreadable request values); kept on the Decision."""
-
-    items: list[str] = field(default_factory=list)
-
-    def add(self, text: str) -> None:
-        if text not in self.items:
-            self.items.append(text)
+Problems = list[str]
+"""Problems met while evaluating (unreadable request values); kept on the Decision."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +68,8 @@ class CompiledCondition:
             if source.qualifier == "ForAnyValue":
                 return False
             return self.negated
+        if len(values) == 1:  # every form below reduces to this for one value
+            return self._passes(values[0], context, problems)
         if source.qualifier == "ForAllValues":
             return all(self._passes(v, context, problems) for v in values)
         if source.qualifier == "ForAnyValue":
@@ -87,7 +82,7 @@ class CompiledCondition:
         try:
             matched = self.matcher(value, context)
         except operators.UnreadableValue as exc:
-            problems.add(f"condition `{self.source.operator}` on `{self.source.key}`: {exc}")
+            problems.append(f"condition `{self.source.operator}` on `{self.source.key}`: {exc}")
             return False
         return not matched if self.negated else matched
 

@@ -23,32 +23,67 @@ import re
 from collections.abc import Sequence
 
 from kubetrust.policy import conditions, matching, principals
+from kubetrust.policy.decision import Reason
 from kubetrust.policy.document import PolicyDocument, Statement
 
 _CACHE_LIMIT = 2048
 
 
+_PRINCIPAL_KINDS = frozenset({"resource", "trust", "rcp"})
+
+
+class RequestFacts:
+    """The facts of one request as statements need them, and what evaluation met on the way
+    (unreadable values, Allow statements that failed only on a condition)."""
+
+    __slots__ = ("caller", "context", "has_boundary", "misses", "problems", "resource")
+
+    def __init__(
+        self,
+        caller: principals.Caller,
+        resource: str,
+        context: matching.Context,
+        has_boundary: bool,
+    ) -> None:
+        self.caller = caller
+        self.resource = resource
+        self.context = context
+        self.has_boundary = has_boundary
+        self.problems: conditions.Problems = []
+        self.misses: list[Reason] = []
+
+
+NONE = principals.Grade.NONE
+DIRECT = principals.Grade.DIRECT
+
+
 class CompiledStatement:
-    """One statement, with its matchers built once."""
+    """One statement of one policy kind, with its matchers and its reasons built once."""
 
     __slots__ = (
         "action_re",
         "allow",
         "conditions",
+        "kind",
         "label",
+        "needs_principal",
         "negate_action",
         "negate_resource",
         "policy",
+        "principals",
+        "reason",
         "resource_re",
         "resource_templates",
         "source",
     )
 
-    def __init__(self, source: Statement, policy: str, variables_enabled: bool) -> None:
+    def __init__(self, source: Statement, kind: str, policy: str, variables_enabled: bool) -> None:
         self.source = source
+        self.kind = kind
         self.policy = policy
         self.label = source.label
         self.allow = source.effect == "Allow"
+        self.needs_principal = kind in _PRINCIPAL_KINDS
         self.negate_action = source.action is None
         actions = source.action if source.action is not None else source.not_action
         self.action_re = matching.compile_globs(actions or ("*",), matching.ACTION)
@@ -65,10 +100,51 @@ class CompiledStatement:
         self.conditions = tuple(
             conditions.compile_condition(c, variables_enabled) for c in source.conditions
         )
+        block = source.principal or source.not_principal
+        self.principals = principals.PrincipalMatcher(block) if block is not None else None
+        verb = "allows" if self.allow else "denies"
+        self.reason = Reason(kind, policy, self.label, source.effect, self._detail(verb))
+
+    def _detail(self, verb: str) -> str:
+        if not self.conditions:
+            return verb
+        return f"{verb}; conditions hold: " + "; ".join(c.describe() for c in self.conditions)
 
     def matches_action(self, action: str) -> bool:
         hit = self.action_re.fullmatch(action) is not None
         return not hit if self.negate_action else hit
+
+    def applies(self, request: RequestFacts) -> principals.Grade:
+        """How this statement names the caller if it applies to the request, else ``NONE``.
+
+        The action is already known to match (the group's index). An Allow that fails only
+        on a condition is recorded in ``request.misses``: explain shows it as the near miss.
+        """
+        grade = DIRECT
+        if self.needs_principal:
+            grade = self.principal_grade(request.caller, has_boundary=request.has_boundary)
+            if grade is NONE:
+                return NONE
+        resource_re = self.resource_re
+        if resource_re is not None:
+            if (resource_re.fullmatch(request.resource) is None) is not self.negate_resource:
+                return NONE
+        elif not self.matches_resource(request.resource, request.context):
+            return NONE
+        for condition in self.conditions:
+            if not condition.holds(request.context, request.problems):
+                if self.allow:
+                    request.misses.append(
+                        Reason(
+                            self.kind,
+                            self.policy,
+                            self.label,
+                            "NotApplicable",
+                            f"condition {condition.describe()} is not met",
+                        )
+                    )
+                return NONE
+        return grade
 
     def matches_resource(self, resource: str, context: matching.Context) -> bool:
         if self.resource_re is not None:
@@ -91,27 +167,16 @@ class CompiledStatement:
 
     def principal_grade(self, caller: principals.Caller, *, has_boundary: bool) -> principals.Grade:
         """How this statement's Principal/NotPrincipal names ``caller``."""
-        source = self.source
-        if source.principal is not None:
-            return principals.grade(source.principal, caller)
-        if source.not_principal is not None:
-            if not self.allow and has_boundary and caller.is_iam:
-                # A.4 / boundaries doc: NotPrincipal+Deny always denies a principal that has
-                # a permissions boundary, whatever NotPrincipal lists.
-                return principals.Grade.DIRECT
-            if principals.excluded(source.not_principal, caller, all_levels=not self.allow):
-                return principals.Grade.NONE
-            return principals.Grade.DIRECT
-        return principals.Grade.DIRECT  # identity-side kinds: the principal is implicit
-
-    def failed_condition(
-        self, context: matching.Context, problems: conditions.Problems
-    ) -> conditions.CompiledCondition | None:
-        """The first condition entry that does not hold, or ``None`` if all hold."""
-        for condition in self.conditions:
-            if not condition.holds(context, problems):
-                return condition
-        return None
+        matcher = self.principals
+        if matcher is None:
+            return DIRECT  # identity-side kinds: the principal is implicit
+        if self.source.principal is not None:
+            return matcher.grade(caller)
+        if not self.allow and has_boundary and caller.is_iam:
+            # A.4 / boundaries doc: NotPrincipal+Deny always denies a principal that has a
+            # permissions boundary, whatever NotPrincipal lists.
+            return DIRECT
+        return NONE if matcher.excludes(caller, all_levels=not self.allow) else DIRECT
 
 
 class StatementGroup:
@@ -127,7 +192,9 @@ class StatementGroup:
         compiled: list[CompiledStatement] = []
         for policy, document in documents:
             for statement in document.statements:
-                compiled.append(CompiledStatement(statement, policy, document.variables_enabled))
+                compiled.append(
+                    CompiledStatement(statement, kind, policy, document.variables_enabled)
+                )
         self.statements = tuple(compiled)
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], ...]] = {}
 

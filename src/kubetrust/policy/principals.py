@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubetrust import arn, errors
 from kubetrust.policy.document import PrincipalBlock
@@ -70,11 +70,11 @@ class Caller:
     role_name: str | None = None
     principal_arn: str | None = None
     """The value of ``aws:PrincipalArn``: the role ARN for a session (B.4)."""
+    is_iam: bool = field(init=False, default=False)
+    """An IAM identity of an account: SCPs, boundaries and identity policies apply."""
 
-    @property
-    def is_iam(self) -> bool:
-        """An IAM identity of an account: SCPs, boundaries and identity policies apply."""
-        return self.kind in ("root", "user", "session", "role", "federated-user")
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "is_iam", self.kind in _IAM_KINDS)
 
     @property
     def principal_type(self) -> str | None:
@@ -93,6 +93,7 @@ class Caller:
         return (root, self.text)
 
 
+_IAM_KINDS = frozenset({"root", "user", "session", "role", "federated-user"})
 _TYPES = {
     "root": "Account",
     "user": "User",
@@ -169,49 +170,90 @@ def _arn_caller(text: str, parsed: arn.Arn, kind: str) -> Caller:
     return Caller(**common)
 
 
-def grade(block: PrincipalBlock, caller: Caller) -> Grade:
-    """How specifically ``block`` names ``caller`` (``Grade.NONE`` if it does not)."""
-    best = Grade.EVERYONE if block.everyone else Grade.NONE
-    if caller.kind == "service":
-        return max(best, _named(block.service, caller.text))
-    if caller.kind in ("web-identity", "saml"):
-        return max(best, _named(block.federated, caller.text))
-    if caller.kind == "anonymous":
-        return best
-    for entry in block.aws:
-        best = max(best, _aws_entry(entry, caller))
-    return best
+class PrincipalMatcher:
+    """A ``Principal``/``NotPrincipal`` block compiled into sets, with graded matching.
 
-
-def _named(entries: tuple[str, ...], text: str) -> Grade:
-    lowered = text.lower()
-    return Grade.DIRECT if any(e.lower() == lowered for e in entries) else Grade.NONE
-
-
-def _aws_entry(entry: str, caller: Caller) -> Grade:
-    if _ACCOUNT_ID.match(entry):
-        return Grade.ACCOUNT if entry == caller.account else Grade.NONE
-    parsed = arn.parse(entry)
-    if parsed.account != caller.account or parsed.partition != caller.partition:
-        return Grade.NONE
-    kind = parsed.resource_type
-    if kind == "root":
-        return Grade.ACCOUNT
-    if kind == "role" and caller.kind in ("session", "role"):
-        return Grade.ROLE if parsed.resource_name == caller.role_name else Grade.NONE
-    if entry == caller.text:
-        return Grade.DIRECT
-    return Grade.NONE
-
-
-def excluded(block: PrincipalBlock, caller: Caller, *, all_levels: bool) -> bool:
-    """Whether a NotPrincipal ``block`` excludes ``caller``.
-
-    For Deny (``all_levels``) every level of the caller (account, role, session) must be
-    listed, as the NotPrincipal doc requires; otherwise the Deny still applies (A.4).
+    Built once per statement: account ids (from ``123456789012`` and ``:root`` entries),
+    roles by ``(partition, account, name)``, exact ARNs (users, sessions, federated users),
+    federated providers and services (case-insensitive names).
     """
-    listed = set(block.aws) | set(block.federated) | set(block.service)
-    listed |= {f"arn:{caller.partition}:iam::{e}:root" for e in block.aws if _ACCOUNT_ID.match(e)}
-    levels = caller.levels()
-    hits = [level in listed for level in levels]
-    return all(hits) if all_levels else any(hits)
+
+    __slots__ = ("_cache", "accounts", "everyone", "exact", "federated", "roles", "services")
+
+    def __init__(self, block: PrincipalBlock) -> None:
+        self.everyone = block.everyone
+        accounts: set[tuple[str, str]] = set()
+        roles: set[tuple[str, str, str]] = set()
+        exact: set[str] = set()
+        for entry in block.aws:
+            if _ACCOUNT_ID.match(entry):
+                accounts.add(("*", entry))
+                continue
+            parsed = arn.parse(entry)
+            if parsed.resource_type == "root":
+                accounts.add((parsed.partition, parsed.account))
+            elif parsed.resource_type == "role":
+                roles.add((parsed.partition, parsed.account, parsed.resource_name))
+            else:
+                exact.add(entry)
+        self.accounts = frozenset(accounts)
+        self.roles = frozenset(roles)
+        self.exact = frozenset(exact)
+        self.federated = frozenset(e.lower() for e in block.federated)
+        self.services = frozenset(e.lower() for e in block.service)
+        self._cache: dict[str, Grade] = {}
+
+    def grade(self, caller: Caller) -> Grade:
+        """How specifically this block names ``caller`` (``Grade.NONE`` if it does not)."""
+        found = self._cache.get(caller.text)
+        if found is None:
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            found = self._cache[caller.text] = self._grade(caller)
+        return found
+
+    def _grade(self, caller: Caller) -> Grade:
+        best = Grade.EVERYONE if self.everyone else Grade.NONE
+        kind = caller.kind
+        if kind == "service":
+            return max(best, Grade.DIRECT if caller.text.lower() in self.services else best)
+        if kind in ("web-identity", "saml"):
+            return max(best, Grade.DIRECT if caller.text.lower() in self.federated else best)
+        if kind == "anonymous" or caller.account is None:
+            return best
+        if caller.text in self.exact:
+            return Grade.DIRECT
+        role = (caller.partition, caller.account, caller.role_name)
+        if kind in ("session", "role") and role in self.roles:
+            return max(best, Grade.ROLE)
+        if (caller.partition, caller.account) in self.accounts or (
+            "*",
+            caller.account,
+        ) in self.accounts:
+            return max(best, Grade.ACCOUNT)
+        return best
+
+    def excludes(self, caller: Caller, *, all_levels: bool) -> bool:
+        """As a NotPrincipal: whether it excludes ``caller``.
+
+        For Deny (``all_levels``) every level of the caller (account, role, session) must be
+        listed, as the NotPrincipal doc requires; otherwise the Deny still applies (A.4).
+        """
+        hits = [self._lists(level, caller) for level in caller.levels()]
+        return all(hits) if all_levels else any(hits)
+
+    def _lists(self, level: str, caller: Caller) -> bool:
+        if level in self.exact:
+            return True
+        if level.endswith(":root"):
+            return (caller.partition, caller.account) in self.accounts or (
+                "*",
+                caller.account,
+            ) in self.accounts
+        if ":role/" in level:
+            return (caller.partition, caller.account, caller.role_name) in self.roles
+        lowered = level.lower()
+        return lowered in self.federated or lowered in self.services
+
+
+_CACHE_LIMIT = 4096
