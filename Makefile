@@ -32,6 +32,7 @@ unit: setup
 test: lint typecheck unit
 
 bench: setup
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
 	@$(BIN)/python benchmarks/engine.py
 
 clean:

@@ -299,6 +299,7 @@ class _Plan:
         "denies_all",
         "denies_iam",
         "identity_allows",
+        "org_allows_iam",
         "rcp_allows",
         "resource_allows",
         "scp_allows",
@@ -331,6 +332,7 @@ class _Plan:
         self.boundary_allows = tuple((g, allows(g)) for g in policies.boundaries)
         self.session_allows = allows(policies.session) if policies.session else None
         self.assume_action = action in _ASSUME_ACTIONS
+        self.org_allows_iam = (*self.rcp_allows, *self.scp_allows)
 
 
 Statements = tuple[evaluator.CompiledStatement, ...]
@@ -389,7 +391,7 @@ def authorize(request: Request, policies: PolicySet) -> Decision:
     if denies:
         return _decision(Outcome.EXPLICIT_DENY, denies, state)
     granted: list[Reason] = []
-    for level, allows in (*plan.rcp_allows, *(plan.scp_allows if iam else ())):
+    for level, allows in plan.org_allows_iam if iam else plan.rcp_allows:
         allow = _first(allows, state)
         if allow is None:
             what = "resource control" if level.kind == "rcp" else "service control"
