@@ -21,6 +21,10 @@ evaluation logic", "Cross-account policy evaluation logic"):
    the session policies when there are any (several session policies are one set: any of
    them may allow). The account root user has an implicit identity Allow.
 
+The account root user cannot assume roles at all (STS API reference, AssumeRole: "You
+cannot use AWS account root user credentials to call AssumeRole"): such a request is an
+implicit deny whatever the policies say.
+
 Inputs that are not IAM identities (AWS services, web-identity and SAML providers,
 anonymous callers) have no identity side: only a resource policy can admit them.
 
@@ -390,6 +394,8 @@ def authorize(request: Request, policies: PolicySet) -> Decision:
     denies = [s.reason for s in (plan.denies_iam if iam else plan.denies_all) if s.applies(state)]
     if denies:
         return _decision(Outcome.EXPLICIT_DENY, denies, state)
+    if plan.assume_action and caller.kind == "root":
+        return _decision(Outcome.IMPLICIT_DENY, [_ROOT_CANNOT_ASSUME], state)
     granted: list[Reason] = []
     for level, allows in plan.org_allows_iam if iam else plan.rcp_allows:
         allow = _first(allows, state)
@@ -427,11 +433,12 @@ def _combine(
             "no trust policy was given; a role's trust "
             f"policy must allow {request.action} explicitly",
         )
-    if (
-        resource_allow is None
-        and policies.resource is not None
-        and (policies.resource_is_trust or is_assume or _KMS_KEY.match(request.resource))
-    ):
+    must_allow = (
+        is_assume
+        or bool(_KMS_KEY.match(request.resource))
+        or (policies.resource_is_trust and request.action.lower().startswith("sts:"))
+    )
+    if resource_allow is None and policies.resource is not None and must_allow:
         return _implicit(
             state,
             policies.resource.kind,
@@ -513,6 +520,13 @@ def _identity_side(
     return _decision(Outcome.ALLOW, granted, state)
 
 
+_ROOT_CANNOT_ASSUME = Reason(
+    "root",
+    "",
+    "",
+    "ImplicitDeny",
+    "the account root user cannot assume roles: STS requires an IAM user or role session",
+)
 _ROOT_ALLOW = Reason(
     "root", "", "", "Allow", "the account root user is allowed unless an SCP or RCP denies"
 )

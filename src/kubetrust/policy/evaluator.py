@@ -92,7 +92,9 @@ class CompiledStatement:
         self.resource_re: re.Pattern[str] | None = None
         self.resource_templates: tuple[matching.Template, ...] | None = None
         if resources is not None:
-            templates = tuple(matching.parse_template(r, variables_enabled) for r in resources)
+            templates = tuple(
+                matching.parse_resource_template(r, variables_enabled) for r in resources
+            )
             if any(t.has_variables for t in templates):
                 self.resource_templates = templates
             else:

@@ -116,6 +116,17 @@ def parse_template(text: str, variables_enabled: bool) -> Template:
     return Template(tuple(parts))
 
 
+def parse_resource_template(text: str, variables_enabled: bool) -> Template:
+    """Like :func:`parse_template`, but only the resource part of an ARN (after the fifth
+    colon) may hold variables (A.5, A.6); ``${`` in the first five fields is literal."""
+    parts = text.split(":", 5)
+    if len(parts) < 6:
+        return parse_template(text, variables_enabled)
+    prefix = ":".join(parts[:5]) + ":"
+    rest = parse_template(parts[5], variables_enabled)
+    return Template((prefix, *rest.parts))
+
+
 def _variable(body: str) -> Part:
     if body in _LITERAL_ESCAPES:
         return Escaped(_LITERAL_ESCAPES[body])
