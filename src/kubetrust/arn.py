@@ -37,7 +37,7 @@ PARTITIONS = frozenset(
 
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9.\-]*\Z")
 _REGION = re.compile(r"([a-z0-9\-]*)\Z")
-_ACCOUNT = re.compile(r"(\d{12}|aws|)\Z")
+_ACCOUNT = re.compile(r"([0-9]{12}|aws|)\Z")
 MAX_ARN_LENGTH = 2048
 
 

@@ -12,14 +12,16 @@ evaluation logic", "Cross-account policy evaluation logic"):
 3. **Resource-based policy.** Same account: its Allow is a union with the identity side,
    graded by how it names the caller — the *account* delegates back to identity policies;
    the *role* grants its sessions but stays limited by an implicit deny of the boundary or
-   the session policy; the *session* ARN or the *user* ARN grants directly. Cross-account:
+   the session policy; the *session* ARN, the *user* ARN, the *federated user* ARN and
+   ``"*"`` grant directly. Cross-account:
    both sides must allow (identity side in the trusted account, resource policy in the
    trusting one). Role trust policies and KMS key policies must allow explicitly: without
    their Allow nothing else helps, and an ``sts:AssumeRole*`` request on a role with no trust
    policy given is denied.
 4. **Identity side**: an identity-policy Allow, within every permissions boundary, within
    the session policies when there are any (several session policies are one set: any of
-   them may allow). The account root user has an implicit identity Allow.
+   them may allow). The account root user has an implicit identity Allow. A federated user
+   session (GetFederationToken) without a session policy has no permissions (A.1 step 8).
 
 The account root user cannot assume roles at all (STS API reference, AssumeRole: "You
 cannot use AWS account root user credentials to call AssumeRole"): such a request is an
@@ -59,8 +61,8 @@ _ASSUME_ACTIONS = frozenset(
         "sts:setcontext",
     }
 )
-_ACCOUNT = re.compile(r"\d{12}\Z")
-_ROLE_RESOURCE = re.compile(r"arn:[a-z\-]+:iam::\d{12}:role/")
+_ACCOUNT = re.compile(r"[0-9]{12}\Z")
+_ROLE_RESOURCE = re.compile(r"arn:[a-z\-]+:iam::[0-9]{12}:role/")
 _KMS_KEY = re.compile(r"arn:[a-z\-]+:kms:")
 
 
@@ -84,8 +86,12 @@ class Request:
         context: Mapping[str, object] | None = None,
         resource_account: str | None = None,
     ) -> None:
+        if not isinstance(principal, str) or not principal:
+            raise errors.InputError("request principal must be a non-empty string")
         if not isinstance(action, str) or ":" not in action:
-            raise errors.InputError(f"request action `{action}` must look like `service:Name`")
+            raise errors.InputError("request action must be a string like `service:Name`")
+        if context is not None and not isinstance(context, Mapping):
+            raise errors.InputError("request context must be an object of key → value(s)")
         if not isinstance(resource, str) or not resource:
             raise errors.InputError("request resource must be a non-empty string (or `*`)")
         if resource_account is not None and not _ACCOUNT.match(str(resource_account)):
@@ -146,8 +152,12 @@ class PolicySet:
         self._plans: dict[str, _Plan] = {}
 
 
-def _listed(documents: Iterable[Any], name: str) -> list[Any]:
-    if isinstance(documents, str | Mapping | PolicyDocument):
+def _listed(documents: Iterable[Any] | None, name: str) -> list[Any]:
+    if documents is None:
+        return []
+    if isinstance(documents, str | bytes | Mapping | PolicyDocument) or not isinstance(
+        documents, Iterable
+    ):
         raise errors.InputError(f"`{name}` must be a list of policy documents")
     return list(documents)
 
@@ -263,7 +273,10 @@ def _context_values(key: str, value: object) -> tuple[str, ...] | None:
         elif isinstance(item, str):
             result.append(item)
         elif isinstance(item, int | float):
-            result.append(str(item))
+            try:
+                result.append(str(item))
+            except ValueError:  # an integer too long to print (Python's 4300-digit guard)
+                raise errors.InputError(f"context key `{key}`: number too long") from None
         else:
             raise errors.InputError(
                 f"context key `{key}`: values must be strings, numbers or booleans"
@@ -465,7 +478,7 @@ def _combine(
             "cross-account request: no resource-based policy in the resource's "
             f"account allows {request.action}",
         )
-    role_grant = same_account and grade in (principals.Grade.ROLE, principals.Grade.EVERYONE)
+    role_grant = same_account and grade is principals.Grade.ROLE
     return _identity_side(request, plan, state, role_grant, granted)
 
 
@@ -476,8 +489,10 @@ def _resource_grant_suffices(
     policies (same account only; see module doc, step 3)."""
     if not same_account or grade is principals.Grade.ACCOUNT:
         return False
-    # ROLE or EVERYONE for a role session: the boundary and session policies still limit
-    return grade is principals.Grade.DIRECT or caller.kind in ("user", "root")
+    # Only a grant to the *role* stays limited by the boundary and session policies; "*"
+    # (typically narrowed by an aws:PrincipalArn condition) is not (IAM UG, Principal
+    # element, "Role sessions" / "aws:PrincipalArn with a wildcard").
+    return grade is not principals.Grade.ROLE or caller.kind in ("user", "root")
 
 
 def _identity_side(
@@ -510,6 +525,13 @@ def _identity_side(
                 f"the permissions boundary does not allow {request.action}",
             )
         granted.append(allow)
+    if caller.kind == "federated-user" and plan.session_allows is None:
+        return _implicit(
+            state,
+            "session",
+            "session",
+            "a federated user session without a session policy has no permissions",
+        )
     if plan.session_allows is not None and caller.kind in ("session", "role", "federated-user"):
         allow = _first(plan.session_allows, state)
         if allow is None:

@@ -55,15 +55,15 @@ def build_case(case: object) -> tuple[authorizer.Request, authorizer.PolicySet]:
     """Turn a case object into a request and a policy set; ``KubetrustError`` if malformed."""
     if not isinstance(case, Mapping):
         raise errors.InputError("a case must be a JSON object")
-    unknown = sorted(set(case) - _CASE_KEYS)
+    unknown = [key for key in case if key not in _CASE_KEYS]
     if unknown:
-        raise errors.InputError(f"unknown case field `{unknown[0]}`")
+        raise errors.InputError(f"unknown case field `{unknown[0]!s:.80}`")
     raw_request = case.get("request")
     if not isinstance(raw_request, Mapping):
         raise errors.InputError("`request` must be an object")
-    unknown = sorted(set(raw_request) - _REQUEST_KEYS)
+    unknown = [key for key in raw_request if key not in _REQUEST_KEYS]
     if unknown:
-        raise errors.InputError(f"unknown request field `{unknown[0]}`")
+        raise errors.InputError(f"unknown request field `{unknown[0]!s:.80}`")
     for required in ("principal", "action"):
         if not isinstance(raw_request.get(required), str):
             raise errors.InputError(f"`request.{required}` must be a string")

@@ -83,7 +83,7 @@ class CompiledCondition:
             matched = self.matcher(value, context)
         except operators.UnreadableValue as exc:
             problems.append(f"condition `{self.source.operator}` on `{self.source.key}`: {exc}")
-            return False
+            return self.negated  # the value matches nothing: positive fails, negated holds
         return not matched if self.negated else matched
 
     def describe(self) -> str:

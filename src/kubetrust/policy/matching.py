@@ -154,24 +154,26 @@ def _arn_glob(pieces: tuple[tuple[str, bool], ...], *, spill_trailing_star: bool
         return ".*"
     out: list[str] = []
     field = 0
-    for text, glob in pieces:
+    last = len(pieces) - 1
+    for number, (text, glob) in enumerate(pieces):
         if not glob:
             out.append(re.escape(text))
             field += text.count(":")
             continue
         for index, char in enumerate(text):
-            out.append(_arn_char(char, text, index, field, spill_trailing_star))
+            out.append(_arn_char(char, text, index, field, spill_trailing_star, number == last))
             if char == ":":
                 field += 1
     return "".join(out)
 
 
-def _arn_char(char: str, text: str, index: int, field: int, spill: bool) -> str:
+def _arn_char(char: str, text: str, index: int, field: int, spill: bool, last_piece: bool) -> str:
     in_resource_part = field >= 5
     if char == "*":
         if in_resource_part:
             return ".*"
-        ends_field = index + 1 == len(text) or text[index + 1] == ":"
+        at_end = index + 1 == len(text)
+        ends_field = (at_end and last_piece) or (not at_end and text[index + 1] == ":")
         return ".*" if spill and ends_field else "[^:]*"
     if char == "?":
         return "." if in_resource_part else "[^:]"

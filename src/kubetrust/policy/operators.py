@@ -160,7 +160,7 @@ def parse_decimal(text: str) -> decimal.Decimal:
     return number
 
 
-_EPOCH = re.compile(r"-?\d+(\.\d+)?\Z")
+_EPOCH = re.compile(r"-?[0-9]+(\.[0-9]+)?\Z")
 
 
 def parse_date(text: str) -> float:

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from kubetrust import arn, errors
 from kubetrust.policy.document import PrincipalBlock
 
-_ACCOUNT_ID = re.compile(r"\d{12}\Z")
+_ACCOUNT_ID = re.compile(r"[0-9]{12}\Z")
 _WEB_IDENTITY_NAMES = frozenset(
     {
         "cognito-identity.amazonaws.com",

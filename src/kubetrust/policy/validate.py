@@ -100,7 +100,7 @@ def parse_policy(document: str | Mapping[str, Any], kind: PolicyKind) -> PolicyD
     raw = load_document(document)
     for element in raw:
         if element not in _TOP_ELEMENTS:
-            _fail(SYNTAX, "", f"unknown top-level element `{element}`")
+            _fail(SYNTAX, "", f"unknown top-level element {_shown(element)}")
     version = _version(raw)
     policy_id = raw.get("Id")
     if policy_id is not None and not isinstance(policy_id, str):
@@ -129,7 +129,7 @@ def load_document(document: object) -> Mapping[str, Any]:
         _fail(SYNTAX, "", "a policy document must be a JSON object")
     for key in document:
         if not isinstance(key, str):
-            _fail(SYNTAX, "", f"element names must be strings, got {key!r}")
+            _fail(SYNTAX, "", f"element names must be strings, got {_shown(key)}")
     return document
 
 
@@ -139,9 +139,21 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            _fail(SYNTAX, "", f"element `{key}` appears twice in one object")
+            _fail(SYNTAX, "", f"element {_shown(key)} appears twice in one object")
         result[key] = value
     return result
+
+
+def _shown(value: object) -> str:
+    """A short, safe rendering of any value for an error message: strings in backticks,
+    other values as JSON, and values that cannot even be printed by their type name."""
+    if isinstance(value, str):
+        return f"`{value}`" if len(value) <= 80 else f"`{value[:80]}...`"
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def _short(exc: BaseException) -> str:
@@ -157,7 +169,7 @@ def _version(raw: Mapping[str, Any]) -> str | None:
         _fail(
             SYNTAX,
             "Version",
-            f"`{version}` is not a policy language version; use `2012-10-17`",
+            f"{_shown(version)} is not a policy language version; use `2012-10-17`",
         )
     return str(version)
 
@@ -185,7 +197,7 @@ def _statement(raw: object, index: int, kind: PolicyKind) -> Statement:
         _fail(SYNTAX, where, "a statement must be a JSON object")
     for element in raw:
         if element not in _STATEMENT_ELEMENTS:
-            _fail(SYNTAX, where, f"unknown element `{element}`")
+            _fail(SYNTAX, where, f"unknown element {_shown(element)}")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
         _fail(SYNTAX, f"{where}.Sid", "must be a string")
@@ -213,7 +225,9 @@ def _effect(raw: Mapping[str, Any], where: str) -> str:
         _fail(MISSING_EFFECT, f"{where}.Effect", "every statement needs `Allow` or `Deny`")
     effect = raw["Effect"]
     if effect not in ("Allow", "Deny"):
-        _fail(LEGACY, f"{where}.Effect", f"`{effect}` is not `Allow` or `Deny` (case matters)")
+        _fail(
+            LEGACY, f"{where}.Effect", f"{_shown(effect)} is not `Allow` or `Deny` (case matters)"
+        )
     return str(effect)
 
 
@@ -223,7 +237,7 @@ def _string_list(value: object, path: str) -> tuple[str, ...]:
         _fail(SYNTAX, path, "must be a string or a non-empty list of strings")
     for item in items:
         if not isinstance(item, str):
-            _fail(SYNTAX, path, f"must hold strings only, got {json.dumps(item)[:60]}")
+            _fail(SYNTAX, path, f"must hold strings only, got {_shown(item)}")
     return tuple(items)
 
 
@@ -358,7 +372,7 @@ def _principal_block(value: object, path: str, *, negated: bool) -> PrincipalBlo
             _fail(
                 BAD_PRINCIPAL,
                 path,
-                f"unknown principal type `{key}`; use one of " + ", ".join(_PRINCIPAL_TYPES),
+                f"unknown principal type {_shown(key)}; use one of " + ", ".join(_PRINCIPAL_TYPES),
             )
         items = _string_list(entries, f"{path}.{key}")
         if key == "AWS":
@@ -377,7 +391,7 @@ def _aws_principal(value: str, path: str) -> str:
     """Accept an account id or an IAM/STS principal ARN; no partial wildcards (A.5, A.8)."""
     if "*" in value or "?" in value:
         _fail(BAD_PRINCIPAL, path, f"`{value}`: a wildcard may only stand alone as `*`")
-    if re.fullmatch(r"\d{12}", value):
+    if re.fullmatch(r"[0-9]{12}", value):
         return value
     try:
         parsed = arn.parse(value)
@@ -403,13 +417,15 @@ def _conditions(raw: object, path: str) -> tuple[Condition, ...]:
     for operator, block in raw.items():
         spec = operators.parse_operator(operator)
         if spec is None:
-            _fail(SYNTAX, f"{path}.{operator}", f"unknown condition operator `{operator}`")
+            where = f"{path}.{operator}" if isinstance(operator, str) else path
+            _fail(SYNTAX, where, f"unknown condition operator {_shown(operator)}")
         if not isinstance(block, Mapping) or not block:
             _fail(SYNTAX, f"{path}.{operator}", "must map condition keys to values")
         for key, values in block.items():
-            where = f"{path}.{operator}.{key}"
             if not isinstance(key, str) or ":" not in key or key.startswith(":"):
-                _fail(VENDOR, where, f"condition key `{key}` has no service prefix")
+                where = f"{path}.{operator}" + (f".{key}" if isinstance(key, str) else "")
+                _fail(VENDOR, where, f"condition key {_shown(key)} has no service prefix")
+            where = f"{path}.{operator}.{key}"
             normalized = _condition_values(values, where)
             problem = operators.check_values(spec.base, normalized)
             if problem:
@@ -433,8 +449,11 @@ def _condition_values(values: object, where: str) -> tuple[str, ...]:
     for item in items:
         if isinstance(item, bool):
             result.append("true" if item else "false")
-        elif isinstance(item, int | float) and not isinstance(item, bool):
-            result.append(json.dumps(item))
+        elif isinstance(item, int | float):
+            try:
+                result.append(json.dumps(item))
+            except ValueError:  # an integer too long to print (Python's 4300-digit guard)
+                _fail(SYNTAX, where, "a numeric condition value is too long")
         elif isinstance(item, str):
             result.append(item)
         else:
