@@ -21,6 +21,8 @@ AWS text leads and our detail follows, so that users can search for either.
 
 from __future__ import annotations
 
+import json
+
 
 class KubetrustError(Exception):
     """Root of every error kubetrust raises deliberately."""
@@ -76,3 +78,16 @@ class InvalidArnError(ModelError):
 
 class InputError(KubetrustError):
     """Malformed input that is not a policy document: a request, a batch case, a file."""
+
+
+def shown(value: object) -> str:
+    """A short, safe rendering of any input value for an error message: strings in
+    backticks, other values as JSON, and values that cannot even be printed (integers past
+    Python's 4300-digit guard, absurd nesting) by their type name. Never raises."""
+    if isinstance(value, str):
+        return f"`{value}`" if len(value) <= 80 else f"`{value[:80]}...`"
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    return text if len(text) <= 60 else text[:60] + "..."

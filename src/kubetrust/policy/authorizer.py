@@ -94,8 +94,7 @@ class Request:
             raise errors.InputError("request context must be an object of key → value(s)")
         if not isinstance(resource, str) or not resource:
             raise errors.InputError("request resource must be a non-empty string (or `*`)")
-        if resource_account is not None and not _ACCOUNT.match(str(resource_account)):
-            raise errors.InputError(f"resource account `{resource_account}` is not 12 digits")
+        _check_account(resource_account)
         self.principal = principal
         self.action = action
         self.resource = resource
@@ -129,8 +128,7 @@ class PolicySet:
         rcps: Iterable[Iterable[DocumentInput]] = (),
         resource_kind: str | None = None,
     ) -> None:
-        if resource_account is not None and not _ACCOUNT.match(str(resource_account)):
-            raise errors.InputError(f"resource account `{resource_account}` is not 12 digits")
+        _check_account(resource_account)
         self.resource_account = resource_account
         self.identity = _group("identity", PolicyKind.IDENTITY, "identity", identity)
         self.boundaries = tuple(
@@ -147,9 +145,16 @@ class PolicySet:
         self.resource_is_trust = False
         if resource is not None:
             kind = _resource_kind(resource, resource_kind)
+            if kind not in (PolicyKind.RESOURCE, PolicyKind.TRUST):
+                raise errors.InputError(f"a {kind.value} policy cannot be a resource policy")
             self.resource_is_trust = kind is PolicyKind.TRUST
             self.resource = _group(kind.value, kind, kind.value, [resource], single=True)
         self._plans: dict[str, _Plan] = {}
+
+
+def _check_account(value: object) -> None:
+    if value is not None and not (isinstance(value, str) and _ACCOUNT.match(value)):
+        raise errors.InputError(f"resource account {errors.shown(value)} is not 12 digits")
 
 
 def _listed(documents: Iterable[Any] | None, name: str) -> list[Any]:
@@ -162,8 +167,32 @@ def _listed(documents: Iterable[Any] | None, name: str) -> list[Any]:
     return list(documents)
 
 
+_SAME_GRAMMAR = {
+    # Kinds whose documents follow one grammar (no Principal, Resource required), so a
+    # document parsed as one may fill the slot of another.
+    PolicyKind.IDENTITY: frozenset(
+        {PolicyKind.IDENTITY, PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.SCP}
+    ),
+    PolicyKind.RESOURCE: frozenset({PolicyKind.RESOURCE}),
+    PolicyKind.TRUST: frozenset({PolicyKind.TRUST}),
+    PolicyKind.RCP: frozenset({PolicyKind.RCP}),
+}
+_SAME_GRAMMAR.update(
+    {
+        k: _SAME_GRAMMAR[PolicyKind.IDENTITY]
+        for k in (PolicyKind.BOUNDARY, PolicyKind.SESSION, PolicyKind.SCP)
+    }
+)
+
+
 def _parse(document: DocumentInput, kind: PolicyKind, where: str) -> PolicyDocument:
     if isinstance(document, PolicyDocument):
+        if document.kind not in _SAME_GRAMMAR[kind]:
+            # A trust policy has no Resource element: in an identity slot it would match
+            # every resource. Refuse instead of widening.
+            raise errors.InputError(
+                f"{where}: a {document.kind.value} policy cannot be used as a {kind.value} policy"
+            )
         return document
     try:
         return validate.parse_policy(document, kind)
@@ -199,17 +228,13 @@ def _levels(
     return tuple(result)
 
 
-def _resource_kind(document: DocumentInput, requested: str | None) -> PolicyKind:
+def _resource_kind(document: DocumentInput, requested: object) -> PolicyKind:
     if requested is not None:
-        try:
-            kind = PolicyKind(requested)
-        except ValueError:
+        if requested not in ("resource", "trust"):
             raise errors.InputError(
-                f"resource kind `{requested}` is not resource or trust"
-            ) from None
-        if kind not in (PolicyKind.RESOURCE, PolicyKind.TRUST):
-            raise errors.InputError(f"resource kind `{requested}` is not resource or trust")
-        return kind
+                f"resource kind {errors.shown(requested)} is not `resource` or `trust`"
+            )
+        return PolicyKind(requested)
     if isinstance(document, PolicyDocument):
         return document.kind
     raw = validate.load_document(document)

@@ -136,8 +136,7 @@ def _pieces_match(pieces: tuple[tuple[str, bool], ...], value: str, family: str)
     if family == operators.STRING_CI:
         return "".join(text for text, _ in pieces).lower() == value.lower()
     mode = matching.LIKE if family == operators.LIKE else matching.ARN
-    regex = matching.compile_regex(matching.glob_regex(pieces, mode), False)
-    return regex.fullmatch(value) is not None
+    return bool(matching.compile_pieces(pieces, mode).fullmatch(value))
 
 
 def _static_text_matcher(values: tuple[str, ...], family: str) -> Matcher:
@@ -148,8 +147,8 @@ def _static_text_matcher(values: tuple[str, ...], family: str) -> Matcher:
         folded = frozenset(v.lower() for v in values)
         return lambda value, _context: value.lower() in folded
     mode = matching.LIKE if family == operators.LIKE else matching.ARN
-    regex = matching.compile_globs(values, mode)
-    return lambda value, _context: regex.fullmatch(value) is not None
+    glob = matching.compile_globs(values, mode)
+    return lambda value, _context: glob.fullmatch(value) is not None
 
 
 def _typed_matcher(values: tuple[str, ...], base: operators.BaseOperator) -> Matcher:

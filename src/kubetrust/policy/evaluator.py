@@ -19,7 +19,6 @@ A statement applies when all of these hold (A.4, A.5, A.7):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from kubetrust.policy import conditions, matching, principals
@@ -89,7 +88,7 @@ class CompiledStatement:
         self.action_re = matching.compile_globs(actions or ("*",), matching.ACTION)
         self.negate_resource = source.resource is None and source.not_resource is not None
         resources = source.resource if source.resource is not None else source.not_resource
-        self.resource_re: re.Pattern[str] | None = None
+        self.resource_re: matching.Glob | None = None
         self.resource_templates: tuple[matching.Template, ...] | None = None
         if resources is not None:
             templates = tuple(
@@ -162,8 +161,7 @@ class CompiledStatement:
             pieces = template.resolve(context)
             if pieces is None:
                 continue  # an unresolved variable matches no resource (A.6)
-            source = matching.glob_regex(pieces, matching.RESOURCE)
-            if matching.compile_regex(source, False).fullmatch(resource):
+            if matching.compile_pieces(pieces, matching.RESOURCE).fullmatch(resource):
                 return True
         return False
 

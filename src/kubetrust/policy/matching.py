@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 ACTION = "action"
@@ -136,48 +136,103 @@ def _variable(body: str) -> Part:
     return Variable(body.strip().lower(), None)
 
 
-def glob_regex(pieces: tuple[tuple[str, bool], ...], mode: str) -> str:
-    """Translate resolved pieces into regex source for ``mode`` (see module doc)."""
+Token = tuple[str, str, bool]
+"""``(kind, text, free)``: kind ``lit`` (a literal run), ``one`` (``?``) or ``star`` (``*``);
+``free`` is false where the wildcard must not cross a colon (ARN fields)."""
+
+
+def tokenize(pieces: tuple[tuple[str, bool], ...], mode: str) -> list[Token]:
+    """Resolved pieces → tokens for ``mode`` (see module doc for the field rules)."""
     if mode in (ACTION, LIKE):
-        return "".join(_plain_glob(text) if glob else re.escape(text) for text, glob in pieces)
-    return _arn_glob(pieces, spill_trailing_star=mode == RESOURCE)
-
-
-def _plain_glob(text: str) -> str:
-    return re.escape(text).replace(r"\*", ".*").replace(r"\?", ".")
-
-
-def _arn_glob(pieces: tuple[tuple[str, bool], ...], *, spill_trailing_star: bool) -> str:
-    """Field-aware translation: ``*``/``?`` in the first five fields stay within the field."""
+        return _merge(
+            [_plain_token(c) if glob else ("lit", c, True) for text, glob in pieces for c in text]
+        )
     flat = "".join(text for text, _ in pieces)
     if flat == "*" and all(glob for _, glob in pieces):
-        return ".*"
-    out: list[str] = []
+        return [("star", "*", True)]
+    tokens: list[Token] = []
     field = 0
     last = len(pieces) - 1
     for number, (text, glob) in enumerate(pieces):
-        if not glob:
-            out.append(re.escape(text))
-            field += text.count(":")
-            continue
         for index, char in enumerate(text):
-            out.append(_arn_char(char, text, index, field, spill_trailing_star, number == last))
+            if glob:
+                tokens.append(_arn_token(char, text, index, field, mode, number == last))
+            else:
+                tokens.append(("lit", char, True))
             if char == ":":
                 field += 1
-    return "".join(out)
+    return _merge(tokens)
 
 
-def _arn_char(char: str, text: str, index: int, field: int, spill: bool, last_piece: bool) -> str:
+def _plain_token(char: str) -> Token:
+    if char == "*":
+        return ("star", char, True)
+    if char == "?":
+        return ("one", char, True)
+    return ("lit", char, True)
+
+
+def _arn_token(char: str, text: str, index: int, field: int, mode: str, last_piece: bool) -> Token:
     in_resource_part = field >= 5
     if char == "*":
         if in_resource_part:
-            return ".*"
+            return ("star", char, True)
         at_end = index + 1 == len(text)
         ends_field = (at_end and last_piece) or (not at_end and text[index + 1] == ":")
-        return ".*" if spill and ends_field else "[^:]*"
+        return ("star", char, mode == RESOURCE and ends_field)
     if char == "?":
-        return "." if in_resource_part else "[^:]"
-    return re.escape(char)
+        return ("one", char, in_resource_part)
+    return ("lit", char, True)
+
+
+def _merge(tokens: list[Token]) -> list[Token]:
+    merged: list[Token] = []
+    for token in tokens:
+        if token[0] == "lit" and merged and merged[-1][0] == "lit":
+            merged[-1] = ("lit", merged[-1][1] + token[1], True)
+        else:
+            merged.append(token)
+    return merged
+
+
+def _token_regex(token: Token) -> str:
+    kind, text, free = token
+    if kind == "lit":
+        return re.escape(text)
+    if kind == "one":
+        return "." if free else "[^:]"
+    return ".*" if free else "[^:]*"
+
+
+def glob_regex(pieces: tuple[tuple[str, bool], ...], mode: str) -> str | None:
+    """Regex source for the pieces that a backtracking engine decides in linear-ish time,
+    or ``None`` when only the automaton of :func:`compile_pieces` is safe.
+
+    Several free ``*`` can make a naive regex exponential (``*a*a*a*b``); when every ``*``
+    is free the classic greedy glob is exact, and atomic groups make the regex engine do
+    just that: each middle segment takes its leftmost occurrence, never revisited.
+    """
+    return _source(tokenize(pieces, mode))
+
+
+def _source(tokens: list[Token]) -> str | None:
+    stars = [i for i, t in enumerate(tokens) if t[0] == "star"]
+    inner_free = [i for i in stars if tokens[i][2] and i != len(tokens) - 1]
+    if len(inner_free) <= 1:
+        return "".join(_token_regex(t) for t in tokens)
+    if not all(tokens[i][2] for i in stars):
+        return None
+    segments: list[list[Token]] = [[]]
+    for token in tokens:
+        if token[0] == "star":
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    head = "".join(_token_regex(t) for t in segments[0])
+    middle = "".join(
+        "(?>.*?" + "".join(_token_regex(t) for t in segment) + ")" for segment in segments[1:-1]
+    )
+    return head + middle + ".*" + "".join(_token_regex(t) for t in segments[-1])
 
 
 @functools.lru_cache(maxsize=8192)
@@ -187,7 +242,90 @@ def compile_regex(source: str, ignore_case: bool) -> re.Pattern[str]:
     return re.compile(source, flags)
 
 
-def compile_globs(patterns: tuple[str, ...], mode: str) -> re.Pattern[str]:
-    """One regex that matches any of ``patterns`` (no variables), for ``mode``."""
-    sources = [glob_regex(((pattern, True),), mode) for pattern in patterns]
-    return compile_regex("|".join(f"(?:{source})" for source in sources), mode == ACTION)
+class Glob:
+    """Matches a text against one or more glob patterns: ``fullmatch(text)`` is truthy
+    (a match object or ``True``) on a match and ``None`` otherwise, like ``re``'s."""
+
+    __slots__ = ("fullmatch",)
+    fullmatch: Callable[[str], object]
+
+    def __init__(
+        self, regex: re.Pattern[str] | None, automata: list[list[Token]], ignore_case: bool
+    ) -> None:
+        if not automata:
+            self.fullmatch = regex.fullmatch if regex is not None else _never_matches
+            return
+
+        def fullmatch(text: str) -> object:
+            if regex is not None and regex.fullmatch(text):
+                return True
+            subject = text.lower() if ignore_case else text
+            return True if any(_automaton_match(a, subject) for a in automata) else None
+
+        self.fullmatch = fullmatch
+
+
+def _never_matches(text: str) -> None:
+    return None
+
+
+def _automaton_match(tokens: list[Token], text: str) -> bool:
+    """Decide a glob in O(len(tokens) × len(text)) by tracking every live position."""
+    steps: list[Token] = []
+    for kind, chars, free in tokens:
+        steps.extend([("lit", c, True) for c in chars] if kind == "lit" else [(kind, chars, free)])
+    states = _closure(steps, {0})
+    for char in text:
+        states = _closure(steps, _advance(steps, states, char))
+        if not states:
+            return False
+    return len(steps) in states
+
+
+def _advance(steps: list[Token], states: set[int], char: str) -> set[int]:
+    following: set[int] = set()
+    for i in states:
+        if i == len(steps):
+            continue
+        kind, value, free = steps[i]
+        if kind == "lit":
+            if value == char:
+                following.add(i + 1)
+        elif free or char != ":":
+            following.add(i if kind == "star" else i + 1)
+    return following
+
+
+def _closure(steps: list[Token], states: set[int]) -> set[int]:
+    """Add the positions reachable by letting ``*`` match nothing."""
+    pending = list(states)
+    while pending:
+        i = pending.pop()
+        if i < len(steps) and steps[i][0] == "star" and i + 1 not in states:
+            states.add(i + 1)
+            pending.append(i + 1)
+    return states
+
+
+def _build(token_lists: list[list[Token]], ignore_case: bool) -> Glob:
+    sources: list[str] = []
+    automata: list[list[Token]] = []
+    for tokens in token_lists:
+        source = _source(tokens)
+        if source is None:
+            automata.append([(k, v.lower(), f) for k, v, f in tokens] if ignore_case else tokens)
+        else:
+            sources.append(source)
+    regex = compile_regex("|".join(f"(?:{s})" for s in sources), ignore_case) if sources else None
+    return Glob(regex, automata, ignore_case)
+
+
+@functools.lru_cache(maxsize=8192)
+def compile_pieces(pieces: tuple[tuple[str, bool], ...], mode: str) -> Glob:
+    """A matcher for one resolved pattern (variables substituted), cached."""
+    return _build([tokenize(pieces, mode)], mode == ACTION)
+
+
+def compile_globs(patterns: tuple[str, ...], mode: str) -> Glob:
+    """One matcher for any of ``patterns`` (no variables), for ``mode``."""
+    return _build([tokenize(((p, True),), mode) for p in patterns], mode == ACTION)

@@ -28,6 +28,7 @@ whether a named principal exists, and the size quotas of each policy kind.
 
 from __future__ import annotations
 
+import decimal
 import json
 import re
 from collections.abc import Mapping
@@ -100,7 +101,7 @@ def parse_policy(document: str | Mapping[str, Any], kind: PolicyKind) -> PolicyD
     raw = load_document(document)
     for element in raw:
         if element not in _TOP_ELEMENTS:
-            _fail(SYNTAX, "", f"unknown top-level element {_shown(element)}")
+            _fail(SYNTAX, "", f"unknown top-level element {errors.shown(element)}")
     version = _version(raw)
     policy_id = raw.get("Id")
     if policy_id is not None and not isinstance(policy_id, str):
@@ -119,7 +120,11 @@ def load_document(document: object) -> Mapping[str, Any]:
         if len(document) > MAX_DOCUMENT_CHARS:
             _fail(SYNTAX, "", f"document longer than {MAX_DOCUMENT_CHARS} characters")
         try:
-            loaded = json.loads(document, object_pairs_hook=_no_duplicate_keys)
+            # Decimals, not floats: IAM keeps a numeric value as written (0.10000000000000000001
+            # is not 0.1).
+            loaded = json.loads(
+                document, object_pairs_hook=_no_duplicate_keys, parse_float=decimal.Decimal
+            )
         except errors.PolicyParseError:
             raise
         except (ValueError, RecursionError) as exc:
@@ -129,7 +134,7 @@ def load_document(document: object) -> Mapping[str, Any]:
         _fail(SYNTAX, "", "a policy document must be a JSON object")
     for key in document:
         if not isinstance(key, str):
-            _fail(SYNTAX, "", f"element names must be strings, got {_shown(key)}")
+            _fail(SYNTAX, "", f"element names must be strings, got {errors.shown(key)}")
     return document
 
 
@@ -139,21 +144,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            _fail(SYNTAX, "", f"element {_shown(key)} appears twice in one object")
+            _fail(SYNTAX, "", f"element {errors.shown(key)} appears twice in one object")
         result[key] = value
     return result
-
-
-def _shown(value: object) -> str:
-    """A short, safe rendering of any value for an error message: strings in backticks,
-    other values as JSON, and values that cannot even be printed by their type name."""
-    if isinstance(value, str):
-        return f"`{value}`" if len(value) <= 80 else f"`{value[:80]}...`"
-    try:
-        text = json.dumps(value)
-    except (TypeError, ValueError, RecursionError):
-        text = type(value).__name__
-    return text if len(text) <= 60 else text[:60] + "..."
 
 
 def _short(exc: BaseException) -> str:
@@ -169,7 +162,7 @@ def _version(raw: Mapping[str, Any]) -> str | None:
         _fail(
             SYNTAX,
             "Version",
-            f"{_shown(version)} is not a policy language version; use `2012-10-17`",
+            f"{errors.shown(version)} is not a policy language version; use `2012-10-17`",
         )
     return str(version)
 
@@ -197,7 +190,7 @@ def _statement(raw: object, index: int, kind: PolicyKind) -> Statement:
         _fail(SYNTAX, where, "a statement must be a JSON object")
     for element in raw:
         if element not in _STATEMENT_ELEMENTS:
-            _fail(SYNTAX, where, f"unknown element {_shown(element)}")
+            _fail(SYNTAX, where, f"unknown element {errors.shown(element)}")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
         _fail(SYNTAX, f"{where}.Sid", "must be a string")
@@ -226,7 +219,9 @@ def _effect(raw: Mapping[str, Any], where: str) -> str:
     effect = raw["Effect"]
     if effect not in ("Allow", "Deny"):
         _fail(
-            LEGACY, f"{where}.Effect", f"{_shown(effect)} is not `Allow` or `Deny` (case matters)"
+            LEGACY,
+            f"{where}.Effect",
+            f"{errors.shown(effect)} is not `Allow` or `Deny` (case matters)",
         )
     return str(effect)
 
@@ -237,7 +232,7 @@ def _string_list(value: object, path: str) -> tuple[str, ...]:
         _fail(SYNTAX, path, "must be a string or a non-empty list of strings")
     for item in items:
         if not isinstance(item, str):
-            _fail(SYNTAX, path, f"must hold strings only, got {_shown(item)}")
+            _fail(SYNTAX, path, f"must hold strings only, got {errors.shown(item)}")
     return tuple(items)
 
 
@@ -372,7 +367,8 @@ def _principal_block(value: object, path: str, *, negated: bool) -> PrincipalBlo
             _fail(
                 BAD_PRINCIPAL,
                 path,
-                f"unknown principal type {_shown(key)}; use one of " + ", ".join(_PRINCIPAL_TYPES),
+                f"unknown principal type {errors.shown(key)}; use one of "
+                + ", ".join(_PRINCIPAL_TYPES),
             )
         items = _string_list(entries, f"{path}.{key}")
         if key == "AWS":
@@ -418,13 +414,13 @@ def _conditions(raw: object, path: str) -> tuple[Condition, ...]:
         spec = operators.parse_operator(operator)
         if spec is None:
             where = f"{path}.{operator}" if isinstance(operator, str) else path
-            _fail(SYNTAX, where, f"unknown condition operator {_shown(operator)}")
+            _fail(SYNTAX, where, f"unknown condition operator {errors.shown(operator)}")
         if not isinstance(block, Mapping) or not block:
             _fail(SYNTAX, f"{path}.{operator}", "must map condition keys to values")
         for key, values in block.items():
             if not isinstance(key, str) or ":" not in key or key.startswith(":"):
                 where = f"{path}.{operator}" + (f".{key}" if isinstance(key, str) else "")
-                _fail(VENDOR, where, f"condition key {_shown(key)} has no service prefix")
+                _fail(VENDOR, where, f"condition key {errors.shown(key)} has no service prefix")
             where = f"{path}.{operator}.{key}"
             normalized = _condition_values(values, where)
             problem = operators.check_values(spec.base, normalized)
@@ -449,6 +445,8 @@ def _condition_values(values: object, where: str) -> tuple[str, ...]:
     for item in items:
         if isinstance(item, bool):
             result.append("true" if item else "false")
+        elif isinstance(item, decimal.Decimal):
+            result.append(str(item))
         elif isinstance(item, int | float):
             try:
                 result.append(json.dumps(item))
