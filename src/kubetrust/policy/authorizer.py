@@ -251,28 +251,8 @@ def _resource_kind(document: DocumentInput, requested: object) -> PolicyKind:
     return PolicyKind.RESOURCE
 
 
-@functools.lru_cache(maxsize=4096)
-def _derived_context(caller: principals.Caller) -> dict[str, tuple[str, ...]]:
-    """The keys AWS sets for every request of this caller (B.4)."""
-    derived: dict[str, tuple[str, ...]] = {}
-    if caller.principal_arn:
-        derived["aws:principalarn"] = (caller.principal_arn,)
-    if caller.account:
-        derived["aws:principalaccount"] = (caller.account,)
-    elif caller.kind == "anonymous":
-        derived["aws:principalaccount"] = ("anonymous",)
-    if caller.principal_type:
-        derived["aws:principaltype"] = (caller.principal_type,)
-    if caller.kind == "user":
-        derived["aws:username"] = (caller.text.rsplit("/", 1)[-1],)
-    if caller.kind == "service":
-        derived["aws:principalservicename"] = (caller.text,)
-    derived["aws:principalisawsservice"] = ("true" if caller.kind == "service" else "false",)
-    return derived
-
-
 def _context(raw: object, caller: principals.Caller) -> dict[str, tuple[str, ...]]:
-    context = dict(_derived_context(caller))
+    context = dict(caller.derived_context)
     if raw:
         if not isinstance(raw, Mapping):
             raise errors.InputError("request context must be an object of key → value(s)")
@@ -424,7 +404,7 @@ def authorize(request: Request, policies: PolicySet) -> Decision:
     caller = principals.parse_caller(request.principal)
     plan = _plan(policies, request.action.lower())
     raw = request.context
-    context = _context(raw, caller) if raw else _derived_context(caller)
+    context = _context(raw, caller) if raw else caller.derived_context
     iam = caller.is_iam
     state = evaluator.RequestFacts(
         caller, request.resource, context, iam and bool(policies.boundaries)

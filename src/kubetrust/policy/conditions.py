@@ -19,6 +19,7 @@ Key names are case-insensitive; the context arrives with lower-cased keys.
 
 from __future__ import annotations
 
+import ipaddress
 import operator as op
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -199,12 +200,11 @@ def _ip(values: tuple[str, ...]) -> Matcher:
     networks = [operators.parse_network(v) for v in values]
 
     def matcher(value: str, _context: matching.Context) -> bool:
-        try:
-            address = operators.parse_network(value)
-        except ValueError:
-            raise operators.UnreadableValue(
-                f"request value `{value}` is not an IP address"
-            ) from None
+        address = operators.parse_request_address(value)
+        if address is None:
+            raise operators.UnreadableValue(f"request value `{value}` is not an IP address")
+        if isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
+            return any(address in net for net in networks)
         return any(
             address.version == net.version and address.subnet_of(net)  # type: ignore[arg-type]
             for net in networks

@@ -26,6 +26,7 @@ import base64
 import binascii
 import datetime as dt
 import decimal
+import functools
 import ipaddress
 import re
 from collections.abc import Callable
@@ -196,6 +197,25 @@ def parse_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
         return ipaddress.ip_network(text.strip(), strict=False)
     except ValueError:
         raise ValueError("not an IPv4 or IPv6 address or CIDR block") from None
+
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_request_address(text: str) -> Address | Network | None:
+    """A request's address (``aws:SourceIp``) — or a CIDR block, which matches a policy
+    block that contains it — or ``None`` if it is neither. Cached: the same few addresses
+    come back request after request."""
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        pass
+    try:
+        return parse_network(text)
+    except ValueError:
+        return None
 
 
 _POLICY_VALUE_PARSERS: dict[str, Callable[[str], object]] = {

@@ -32,7 +32,9 @@ from __future__ import annotations
 import enum
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from kubetrust import arn, errors
 from kubetrust.policy.document import PrincipalBlock
@@ -72,9 +74,14 @@ class Caller:
     """The value of ``aws:PrincipalArn``: the role ARN for a session (B.4)."""
     is_iam: bool = field(init=False, default=False)
     """An IAM identity of an account: SCPs, boundaries and identity policies apply."""
+    derived_context: Mapping[str, tuple[str, ...]] = field(
+        init=False, default_factory=dict, compare=False, hash=False
+    )
+    """The condition keys AWS sets for every request of this caller (B.4); read-only."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "is_iam", self.kind in _IAM_KINDS)
+        object.__setattr__(self, "derived_context", MappingProxyType(_derive(self)))
 
     @property
     def principal_type(self) -> str | None:
@@ -91,6 +98,24 @@ class Caller:
         if self.kind == "root":
             return (root,)
         return (root, self.text)
+
+
+def _derive(caller: Caller) -> dict[str, tuple[str, ...]]:
+    derived: dict[str, tuple[str, ...]] = {}
+    if caller.principal_arn:
+        derived["aws:principalarn"] = (caller.principal_arn,)
+    if caller.account:
+        derived["aws:principalaccount"] = (caller.account,)
+    elif caller.kind == "anonymous":
+        derived["aws:principalaccount"] = ("anonymous",)
+    if caller.principal_type:
+        derived["aws:principaltype"] = (caller.principal_type,)
+    if caller.kind == "user":
+        derived["aws:username"] = (caller.text.rsplit("/", 1)[-1],)
+    if caller.kind == "service":
+        derived["aws:principalservicename"] = (caller.text,)
+    derived["aws:principalisawsservice"] = ("true" if caller.kind == "service" else "false",)
+    return derived
 
 
 _IAM_KINDS = frozenset({"root", "user", "session", "role", "federated-user"})
