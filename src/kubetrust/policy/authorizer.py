@@ -451,12 +451,11 @@ def _combine(
             "no trust policy was given; a role's trust "
             f"policy must allow {request.action} explicitly",
         )
-    must_allow = (
-        is_assume
-        or bool(_KMS_KEY.match(request.resource))
-        or (policies.resource_is_trust and request.action.lower().startswith("sts:"))
-    )
-    if resource_allow is None and policies.resource is not None and must_allow:
+    if (
+        resource_allow is None
+        and policies.resource is not None
+        and _must_allow_explicitly(request, policies, is_assume)
+    ):
         return _implicit(
             state,
             policies.resource.kind,
@@ -485,6 +484,15 @@ def _combine(
         )
     role_grant = same_account and grade is principals.Grade.ROLE
     return _identity_side(request, plan, state, role_grant, granted)
+
+
+def _must_allow_explicitly(request: Request, policies: PolicySet, is_assume: bool) -> bool:
+    """Role trust policies (for sts actions) and KMS key policies must allow explicitly."""
+    return (
+        is_assume
+        or bool(_KMS_KEY.match(request.resource))
+        or (policies.resource_is_trust and request.action.lower().startswith("sts:"))
+    )
 
 
 def _resource_grant_suffices(
