@@ -11,6 +11,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: setup test lint typecheck unit bench clean
 
 setup: $(STAMP)
+	@:
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
