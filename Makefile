@@ -15,7 +15,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sandbox,clients]'
 	@touch $(STAMP)
 	@echo "kubetrust: environment ready in $(VENV)"
 
@@ -33,7 +33,7 @@ unit: setup
 test: lint typecheck unit
 
 bench: setup
-	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sandbox,clients,bench]'
 	@$(BIN)/python benchmarks/engine.py
 
 clean:
