@@ -1,0 +1,237 @@
+"""STS hops as two-sided checks: what the sandbox enforces is what explain reports.
+
+A hop is one ``AssumeRole`` or ``AssumeRoleWithWebIdentity`` call. AWS authorizes it as one
+request evaluated in two accounts (reference A.2): the *caller side* (the caller's identity
+policies, permissions boundary, session policies and the SCPs of the caller's account) and
+the *trust side* (the role's trust policy and the RCPs of the role's account). Same
+account, the two combine as a union; across accounts both must allow. Passing session tags
+or a source identity adds ``sts:TagSession`` / ``sts:SetSourceIdentity`` checks against the
+same policies (:mod:`kubetrust.policy.sts`).
+
+For every check a :class:`Check` keeps three decisions, all from the one engine:
+
+- ``decision``: the authoritative answer, with every policy in play;
+- ``caller_side``: the caller side alone (the trust side replaced by one that delegates to
+  the caller's account), ``None`` for a web identity caller, which has no identity side;
+- ``trust_side``: the trust side alone (the caller side replaced by an allow-all identity).
+
+The side decisions only explain; ``decision`` decides. STS's own parameter rules (session
+name, duration, the one-hour cap on role chaining) are here too, as pure functions, so that
+the sandbox and explain give the same ``ValidationError`` messages (reference B.1).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubetrust import arn, policy
+from kubetrust.policy import sts as sts_requests
+
+MAX_CHAINED_SECONDS = 3600
+"""Role chaining caps a session at one hour, whatever the role's MaxSessionDuration (B.1)."""
+MIN_DURATION = 900
+MAX_DURATION = 43200
+DEFAULT_DURATION = 3600
+_SESSION_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]*\Z")
+
+Document = str | Mapping[str, Any] | policy.PolicyDocument
+
+_ALLOW_ALL = policy.parse_policy(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
+    policy.PolicyKind.IDENTITY,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallerSide:
+    """The policies that bind the caller, in the caller's (trusted) account."""
+
+    identity: Sequence[Document] = ()
+    boundaries: Sequence[Document] = ()
+    session: Sequence[Document] = ()
+    scps: Sequence[Sequence[Document]] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RoleSide:
+    """The role being assumed: its ARN, trust policy and the RCPs of its account."""
+
+    arn: str
+    trust: Document
+    rcps: Sequence[Sequence[Document]] = ()
+    max_session_duration: int = DEFAULT_DURATION
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One authorization of a hop (the assume action, TagSession, SetSourceIdentity)."""
+
+    request: policy.Request
+    decision: policy.Decision
+    caller_side: policy.Decision | None
+    trust_side: policy.Decision
+
+    @property
+    def action(self) -> str:
+        return self.request.action
+
+
+@dataclass(frozen=True, slots=True)
+class HopResult:
+    """Every check of one hop; the hop succeeds only if every check allows."""
+
+    action: str
+    caller: str
+    role: str
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def allowed(self) -> bool:
+        return all(check.decision.allowed for check in self.checks)
+
+    @property
+    def failed(self) -> Check | None:
+        """The first check that denied, if any."""
+        return next((c for c in self.checks if not c.decision.allowed), None)
+
+
+def assume_role(
+    caller: str,
+    caller_side: CallerSide,
+    role: RoleSide,
+    *,
+    session_name: str,
+    external_id: str | None = None,
+    source_identity: str | None = None,
+    tags: sts_requests.SessionTags | None = None,
+    context: Mapping[str, object] | None = None,
+) -> HopResult:
+    """Evaluate ``caller`` calling ``sts:AssumeRole`` on ``role`` (see module doc)."""
+    requests = sts_requests.assume_role_requests(
+        caller,
+        role.arn,
+        session_name=session_name,
+        external_id=external_id,
+        source_identity=source_identity,
+        tags=tags,
+        context=context,
+    )
+    full = policy.PolicySet(
+        identity=caller_side.identity,
+        resource=role.trust,
+        boundaries=caller_side.boundaries,
+        session=caller_side.session,
+        scps=caller_side.scps,
+        rcps=role.rcps,
+        resource_kind="trust",
+    )
+    caller_only = policy.PolicySet(
+        identity=caller_side.identity,
+        resource=_delegating_trust(caller),
+        boundaries=caller_side.boundaries,
+        session=caller_side.session,
+        scps=caller_side.scps,
+        resource_kind="trust",
+    )
+    trust_only = policy.PolicySet(
+        identity=[_ALLOW_ALL], resource=role.trust, rcps=role.rcps, resource_kind="trust"
+    )
+    checks = tuple(
+        Check(
+            r,
+            policy.authorize(r, full),
+            policy.authorize(r, caller_only),
+            policy.authorize(r, trust_only),
+        )
+        for r in requests
+    )
+    return HopResult("sts:AssumeRole", caller, role.arn, checks)
+
+
+def assume_role_with_web_identity(
+    provider: str,
+    issuer: str,
+    claims: Mapping[str, object],
+    role: RoleSide,
+    *,
+    session_name: str,
+) -> HopResult:
+    """Evaluate a web identity (the IAM OIDC provider ``provider``, with the token's
+    ``claims``) assuming ``role``. There is no caller side: only the trust policy and the
+    role account's RCPs decide (A.2, hop 1)."""
+    requests = sts_requests.web_identity_requests(
+        provider, role.arn, issuer, claims, session_name=session_name
+    )
+    policies = policy.PolicySet(resource=role.trust, rcps=role.rcps, resource_kind="trust")
+    checks = tuple(
+        Check(r, decision, None, decision)
+        for r in requests
+        for decision in (policy.authorize(r, policies),)
+    )
+    return HopResult("sts:AssumeRoleWithWebIdentity", provider, role.arn, checks)
+
+
+def _delegating_trust(caller: str) -> policy.PolicyDocument:
+    """A trust policy naming the caller's account: the identity side must then allow."""
+    account = arn.parse(caller).account
+    return policy.parse_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"AWS": account}, "Action": "sts:*"}],
+        },
+        policy.PolicyKind.TRUST,
+    )
+
+
+def check_session_name(name: object) -> str | None:
+    """STS's ``ValidationError`` message for a bad ``RoleSessionName``, or ``None`` (B.1)."""
+    if not isinstance(name, str):
+        return (
+            "1 validation error detected: Value at 'roleSessionName' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    head = (
+        f"1 validation error detected: Value '{name}' at 'roleSessionName' failed to "
+        "satisfy constraint: Member must "
+    )
+    if len(name) < 2:
+        return head + "have length greater than or equal to 2"
+    if len(name) > 64:
+        return head + "have length less than or equal to 64"
+    if not _SESSION_NAME.match(name):
+        return head + r"satisfy regular expression pattern: [\w+=,.@-]*"
+    return None
+
+
+def check_duration(
+    requested: int | None, *, max_session_duration: int, chained: bool
+) -> tuple[int, str | None]:
+    """The session duration STS grants, or its ``ValidationError`` message (B.1).
+
+    Default 3600 s; the model's bounds are 900–43200; above the role's
+    MaxSessionDuration fails; a chained assume (role credentials calling AssumeRole) above
+    one hour fails with its own message.
+    """
+    if requested is None:
+        return min(DEFAULT_DURATION, max_session_duration), None
+    head = (
+        f"1 validation error detected: Value '{requested}' at 'durationSeconds' failed to "
+        "satisfy constraint: Member must have value "
+    )
+    if requested < MIN_DURATION:
+        return requested, head + f"greater than or equal to {MIN_DURATION}"
+    if requested > MAX_DURATION:
+        return requested, head + f"less than or equal to {MAX_DURATION}"
+    if chained and requested > MAX_CHAINED_SECONDS:
+        return requested, (
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles "
+            "assumed by role chaining."
+        )
+    if requested > max_session_duration:
+        return requested, (
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+        )
+    return requested, None
