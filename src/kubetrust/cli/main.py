@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kubetrust import __version__
-from kubetrust.cli import iam, output
+from kubetrust.cli import iam, output, sandbox
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,6 +18,7 @@ def cli() -> None:
 
 
 cli.add_command(iam.iam)
+cli.add_command(sandbox.sandbox)
 
 
 def main() -> None:

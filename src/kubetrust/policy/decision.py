@@ -102,5 +102,6 @@ def access_denied_message(decision: Decision, principal: str, action: str, resou
     kind = decision.deciding_kind or "identity"
     phrase = _PHRASES.get(kind, "identity-based policy")
     if decision.outcome is Outcome.EXPLICIT_DENY:
-        return f"{head} with an explicit deny in a {phrase}"
+        article = "an" if phrase[0] in "aeiou" else "a"
+        return f"{head} with an explicit deny in {article} {phrase}"
     return f"{head} because no {phrase} allows the {action} action"

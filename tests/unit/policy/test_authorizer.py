@@ -166,7 +166,8 @@ def test_explicit_deny_message(policies: dict[str, Any], phrase: str) -> None:
     decision = run(**policies)
     assert decision.outcome is Outcome.EXPLICIT_DENY
     message = policy.access_denied_message(decision, SESSION, "s3:GetObject", OBJECT)
-    assert message == f"{HEAD} with an explicit deny in a {phrase}"
+    article = "an" if phrase[0] in "aeiou" else "a"  # AWS: "in an identity-based policy"
+    assert message == f"{HEAD} with an explicit deny in {article} {phrase}"
 
 
 @pytest.mark.parametrize(

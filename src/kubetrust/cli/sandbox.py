@@ -1,0 +1,261 @@
+"""``kubetrust sandbox ...``: a local multi-account AWS that enforces like AWS.
+
+The sandbox package (moto, werkzeug, cryptography, PyJWT) is imported lazily, so that the
+rest of the CLI works without the ``sandbox`` extra installed.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kubetrust import errors
+from kubetrust.cli import output
+
+_STATE_DIR_HELP = "Directory holding this sandbox's state (default: a per-user directory)."
+
+
+def _state_dir_option(function: Any) -> Any:
+    return click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help=_STATE_DIR_HELP,
+    )(function)
+
+
+def _process() -> Any:
+    try:
+        from kubetrust.sandbox import process
+    except ImportError as exc:  # the sandbox extra is missing
+        raise click.ClickException(
+            f"the sandbox needs the `sandbox` extra ({exc.name} is missing): "
+            "pip install 'kubetrust[sandbox]'"
+        ) from None
+    return process
+
+
+def _resolve(state_dir: Path | None) -> Path:
+    return state_dir or _process().default_state_dir()
+
+
+def _running(state_dir: Path) -> dict[str, Any]:
+    facts = _process().read_state(state_dir)
+    if facts is None:
+        raise click.ClickException(
+            f"no sandbox is running in {state_dir}; start one with `kubetrust sandbox up --detach`"
+        )
+    return dict(facts)
+
+
+@click.group()
+def sandbox() -> None:
+    """A local multi-account AWS (IAM, STS, S3, EKS) on loopback, with AWS's enforcement.
+
+    The real aws CLI, boto3 and kubectl work against it; they fail exactly where AWS would.
+    Default world: accounts 111111111111 and 222222222222, each with an administrator.
+    """
+
+
+@sandbox.command()
+@_state_dir_option
+@click.option("--detach", is_flag=True, help="Run in the background; return once it answers.")
+@click.option(
+    "--world",
+    "world_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="World file (YAML/JSON): accounts, region, organization policies.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the AWS endpoint on 127.0.0.1 (0: any free port).",
+)
+@click.option(
+    "--issuer-port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="Port of the clusters' OIDC issuers (HTTPS) on 127.0.0.1.",
+)
+@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text")
+def up(
+    state_dir: Path | None,
+    detach: bool,
+    world_file: Path | None,
+    port: int,
+    issuer_port: int,
+    fmt: str,
+) -> None:
+    """Start the sandbox (in the foreground unless --detach)."""
+    process = _process()
+    from kubetrust.sandbox.world import load_world
+
+    directory = _resolve(state_dir)
+    try:
+        world = load_world(world_file)
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None
+    if detach:
+        try:
+            facts = process.start_detached(
+                directory, world_file, port=port, issuer_port=issuer_port
+            )
+        except errors.KubetrustError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(output.ExitCode.FAILURE) from None
+        _show(facts, directory, fmt)
+        return
+    if process.read_state(directory) is not None:
+        raise click.ClickException(f"a sandbox already runs in {directory}")
+    click.echo(f"kubetrust sandbox starting (state: {directory}); Ctrl-C stops it", err=True)
+    process.run_foreground(
+        directory, world, port=port, issuer_port=issuer_port, world_file=world_file
+    )
+
+
+def _show(facts: dict[str, Any], directory: Path, fmt: str) -> None:
+    if fmt == "json":
+        public = {k: v for k, v in facts.items() if k != "accounts"}
+        public["accounts"] = sorted(facts.get("accounts", {}))
+        public["state_dir"] = str(directory)
+        click.echo(json.dumps(public, indent=2))
+        return
+    click.echo(f"sandbox running (pid {facts['pid']})")
+    click.echo(f"  AWS endpoint : {facts['endpoint']}")
+    click.echo(f"  OIDC issuers : {facts['issuer_base']}/id/<cluster id>")
+    click.echo(f"  accounts     : {', '.join(sorted(facts.get('accounts', {})))}")
+    click.echo(f"  state        : {directory}")
+    click.echo(
+        f'credentials    : eval "$(kubetrust sandbox env --account ACCOUNT '
+        f'--state-dir {shlex.quote(str(directory))})"'
+    )
+
+
+@sandbox.command()
+@_state_dir_option
+def down(state_dir: Path | None) -> None:
+    """Stop the sandbox cleanly."""
+    directory = _resolve(state_dir)
+    if _process().stop(directory):
+        click.echo(f"sandbox in {directory} stopped")
+    else:
+        click.echo(f"no sandbox was running in {directory}")
+
+
+@sandbox.command()
+@_state_dir_option
+@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(state_dir: Path | None, fmt: str) -> None:
+    """Say whether a sandbox runs, and where. Exit 1 if none runs."""
+    directory = _resolve(state_dir)
+    facts = _process().read_state(directory)
+    if facts is None:
+        if fmt == "json":
+            click.echo(json.dumps({"running": False, "state_dir": str(directory)}))
+        else:
+            click.echo(f"no sandbox running in {directory}")
+        raise SystemExit(output.ExitCode.FAILURE)
+    _show(facts, directory, fmt)
+
+
+@sandbox.command()
+@_state_dir_option
+def reset(state_dir: Path | None) -> None:
+    """Forget every resource and session: restart the sandbox on the same ports and keys."""
+    process = _process()
+    directory = _resolve(state_dir)
+    facts = _running(directory)
+    world = facts.get("world_file")
+    port = int(facts["endpoint"].rsplit(":", 1)[1])
+    issuer_port = int(facts["issuer_base"].rsplit(":", 1)[1])
+    process.stop(directory)
+    process.start_detached(
+        directory, Path(world) if world else None, port=port, issuer_port=issuer_port
+    )
+    click.echo(f"sandbox in {directory} reset")
+
+
+@sandbox.command()
+@_state_dir_option
+@click.option("--account", required=True, help="The 12-digit account whose admin to use.")
+def env(state_dir: Path | None, account: str) -> None:
+    """Print `export` lines for the aws CLI and boto3: endpoint, region, admin keys."""
+    directory = _resolve(state_dir)
+    facts = _running(directory)
+    keys = facts.get("accounts", {}).get(account)
+    if keys is None:
+        known = ", ".join(sorted(facts.get("accounts", {})))
+        raise click.ClickException(f"account `{account}` is not in this sandbox ({known})")
+    lines = {
+        "AWS_ENDPOINT_URL": facts["endpoint"],
+        "AWS_REGION": facts["region"],
+        "AWS_DEFAULT_REGION": facts["region"],
+        "AWS_ACCESS_KEY_ID": keys["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": keys["secret_access_key"],
+        "KUBETRUST_SANDBOX_CA": facts["ca_file"],
+    }
+    click.echo(f"# kubetrust sandbox, account {account} (administrator); keys valid only here")
+    click.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
+    for name, value in lines.items():
+        click.echo(f"export {name}={shlex.quote(str(value))}")
+
+
+@sandbox.command()
+@_state_dir_option
+@click.option("--cluster", required=True, help="The sandbox EKS cluster whose API server mints.")
+@click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
+@click.option("--namespace", required=True, help="The service account's namespace.")
+@click.option("--serviceaccount", required=True, help="The service account's name.")
+@click.option(
+    "--audience",
+    default="sts.amazonaws.com",
+    show_default=True,
+    help="The token's audience (IRSA uses sts.amazonaws.com).",
+)
+@click.option(
+    "--duration",
+    type=click.IntRange(600, 2**32),
+    default=86400,
+    show_default=True,
+    help="Seconds until the token expires (Kubernetes' minimum is 600).",
+)
+def token(
+    state_dir: Path | None,
+    cluster: str,
+    account: str | None,
+    namespace: str,
+    serviceaccount: str,
+    audience: str,
+    duration: int,
+) -> None:
+    """Mint a projected service-account token exactly as that cluster's API server would."""
+    import time
+    import uuid
+
+    from kubetrust.sandbox import clusters
+
+    directory = _resolve(state_dir)
+    _running(directory)
+    try:
+        record = clusters.find(directory, cluster, account)
+        uid = str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{record.issuer_id}/{namespace}/{serviceaccount}")
+        )
+        minted = record.issuer.mint_service_account_token(
+            namespace=namespace,
+            service_account=serviceaccount,
+            service_account_uid=uid,
+            audiences=[audience],
+            expiration_seconds=duration,
+            now=int(time.time()),
+        )
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(minted)

@@ -1,0 +1,251 @@
+"""The sandbox process: the AWS endpoint (HTTP) and the clusters' OIDC issuers (HTTPS).
+
+One :class:`SandboxServer` owns everything a sandbox is: its state directory, the sandbox
+CA, the credential store, the moto application behind the gate, and two loopback
+listeners. Both bind 127.0.0.1 only. The AWS endpoint speaks HTTP/1.1 with keep-alive
+(werkzeug's server, which hands moto the raw request URI; probe findings); the issuer
+listener serves ``/id/<ID>/.well-known/openid-configuration`` and ``/id/<ID>/keys`` for
+every cluster, over TLS with a certificate from the sandbox CA.
+
+moto's state is process-global, so one process holds one sandbox; two sandboxes side by
+side are two processes with two state directories.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from kubetrust.sandbox import clusters, credentials, gate, oidc, pki, state, sts_api
+from kubetrust.sandbox.world import World
+
+logger = logging.getLogger(__name__)
+
+HOST = "127.0.0.1"
+STATE_FILE = "sandbox.json"
+CA_FILE = "ca.crt"
+ADMIN_KEYS_FILE = "admin-keys.json"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class _KeepAliveHandler(WSGIRequestHandler):
+    """HTTP/1.1 keeps connections open between calls (werkzeug's default closes them)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s %s", self.command, self.path.split("?", 1)[0], code)
+
+
+@dataclass(slots=True)
+class Issuers:
+    """The OIDC issuers of the sandbox's clusters, by issuer id."""
+
+    by_id: dict[str, oidc.ClusterIssuer] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, issuer_id: str, issuer: oidc.ClusterIssuer) -> None:
+        with self.lock:
+            self.by_id[issuer_id] = issuer
+
+    def get(self, issuer_id: str) -> oidc.ClusterIssuer | None:
+        with self.lock:
+            return self.by_id.get(issuer_id)
+
+
+def issuer_app(issuers: Issuers) -> Callable[[dict[str, Any], Any], Iterable[bytes]]:
+    """WSGI app for ``/id/<ID>/.well-known/openid-configuration`` and ``/id/<ID>/keys``."""
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        parts = str(environ.get("PATH_INFO", "")).strip("/").split("/")
+        body: dict[str, Any] | None = None
+        if len(parts) >= 3 and parts[0] == "id":
+            issuer = issuers.get(parts[1])
+            rest = "/".join(parts[2:])
+            if issuer is not None and rest == ".well-known/openid-configuration":
+                body = issuer.discovery_document()
+            elif issuer is not None and rest == "keys":
+                body = issuer.jwks()
+        if body is None or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            start_response(
+                "404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")]
+            )
+            return [b"not found"]
+        data = json.dumps(body).encode()
+        start_response(
+            "200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+        )
+        return [data]
+
+    return app
+
+
+class SandboxServer:
+    """A running sandbox (see module doc). ``start()`` returns once both listeners answer."""
+
+    def __init__(
+        self,
+        state_dir: Path,
+        world: World | None = None,
+        *,
+        port: int = 0,
+        issuer_port: int = 0,
+        clock: Callable[[], dt.datetime] = utcnow,
+        world_file: Path | None = None,
+    ) -> None:
+        self.state_dir = state_dir
+        self.world_file = world_file
+        self.world = world or World()
+        self.clock = clock
+        self.store = credentials.CredentialStore()
+        self.issuers = Issuers()
+        self._port = port
+        self._issuer_port = issuer_port
+        self._servers: list[BaseWSGIServer] = []
+        self._threads: list[threading.Thread] = []
+        self.ca: pki.CertificateAuthority | None = None
+        self.admin_keys: dict[str, tuple[str, str]] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> SandboxServer:
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            create_backend_app,
+        )
+
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.ca = self._load_ca()
+        self._seed_admins()
+        issuer_server = self._listen(issuer_app(self.issuers), self._issuer_port, tls=True)
+        ca_pem = self.ca.certificate_pem
+        sts = sts_api.StsService(
+            self.world, self.store, self.clock, oidc.https_jwks_fetcher(ca_pem, timeout=5.0)
+        )
+        app = gate.Gate(
+            DomainDispatcherApplication(create_backend_app), self.world, self.store, sts, self.clock
+        )
+        self.issuer_base = f"https://{HOST}:{issuer_server.server_port}"
+        self._install_cluster_hook(ca_pem)
+        aws_server = self._listen(app, self._port, tls=False)
+        self.endpoint = f"http://{HOST}:{aws_server.server_port}"
+        self._write_state()
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers.clear()
+        self._threads.clear()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ pieces
+    def _install_cluster_hook(self, ca_pem: bytes) -> None:
+        """Every cluster moto creates gets its issuer, CA data and endpoint (clusters.py).
+        Records of an earlier run are stale: moto's state did not survive it."""
+        shutil.rmtree(self.state_dir / clusters.CLUSTERS_DIR, ignore_errors=True)
+
+        def on_create(backend: Any, cluster: Any) -> None:
+            clusters.decorate(
+                backend,
+                cluster,
+                issuer_base=self.issuer_base,
+                ca_pem=ca_pem,
+                state_dir=self.state_dir,
+                register=self.issuers.add,
+            )
+
+        clusters.install_hook(on_create)
+
+    def _load_ca(self) -> pki.CertificateAuthority:
+        if (self.state_dir / CA_FILE).exists():
+            return pki.CertificateAuthority.load_from(self.state_dir)
+        ca = pki.CertificateAuthority.create("kubetrust sandbox CA")
+        ca.save(self.state_dir)
+        return ca
+
+    def _seed_admins(self) -> None:
+        """One administrator per account; its keys are kept in the state directory so that
+        ``sandbox env`` output stays valid across restarts."""
+        path = self.state_dir / ADMIN_KEYS_FILE
+        try:
+            kept = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            kept = {}
+        for account in self.world.accounts:
+            key, secret = state.ensure_admin(account.id)
+            saved = kept.get(account.id)
+            if isinstance(saved, list) and len(saved) == 2:
+                key, secret = str(saved[0]), str(saved[1])
+            self.admin_keys[account.id] = (key, secret)
+            self.store.add(
+                credentials.Credential(
+                    access_key_id=key,
+                    secret_access_key=secret,
+                    account=account.id,
+                    principal_arn=f"arn:aws:iam::{account.id}:user/{state.ADMIN_USER}",
+                    user_id=state.user_id(account.id, state.ADMIN_USER),
+                )
+            )
+        path.write_text(
+            json.dumps({a: list(k) for a, k in self.admin_keys.items()}), encoding="utf-8"
+        )
+        path.chmod(0o600)
+
+    def _listen(self, app: Any, port: int, *, tls: bool) -> BaseWSGIServer:
+        ssl_context = None
+        if tls:
+            assert self.ca is not None
+            cert, key = self.ca.issue_server_certificate(["127.0.0.1", "localhost"])
+            ssl_context = pki.server_ssl_context(cert, key)
+        server = make_server(
+            HOST,
+            port,
+            app,
+            threaded=True,
+            request_handler=_KeepAliveHandler,
+            ssl_context=ssl_context,
+        )
+        thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{port}", daemon=True)
+        thread.start()
+        self._servers.append(server)
+        self._threads.append(thread)
+        return server
+
+    def _write_state(self) -> None:
+        facts = {
+            "pid": os.getpid(),
+            "endpoint": self.endpoint,
+            "issuer_base": self.issuer_base,
+            "region": self.world.region,
+            "world_file": str(self.world_file) if self.world_file else None,
+            "ca_file": str(self.state_dir / CA_FILE),
+            "accounts": {
+                account: {"access_key_id": key, "secret_access_key": secret}
+                for account, (key, secret) in self.admin_keys.items()
+            },
+        }
+        path = self.state_dir / STATE_FILE
+        path.write_text(json.dumps(facts, indent=2), encoding="utf-8")
+        path.chmod(0o600)
