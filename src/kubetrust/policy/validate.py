@@ -46,6 +46,7 @@ from kubetrust.policy.document import (
 )
 
 SYNTAX = "Syntax errors in policy."
+INVALID_JSON = "This policy contains invalid Json"
 LEGACY = "The policy failed legacy parsing"
 NO_ACTIONS = "Policy statement must contain actions."
 NO_RESOURCES = "Policy statement must contain resources."
@@ -128,7 +129,7 @@ def load_document(document: object) -> Mapping[str, Any]:
         except errors.PolicyParseError:
             raise
         except (ValueError, RecursionError) as exc:
-            _fail(SYNTAX, "", f"not valid JSON: {_short(exc)}")
+            _fail(INVALID_JSON, "", f"not valid JSON: {_short(exc)}")
         document = loaded
     if not isinstance(document, Mapping):
         _fail(SYNTAX, "", "a policy document must be a JSON object")

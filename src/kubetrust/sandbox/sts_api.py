@@ -269,11 +269,13 @@ class StsService:
     def _denied(
         self, principal: str, action: str, resource: str, decision: policy.Decision
     ) -> wire.AwsError:
-        return _error(
-            "AccessDenied",
-            policy.access_denied_message(decision, principal, action, resource),
-            403,
-        )
+        """AccessDenied as STS words it: a refusal by the role's trust policy carries no
+        "because ..." clause (seen in public reports of cross-account trust failures);
+        caller-side refusals name the policy type, as IAM's newer messages do."""
+        message = policy.access_denied_message(decision, principal, action, resource)
+        if decision.deciding_kind == "trust" and decision.outcome is policy.Outcome.IMPLICIT_DENY:
+            message = message.split(" because no ", 1)[0]
+        return _error("AccessDenied", message, 403)
 
     def _issue(
         self,

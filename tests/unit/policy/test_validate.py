@@ -639,7 +639,14 @@ def test_error_in_a_later_statement_names_its_index() -> None:
 )
 def test_json_text_errors(text: str, reason_part: str) -> None:
     error = rejects(text, PolicyKind.IDENTITY)
-    assert error.aws_message == "Syntax errors in policy."
+    # IAM: unparseable text is "This policy contains invalid Json"; a parsed document of the
+    # wrong shape is "Syntax errors in policy."
+    expected = (
+        "This policy contains invalid Json"
+        if reason_part == "not valid JSON"
+        else "Syntax errors in policy."
+    )
+    assert error.aws_message == expected
     assert plain(reason_part) in plain(error.reason)
     assert len(str(error)) < 500
 
