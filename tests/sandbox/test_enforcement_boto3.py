@@ -228,3 +228,112 @@ def test_get_caller_identity_works_under_an_explicit_deny(aws: Any) -> None:
     )
     who = aws.client("sts", credentials=_assume(aws, aws.CI, role)).get_caller_identity()
     assert who["UserId"].startswith("AROA") and who["UserId"].endswith(":test-session")
+
+
+def test_policy_writes_are_checked_as_iam_and_s3_check_them(aws: Any) -> None:
+    iam = aws.client("iam", account=aws.CI)
+    ghost = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{aws.TARGET}:role/no-such-role"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    with pytest.raises(ClientError) as invalid:
+        iam.create_role(RoleName=aws.unique("ghost"), AssumeRolePolicyDocument=json.dumps(ghost))
+    assert _code(invalid) == "MalformedPolicyDocument"
+    assert "Invalid principal in policy" in str(invalid.value)
+    role = _role(
+        aws,
+        aws.CI,
+        {"AWS": f"arn:aws:iam::{aws.CI}:root"},
+        [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}],
+    )
+    with pytest.raises(ClientError) as missing_effect:
+        iam.put_role_policy(
+            RoleName=role.rsplit("/", 1)[1],
+            PolicyName="bad",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Action": "s3:*", "Resource": "*"}]}
+            ),
+        )
+    assert _code(missing_effect) == "MalformedPolicyDocument"
+    assert "Missing required field Effect" in str(missing_effect.value)
+    s3 = aws.client("s3", account=aws.CI)
+    bucket = aws.unique("policy-bucket")
+    s3.create_bucket(Bucket=bucket)
+    with pytest.raises(ClientError) as not_json:
+        s3.put_bucket_policy(Bucket=bucket, Policy="{not json")
+    assert _code(not_json) == "MalformedPolicy"
+
+
+def test_recreated_role_no_longer_matches_a_trust_saved_before(aws: Any) -> None:
+    """IAM binds a principal ARN to the role's unique id when the trust is saved (A.8)."""
+    ci_iam = aws.client("iam", account=aws.CI)
+    caller_name = aws.unique("deployer")
+    caller_arn = f"arn:aws:iam::{aws.CI}:role/{caller_name}"
+    trust_admin = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{aws.CI}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+
+    def make_caller() -> None:
+        ci_iam.create_role(RoleName=caller_name, AssumeRolePolicyDocument=trust_admin)
+        ci_iam.put_role_policy(
+            RoleName=caller_name,
+            PolicyName="p",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+                }
+            ),
+        )
+
+    make_caller()
+    target = _role(
+        aws,
+        aws.TARGET,
+        {"AWS": caller_arn},
+        [{"Effect": "Allow", "Action": "iam:GetRole", "Resource": "*"}],
+    )
+
+    def hop() -> dict[str, Any]:
+        sts = aws.client("sts", credentials=_assume(aws, aws.CI, caller_arn))
+        return sts.assume_role(RoleArn=target, RoleSessionName="hop")  # type: ignore[no-any-return]
+
+    assert hop()["AssumedRoleUser"]["Arn"].endswith("/hop")
+    ci_iam.delete_role_policy(RoleName=caller_name, PolicyName="p")
+    ci_iam.delete_role(RoleName=caller_name)
+    make_caller()
+    with pytest.raises(ClientError) as stale:
+        hop()
+    assert _code(stale) == "AccessDenied"
+    # Saving the trust again binds the new role: the chain works again.
+    aws.client("iam", account=aws.TARGET).update_assume_role_policy(
+        RoleName=target.rsplit("/", 1)[1],
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": caller_arn},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    assert hop()["AssumedRoleUser"]["Arn"].endswith("/hop")

@@ -28,7 +28,16 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from kubetrust import errors, policy
-from kubetrust.sandbox import credentials, identity, operations, sigv4, state, sts_api, wire
+from kubetrust.sandbox import (
+    credentials,
+    identity,
+    operations,
+    policy_writes,
+    sigv4,
+    state,
+    sts_api,
+    wire,
+)
 from kubetrust.sandbox.world import World, levels_of
 
 logger = logging.getLogger(__name__)
@@ -184,11 +193,44 @@ class Gate:
             )
         op = self._identify(request, service, caller)
         owner = self._authorize(op, caller)
+        trust_write = self._check_policy_write(op, request)
         if caller is not None and self.extras is not None:
             handled = self.extras(caller, op, request)
             if handled is not None:
                 return _respond(start_response, handled)
-        return self._forward(environ, start_response, request, owner)
+        if trust_write is None:
+            return self._forward(environ, start_response, request, owner)
+        return self._forward_and_bind(environ, start_response, request, owner, trust_write)
+
+    def _check_policy_write(
+        self, op: operations.Operation, request: RawRequest
+    ) -> tuple[str, str] | None:
+        """AWS's write-time checks of policy documents (policy_writes.py)."""
+        if op.service == "iam":
+            return policy_writes.check_iam_write(op.name, request.form())
+        if op.service == "s3" and op.name == "PutBucketPolicy":
+            policy_writes.check_bucket_policy(request.body)
+        return None
+
+    def _forward_and_bind(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        request: RawRequest,
+        account: str,
+        trust_write: tuple[str, str],
+    ) -> Iterable[bytes]:
+        """Forward a trust-policy write; once moto stored it, bind its principals' ids."""
+        statuses: list[str] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, *rest)
+
+        body = list(self._forward(environ, capture, request, account))
+        if statuses and statuses[0].startswith("200"):
+            self.sts.bindings.record(account, *trust_write)
+        return body
 
     def _sts(self, request: RawRequest, caller: credentials.Credential | None) -> sts_api.Reply:
         params = request.form()

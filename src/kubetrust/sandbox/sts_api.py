@@ -30,7 +30,7 @@ from kubetrust import arn as arns
 from kubetrust import errors, policy
 from kubetrust.chain import sts as hops
 from kubetrust.policy import sts as sts_requests
-from kubetrust.sandbox import credentials, identity, oidc, state, wire
+from kubetrust.sandbox import credentials, identity, oidc, policy_writes, state, wire
 from kubetrust.sandbox.world import World, levels_of
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
@@ -88,7 +88,9 @@ class StsService:
         store: credentials.CredentialStore,
         clock: Callable[[], dt.datetime],
         fetch_jwks: Callable[[str], Mapping[str, Any]],
+        bindings: policy_writes.PrincipalBindings | None = None,
     ) -> None:
+        self.bindings = bindings or policy_writes.PrincipalBindings()
         self.world = world
         self.store = store
         self.clock = clock
@@ -261,10 +263,11 @@ class StsService:
         return tuple(documents)
 
     def _role_side(self, role: state.RoleFacts) -> hops.RoleSide:
+        """The role's trust as IAM holds it: principals bound to the unique ids they had
+        when the trust was saved (policy_writes.PrincipalBindings)."""
         account = self.world.account(role.account)
-        return hops.RoleSide(
-            role.arn, role.trust_policy, levels_of(account, "rcps"), role.max_session_duration
-        )
+        trust = self.bindings.effective(role.account, role.name, role.trust_policy)
+        return hops.RoleSide(role.arn, trust, levels_of(account, "rcps"), role.max_session_duration)
 
     def _denied(
         self, principal: str, action: str, resource: str, decision: policy.Decision
