@@ -207,7 +207,23 @@ def test_token_signed_by_another_clusters_key(aws: Any) -> None:
 
 
 def test_target_trust_not_naming_ci_role_and_missing_caller_side(aws: Any) -> None:
-    untrusting = _build(aws, target_trusts=f"arn:aws:iam::{aws.CI}:role/someone-else")
+    someone_else = aws.unique("someone-else")
+    aws.client("iam", account=aws.CI).create_role(
+        RoleName=someone_else,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{aws.CI}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    untrusting = _build(aws, target_trusts=f"arn:aws:iam::{aws.CI}:role/{someone_else}")
     ci = aws.session_credentials(_web_identity(aws, untrusting, _token(untrusting)))
     with pytest.raises(ClientError) as denied:
         aws.client("sts", credentials=ci).assume_role(
