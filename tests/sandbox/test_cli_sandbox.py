@@ -34,6 +34,16 @@ ALLOW_ALL = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
+TRUST_CI_ROOT = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
 
 
 def kubetrust(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -71,7 +81,16 @@ def detached(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                     {
                         "id": "222222222222",
                         "name": "target",
-                        "scps": [[ALLOW_ALL], [SCP_DENY_BUCKET_LISTING]],
+                        "scps": [[ALLOW_ALL], [ALLOW_ALL, SCP_DENY_BUCKET_LISTING]],
+                        "roles": [
+                            {
+                                "name": "target-account-iam-role",
+                                "trust": TRUST_CI_ROOT,
+                                "policies": {"read": ALLOW_ALL},
+                            }
+                        ],
+                        "buckets": ["target-artifacts"],
+                        "clusters": ["target"],
                     },
                 ],
             }
@@ -120,6 +139,7 @@ def test_world_scp_denies_in_its_account_only(detached: Path) -> None:
     with pytest.raises(ClientError) as denied:
         client(target, "s3").list_buckets()
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert "with an explicit deny in a service control policy" in str(denied.value)
     ci = parse_env(
         kubetrust(
             "sandbox", "env", "--account", "111111111111", "--state-dir", str(detached)
@@ -203,3 +223,26 @@ def test_bad_world_file_is_refused_before_start(tmp_path: Path) -> None:
     )
     assert run.returncode == 3
     assert "must be 12 digits" in run.stderr
+
+
+def test_world_resources_exist_from_the_start(detached: Path) -> None:
+    target = parse_env(
+        kubetrust(
+            "sandbox", "env", "--account", "222222222222", "--state-dir", str(detached)
+        ).stdout
+    )
+    role = client(target, "iam").get_role(RoleName="target-account-iam-role")["Role"]
+    assert role["Arn"] == "arn:aws:iam::222222222222:role/target-account-iam-role"
+    client(target, "s3").head_bucket(Bucket="target-artifacts")
+    cluster = client(target, "eks").describe_cluster(name="target")["cluster"]
+    assert cluster["identity"]["oidc"]["issuer"].startswith("https://127.0.0.1:")
+    ci = parse_env(
+        kubetrust(
+            "sandbox", "env", "--account", "111111111111", "--state-dir", str(detached)
+        ).stdout
+    )
+    hop = client(ci, "sts").assume_role(
+        RoleArn="arn:aws:iam::222222222222:role/target-account-iam-role",
+        RoleSessionName="from-world",
+    )
+    assert hop["AssumedRoleUser"]["Arn"].endswith("/from-world")

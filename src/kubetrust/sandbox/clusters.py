@@ -8,7 +8,9 @@ from a world file alike — and gives each cluster:
   key, served by the sandbox (discovery document and JWKS);
 - the sandbox CA as ``certificateAuthority.data`` (base64 PEM, as EKS returns it);
 - an endpoint on a loopback port reserved for its Kubernetes API server;
-- ``accessConfig`` with EKS's defaults (``API_AND_CONFIG_MAP``, creator admin).
+- ``accessConfig`` with EKS's defaults (``API_AND_CONFIG_MAP``, creator admin); a
+  ``CreateCluster`` through the gate then gets what it asked for from the creation
+  listener (:mod:`.eks_api`: the request's ``accessConfig``, the creator's access entry).
 
 Each cluster's record (issuer URL and signing key) is written to the state directory
 (``clusters/<account>/<name>.json``, mode 0600), so that ``kubetrust sandbox token`` can
@@ -34,6 +36,8 @@ from kubetrust.sandbox import oidc
 
 CLUSTERS_DIR = "clusters"
 _hook_lock = threading.Lock()
+_creation_listener: list[Callable[[Any, Any], None]] = []
+"""At most one listener (see :func:`set_creation_listener`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +119,22 @@ def install_hook(on_create: Callable[[Any, Any], None]) -> None:
         def create_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
             cluster = original(self, *args, **kwargs)
             on_create(self, cluster)
+            for listener in list(_creation_listener):
+                listener(self, cluster)
             return cluster
 
         create_cluster.__wrapped__ = original  # type: ignore[attr-defined]
         EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
+
+
+def set_creation_listener(listener: Callable[[Any, Any], None] | None) -> None:
+    """Call ``listener(backend, cluster)`` after ``on_create`` for every new cluster.
+
+    One slot, process-global like moto's state: the EKS access-entry emulation
+    (:class:`.eks_api.EksExtras`) uses it to apply what moto drops from a
+    ``CreateCluster`` (its ``accessConfig``, its caller as the creator)."""
+    with _hook_lock:
+        _creation_listener[:] = [listener] if listener is not None else []
 
 
 def decorate(

@@ -26,7 +26,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from kubetrust.sandbox import clusters, credentials, gate, oidc, pki, state, sts_api
+from kubetrust.sandbox import clusters, credentials, eks_api, gate, oidc, pki, state, sts_api
 from kubetrust.sandbox.world import World
 
 logger = logging.getLogger(__name__)
@@ -136,10 +136,16 @@ class SandboxServer:
             self.world, self.store, self.clock, oidc.https_jwks_fetcher(ca_pem, timeout=5.0)
         )
         app = gate.Gate(
-            DomainDispatcherApplication(create_backend_app), self.world, self.store, sts, self.clock
+            DomainDispatcherApplication(create_backend_app),
+            self.world,
+            self.store,
+            sts,
+            self.clock,
+            extras=eks_api.EksExtras(self.world.region, self.clock),
         )
         self.issuer_base = f"https://{HOST}:{issuer_server.server_port}"
         self._install_cluster_hook(ca_pem)
+        self._create_world_resources(sts)
         aws_server = self._listen(app, self._port, tls=False)
         self.endpoint = f"http://{HOST}:{aws_server.server_port}"
         self._write_state()
@@ -184,6 +190,31 @@ class SandboxServer:
         ca = pki.CertificateAuthority.create("kubetrust sandbox CA")
         ca.save(self.state_dir)
         return ca
+
+    def _create_world_resources(self, sts: sts_api.StsService) -> None:
+        """The world file's roles, buckets and clusters (validated when it was loaded).
+        Roles first, all of them, then their trusts are bound: trusts may name each other."""
+        for account in self.world.accounts:
+            for role in account.roles:
+                state.create_role(
+                    account.id,
+                    role.name,
+                    json.dumps(role.trust),
+                    role.path,
+                    role.max_session_duration,
+                    {n: json.dumps(d) for n, d in role.policies.items()},
+                )
+        for account in self.world.accounts:
+            for role in account.roles:
+                sts.bindings.record(account.id, role.name, json.dumps(role.trust))
+            for bucket in account.buckets:
+                state.s3(account.id).create_bucket(bucket, self.world.region)
+            for cluster in account.clusters:
+                state.eks(account.id, self.world.region).create_cluster(
+                    name=cluster,
+                    role_arn=f"arn:aws:iam::{account.id}:role/eks-cluster-role",
+                    resources_vpc_config={"subnetIds": []},
+                )
 
     def _seed_admins(self) -> None:
         """One administrator per account; its keys are kept in the state directory so that

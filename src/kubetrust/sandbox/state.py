@@ -77,6 +77,40 @@ def user_id(account: str, name: str) -> str:
     return str(iam(account).get_user(name).id)
 
 
+@dataclass(frozen=True, slots=True)
+class UserFacts:
+    """What EKS access entries need to know about a user: its exact ARN and unique id."""
+
+    arn: str
+    name: str
+    id: str
+    account: str
+
+
+def user_by_arn(user_arn: str) -> UserFacts | None:
+    """The user an ARN names exactly (same account, name and path), or ``None``.
+
+    Exact, unlike :func:`role_by_arn`: EKS access entries keep the principal's path and
+    refuse an ARN that names no principal (reference E.2)."""
+    try:
+        parsed = arns.parse(user_arn)
+    except Exception:
+        return None
+    if (
+        parsed.service != "iam"
+        or parsed.resource_type != "user"
+        or parsed.account not in iam_backends
+    ):
+        return None
+    try:
+        found = iam(parsed.account).get_user(parsed.resource_name)
+    except Exception:
+        return None
+    if found.arn != user_arn:
+        return None
+    return UserFacts(str(found.arn), str(found.name), str(found.id), parsed.account)
+
+
 def role(account: str, name: str) -> RoleFacts | None:
     """The role ``name`` in ``account`` (names are unique whatever the path), or ``None``."""
     try:
@@ -186,3 +220,18 @@ def bucket_policy(account: str, name: str) -> str | None:
     if not policy:
         return None
     return policy.decode("utf-8") if isinstance(policy, bytes) else str(policy)
+
+
+def create_role(
+    account: str,
+    name: str,
+    trust: str,
+    path: str,
+    max_session_duration: int,
+    inline: dict[str, str],
+) -> None:
+    """Create a role with inline policies (world files; the API path goes through moto)."""
+    backend = iam(account)
+    backend.create_role(name, trust, path, None, "", [], str(max_session_duration))
+    for policy_name, document in inline.items():
+        backend.put_role_policy(name, policy_name, document)

@@ -39,13 +39,28 @@ _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]\Z")
 
 
 @dataclass(frozen=True, slots=True)
+class RoleSpec:
+    """A role to create when the sandbox starts."""
+
+    name: str
+    trust: Mapping[str, Any]
+    policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    path: str = "/"
+    max_session_duration: int = 3600
+
+
+@dataclass(frozen=True, slots=True)
 class Account:
-    """One sandbox account and the organization policies that bind it."""
+    """One sandbox account, the organization policies that bind it, and what it holds
+    from the start (roles, buckets, EKS clusters)."""
 
     id: str
     name: str
     scps: tuple[tuple[Mapping[str, Any], ...], ...] = ()
     rcps: tuple[tuple[Mapping[str, Any], ...], ...] = ()
+    roles: tuple[RoleSpec, ...] = ()
+    buckets: tuple[str, ...] = ()
+    clusters: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +117,7 @@ def _no_unknown(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
 def _account(raw: object, where: str) -> Account:
     if not isinstance(raw, Mapping):
         raise errors.InputError(f"{where}: an account must be a mapping")
-    _no_unknown(raw, {"id", "name", "scps", "rcps"}, where)
+    _no_unknown(raw, {"id", "name", "scps", "rcps", "roles", "buckets", "clusters"}, where)
     account_id = raw.get("id")
     if not isinstance(account_id, str) or not _ACCOUNT.match(account_id):
         raise errors.InputError(
@@ -116,7 +131,67 @@ def _account(raw: object, where: str) -> Account:
         name=name,
         scps=_levels(raw.get("scps"), PolicyKind.SCP, f"{where}.scps"),
         rcps=_levels(raw.get("rcps"), PolicyKind.RCP, f"{where}.rcps"),
+        roles=tuple(
+            _role(r, f"{where}.roles[{i}]") for i, r in enumerate(_list(raw, "roles", where))
+        ),
+        buckets=tuple(_names(raw, "buckets", where, _BUCKET)),
+        clusters=tuple(_names(raw, "clusters", where, _CLUSTER)),
     )
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
+_CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}\Z")
+_ROLE = re.compile(r"[A-Za-z0-9+=,.@_\-]{1,64}\Z")
+
+
+def _list(raw: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    value = raw.get(key, [])
+    if not isinstance(value, list):
+        raise errors.InputError(f"{where}: `{key}` must be a list")
+    return value
+
+
+def _names(raw: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str]) -> list[str]:
+    names = _list(raw, key, where)
+    for index, name in enumerate(names):
+        if not isinstance(name, str) or not pattern.match(name):
+            raise errors.InputError(
+                f"{where}.{key}[{index}]: {errors.shown(name)} is not a valid {key[:-1]} name"
+            )
+    return names
+
+
+def _role(raw: object, where: str) -> RoleSpec:
+    if not isinstance(raw, Mapping):
+        raise errors.InputError(f"{where}: a role must be a mapping")
+    _no_unknown(raw, {"name", "trust", "policies", "path", "max_session_duration"}, where)
+    name = raw.get("name")
+    if not isinstance(name, str) or not _ROLE.match(name):
+        raise errors.InputError(f"{where}: name {errors.shown(name)} is not a role name")
+    trust = raw.get("trust")
+    _document(trust, PolicyKind.TRUST, f"{where}.trust")
+    policies = raw.get("policies", {})
+    if not isinstance(policies, Mapping):
+        raise errors.InputError(f"{where}.policies: must map policy names to documents")
+    for policy_name, document in policies.items():
+        _document(document, PolicyKind.IDENTITY, f"{where}.policies.{policy_name}")
+    path = raw.get("path", "/")
+    if not isinstance(path, str) or not path.startswith("/") or not path.endswith("/"):
+        raise errors.InputError(f"{where}.path: must start and end with `/`")
+    duration = raw.get("max_session_duration", 3600)
+    if not isinstance(duration, int) or not 3600 <= duration <= 43200:
+        raise errors.InputError(f"{where}.max_session_duration: 3600 to 43200 seconds")
+    assert isinstance(trust, Mapping)
+    return RoleSpec(name, trust, dict(policies), path, duration)
+
+
+def _document(document: object, kind: PolicyKind, where: str) -> None:
+    if not isinstance(document, Mapping):
+        raise errors.InputError(f"{where}: must be a policy document (a mapping)")
+    try:
+        parse_policy(document, kind)
+    except errors.PolicyParseError as exc:
+        raise errors.InputError(f"{where}: {exc}") from None
 
 
 def _levels(raw: object, kind: PolicyKind, where: str) -> tuple[tuple[Mapping[str, Any], ...], ...]:
