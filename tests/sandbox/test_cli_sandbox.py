@@ -154,10 +154,32 @@ def test_token_is_minted_by_the_clusters_issuer(detached: Path) -> None:
             "sandbox", "env", "--account", "111111111111", "--state-dir", str(detached)
         ).stdout
     )
+    service_role = client(env, "iam").create_role(
+        RoleName="eks-cluster-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "eks.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
     eks = client(env, "eks")
+    with pytest.raises(ClientError) as no_role:
+        eks.create_cluster(
+            name="ghost",
+            roleArn="arn:aws:iam::111111111111:role/none",
+            resourcesVpcConfig={"subnetIds": []},
+        )
+    assert no_role.value.response["Error"]["Code"] == "InvalidParameterException"
     cluster = eks.create_cluster(
         name="ci",
-        roleArn="arn:aws:iam::111111111111:role/eks",
+        roleArn=service_role,
         resourcesVpcConfig={"subnetIds": []},
     )["cluster"]
     token = kubetrust(

@@ -51,7 +51,12 @@ def _trust(account: str) -> str:
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    # the account (tests assume these roles) and EKS (CreateCluster
+                    # refuses a service role EKS cannot assume)
+                    "Principal": {
+                        "AWS": f"arn:aws:iam::{account}:root",
+                        "Service": "eks.amazonaws.com",
+                    },
                     "Action": "sts:AssumeRole",
                 }
             ],

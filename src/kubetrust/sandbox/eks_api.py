@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from kubetrust import policy
 from kubetrust.sandbox import clusters, credentials, gate, operations, state, wire
 
 Response = wire.Response
@@ -366,6 +367,7 @@ class EksExtras:
             raise _invalid(f"The authenticationMode {mode} is not valid. Valid values: {MODES}")
         if mode == CONFIG_MAP and not bootstrap:
             raise _invalid(_BOOTSTRAP_REQUIRED)
+        _check_service_role(call.body.get("roleArn"))
         name = str(call.body.get("name") or "")
         key = (call.account, call.region, name)
         if name and name not in state.eks(call.account, call.region).clusters:
@@ -870,3 +872,24 @@ def _partition(region: str) -> str:
     if region.startswith("us-gov-"):
         return "aws-us-gov"
     return "aws"
+
+
+def _check_service_role(role_arn: object) -> None:
+    """EKS assumes the cluster's service role at creation: the role must exist and trust
+    ``eks.amazonaws.com`` — decided by the policy engine, as for any trust ([seen]
+    karpenter-blueprints#20, terraform-aws-eks#2406 for the message)."""
+    refused = _invalid(
+        f"Role with arn: {role_arn}, could not be assumed because it does not exist or the "
+        "trusted entity is not correct"
+    )
+    if not isinstance(role_arn, str):
+        raise refused
+    role = state.role_by_arn(role_arn)
+    if role is None:
+        raise refused
+    decision = policy.authorize(
+        policy.Request("eks.amazonaws.com", "sts:AssumeRole", role.arn),
+        policy.PolicySet(resource=role.trust_policy, resource_kind="trust"),
+    )
+    if not decision.allowed:
+        raise refused
