@@ -164,3 +164,12 @@ def assumed_role_arn(account: str, role_name: str, session: str, *, partition: s
         account=account,
         resource=f"assumed-role/{role_name}/{session}",
     )
+
+
+def partition_of_region(region: str) -> str:
+    """The partition whose ARNs a region's resources carry (``cn-north-1`` → ``aws-cn``)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from kubetrust import arn as arns
 from kubetrust import policy
 from kubetrust.sandbox import clusters, credentials, gate, operations, state, wire
 
@@ -496,7 +497,7 @@ class EksExtras:
         self, account: str, region: str, cluster: str, principal: Principal, kind: str, now: float
     ) -> AccessEntry:
         arn = (
-            f"arn:{_partition(region)}:eks:{region}:{account}:access-entry/{cluster}/"
+            f"arn:{arns.partition_of_region(region)}:eks:{region}:{account}:access-entry/{cluster}/"
             f"{principal.kind}/{principal.account}/{principal.name}/{uuid.uuid4()}"
         )
         return AccessEntry(
@@ -864,14 +865,6 @@ def _region_of(headers: Mapping[str, str], default: str) -> str:
         if len(scope) >= 3 and scope[2]:
             return scope[2]
     return default
-
-
-def _partition(region: str) -> str:
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 def _check_service_role(role_arn: object) -> None:

@@ -30,6 +30,8 @@ from xml.etree import ElementTree
 
 import botocore.session
 
+from kubetrust import arn as arns
+
 Params = Mapping[str, Sequence[str]]
 """Decoded query-string or form parameters: name → values (``urllib.parse.parse_qs``)."""
 
@@ -245,7 +247,7 @@ def identify_operation(
         body=body,
         account=account,
         region=region,
-        partition=_partition(region),
+        partition=arns.partition_of_region(region),
         role_path=role_path,
         entity_path=entity_path,
         eks_arn=eks_resource_arn,
@@ -272,15 +274,6 @@ def _known(service: str) -> str:
     if name not in SERVICES:
         raise ValueError(f"service `{service}` is not one the sandbox serves: {sorted(SERVICES)}")
     return name
-
-
-def _partition(region: str) -> str:
-    """The partition of ``region`` (ARNs must carry it)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    return "aws"
 
 
 _ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
