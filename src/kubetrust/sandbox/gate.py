@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 from kubetrust import errors, policy
 from kubetrust.sandbox import (
@@ -71,8 +71,21 @@ class RawRequest:
         return self.headers.get("host", "")
 
     def form(self) -> dict[str, list[str]]:
-        """Query-protocol parameters: the form body (POST) or the query string (GET)."""
-        text = self.body.decode("utf-8", "replace") if self.method == "POST" else self.raw_query
+        """Query-protocol parameters: a form-urlencoded UTF-8 body (POST) or the query
+        string (GET). Anything else yields no parameters — and since the gate forwards to
+        moto exactly the parameters it authorized (:meth:`Gate._canonical`), moto can never
+        execute a different operation than the one authorized."""
+        if self.method != "POST":
+            return parse_qs(self.raw_query, keep_blank_values=True)
+        content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if content_type not in ("", "application/x-www-form-urlencoded"):
+            return {}
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise wire.AwsError(
+                "MalformedQueryString", "The request body is not UTF-8", 400
+            ) from None
         return parse_qs(text, keep_blank_values=True)
 
 
@@ -159,7 +172,10 @@ class Gate:
                     403,
                 )
             return verified.service, caller
-        action = request.form().get("Action", [""])[0]
+        try:
+            action = request.form().get("Action", [""])[0]
+        except wire.AwsError:  # an unsigned body that is not even a form
+            action = ""
         if action in _UNSIGNED_STS:
             return "sts", None
         if _looks_like_s3(request):
@@ -254,9 +270,9 @@ class Gate:
         json_body: Mapping[str, Any] | None = None
         if request.body and service == "eks":
             try:
-                parsed = json.loads(request.body)
+                parsed = json.loads(request.body.decode("utf-8"))
                 json_body = parsed if isinstance(parsed, dict) else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 raise wire.AwsError("BadRequestException", "Malformed JSON body", 400) from None
         form = request.form() if operations.service_protocol(service) == "query" else {}
         op = operations.identify_operation(
@@ -351,12 +367,67 @@ class Gate:
         request: RawRequest,
         account: str,
     ) -> Iterable[bytes]:
-        environ["wsgi.input"] = io.BytesIO(request.body)
-        environ["CONTENT_LENGTH"] = str(len(request.body))
+        body = self._canonical(environ, request)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         if account:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
-        return self.moto_app(environ, start_response)
+        service = _claimed_service(request)
+        captured: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+            captured[:] = [status, headers]
+            return lambda data: None
+
+        try:
+            chunks = b"".join(self.moto_app(environ, capture))
+        except Exception as exc:  # moto's own failure on input the gate let through
+            logger.warning(
+                "moto failed on %s %s: %s", request.method, request.raw_path, type(exc).__name__
+            )
+            raise _moto_failure(service, type(exc).__name__) from None
+        status, headers = captured
+        if status.startswith("5") or (
+            status.startswith("404")
+            and any(n.lower() == "content-type" and "text/html" in v for n, v in headers)
+        ):
+            raise _moto_failure(service, status)
+        start_response(status, headers)
+        return [chunks]
+
+    @staticmethod
+    def _canonical(environ: dict[str, Any], request: RawRequest) -> bytes:
+        """For query-protocol services, the body moto gets is re-encoded from exactly the
+        parameters the gate parsed and authorized (no query string, no multipart)."""
+        service = _claimed_service(request)
+        if operations.service_protocol(service) != "query":
+            return request.body
+        body = urlencode(request.form(), doseq=True).encode("ascii")
+        environ["REQUEST_METHOD"] = "POST"
+        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
+        environ["QUERY_STRING"] = ""
+        for key in ("RAW_URI", "REQUEST_URI"):
+            if key in environ:
+                environ[key] = request.raw_path
+        return body
+
+
+def _moto_failure(service: str, what: str) -> wire.AwsError:
+    """moto could not process a request the gate authorized (an action it does not
+    implement, a value it cannot parse): a 400 in the service's format, never a 500."""
+    code = {
+        "iam": "ValidationError",
+        "sts": "ValidationError",
+        "eks": "InvalidRequestException",
+        "s3": "InvalidRequest",
+    }.get(service, "InvalidRequest")
+    return wire.AwsError(
+        code,
+        f"The sandbox cannot process this request ({what}): the "
+        "operation or one of its parameters is not emulated",
+        400,
+    )
 
 
 def _claimed_service(request: RawRequest) -> str:
@@ -418,6 +489,15 @@ def _body(environ: Mapping[str, Any]) -> bytes:
         raise wire.AwsError(
             "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 413
         )
+    try:
+        return _read_stream(stream, length, environ)
+    except (OSError, ValueError) as exc:  # a broken chunked body, a client that went away
+        raise wire.AwsError(
+            "IncompleteBody", f"The request body could not be read: {type(exc).__name__}", 400
+        ) from None
+
+
+def _read_stream(stream: Any, length: int, environ: Mapping[str, Any]) -> bytes:
     if length >= 0:
         return bytes(stream.read(length))
     if environ.get("wsgi.input_terminated") or environ.get("HTTP_TRANSFER_ENCODING"):
