@@ -22,6 +22,7 @@ the sandbox and explain give the same ``ValidationError`` messages (reference B.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,7 +120,7 @@ def assume_role(
         tags=tags,
         context=context,
     )
-    full = policy.PolicySet(
+    full = policy.policy_set(
         identity=caller_side.identity,
         resource=role.trust,
         boundaries=caller_side.boundaries,
@@ -128,7 +129,7 @@ def assume_role(
         rcps=role.rcps,
         resource_kind="trust",
     )
-    caller_only = policy.PolicySet(
+    caller_only = policy.policy_set(
         identity=caller_side.identity,
         resource=_delegating_trust(caller),
         boundaries=caller_side.boundaries,
@@ -136,7 +137,7 @@ def assume_role(
         scps=caller_side.scps,
         resource_kind="trust",
     )
-    trust_only = policy.PolicySet(
+    trust_only = policy.policy_set(
         identity=[_ALLOW_ALL], resource=role.trust, rcps=role.rcps, resource_kind="trust"
     )
     checks = tuple(
@@ -165,7 +166,7 @@ def assume_role_with_web_identity(
     requests = sts_requests.web_identity_requests(
         provider, role.arn, issuer, claims, session_name=session_name
     )
-    policies = policy.PolicySet(resource=role.trust, rcps=role.rcps, resource_kind="trust")
+    policies = policy.policy_set(resource=role.trust, rcps=role.rcps, resource_kind="trust")
     checks = tuple(
         Check(r, decision, None, decision)
         for r in requests
@@ -176,7 +177,11 @@ def assume_role_with_web_identity(
 
 def _delegating_trust(caller: str) -> policy.PolicyDocument:
     """A trust policy naming the caller's account: the identity side must then allow."""
-    account = arn.parse(caller).account
+    return _account_trust(arn.parse(caller).account)
+
+
+@functools.lru_cache(maxsize=256)
+def _account_trust(account: str) -> policy.PolicyDocument:
     return policy.parse_policy(
         {
             "Version": "2012-10-17",

@@ -16,7 +16,7 @@ a malformed request raises :class:`InputError`; a denial is a value, never an ex
 
 from kubetrust.errors import InputError, PolicyParseError
 from kubetrust.policy import sts
-from kubetrust.policy.authorizer import PolicySet, Request, authorize
+from kubetrust.policy.authorizer import PolicySet, Request, authorize, policy_set
 from kubetrust.policy.decision import Decision, Outcome, Reason, access_denied_message
 from kubetrust.policy.document import PolicyDocument, PolicyKind, Statement
 from kubetrust.policy.validate import parse_policy
@@ -35,5 +35,6 @@ __all__ = [
     "access_denied_message",
     "authorize",
     "parse_policy",
+    "policy_set",
     "sts",
 ]

@@ -157,6 +157,46 @@ def _check_account(value: object) -> None:
         raise errors.InputError(f"resource account {errors.shown(value)} is not 12 digits")
 
 
+@functools.lru_cache(maxsize=2048)
+def _cached_policy_set(key: tuple[Any, ...]) -> PolicySet:
+    identity, resource, account, boundaries, session, scps, rcps, kind = key
+    return PolicySet(identity, resource, account, boundaries, session, scps, rcps, kind)
+
+
+def policy_set(
+    identity: Iterable[DocumentInput] = (),
+    resource: DocumentInput | None = None,
+    resource_account: str | None = None,
+    boundaries: Iterable[DocumentInput] = (),
+    session: Iterable[DocumentInput] = (),
+    scps: Iterable[Iterable[DocumentInput]] = (),
+    rcps: Iterable[Iterable[DocumentInput]] = (),
+    resource_kind: str | None = None,
+) -> PolicySet:
+    """A :class:`PolicySet`, compiled once per distinct set of documents and reused.
+
+    A server that authorizes every request (the sandbox) sees the same few policy sets
+    again and again; parsing and compiling them is most of the cost of a decision. When
+    every document is JSON text the set is cached by that text (bounded LRU); documents
+    given as mappings are compiled each time.
+    """
+    key = (
+        tuple(_listed(identity, "identity")),
+        resource,
+        resource_account,
+        tuple(_listed(boundaries, "boundaries")),
+        tuple(_listed(session, "session")),
+        tuple(tuple(_listed(level, "scps")) for level in _listed(scps, "scps")),
+        tuple(tuple(_listed(level, "rcps")) for level in _listed(rcps, "rcps")),
+        resource_kind,
+    )
+    try:
+        hash(key)
+    except TypeError:  # a document given as a mapping: compile without the cache
+        return PolicySet(*key)
+    return _cached_policy_set(key)
+
+
 def _listed(documents: Iterable[Any] | None, name: str) -> list[Any]:
     if documents is None:
         return []

@@ -337,9 +337,9 @@ class Gate:
     ) -> policy.PolicySet:
         rcps = levels_of(self.world.account(resource_account), "rcps") if resource_account else ()
         if caller is None:
-            return policy.PolicySet(resource=resource_policy, rcps=rcps)
+            return policy.policy_set(resource=resource_policy, rcps=rcps)
         side = identity.caller_side(self.world, caller)
-        return policy.PolicySet(
+        return policy.policy_set(
             identity=side.identity,
             boundaries=side.boundaries,
             session=side.session,

@@ -56,8 +56,9 @@ class Account:
 
     id: str
     name: str
-    scps: tuple[tuple[Mapping[str, Any], ...], ...] = ()
-    rcps: tuple[tuple[Mapping[str, Any], ...], ...] = ()
+    scps: tuple[tuple[str, ...], ...] = ()
+    """SCP levels as JSON text (hashable: the engine caches compiled policy sets by it)."""
+    rcps: tuple[tuple[str, ...], ...] = ()
     roles: tuple[RoleSpec, ...] = ()
     buckets: tuple[str, ...] = ()
     clusters: tuple[str, ...] = ()
@@ -194,23 +195,23 @@ def _document(document: object, kind: PolicyKind, where: str) -> None:
         raise errors.InputError(f"{where}: {exc}") from None
 
 
-def _levels(raw: object, kind: PolicyKind, where: str) -> tuple[tuple[Mapping[str, Any], ...], ...]:
+def _levels(raw: object, kind: PolicyKind, where: str) -> tuple[tuple[str, ...], ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(level, list) for level in raw):
         raise errors.InputError(f"{where}: must be a list of levels, each a list of documents")
-    levels: list[tuple[Mapping[str, Any], ...]] = []
+    levels: list[tuple[str, ...]] = []
     for number, level in enumerate(raw):
         for index, document in enumerate(level):
             try:
                 parse_policy(document, kind)
             except errors.PolicyParseError as exc:
                 raise errors.InputError(f"{where}[{number}][{index}]: {exc}") from None
-        levels.append(tuple(level))
+        levels.append(tuple(json.dumps(document, sort_keys=True) for document in level))
     return tuple(levels)
 
 
-def levels_of(account: Account | None, which: str) -> Sequence[Sequence[Mapping[str, Any]]]:
+def levels_of(account: Account | None, which: str) -> Sequence[Sequence[str]]:
     """The SCP or RCP levels of ``account`` (``()`` when there is no organization)."""
     if account is None:
         return ()
