@@ -21,8 +21,7 @@ unread body closes), and the gate and moto reading the same parameters out of a 
 
 Then load: eight client threads for ``LOAD_SECONDS`` (30 s, the issue's requirement; one
 test) with a mix of STS, IAM, S3 and EKS calls in both accounts, checking that nothing
-fails and that no write is lost. Known sandbox bugs are ``xfail(strict=True)`` with the
-bug in the reason; fixing one turns its test into an unexpected pass: remove the mark.
+fails and that no write is lost.
 """
 
 from __future__ import annotations
@@ -212,15 +211,6 @@ def still_answering(aws: Any) -> Iterator[None]:
     yield
     assert_alive(aws)
 
-
-def bug(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=f"sandbox bug: {reason}")
-
-
-BAD_CHUNKS_500 = bug(
-    "a malformed chunked body: werkzeug's DechunkedInput raises OSError inside gate._body "
-    "-> 500 InternalFailure (expected 400 IncompleteBody / InvalidRequest)"
-)
 
 # --------------------------------------------------------------------------- malformed bodies
 
@@ -682,7 +672,6 @@ def test_an_s3_key_with_a_newline_gets_an_s3_answer(aws: Any) -> None:
     fine(signed(aws, "s3", "PUT", f"/{bucket}/line%0d%0aX-Injected:%20yes", b"x"))
 
 
-@BAD_CHUNKS_500
 def test_a_malformed_chunked_body_is_refused(aws: Any) -> None:
     request = (
         b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"

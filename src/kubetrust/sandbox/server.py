@@ -100,9 +100,12 @@ class _TrackedInput(io.RawIOBase):
         if self._left is None and not self._chunked:
             return False
         taken = 0
-        while not self._eof and taken <= limit:
-            chunk = self.read(min(65536, limit + 1 - taken))
-            taken += len(chunk)
+        try:
+            while not self._eof and taken <= limit:
+                chunk = self.read(min(65536, limit + 1 - taken))
+                taken += len(chunk)
+        except (OSError, ValueError):  # a broken chunked body: close instead of reusing
+            return False
         return self._eof
 
 
