@@ -268,3 +268,36 @@ def test_world_resources_exist_from_the_start(detached: Path) -> None:
         RoleSessionName="from-world",
     )
     assert hop["AssumedRoleUser"]["Arn"].endswith("/from-world")
+
+
+def test_reset_forgets_resources_and_down_stops(detached: Path) -> None:
+    """Runs last in this module: it resets, then stops, the module's sandbox."""
+    before = json.loads(
+        kubetrust("sandbox", "status", "--state-dir", str(detached), "--output", "json").stdout
+    )
+    env = parse_env(
+        kubetrust(
+            "sandbox", "env", "--account", "111111111111", "--state-dir", str(detached)
+        ).stdout
+    )
+    client(env, "iam").create_role(
+        RoleName="temporary", AssumeRolePolicyDocument=json.dumps(TRUST_CI_ROOT)
+    )
+    kubetrust("sandbox", "reset", "--state-dir", str(detached))
+    after = json.loads(
+        kubetrust("sandbox", "status", "--state-dir", str(detached), "--output", "json").stdout
+    )
+    assert after["endpoint"] == before["endpoint"] and after["pid"] != before["pid"]
+    iam = client(env, "iam")  # the same admin keys still work after a reset
+    with pytest.raises(ClientError) as gone:
+        iam.get_role(RoleName="temporary")
+    assert gone.value.response["Error"]["Code"] == "NoSuchEntity"
+    target = parse_env(
+        kubetrust(
+            "sandbox", "env", "--account", "222222222222", "--state-dir", str(detached)
+        ).stdout
+    )
+    assert client(target, "iam").get_role(RoleName="target-account-iam-role")["Role"]
+    down = kubetrust("sandbox", "down", "--state-dir", str(detached))
+    assert "stopped" in down.stdout
+    assert kubetrust("sandbox", "status", "--state-dir", str(detached), check=False).returncode == 1
