@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+_SERVICES = frozenset({"sts", "iam", "s3", "eks"})
 _UNSIGNED_STS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 _REASONS = {
     200: "OK",
@@ -170,6 +171,13 @@ class Gate:
                     "InvalidClientTokenId",
                     "The security token included in the request is invalid.",
                     403,
+                )
+            if verified.service not in _SERVICES:
+                raise wire.AwsError(
+                    "InvalidAction",
+                    f"The sandbox does not emulate the {verified.service} "
+                    f"service (it serves {', '.join(sorted(_SERVICES))})",
+                    400,
                 )
             return verified.service, caller
         try:
