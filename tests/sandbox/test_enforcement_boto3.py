@@ -337,3 +337,12 @@ def test_recreated_role_no_longer_matches_a_trust_saved_before(aws: Any) -> None
         ),
     )
     assert hop()["AssumedRoleUser"]["Arn"].endswith("/hop")
+
+
+def test_unsigned_calls_are_refused_in_each_services_format(aws: Any) -> None:
+    with pytest.raises(ClientError) as eks:
+        aws.client("eks", unsigned=True).list_clusters()
+    assert _code(eks) == "MissingAuthenticationTokenException"
+    with pytest.raises(ClientError) as iam:
+        aws.client("iam", unsigned=True).list_roles()
+    assert _code(iam) == "MissingAuthenticationToken"

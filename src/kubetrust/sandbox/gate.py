@@ -186,6 +186,10 @@ class Gate:
             action = ""
         if action in _UNSIGNED_STS:
             return "sts", None
+        if _eks_route(request):
+            raise wire.AwsError(
+                "MissingAuthenticationTokenException", "Missing Authentication Token", 403
+            )
         if _looks_like_s3(request):
             return "s3", None
         raise wire.AwsError(
@@ -452,7 +456,17 @@ def _claimed_service(request: RawRequest) -> str:
         return parts[3]
     if "Action=" in request.raw_query or (request.method == "POST" and b"Action=" in request.body):
         return "sts"
-    return "s3"
+    return "eks" if _eks_route(request) else "s3"
+
+
+_EKS_ROUTES = ("clusters", "access-policies", "addons", "cluster-registrations", "insights")
+
+
+def _eks_route(request: RawRequest) -> bool:
+    """An unsigned request to an EKS route (AWS tells EKS from S3 by host; the sandbox's
+    one endpoint tells them by path, unless a bucket has that name)."""
+    first = request.raw_path.lstrip("/").split("/", 1)[0]
+    return first in _EKS_ROUTES and "x-amz-content-sha256" not in request.headers
 
 
 def _role_path(account: str, name: str) -> str | None:
