@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +116,17 @@ def up(
     if process.read_state(directory) is not None:
         raise click.ClickException(f"a sandbox already runs in {directory}")
     click.echo(f"kubetrust sandbox starting (state: {directory}); Ctrl-C stops it", err=True)
+    ready = threading.Event()
+
+    def announce() -> None:
+        if ready.wait(timeout=120):
+            facts = process.read_state(directory)
+            if facts is not None:
+                _show(facts, directory, fmt)
+
+    threading.Thread(target=announce, daemon=True).start()
     process.run_foreground(
-        directory, world, port=port, issuer_port=issuer_port, world_file=world_file
+        directory, world, port=port, issuer_port=issuer_port, world_file=world_file, ready=ready
     )
 
 
