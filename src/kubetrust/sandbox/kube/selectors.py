@@ -1,0 +1,90 @@
+"""Kubernetes label selectors (``a=b``, ``a!=b``, ``a in (x,y)``, ``a notin (x)``, ``a``, ``!a``).
+
+kubectl sends them verbatim in ``?labelSelector=``; a selector that does not parse is a
+400 for the API server, so :func:`parse` raises ``ValueError`` with the apiserver's wording.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+Requirement = Callable[[Mapping[str, str]], bool]
+
+_SET = re.compile(r"^\s*(!?)\s*([A-Za-z0-9./_-]+)\s+(in|notin)\s*\(([^)]*)\)\s*$")
+_EQ = re.compile(r"^\s*([A-Za-z0-9./_-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)\s*$")
+_FIELD = re.compile(r"^\s*([A-Za-z0-9./_-]+)\s*(==|=|!=)\s*([^,]*?)\s*$")
+_EXISTS = re.compile(r"^\s*(!?)\s*([A-Za-z0-9./_-]+)\s*$")
+
+
+def _split(text: str) -> list[str]:
+    """Split on commas that are not inside ``( )``."""
+    parts: list[str] = []
+    depth = 0
+    current = ""
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [part for part in parts if part.strip()]
+
+
+def _requirement(term: str) -> Requirement:
+    match = _SET.match(term)
+    if match and not match.group(1):
+        key, operator = match.group(2), match.group(3)
+        values = {value.strip() for value in match.group(4).split(",") if value.strip()}
+        if operator == "in":
+            return lambda labels: labels.get(key) in values
+        return lambda labels: labels.get(key) not in values
+    match = _EQ.match(term)
+    if match:
+        key, operator, value = match.groups()
+        if operator == "!=":
+            return lambda labels: labels.get(key) != value
+        return lambda labels: labels.get(key) == value
+    match = _EXISTS.match(term)
+    if match:
+        negated, key = match.groups()
+        if negated:
+            return lambda labels: key not in labels
+        return lambda labels: key in labels
+    raise ValueError(f"unable to parse requirement: {term.strip()!r}")
+
+
+def parse(selector: str | None) -> Requirement:
+    """A predicate over a label map; an empty selector matches everything."""
+    requirements = [_requirement(term) for term in _split(selector or "")]
+    return lambda labels: all(requirement(labels) for requirement in requirements)
+
+
+def parse_fields(selector: str | None) -> Callable[[Mapping[str, object]], bool]:
+    """``?fieldSelector=`` for ``metadata.name`` and ``metadata.namespace`` (what kubectl
+    itself sends, e.g. for ``get <name> --watch``); other fields match nothing."""
+    terms: list[tuple[str, bool, str]] = []
+    for term in _split(selector or ""):
+        match = _FIELD.match(term)
+        if not match:
+            raise ValueError(f"invalid selector: {term.strip()!r}")
+        field, operator, value = match.groups()
+        terms.append((field, operator != "!=", value))
+
+    def matches(obj: Mapping[str, object]) -> bool:
+        metadata = obj.get("metadata")
+        meta = metadata if isinstance(metadata, Mapping) else {}
+        for field, equal, value in terms:
+            actual = (
+                meta.get(field.removeprefix("metadata.")) if field.startswith("metadata.") else None
+            )
+            if (str(actual or "") == value) != equal:
+                return False
+        return True
+
+    return matches
