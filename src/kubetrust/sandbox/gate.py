@@ -18,6 +18,7 @@ What is not emulated is listed in the module docs of ``operations`` and ``sts_ap
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import logging
@@ -66,6 +67,7 @@ class RawRequest:
     raw_query: str
     headers: dict[str, str]
     body: bytes
+    parsed_form: dict[str, list[str]] | None = None
 
     @property
     def host(self) -> str:
@@ -76,6 +78,11 @@ class RawRequest:
         string (GET). Anything else yields no parameters — and since the gate forwards to
         moto exactly the parameters it authorized (:meth:`Gate._canonical`), moto can never
         execute a different operation than the one authorized."""
+        if self.parsed_form is None:
+            self.parsed_form = self._parse_form()
+        return self.parsed_form
+
+    def _parse_form(self) -> dict[str, list[str]]:
         if self.method != "POST":
             return parse_qs(self.raw_query, keep_blank_values=True)
         content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -226,9 +233,10 @@ class Gate:
             handled = self.extras(caller, op, request)
             if handled is not None:
                 return _respond(start_response, handled)
-        if trust_write is None:
-            return self._forward(environ, start_response, request, owner)
-        return self._forward_and_bind(environ, start_response, request, owner, trust_write)
+        on_stored = None
+        if trust_write is not None:  # bind the trust's principals once moto stored it
+            on_stored = functools.partial(self.sts.bindings.record, owner, *trust_write)
+        return self._forward(environ, start_response, request, owner, service, on_stored)
 
     def _check_policy_write(
         self, op: operations.Operation, request: RawRequest
@@ -239,26 +247,6 @@ class Gate:
         if op.service == "s3" and op.name == "PutBucketPolicy":
             policy_writes.check_bucket_policy(request.body)
         return None
-
-    def _forward_and_bind(
-        self,
-        environ: dict[str, Any],
-        start_response: StartResponse,
-        request: RawRequest,
-        account: str,
-        trust_write: tuple[str, str],
-    ) -> Iterable[bytes]:
-        """Forward a trust-policy write; once moto stored it, bind its principals' ids."""
-        statuses: list[str] = []
-
-        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-            statuses.append(status)
-            return start_response(status, headers, *rest)
-
-        body = list(self._forward(environ, capture, request, account))
-        if statuses and statuses[0].startswith("200"):
-            self.sts.bindings.record(account, *trust_write)
-        return body
 
     def _sts(self, request: RawRequest, caller: credentials.Credential | None) -> sts_api.Reply:
         params = request.form()
@@ -378,14 +366,17 @@ class Gate:
         start_response: StartResponse,
         request: RawRequest,
         account: str,
+        service: str,
+        on_stored: Callable[[], object] | None = None,
     ) -> Iterable[bytes]:
-        body = self._canonical(environ, request)
+        """Run the authorized request in moto, in the owning account; ``on_stored`` runs
+        once moto answered 200."""
+        body = self._canonical(environ, request, service)
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         environ.pop("HTTP_TRANSFER_ENCODING", None)
         if account:
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
-        service = _claimed_service(request)
         captured: list[Any] = []
 
         def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
@@ -405,14 +396,15 @@ class Gate:
             and any(n.lower() == "content-type" and "text/html" in v for n, v in headers)
         ):
             raise _moto_failure(service, status)
+        if on_stored is not None and status.startswith("200"):
+            on_stored()
         start_response(status, headers)
         return [chunks]
 
     @staticmethod
-    def _canonical(environ: dict[str, Any], request: RawRequest) -> bytes:
+    def _canonical(environ: dict[str, Any], request: RawRequest, service: str) -> bytes:
         """For query-protocol services, the body moto gets is re-encoded from exactly the
         parameters the gate parsed and authorized (no query string, no multipart)."""
-        service = _claimed_service(request)
         if operations.service_protocol(service) != "query":
             return request.body
         body = urlencode(request.form(), doseq=True).encode("ascii")
@@ -445,13 +437,7 @@ def _moto_failure(service: str, what: str) -> wire.AwsError:
 def _claimed_service(request: RawRequest) -> str:
     """The service a request says it is for (credential scope), to answer in its format
     even when authentication fails; ``sts`` for query calls and ``s3`` otherwise."""
-    scope = ""
-    auth = request.headers.get("authorization", "")
-    if "Credential=" in auth:
-        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
-    elif "X-Amz-Credential=" in request.raw_query:
-        scope = unquote(request.raw_query.split("X-Amz-Credential=", 1)[1].split("&", 1)[0])
-    parts = scope.split("/")
+    parts = sigv4.claimed_scope(request.headers, request.raw_query)
     if len(parts) >= 5 and parts[3] in ("sts", "iam", "s3", "eks"):
         return parts[3]
     if "Action=" in request.raw_query or (request.method == "POST" and b"Action=" in request.body):

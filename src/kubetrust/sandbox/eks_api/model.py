@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubetrust.sandbox import state, wire
+from kubetrust.sandbox import sigv4, state, wire
 
 Response = wire.Response
 Clock = Callable[[], dt.datetime]
@@ -276,9 +276,5 @@ def _request_id() -> str:
 
 def _region_of(headers: Mapping[str, str], default: str) -> str:
     """The region the request was signed for: moto serves that region's backend."""
-    auth = headers.get("authorization", "")
-    if "Credential=" in auth:
-        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-        if len(scope) >= 3 and scope[2]:
-            return scope[2]
-    return default
+    scope = sigv4.claimed_scope(headers, "")
+    return scope[2] if len(scope) >= 3 and scope[2] else default

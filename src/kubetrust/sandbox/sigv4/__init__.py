@@ -70,7 +70,7 @@ from kubetrust.sandbox.sigv4.chunked import (
     STREAMING_UNSIGNED_TRAILER,
 )
 from kubetrust.sandbox.sigv4.errors import Dialect, SignatureError, dialect_for
-from kubetrust.sandbox.sigv4.parse import ALGORITHM, MAX_PRESIGNED_EXPIRES, is_signed
+from kubetrust.sandbox.sigv4.parse import ALGORITHM, MAX_PRESIGNED_EXPIRES, claimed_scope, is_signed
 from kubetrust.sandbox.sigv4.verifier import MAX_SKEW, SigningKey, VerifiedRequest, verify
 
 __all__ = [
@@ -84,6 +84,7 @@ __all__ = [
     "SignatureError",
     "SigningKey",
     "VerifiedRequest",
+    "claimed_scope",
     "dialect_for",
     "is_signed",
     "verify",

@@ -106,13 +106,25 @@ def is_signed(headers: Mapping[str, str], query: str) -> bool:
     )
 
 
-def _claimed_service(wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str]]) -> str:
-    """The service named in the credential scope, read loosely, to pick the error dialect."""
+def _claimed_scope(wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str]]) -> list[str]:
+    """The credential scope's parts (``AKID/date/region/service/aws4_request``), read
+    loosely: a presigned ``X-Amz-Credential`` first, else the Authorization header."""
     credential = _first(pairs, "X-Amz-Credential")
     if credential is None:
         found = re.search(r"Credential=([^,\s]*)", _header(wire, "authorization") or "")
         credential = found.group(1) if found else ""
-    parts = credential.split("/")
+    return credential.split("/")
+
+
+def claimed_scope(headers: Mapping[str, str], raw_query: str) -> list[str]:
+    """What a request *claims* as its credential scope, before anything is verified: other
+    parts of the sandbox use it to answer in the right service's format and region."""
+    return _claimed_scope(_wire_headers(headers), _query_pairs(raw_query))
+
+
+def _claimed_service(wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str]]) -> str:
+    """The service named in the credential scope, read loosely, to pick the error dialect."""
+    parts = _claimed_scope(wire, pairs)
     return parts[3] if len(parts) >= 4 else ""
 
 
