@@ -14,6 +14,8 @@ import hmac
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from kubetrust.chain.kube_identity import AccessGrant
+
 MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
 READ_VERBS = frozenset({"get", "list", "watch"})
@@ -27,6 +29,9 @@ class User:
     uid: str = ""
     groups: tuple[str, ...] = ()
     extra: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    grants: tuple[AccessGrant, ...] = ()
+    """EKS access policies of the access entry that mapped the user (E.4): they authorize
+    beside RBAC, and like EKS they are not visible in the user's info."""
 
     def user_info(self) -> dict[str, object]:
         """The ``UserInfo`` of a SelfSubjectReview / TokenReview status."""
@@ -79,7 +84,9 @@ class StaticTokens:
             if hmac.compare_digest(known.encode(), token.encode()):
                 if AUTHENTICATED in user.groups:
                     return user
-                return User(user.username, user.uid, (*user.groups, AUTHENTICATED), user.extra)
+                return User(
+                    user.username, user.uid, (*user.groups, AUTHENTICATED), user.extra, user.grants
+                )
         return None
 
 
