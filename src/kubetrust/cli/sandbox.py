@@ -6,6 +6,7 @@ rest of the CLI works without the ``sandbox`` extra installed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import threading
@@ -269,3 +270,92 @@ def token(
     except errors.KubetrustError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(minted)
+
+
+def _cluster(directory: Path, name: str, account: str | None) -> tuple[dict[str, Any], Any]:
+    """The running sandbox's facts and the record of its cluster ``name``."""
+    from kubetrust.sandbox import clusters
+
+    facts = _running(directory)
+    try:
+        return facts, clusters.find(directory, name, account)
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@sandbox.command()
+@_state_dir_option
+@click.option("--cluster", required=True, help="The sandbox EKS cluster.")
+@click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the kubeconfig to this file (mode 0600) instead of printing it.",
+)
+def kubeconfig(
+    state_dir: Path | None, cluster: str, account: str | None, path: Path | None
+) -> None:
+    """An administrator's kubeconfig for a sandbox cluster.
+
+    It authenticates as EKS's cluster creator does: kubectl runs `kubetrust sandbox
+    eks-token`, which presigns an EKS token with the account administrator's keys; the
+    cluster verifies and maps it like any other caller. No secret is written to the file.
+    """
+    import yaml
+
+    from kubetrust.sandbox import kube_access
+
+    directory = _resolve(state_dir)
+    facts, record = _cluster(directory, cluster, account)
+    document = kube_access.admin_kubeconfig(
+        account=record.account,
+        region=record.region,
+        name=record.name,
+        endpoint=record.endpoint,
+        ca_pem=Path(facts["ca_file"]).read_bytes(),
+        state_dir=directory.resolve(),
+    )
+    text = yaml.safe_dump(document, sort_keys=False)
+    if path is None:
+        click.echo(text, nl=False)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    click.echo(f"wrote {path}; use it with: export KUBECONFIG={shlex.quote(str(path))}", err=True)
+
+
+@sandbox.command(name="eks-token")
+@_state_dir_option
+@click.option("--cluster", required=True, help="The sandbox EKS cluster (x-k8s-aws-id).")
+@click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
+def eks_token_command(state_dir: Path | None, cluster: str, account: str | None) -> None:
+    """Print an ExecCredential with an EKS token of the account's administrator.
+
+    The exec plugin of `kubetrust sandbox kubeconfig`; like `aws eks get-token`, it makes
+    no network call.
+    """
+    import os
+
+    from kubetrust.sandbox import kube_access
+
+    directory = _resolve(state_dir)
+    facts, record = _cluster(directory, cluster, account)
+    keys = facts.get("accounts", {}).get(record.account)
+    if keys is None:
+        raise click.ClickException(f"account `{record.account}` has no sandbox administrator")
+    token = kube_access.presign_eks_token(
+        facts["endpoint"],
+        record.region,
+        record.name,
+        keys["access_key_id"],
+        keys["secret_access_key"],
+    )
+    info = os.environ.get("KUBERNETES_EXEC_INFO", "")
+    version = kube_access.EXEC_API_VERSION
+    if info:
+        with contextlib.suppress(ValueError, AttributeError):
+            version = str(json.loads(info).get("apiVersion") or version)
+    click.echo(json.dumps(kube_access.exec_credential(token, version)))

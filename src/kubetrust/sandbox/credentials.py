@@ -21,6 +21,8 @@ import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
+from kubetrust.sandbox.sigv4 import SigningKey
+
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
 
 
@@ -85,6 +87,15 @@ class CredentialStore:
     def get(self, access_key_id: str) -> Credential | None:
         with self._lock:
             return self._keys.get(access_key_id)
+
+    def signing_key(self, access_key_id: str) -> SigningKey | None:
+        """The key as the SigV4 verifier needs it (the lookup of ``sigv4.verify``)."""
+        found = self.get(access_key_id)
+        if found is None:
+            return None
+        return SigningKey(
+            found.access_key_id, found.secret_access_key, found.session_token, found.expires_at
+        )
 
     def remove_expired(self, now: dt.datetime) -> int:
         """Forget sessions that expired more than a day ago (bounded memory)."""

@@ -169,7 +169,7 @@ class Gate:
                 request.raw_query,
                 request.headers,
                 request.body,
-                self._signing_key,
+                self.store.signing_key,
                 self.clock(),
             )
             caller = self.store.get(verified.access_key_id)
@@ -201,14 +201,6 @@ class Gate:
             return "s3", None
         raise wire.AwsError(
             "MissingAuthenticationToken", "Request is missing Authentication Token", 403
-        )
-
-    def _signing_key(self, access_key_id: str) -> sigv4.SigningKey | None:
-        found = self.store.get(access_key_id)
-        if found is None:
-            return None
-        return sigv4.SigningKey(
-            found.access_key_id, found.secret_access_key, found.session_token, found.expires_at
         )
 
     # ------------------------------------------------------------------ dispatch

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubetrust.model import aws_auth
+from kubetrust.sandbox.yaml_codec import PyYamlCodec
 from kubetrust.model.aws_auth import (
     AwsAuthMap,
     Problem,
@@ -26,39 +27,6 @@ from kubetrust.model.aws_auth import (
 )
 
 FIXTURES = Path(__file__).parent / "aws_auth"
-
-
-class _Yaml11Loader(yaml.SafeLoader):
-    """SafeLoader without timestamps: yaml.v2 decodes them into ``interface{}`` as text."""
-
-
-_Yaml11Loader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-class PyYamlCodec:
-    """The :class:`aws_auth.YamlCodec` on PyYAML (a non-pure layer will own one like it)."""
-
-    def load(self, text: str) -> object:
-        try:
-            return yaml.load(text, Loader=_Yaml11Loader)
-        except yaml.YAMLError as error:
-            raise ValueError(str(error)) from error
-
-    def load_strings(self, text: str) -> object:
-        try:
-            return yaml.load(text, Loader=yaml.BaseLoader)
-        except yaml.YAMLError as error:
-            raise ValueError(str(error)) from error
-
-    def dump(self, value: object) -> str:
-        # allow_unicode=False: PyYAML writes a lone NEL (U+0085) single-quoted and reads it
-        # back as a space; escaped in double quotes it round-trips (found by the property).
-        return yaml.safe_dump(
-            value, default_flow_style=False, sort_keys=False, allow_unicode=False, width=2**31
-        )
 
 
 CODEC = PyYamlCodec()

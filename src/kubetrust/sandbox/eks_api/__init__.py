@@ -80,6 +80,7 @@ __all__ = [
     "Principal",
     "Response",
     "authentication_mode",
+    "creator",
     "resolve",
 ]
 
@@ -112,6 +113,14 @@ def authentication_mode(account: str, region: str, cluster: str) -> str | None:
     Kubernetes side knows whether aws-auth, access entries or both apply (E.1)."""
     found = state.eks(account, region).clusters.get(cluster)
     return None if found is None else model._mode_of(found)
+
+
+def creator(account: str, region: str, cluster: str) -> Principal | None:
+    """The IAM principal that created the cluster, when known: in ``CONFIG_MAP`` mode it
+    has an invisible ``system:masters`` mapping (reference D.3, "Cluster creator")."""
+    with _current_lock:
+        live = list(_current)
+    return live[0].creator(account, region, cluster) if live else None
 
 
 # --------------------------------------------------------------------------- the hook
@@ -176,7 +185,25 @@ class EksExtras(modes._Modes, policies._Policies):
             caller.account, model._region_of(request.headers, self.region), parts, query, body
         )
 
+    def expect_creation(
+        self, account: str, region: str, name: str, creator_arn: str, mode: str
+    ) -> None:
+        """Announce a cluster the sandbox creates itself (a world file's), as a
+        ``CreateCluster`` by ``creator_arn`` with ``accessConfig.authenticationMode`` =
+        ``mode`` and the default bootstrap would, so that it has a creator like any cluster."""
+        principal = principals._lookup_principal(creator_arn)
+        with self._lock:
+            self._creations[(account, region, name)] = model._Creation(principal, mode, True)
+
     # ------------------------------------------------------------------ Kubernetes side
+    def creator(self, account: str, region: str, cluster: str) -> Principal | None:
+        """See the module-level :func:`creator`."""
+        with self._lock:
+            found = state.eks(account, region).clusters.get(cluster)
+            if found is None:
+                return None
+            return self._state(account, region, cluster, found).creator
+
     def resolve(
         self, account: str, region: str, cluster: str, principal_arn: str, principal_id: str
     ) -> model.AccessEntry | None:

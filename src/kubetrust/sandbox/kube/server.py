@@ -15,8 +15,8 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from kubetrust.sandbox import pki
+from kubetrust.sandbox.http import KeepAliveHandler
 from kubetrust.sandbox.kube.api import KubeApi
-from kubetrust.sandbox.server import _KeepAliveHandler
 
 HOST = "127.0.0.1"
 HOSTS = ("127.0.0.1", "localhost")
@@ -46,7 +46,7 @@ class KubeApiServer:
             self.port,
             self.app,
             threaded=True,
-            request_handler=_KeepAliveHandler,
+            request_handler=KeepAliveHandler,
             ssl_context=context,
         )
         self.port = server.server_port
