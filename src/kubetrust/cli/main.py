@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kubetrust import __version__
-from kubetrust.cli import iam, output, sandbox
+from kubetrust.cli import iam, output, provision, sandbox
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,6 +19,9 @@ def cli() -> None:
 
 cli.add_command(iam.iam)
 cli.add_command(sandbox.sandbox)
+cli.add_command(provision.plan)
+cli.add_command(provision.apply)
+cli.add_command(provision.destroy)
 
 
 def main() -> None:

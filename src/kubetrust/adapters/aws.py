@@ -1,0 +1,404 @@
+"""The AWS port on boto3: IAM, EKS and STS for one account.
+
+:class:`BotoAwsPort` implements :class:`kubetrust.provision.AwsPort`. Its session comes from
+:func:`session`: a named profile (AWS CLI conventions, ``~/.aws/config``), explicit keys (the
+sandbox's admin keys), or the default chain; an endpoint URL points every client at the
+sandbox. botocore errors are translated at this boundary into :class:`AwsApiError` (code,
+operation, message), so nothing above this package sees a botocore exception; "not found"
+answers become ``None`` for reads.
+
+Clients are made once per service and region and shared by the apply threads (botocore
+clients are thread-safe; sessions are not, so clients are created under a lock).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from kubetrust import errors
+from kubetrust.provision import (
+    AccessPolicy,
+    ClusterInfo,
+    LiveAccessEntry,
+    LiveOidcProvider,
+    LiveRole,
+)
+
+NOT_FOUND = frozenset({"NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"})
+
+
+class AwsApiError(errors.KubetrustError):
+    """An AWS API call failed: ``code`` and ``operation`` as AWS names them."""
+
+    def __init__(self, operation: str, code: str, message: str, account: str = "") -> None:
+        self.operation = operation
+        self.code = code
+        where = f" in account {account}" if account else ""
+        super().__init__(f"{operation}{where} failed: {code}: {message}")
+
+
+@dataclass(frozen=True, slots=True)
+class AwsAccess:
+    """How to reach one account: a profile, or explicit keys, and optionally an endpoint."""
+
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+
+
+def session(access: AwsAccess) -> boto3.session.Session:
+    """A boto3 session for ``access`` (AWS CLI precedence: explicit keys, else the profile,
+    else the environment and default chain)."""
+    try:
+        if access.access_key_id:
+            return boto3.session.Session(
+                aws_access_key_id=access.access_key_id,
+                aws_secret_access_key=access.secret_access_key,
+                aws_session_token=access.session_token,
+                region_name=access.region,
+            )
+        return boto3.session.Session(profile_name=access.profile, region_name=access.region)
+    except BotoCoreError as error:
+        raise AwsApiError("session", type(error).__name__, str(error)) from error
+
+
+class BotoAwsPort:
+    """:class:`kubetrust.provision.AwsPort` for ``account`` on a boto3 session."""
+
+    def __init__(
+        self,
+        account: str,
+        boto_session: boto3.session.Session,
+        *,
+        endpoint_url: str | None = None,
+        region: str = "us-east-1",
+    ) -> None:
+        self.account = account
+        self.session = boto_session
+        self.endpoint_url = endpoint_url
+        self.region = boto_session.region_name or region
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ plumbing
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.region)
+        with self._lock:
+            if key not in self._clients:
+                config = Config(retries={"mode": "standard", "max_attempts": 4})
+                self._clients[key] = self.session.client(
+                    service, region_name=key[1], endpoint_url=self.endpoint_url, config=config
+                )
+            return self._clients[key]
+
+    def _call(self, service: str, operation: str, region: str | None = None, **kw: Any) -> Any:
+        try:
+            return getattr(self.client(service, region), operation)(**kw)
+        except ClientError as error:
+            detail = error.response.get("Error", {})
+            raise AwsApiError(
+                operation,
+                str(detail.get("Code", "Unknown")),
+                str(detail.get("Message", error)),
+                self.account,
+            ) from error
+        except BotoCoreError as error:
+            raise AwsApiError(operation, type(error).__name__, str(error), self.account) from error
+
+    def _read(self, service: str, operation: str, region: str | None = None, **kw: Any) -> Any:
+        """A read where "not found" is an answer (``None``), not an error."""
+        try:
+            return self._call(service, operation, region, **kw)
+        except AwsApiError as error:
+            if error.code in NOT_FOUND:
+                return None
+            raise
+
+    def _pages(self, service: str, operation: str, key: str, **kw: Any) -> Iterator[Any]:
+        """Every item of an IAM list operation (``Marker``/``IsTruncated`` paging)."""
+        while True:
+            page = self._call(service, operation, **kw)
+            yield from page.get(key, [])
+            if not page.get("IsTruncated") or not page.get("Marker"):
+                return
+            kw["Marker"] = page["Marker"]
+
+    # ------------------------------------------------------------------ STS / EKS cluster
+    def caller_arn(self) -> str:
+        return str(self._call("sts", "get_caller_identity")["Arn"])
+
+    def caller_account(self) -> str:
+        return str(self._call("sts", "get_caller_identity")["Account"])
+
+    def describe_cluster(self, region: str, name: str) -> ClusterInfo | None:
+        found = self._read("eks", "describe_cluster", region, name=name)
+        if found is None:
+            return None
+        cluster = found["cluster"]
+        return ClusterInfo(
+            name=cluster["name"],
+            arn=cluster.get("arn", ""),
+            endpoint=cluster.get("endpoint", ""),
+            ca_data=(cluster.get("certificateAuthority") or {}).get("data", ""),
+            issuer=((cluster.get("identity") or {}).get("oidc") or {}).get("issuer", ""),
+            authentication_mode=(cluster.get("accessConfig") or {}).get(
+                "authenticationMode", "CONFIG_MAP"
+            ),
+        )
+
+    # ------------------------------------------------------------------ OIDC providers
+    def _provider_arn(self, url: str) -> str:
+        return f"arn:aws:iam::{self.account}:oidc-provider/{url.removeprefix('https://')}"
+
+    def get_oidc_provider(self, url: str) -> LiveOidcProvider | None:
+        arn = self._provider_arn(url)
+        found = self._read("iam", "get_open_id_connect_provider", OpenIDConnectProviderArn=arn)
+        if found is None:
+            return None
+        live_url = str(found.get("Url", ""))
+        return LiveOidcProvider(
+            arn=arn,
+            url=live_url if live_url.startswith("https://") else f"https://{live_url}",
+            client_ids=tuple(found.get("ClientIDList", [])),
+            tags=_tags(found.get("Tags", [])),
+        )
+
+    def create_oidc_provider(
+        self, url: str, client_ids: Sequence[str], tags: Mapping[str, str]
+    ) -> None:
+        self._call(
+            "iam",
+            "create_open_id_connect_provider",
+            Url=url,
+            ClientIDList=list(client_ids),
+            Tags=_tag_list(tags),
+        )
+
+    def add_oidc_client_id(self, arn: str, client_id: str) -> None:
+        self._call(
+            "iam",
+            "add_client_id_to_open_id_connect_provider",
+            OpenIDConnectProviderArn=arn,
+            ClientID=client_id,
+        )
+
+    def tag_oidc_provider(self, arn: str, tags: Mapping[str, str]) -> None:
+        self._call(
+            "iam",
+            "tag_open_id_connect_provider",
+            OpenIDConnectProviderArn=arn,
+            Tags=_tag_list(tags),
+        )
+
+    def delete_oidc_provider(self, arn: str) -> None:
+        self._call("iam", "delete_open_id_connect_provider", OpenIDConnectProviderArn=arn)
+
+    # ------------------------------------------------------------------ roles
+    def get_role(self, name: str) -> LiveRole | None:
+        found = self._read("iam", "get_role", RoleName=name)
+        if found is None:
+            return None
+        role = found["Role"]
+        tags = _tags(self._pages("iam", "list_role_tags", "Tags", RoleName=name))
+        inline = {
+            policy_name: _document(
+                self._call("iam", "get_role_policy", RoleName=name, PolicyName=policy_name)[
+                    "PolicyDocument"
+                ]
+            )
+            for policy_name in self._pages(
+                "iam", "list_role_policies", "PolicyNames", RoleName=name
+            )
+        }
+        attached = tuple(
+            item["PolicyArn"]
+            for item in self._pages(
+                "iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name
+            )
+        )
+        return LiveRole(
+            name=name,
+            arn=role["Arn"],
+            trust=_document(role.get("AssumeRolePolicyDocument", {})),
+            max_session_duration=int(role.get("MaxSessionDuration", 3600)),
+            tags=tags,
+            inline=inline,
+            attached=attached,
+        )
+
+    def create_role(
+        self,
+        name: str,
+        trust: Mapping[str, Any],
+        max_session_duration: int,
+        tags: Mapping[str, str],
+        description: str,
+    ) -> None:
+        self._call(
+            "iam",
+            "create_role",
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(trust),
+            MaxSessionDuration=max_session_duration,
+            Description=description,
+            Tags=_tag_list(tags),
+        )
+
+    def update_trust(self, name: str, trust: Mapping[str, Any]) -> None:
+        self._call(
+            "iam", "update_assume_role_policy", RoleName=name, PolicyDocument=json.dumps(trust)
+        )
+
+    def update_max_session_duration(self, name: str, seconds: int) -> None:
+        self._call("iam", "update_role", RoleName=name, MaxSessionDuration=seconds)
+
+    def tag_role(self, name: str, tags: Mapping[str, str]) -> None:
+        self._call("iam", "tag_role", RoleName=name, Tags=_tag_list(tags))
+
+    def put_role_policy(self, name: str, policy_name: str, document: Mapping[str, Any]) -> None:
+        self._call(
+            "iam",
+            "put_role_policy",
+            RoleName=name,
+            PolicyName=policy_name,
+            PolicyDocument=json.dumps(document),
+        )
+
+    def delete_role_policy(self, name: str, policy_name: str) -> None:
+        self._call("iam", "delete_role_policy", RoleName=name, PolicyName=policy_name)
+
+    def attach_role_policy(self, name: str, arn: str) -> None:
+        self._call("iam", "attach_role_policy", RoleName=name, PolicyArn=arn)
+
+    def detach_role_policy(self, name: str, arn: str) -> None:
+        self._call("iam", "detach_role_policy", RoleName=name, PolicyArn=arn)
+
+    def delete_role(self, name: str) -> None:
+        self._call("iam", "delete_role", RoleName=name)
+
+    # ------------------------------------------------------------------ access entries
+    def get_access_entry(self, region: str, cluster: str, principal: str) -> LiveAccessEntry | None:
+        found = self._read(
+            "eks", "describe_access_entry", region, clusterName=cluster, principalArn=principal
+        )
+        if found is None:
+            return None
+        entry = found["accessEntry"]
+        policies: list[AccessPolicy] = []
+        kw: dict[str, Any] = {"clusterName": cluster, "principalArn": principal}
+        while True:
+            page = self._call("eks", "list_associated_access_policies", region, **kw)
+            for item in page.get("associatedAccessPolicies", []):
+                scope = item.get("accessScope") or {}
+                namespaces = scope.get("namespaces") if scope.get("type") == "namespace" else None
+                policies.append(
+                    AccessPolicy(
+                        item["policyArn"], tuple(namespaces) if namespaces is not None else None
+                    )
+                )
+            if not page.get("nextToken"):
+                break
+            kw["nextToken"] = page["nextToken"]
+        return LiveAccessEntry(
+            principal_arn=entry["principalArn"],
+            username=entry.get("username", ""),
+            groups=tuple(entry.get("kubernetesGroups", [])),
+            policies=tuple(policies),
+        )
+
+    def create_access_entry(
+        self,
+        region: str,
+        cluster: str,
+        principal: str,
+        username: str | None,
+        groups: Sequence[str],
+        tags: Mapping[str, str],
+    ) -> None:
+        extra: dict[str, Any] = {"username": username} if username else {}
+        self._call(
+            "eks",
+            "create_access_entry",
+            region,
+            clusterName=cluster,
+            principalArn=principal,
+            kubernetesGroups=list(groups),
+            tags=dict(tags),
+            **extra,
+        )
+
+    def update_access_entry(
+        self, region: str, cluster: str, principal: str, username: str | None, groups: Sequence[str]
+    ) -> None:
+        extra: dict[str, Any] = {"username": username} if username else {}
+        self._call(
+            "eks",
+            "update_access_entry",
+            region,
+            clusterName=cluster,
+            principalArn=principal,
+            kubernetesGroups=list(groups),
+            **extra,
+        )
+
+    def delete_access_entry(self, region: str, cluster: str, principal: str) -> None:
+        self._call(
+            "eks", "delete_access_entry", region, clusterName=cluster, principalArn=principal
+        )
+
+    def associate_access_policy(
+        self, region: str, cluster: str, principal: str, policy: AccessPolicy
+    ) -> None:
+        scope: dict[str, Any] = {"type": "cluster"}
+        if policy.namespaces is not None:
+            scope = {"type": "namespace", "namespaces": list(policy.namespaces)}
+        self._call(
+            "eks",
+            "associate_access_policy",
+            region,
+            clusterName=cluster,
+            principalArn=principal,
+            policyArn=policy.arn,
+            accessScope=scope,
+        )
+
+    def disassociate_access_policy(
+        self, region: str, cluster: str, principal: str, policy_arn: str
+    ) -> None:
+        self._call(
+            "eks",
+            "disassociate_access_policy",
+            region,
+            clusterName=cluster,
+            principalArn=principal,
+            policyArn=policy_arn,
+        )
+
+
+def _tags(items: Any) -> dict[str, str]:
+    return {str(item["Key"]): str(item.get("Value", "")) for item in items}
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _document(value: Any) -> dict[str, Any]:
+    """A policy document as IAM returns it: a dict from boto3, or URL-encoded JSON text."""
+    if isinstance(value, dict):
+        return value
+    text = str(value)
+    decoded: dict[str, Any] = json.loads(unquote(text) if text.startswith("%7B") else text)
+    return decoded

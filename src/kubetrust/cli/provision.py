@@ -1,0 +1,307 @@
+"""``kubetrust plan | apply | destroy -f kubetrust.yaml``: the spec, made real.
+
+Each command: parse options → build the ports (adapters) → one library call
+(:mod:`kubetrust.provision`) → render. Exit codes: ``plan`` 0 nothing to do, 2 changes
+pending, 1 a conflict or an API failure; ``apply``/``destroy`` 0 done, 1 failure (the
+report says which targets are done); all 3 for an invalid spec (``file:line:col: message``).
+
+Where it runs, by AWS CLI and kubectl conventions:
+
+- AWS: ``--profile`` for every account, ``--profile-map KEY=PROFILE`` per account (KEY is an
+  account id, a target name or ``source``), or ``profile:`` in the spec; else the default
+  credential chain. ``--endpoint-url`` and ``--region`` as in the AWS CLI.
+- Kubernetes: ``--context KEY=CONTEXT`` (KEY a cluster name, or ``source``) with
+  ``--kubeconfig`` (else ``$KUBECONFIG``), or ``kubeContext:`` in the spec; a cluster
+  without a context is reached through its EKS endpoint with an EKS token.
+- ``--sandbox``: the sandbox of ``--state-dir`` (started when none runs), its endpoint and
+  its per-account admin keys.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kubetrust import errors, provision
+from kubetrust.adapters import AwsAccess, PortFactory
+from kubetrust.cli import output
+
+DEFAULT_BACKUP_DIR = Path(".kubetrust") / "backups"
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key or not item:
+            raise click.UsageError(f"{option} takes KEY=VALUE, got `{value}`")
+        pairs[key] = item
+    return pairs
+
+
+def _common(function: Any) -> Any:
+    options = [
+        click.option(
+            "-f",
+            "--filename",
+            "spec_file",
+            required=True,
+            type=click.Path(dir_okay=False),
+            help="The spec (kubetrust.yaml).",
+        ),
+        click.option(
+            "--output",
+            "output_format",
+            type=click.Choice(["text", "json"]),
+            default="text",
+            show_default=True,
+        ),
+        click.option("--profile", help="AWS profile for every account (unless mapped)."),
+        click.option(
+            "--profile-map",
+            multiple=True,
+            metavar="KEY=PROFILE",
+            help="Profile for an account id, a target name, or `source`. Repeatable.",
+        ),
+        click.option(
+            "--region", help="Default AWS region of the clients (clusters carry their own)."
+        ),
+        click.option("--endpoint-url", help="Send every AWS call to this endpoint."),
+        click.option(
+            "--kubeconfig",
+            envvar="KUBECONFIG",
+            type=click.Path(dir_okay=False),
+            help="Kubeconfig for the clusters given a context.",
+        ),
+        click.option(
+            "--context",
+            "contexts",
+            multiple=True,
+            metavar="KEY=CONTEXT",
+            help="Kubeconfig context for a cluster name, or `source`. Repeatable.",
+        ),
+        click.option(
+            "--aws-only",
+            is_flag=True,
+            help="Only the AWS side (IAM, OIDC providers): no Kubernetes objects or access.",
+        ),
+        click.option(
+            "--sandbox",
+            "use_sandbox",
+            is_flag=True,
+            help="Use the local sandbox (started if none runs).",
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="The sandbox's state directory (as `kubetrust sandbox`).",
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _setup(kw: dict[str, Any]) -> tuple[provision.Spec, PortFactory]:
+    """The spec and the ports the options describe."""
+    spec = provision.load_spec(kw["spec_file"])
+    profiles = _pairs(kw["profile_map"], "--profile-map")
+    contexts = _pairs(kw["contexts"], "--context")
+    if kw["use_sandbox"]:
+        return spec, _sandbox_ports(spec, kw["state_dir"])
+    base = AwsAccess(profile=kw["profile"], endpoint_url=kw["endpoint_url"], region=kw["region"])
+    accounts: dict[str, AwsAccess] = {}
+    named = [("source", spec.source.account, spec.source.profile)]
+    named += [(t.name, t.account, t.profile) for t in spec.targets]
+    for name, account, spec_profile in named:
+        chosen = profiles.get(account) or profiles.get(name) or spec_profile
+        if chosen and account not in accounts:
+            accounts[account] = AwsAccess(
+                chosen, endpoint_url=base.endpoint_url, region=base.region
+            )
+    if "source" in contexts:
+        contexts[spec.source.cluster] = contexts.pop("source")
+    factory = PortFactory(base, accounts, kw["kubeconfig"], contexts)
+    return spec, factory
+
+
+def _sandbox_ports(spec: provision.Spec, state_dir: Path | None) -> PortFactory:
+    from kubetrust.sandbox import process
+
+    directory = state_dir or process.default_state_dir()
+    facts = process.read_state(directory) or process.start_detached(directory, None)
+    keys = facts.get("accounts", {})
+    accounts: dict[str, AwsAccess] = {}
+    for account in {spec.source.account, *(t.account for t in spec.targets)}:
+        if account not in keys:
+            raise provision.ProvisionError(
+                f"account {account} is not in the sandbox of {directory} "
+                f"(it has {', '.join(sorted(keys)) or 'none'}); add it to its world file"
+            )
+        accounts[account] = AwsAccess(
+            access_key_id=keys[account]["access_key_id"],
+            secret_access_key=keys[account]["secret_access_key"],
+            endpoint_url=facts["endpoint"],
+            region=facts.get("region"),
+        )
+    return PortFactory(AwsAccess(endpoint_url=facts["endpoint"]), accounts)
+
+
+def _run(kw: dict[str, Any], action: Any) -> None:
+    """Run ``action(spec, ports)`` turning kubetrust errors into exit codes."""
+    try:
+        spec, ports = _setup(kw)
+        code = action(spec, ports)
+    except provision.SpecError as error:
+        for problem in error.problems:
+            click.echo(str(problem), err=True)
+        raise SystemExit(output.ExitCode.INVALID) from None
+    except errors.KubetrustError as error:
+        click.echo(f"error: {error}", err=True)
+        raise SystemExit(output.ExitCode.FAILURE) from None
+    raise SystemExit(code)
+
+
+def _progress(kw: dict[str, Any]) -> Any:
+    return lambda line: click.echo(line, err=True)
+
+
+@click.command()
+@_common
+def plan(**kw: Any) -> None:
+    """Show what apply would change (reads only).
+
+    Exit 0 when nothing is to be done, 2 when changes are pending, 1 on a conflict or
+    failure, 3 for an invalid spec.
+    """
+
+    def action(spec: provision.Spec, ports: PortFactory) -> int:
+        current = provision.plan(spec, ports, kubernetes=not kw["aws_only"])
+        _emit(kw, current.to_json(), render_plan(current))
+        if current.conflicts:
+            return output.ExitCode.FAILURE
+        return output.ExitCode.DENIED if current.pending else output.ExitCode.OK
+
+    _run(kw, action)
+
+
+@click.command()
+@_common
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=str(DEFAULT_BACKUP_DIR),
+    show_default=True,
+    help="Where aws-auth is saved before each edit.",
+)
+@click.option(
+    "--artifacts-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write the pod's aws-config and kubeconfig here.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 32),
+    default=4,
+    show_default=True,
+    help="Targets applied at once.",
+)
+def apply(**kw: Any) -> None:
+    """Create or update everything the spec declares, in dependency order.
+
+    Exit 0 when done, 1 when something failed (the report says which targets are done).
+    """
+
+    def action(spec: provision.Spec, ports: PortFactory) -> int:
+        options = provision.Options(
+            kubernetes=not kw["aws_only"],
+            backup_dir=kw["backup_dir"],
+            artifacts_dir=kw["artifacts_dir"],
+            parallel=kw["parallel"],
+            progress=_progress(kw),
+        )
+        report = provision.apply(spec, ports, options)
+        _emit(kw, report.to_json(), render_report(report))
+        return output.ExitCode.OK if report.ok else output.ExitCode.FAILURE
+
+    _run(kw, action)
+
+
+@click.command()
+@_common
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=str(DEFAULT_BACKUP_DIR),
+    show_default=True,
+    help="Where aws-auth is saved before each edit.",
+)
+@click.option("--parallel", type=click.IntRange(1, 32), default=4, show_default=True)
+def destroy(**kw: Any) -> None:
+    """Remove what this spec created (by its tags and labels) and its aws-auth entries.
+
+    Exit 0 when done, 1 when something failed.
+    """
+
+    def action(spec: provision.Spec, ports: PortFactory) -> int:
+        options = provision.Options(
+            kubernetes=not kw["aws_only"],
+            backup_dir=kw["backup_dir"],
+            parallel=kw["parallel"],
+            progress=_progress(kw),
+        )
+        report = provision.destroy(spec, ports, options)
+        _emit(kw, report.to_json(), render_report(report))
+        return output.ExitCode.OK if report.ok else output.ExitCode.FAILURE
+
+    _run(kw, action)
+
+
+def _emit(kw: dict[str, Any], data: dict[str, Any], text: str) -> None:
+    if kw["output_format"] == "json":
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def render_plan(current: provision.Plan) -> str:
+    counts = current.counts()
+    verb = "destroy" if current.operation == "destroy" else "plan"
+    lines = [
+        f"{verb} `{current.spec_name}`: {counts['create']} to create, {counts['update']} to "
+        f"update, {counts['delete']} to delete, {counts['noop']} unchanged"
+    ]
+    lines += [f"warning: {warning}" for warning in current.warnings]
+    for change in current.changes:
+        if change.action is provision.Action.NOOP and not change.conflict:
+            continue
+        symbol = {"create": "+", "update": "~", "delete": "-", "noop": "!"}[str(change.action)]
+        action = "conflict" if change.conflict else str(change.action)
+        lines.append(f"{symbol} {action:<8} {change.key}  [{change.unit}]")
+        if change.conflict:
+            lines.append(f"    {change.conflict}")
+        if change.note:
+            lines.append(f"    ({change.note})")
+        lines += [
+            "    " + line
+            for line in change.diff.splitlines()
+            if not line.startswith(("--- live", "+++ desired"))
+        ]
+    return "\n".join(lines)
+
+
+def render_report(report: provision.ApplyReport) -> str:
+    lines = [render_plan(report.plan), ""]
+    state = "done" if report.ok else "NOT done"
+    lines.append(f"{report.plan.operation} {state}: {report.writes} writes")
+    for unit in report.units:
+        status = "done" if unit.done else "not done"
+        detail = f": {unit.error}" if unit.error else ""
+        lines.append(f"  {unit.unit}: {status} ({unit.applied}/{unit.pending} changes){detail}")
+    lines += [f"backup: {path}" for path in report.backups]
+    lines += [f"wrote: {path}" for path in report.artifacts]
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""What the provisioner needs from AWS and from Kubernetes, as Protocols (ports).
+
+The provisioner plans and applies through these two seams only; :mod:`kubetrust.adapters`
+implements them with boto3 and the kubernetes client, the unit tests with in-memory fakes.
+Defined here, by their consumer, so that this package never imports an SDK (the layer
+contract in pyproject.toml checks it).
+
+- :class:`AwsPort`: one AWS account (IAM, EKS in any region, STS caller identity);
+- :class:`KubePort`: one Kubernetes cluster (namespaces, service accounts, ConfigMaps);
+- :class:`Ports`: how to get them, per account and per cluster.
+
+Reads return ``None`` for "does not exist"; writes return nothing; any failure raises a
+:class:`kubetrust.errors.KubetrustError` (the adapters translate SDK errors at the
+boundary), which apply reports against the change that failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kubetrust import errors
+
+
+class ProvisionError(errors.KubetrustError):
+    """Provisioning cannot go on: a missing cluster, a resource owned by someone else, a
+    write refused (by the API, or by kubetrust to protect the caller's own access)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterRef:
+    """An EKS cluster, and optionally the kubeconfig context that reaches its API server."""
+
+    account: str
+    region: str
+    name: str
+    context: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.account}/{self.region}/{self.name}"
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:eks:{self.region}:{self.account}:cluster/{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfo:
+    """What ``eks:DescribeCluster`` says that provisioning needs."""
+
+    name: str
+    arn: str
+    endpoint: str
+    ca_data: str
+    issuer: str
+    authentication_mode: str = "CONFIG_MAP"
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOidcProvider:
+    arn: str
+    url: str
+    client_ids: tuple[str, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveRole:
+    """A role with everything the planner compares: trust, duration, tags, policies."""
+
+    name: str
+    arn: str
+    trust: Mapping[str, Any]
+    max_session_duration: int
+    tags: Mapping[str, str]
+    inline: Mapping[str, Mapping[str, Any]]
+    attached: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AccessPolicy:
+    """An access policy association: cluster-wide (``namespaces`` ``None``) or namespaced."""
+
+    arn: str
+    namespaces: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAccessEntry:
+    principal_arn: str
+    username: str
+    groups: tuple[str, ...]
+    policies: tuple[AccessPolicy, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LiveObject:
+    """A Kubernetes object as far as provisioning reads it."""
+
+    namespace: str | None
+    name: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+    data: Mapping[str, str] = field(default_factory=dict)
+    resource_version: str | None = None
+
+
+class AwsPort(Protocol):
+    """One AWS account, as its administrator (or the profile given for it) sees it."""
+
+    def caller_arn(self) -> str:
+        """``sts:GetCallerIdentity``'s ARN (needs no permission)."""
+        ...
+
+    def describe_cluster(self, region: str, name: str) -> ClusterInfo | None: ...
+
+    def get_oidc_provider(self, url: str) -> LiveOidcProvider | None: ...
+
+    def create_oidc_provider(
+        self, url: str, client_ids: Sequence[str], tags: Mapping[str, str]
+    ) -> None: ...
+
+    def add_oidc_client_id(self, arn: str, client_id: str) -> None: ...
+
+    def tag_oidc_provider(self, arn: str, tags: Mapping[str, str]) -> None: ...
+
+    def delete_oidc_provider(self, arn: str) -> None: ...
+
+    def get_role(self, name: str) -> LiveRole | None: ...
+
+    def create_role(
+        self,
+        name: str,
+        trust: Mapping[str, Any],
+        max_session_duration: int,
+        tags: Mapping[str, str],
+        description: str,
+    ) -> None: ...
+
+    def update_trust(self, name: str, trust: Mapping[str, Any]) -> None: ...
+
+    def update_max_session_duration(self, name: str, seconds: int) -> None: ...
+
+    def tag_role(self, name: str, tags: Mapping[str, str]) -> None: ...
+
+    def put_role_policy(self, name: str, policy_name: str, document: Mapping[str, Any]) -> None: ...
+
+    def delete_role_policy(self, name: str, policy_name: str) -> None: ...
+
+    def attach_role_policy(self, name: str, arn: str) -> None: ...
+
+    def detach_role_policy(self, name: str, arn: str) -> None: ...
+
+    def delete_role(self, name: str) -> None: ...
+
+    def get_access_entry(
+        self, region: str, cluster: str, principal: str
+    ) -> LiveAccessEntry | None: ...
+
+    def create_access_entry(
+        self,
+        region: str,
+        cluster: str,
+        principal: str,
+        username: str | None,
+        groups: Sequence[str],
+        tags: Mapping[str, str],
+    ) -> None: ...
+
+    def update_access_entry(
+        self, region: str, cluster: str, principal: str, username: str | None, groups: Sequence[str]
+    ) -> None: ...
+
+    def delete_access_entry(self, region: str, cluster: str, principal: str) -> None: ...
+
+    def associate_access_policy(
+        self, region: str, cluster: str, principal: str, policy: AccessPolicy
+    ) -> None: ...
+
+    def disassociate_access_policy(
+        self, region: str, cluster: str, principal: str, policy_arn: str
+    ) -> None: ...
+
+
+class KubePort(Protocol):
+    """One Kubernetes cluster's API server."""
+
+    def get_namespace(self, name: str) -> LiveObject | None: ...
+
+    def create_namespace(self, name: str, labels: Mapping[str, str]) -> None: ...
+
+    def get_service_account(self, namespace: str, name: str) -> LiveObject | None: ...
+
+    def create_service_account(
+        self,
+        namespace: str,
+        name: str,
+        labels: Mapping[str, str],
+        annotations: Mapping[str, str],
+    ) -> None: ...
+
+    def patch_service_account(
+        self, namespace: str, name: str, annotations: Mapping[str, str | None]
+    ) -> None:
+        """Merge-patch the annotations; ``None`` removes one."""
+        ...
+
+    def delete_service_account(self, namespace: str, name: str) -> None: ...
+
+    def get_config_map(self, namespace: str, name: str) -> LiveObject | None: ...
+
+    def create_config_map(
+        self, namespace: str, name: str, data: Mapping[str, str], labels: Mapping[str, str]
+    ) -> None: ...
+
+    def replace_config_map(self, obj: LiveObject) -> None:
+        """Replace with ``obj`` (labels, annotations, data); its ``resource_version`` makes
+        the write fail if someone changed the ConfigMap since it was read."""
+        ...
+
+    def delete_config_map(self, namespace: str, name: str) -> None: ...
+
+
+class Ports(Protocol):
+    """Where the ports come from: the CLI wires adapters in, tests wire fakes."""
+
+    def aws(self, account: str) -> AwsPort: ...
+
+    def kube(self, cluster: ClusterRef) -> KubePort: ...
