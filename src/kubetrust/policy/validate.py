@@ -115,6 +115,15 @@ def _fail(message: str, path: str, reason: str) -> NoReturn:
     raise errors.PolicyParseError(message, path=path, reason=reason)
 
 
+def _decimal(text: str) -> decimal.Decimal:
+    """A JSON number as written; one whose exponent no decimal can hold (``1e-99999…``,
+    found by the fuzz test) is refused as a parse error, never an ``InvalidOperation``."""
+    try:
+        return decimal.Decimal(text)
+    except ArithmeticError:
+        _fail(INVALID_JSON, "", f"number {errors.shown(text[:40])} is out of range")
+
+
 def load_document(document: object) -> Mapping[str, Any]:
     """JSON text or a mapping → a mapping with string keys (``PolicyParseError`` if not)."""
     if isinstance(document, str):
@@ -124,7 +133,7 @@ def load_document(document: object) -> Mapping[str, Any]:
             # Decimals, not floats: IAM keeps a numeric value as written (0.10000000000000000001
             # is not 0.1).
             loaded = json.loads(
-                document, object_pairs_hook=_no_duplicate_keys, parse_float=decimal.Decimal
+                document, object_pairs_hook=_no_duplicate_keys, parse_float=_decimal
             )
         except errors.PolicyParseError:
             raise

@@ -679,3 +679,14 @@ def test_policy_set_error_path_names_the_input() -> None:
     with pytest.raises(errors.PolicyParseError) as caught:
         policy.PolicySet(boundaries=[identity_doc(Principal="*")])
     assert caught.value.path == "boundary[0].Statement[0].Principal"
+
+
+def test_number_out_of_any_decimal_range_is_a_parse_error() -> None:
+    """Found by the fuzz test: ``Decimal`` raises InvalidOperation for such exponents."""
+    text = (
+        '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket",'
+        '"Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":1e-999999999999999999999}}}]}'
+    )
+    with pytest.raises(errors.PolicyParseError) as caught:
+        validate.parse_policy(text, PolicyKind.IDENTITY)
+    assert "out of range" in str(caught.value.reason)
