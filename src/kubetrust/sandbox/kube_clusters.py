@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from kubetrust.sandbox import clusters, credentials, eks_auth, pki
-from kubetrust.sandbox.kube import api, auth
+from kubetrust.sandbox.kube import api, auth, bootstrap, rbac, sa_tokens, workloads
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 
@@ -72,16 +72,8 @@ class KubeClusters:
         self._lock = threading.Lock()
         self._running: dict[tuple[str, str], KubeCluster] = {}
 
-    def start(self, record: clusters.ClusterRecord) -> KubeCluster | None:
-        try:
-            return self._start(record)
-        except ImportError:  # TRANSITIONAL: the kube pieces are landing
-            return None
-
-    def _start(self, record: clusters.ClusterRecord) -> KubeCluster:
+    def start(self, record: clusters.ClusterRecord) -> KubeCluster:
         """Serve ``record``'s cluster at its endpoint (a recreated cluster starts afresh)."""
-        from kubetrust.sandbox.kube import bootstrap, rbac, sa_tokens, workloads  # TRANSITIONAL
-
         self.stop(record.account, record.name)
         store = Store(clock=self.clock)
         identity = eks_auth.ClusterIdentity(

@@ -1,26 +1,117 @@
-"""A KubeApiServer on loopback (TLS from a fresh sandbox CA) and a urllib client for it.
+"""A KubeApiServer on loopback (TLS from a fresh sandbox CA) and a urllib client for it;
+an in-process WSGI client (:class:`App`) for the tests that need no socket.
 
-One server per module: each test names its own objects, so tests stay independent.
+One server per module: each test names its own objects, so tests stay independent. The
+server authenticates the static test tokens and the service-account tokens its issuer
+signs (one RSA key per session: key generation is the slow part).
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
+import hashlib
 import json
+import os
 import ssl
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.test import Client as WsgiClient
 
 from kubetrust.sandbox import pki
-from kubetrust.sandbox.kube import api, auth
+from kubetrust.sandbox.kube import api, auth, sa_tokens
 from kubetrust.sandbox.kube.server import KubeApiServer
+from kubetrust.sandbox.kube.store import Store
+from kubetrust.sandbox.oidc import ClusterIssuer
 
+KUBECTL = Path(sys.prefix) / "bin" / "kubectl"  # installed by `make setup`; a miss fails
 ADMIN_TOKEN = "admin-token"
 READER_TOKEN = "reader-token"
 NOBODY_TOKEN = "nobody-token"
+ISSUER_URL = "https://oidc.eks.us-west-2.amazonaws.com/id/5C2A1B0E9D8F7A6B5C4D3E2F1A0B9C8D"
+START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def static_tokens() -> auth.StaticTokens:
+    return auth.StaticTokens(
+        {
+            ADMIN_TOKEN: auth.admin_user(),
+            READER_TOKEN: auth.User("reader", uid="r-1", groups=("readers",)),
+            NOBODY_TOKEN: auth.User("nobody", uid="n-1"),
+        }
+    )
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: dt.datetime = START) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+class App:
+    """The WSGI app in-process: ``call`` answers ``(status, JSON body)`` like
+    :class:`Client`; ``app``, ``store``, ``clock`` and ``issuer`` are at hand."""
+
+    def __init__(self, issuer: ClusterIssuer, *, region: str = "us-west-2") -> None:
+        self.clock = Clock()
+        self.store = Store(self.clock)
+        self.issuer = issuer
+        self.sa_auth = sa_tokens.ServiceAccountTokenAuthenticator(issuer, self.store, self.clock)
+        self.app = api.KubeApi(
+            sa_tokens.union(static_tokens(), self.sa_auth),
+            auth.GroupAuthorizer(reader_groups=("readers",)),
+            self.store,
+            issuer=issuer,
+            region=region,
+            clock=self.clock,
+            ca_pem=b"-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n",
+        )
+        self.client = WsgiClient(self.app)
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = ADMIN_TOKEN,
+        content_type: str = "application/json",
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        if data is not None:
+            headers["Content-Type"] = content_type
+        response = self.client.open(path, method=method, data=data, headers=headers)
+        text = response.get_data()
+        try:
+            return response.status_code, json.loads(text) if text else None
+        except ValueError:
+            return response.status_code, text
+
+
+@pytest.fixture(scope="session")
+def issuer() -> ClusterIssuer:
+    return ClusterIssuer.create(ISSUER_URL)
+
+
+@pytest.fixture
+def app(issuer: ClusterIssuer) -> App:
+    return App(issuer)
 
 
 class Client:
@@ -62,15 +153,13 @@ def ca() -> pki.CertificateAuthority:
 
 
 @pytest.fixture(scope="module")
-def kube_server(ca: pki.CertificateAuthority) -> Iterator[KubeApiServer]:
-    tokens = auth.StaticTokens(
-        {
-            ADMIN_TOKEN: auth.admin_user(),
-            READER_TOKEN: auth.User("reader", uid="r-1", groups=("readers",)),
-            NOBODY_TOKEN: auth.User("nobody", uid="n-1"),
-        }
+def kube_server(ca: pki.CertificateAuthority, issuer: ClusterIssuer) -> Iterator[KubeApiServer]:
+    store = Store()
+    authenticate = sa_tokens.union(
+        static_tokens(), sa_tokens.ServiceAccountTokenAuthenticator(issuer, store)
     )
-    app = api.KubeApi(tokens, auth.GroupAuthorizer(reader_groups=("readers",)))
+    authorize = auth.GroupAuthorizer(reader_groups=("readers",))
+    app = api.KubeApi(authenticate, authorize, store, issuer=issuer, ca_pem=ca.certificate_pem)
     with KubeApiServer(ca, 0, app) as server:
         yield server
 
@@ -78,3 +167,65 @@ def kube_server(ca: pki.CertificateAuthority) -> Iterator[KubeApiServer]:
 @pytest.fixture(scope="module")
 def client(kube_server: KubeApiServer, ca: pki.CertificateAuthority) -> Client:
     return Client(kube_server.endpoint, pki.client_ssl_context(ca.certificate_pem))
+
+
+class Kubectl:
+    """Real kubectl with ``KUBECONFIG`` and a private ``HOME`` (its discovery cache lives
+    there), so nothing leaks between tests or into the user's files."""
+
+    def __init__(self, home: Path, endpoint: str, ca_pem: bytes) -> None:
+        self.home = home
+        self.endpoint = endpoint
+        self.ca_data = base64.b64encode(ca_pem).decode()
+
+    def config(self, token: str) -> Path:
+        path = self.home / f"kubeconfig-{hashlib.sha256(token.encode()).hexdigest()[:16]}"
+        path.write_text(
+            json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {
+                            "name": "c",
+                            "cluster": {
+                                "server": self.endpoint,
+                                "certificate-authority-data": self.ca_data,
+                            },
+                        }
+                    ],
+                    "users": [{"name": "u", "user": {"token": token}}],
+                    "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                    "current-context": "c",
+                }
+            )
+        )
+        return path
+
+    def __call__(
+        self, *args: str, token: str = ADMIN_TOKEN, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": str(self.home),
+            "KUBECONFIG": str(self.config(token)),
+        }
+        return subprocess.run(
+            [str(KUBECTL), *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="module")
+def kubectl(
+    tmp_path_factory: pytest.TempPathFactory,
+    kube_server: KubeApiServer,
+    ca: pki.CertificateAuthority,
+) -> Kubectl:
+    home = tmp_path_factory.mktemp("kubectl-home")
+    return Kubectl(home, kube_server.endpoint, ca.certificate_pem)

@@ -8,19 +8,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-import pytest
-
-from kubetrust.sandbox import pki
-from kubetrust.sandbox.kube.server import KubeApiServer
-
-from .conftest import ADMIN_TOKEN, NOBODY_TOKEN, READER_TOKEN
-
-KUBECTL = Path(sys.prefix) / "bin" / "kubectl"  # installed by `make setup`; a miss fails
+from .conftest import NOBODY_TOKEN, READER_TOKEN, Kubectl
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -44,65 +33,6 @@ spec:
       - name: side
         image: busybox
 """
-
-
-class Kubectl:
-    def __init__(self, home: Path, endpoint: str, ca_pem: bytes) -> None:
-        self.home = home
-        self.endpoint = endpoint
-        self.ca_data = base64.b64encode(ca_pem).decode()
-
-    def config(self, token: str) -> Path:
-        path = self.home / f"kubeconfig-{token}"
-        path.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [
-                        {
-                            "name": "c",
-                            "cluster": {
-                                "server": self.endpoint,
-                                "certificate-authority-data": self.ca_data,
-                            },
-                        }
-                    ],
-                    "users": [{"name": "u", "user": {"token": token}}],
-                    "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                    "current-context": "c",
-                }
-            )
-        )
-        return path
-
-    def __call__(
-        self, *args: str, token: str = ADMIN_TOKEN, stdin: str | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(self.home),
-            "KUBECONFIG": str(self.config(token)),
-        }
-        return subprocess.run(
-            [str(KUBECTL), *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-
-
-@pytest.fixture(scope="module")
-def kubectl(
-    tmp_path_factory: pytest.TempPathFactory,
-    kube_server: KubeApiServer,
-    ca: pki.CertificateAuthority,
-) -> Kubectl:
-    home = tmp_path_factory.mktemp("kubectl-home")
-    return Kubectl(home, kube_server.endpoint, ca.certificate_pem)
 
 
 def test_get_namespaces(kubectl: Kubectl) -> None:
@@ -238,10 +168,18 @@ def test_typed_creates_sent_as_protobuf(kubectl: Kubectl) -> None:
     deploy = json.loads(kubectl("get", "deploy", "kc-d", "-n", "kc-team", "-o", "json").stdout)
     assert deploy["spec"]["replicas"] == 0
     container = deploy["spec"]["template"]["spec"]["containers"][0]
-    assert container == {"name": "nginx", "image": "nginx", "ports": [{"containerPort": 80}]}
+    assert container == {  # what kubectl sent, with the apiserver's defaults
+        "name": "nginx",
+        "image": "nginx",
+        "ports": [{"containerPort": 80, "protocol": "TCP"}],
+        "imagePullPolicy": "Always",
+        "resources": {},
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+    }
     pods = kubectl("get", "pods", "-n", "kc-team").stdout.splitlines()
     assert pods[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
-    assert pods[1].split()[:3] == ["kc-p", "0/1", "Pending"]
+    assert pods[1].split()[:3] == ["kc-p", "1/1", "Running"]  # admitted, then the "kubelet"
     assert "Events:  <none>" in kubectl("describe", "cm", "kc-cm", "-n", "kc-team").stdout
     gone = kubectl("delete", "namespace", "kc-team")
     assert gone.returncode == 0, gone.stderr

@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubetrust.model import aws_auth
-from kubetrust.sandbox.yaml_codec import PyYamlCodec
 from kubetrust.model.aws_auth import (
     AwsAuthMap,
     Problem,
@@ -25,6 +24,7 @@ from kubetrust.model.aws_auth import (
     encode_aws_auth,
     parse_aws_auth,
 )
+from kubetrust.sandbox.yaml_codec import PyYamlCodec
 
 FIXTURES = Path(__file__).parent / "aws_auth"
 

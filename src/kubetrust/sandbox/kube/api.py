@@ -1,58 +1,69 @@
-"""The Kubernetes API as a WSGI app: discovery, CRUD, PATCH, Tables and self reviews.
+"""The Kubernetes API as a WSGI app: discovery, CRUD, PATCH, subresources, Tables, reviews.
 
 Request flow, as in the apiserver: authenticate (401 ``Unauthorized`` when nobody is
-recognised), parse the path into (verb, resource, namespace, name) like ``RequestInfo``,
-authorize (403 with the apiserver's ``forbidden`` wording), then serve from the
-:class:`~kubetrust.sandbox.kube.store.Store`. Every failure is a ``Status`` object.
+recognised), parse the path into (verb, resource, namespace, name, subresource) like
+``RequestInfo`` (:mod:`~kubetrust.sandbox.kube.routing`), authorize (403 with the
+apiserver's ``forbidden`` wording), then serve: reads from the
+:class:`~kubetrust.sandbox.kube.store.Store`, writes through the
+:class:`~kubetrust.sandbox.kube.cluster.Cluster` (admission, validation, controllers).
+Every failure is a ``Status`` object; an unexpected exception is logged and answered
+``500 InternalError``, so no request can take the server down.
 ``/version`` and health checks need no credentials (``system:public-info-viewer``);
 discovery and the two self reviews need only authentication (``system:basic-user``).
-Watches are not served (405): none of the kubectl verbs this server targets needs one.
+Watches stream the store's changes (:mod:`~kubetrust.sandbox.kube.watch`).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.datastructures import Headers
 from werkzeug.wrappers import Request, Response
 
 from kubetrust.sandbox.kube import (
     auth,
+    bodies,
     discovery,
+    irsa,
     patch,
-    protowire,
     resources,
     reviews,
+    routing,
+    sa_tokens,
     status,
+    subresources,
     tables,
+    tokens,
+    watch,
 )
-from kubetrust.sandbox.kube.store import NAMESPACES, Obj, Store
+from kubetrust.sandbox.kube.bodies import HeaderView, json_response
+from kubetrust.sandbox.kube.cluster import Cluster
+from kubetrust.sandbox.kube.routing import Target
+from kubetrust.sandbox.kube.store import Obj, Store
+from kubetrust.sandbox.oidc import ClusterIssuer
 
+__all__ = ["API_AUDIENCES", "HeaderView", "KubeApi", "Target"]
+
+LOG = logging.getLogger(__name__)
+API_AUDIENCES = sa_tokens.API_AUDIENCES
 PUBLIC_PATHS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
 TABLE = "as=table"
-PROTOBUF = "application/vnd.kubernetes.protobuf"
 PATCH_ATTEMPTS = 5
-MAX_BODY = 3 * 1024 * 1024  # the apiserver's request size limit
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """A resource request after path parsing (the apiserver's ``RequestInfo``)."""
-
-    resource: resources.Resource
-    namespace: str | None
-    name: str | None
-    subresource: str = ""
-
-    def group_resource(self) -> auth.GroupResource:
-        return auth.GroupResource(self.resource.group, self.resource.plural, self.subresource)
+SELF_REVIEWS = frozenset({"SelfSubjectReview", "SelfSubjectAccessReview"})
+DEFAULT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+IRSA_TOKEN_PATH = f"{irsa.MOUNT_PATH}/{irsa.TOKEN_FILE}"
 
 
 class KubeApi:
-    """The WSGI app of one cluster's API server (see module doc)."""
+    """The WSGI app of one cluster's API server (see module doc).
+
+    ``issuer`` signs service-account tokens (a throwaway one for ``DEFAULT_ISSUER`` is made
+    on first use when none is given); ``region`` is the cluster's AWS region (the IRSA
+    webhook's ``AWS_REGION``, node names); ``clock`` stamps objects and tokens; ``ca_pem``
+    is published in every namespace's ``kube-root-ca.crt``."""
 
     def __init__(
         self,
@@ -60,25 +71,51 @@ class KubeApi:
         authorize: auth.Authorize,
         store: Store | None = None,
         server_address: str = "127.0.0.1:443",
+        *,
+        issuer: ClusterIssuer | None = None,
+        region: str = "us-east-1",
+        clock: Callable[[], dt.datetime] | None = None,
+        ca_pem: bytes | None = None,
     ) -> None:
         self.authenticate = authenticate
         self.authorize = authorize
-        self.store = store or Store()
+        self.store = store if store is not None else (Store(clock) if clock else Store())
         self.server_address = server_address
+        self.region = region
+        self.clock = clock or self.store.clock
+        self.cluster = Cluster(self.store, region=region, ca_pem=ca_pem, clock=self.clock)
+        self._issuer = issuer
+        self._issuer_lock = threading.Lock()
+
+    @property
+    def issuer(self) -> ClusterIssuer:
+        with self._issuer_lock:
+            if self._issuer is None:
+                self._issuer = ClusterIssuer.create(DEFAULT_ISSUER)
+            return self._issuer
+
+    @issuer.setter
+    def issuer(self, value: ClusterIssuer) -> None:
+        with self._issuer_lock:
+            self._issuer = value
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         try:
             response = self._dispatch(request)
         except status.ApiError as error:
-            response = _json(error.status(), error.code)
+            response = json_response(error.status(), error.code)
+        except Exception:  # the last resort: log it, answer 500, keep serving
+            LOG.exception("kube api: unexpected error on %s %s", request.method, request.path)
+            internal = status.ApiError("InternalError", "Internal error occurred: unexpected error")
+            response = json_response(internal.status(), 500)
         return response(environ, start_response)
 
     # ------------------------------------------------------------------ dispatch
     def _dispatch(self, request: Request) -> Response:
         path = "/" + request.path.strip("/")
         if path in PUBLIC_PATHS:
-            return _json(discovery.version()) if path == "/version" else Response("ok")
+            return json_response(discovery.version()) if path == "/version" else Response("ok")
         user = self.authenticate(HeaderView(request.headers))
         if user is None:
             raise status.ApiError("Unauthorized", "Unauthorized")
@@ -86,29 +123,35 @@ class KubeApi:
         document = self._discovery(parts)
         if document is not None:
             if request.method not in ("GET", "HEAD"):
-                raise _not_allowed()
-            return _json(document)
-        target = _target(parts)
-        if target.resource.verbs == resources.CREATE_ONLY:
-            if request.method != "POST" or target.name:
-                raise _not_allowed()
-            body = reviews.review(target.resource.kind, user, request, self.authorize)
-            return _json(body, 201)
-        verb = _verb(request, target)
-        allowed, reason = self.authorize(
-            user, verb, target.group_resource(), target.namespace, target.name
-        )
+                raise routing.not_allowed()
+            return json_response(document)
+        found = routing.target(parts)
+        kind = found.resource.kind
+        if found.resource.verbs == resources.CREATE_ONLY:
+            if request.method != "POST" or found.name:
+                raise routing.not_allowed()
+            if kind in SELF_REVIEWS:
+                return json_response(reviews.review(kind, user, request, self.authorize), 201)
+        verb = routing.verb(request, found)
+        self._authorize(user, verb, found)
+        if kind == "TokenReview":
+            body = bodies.read(request, kind)
+            return json_response(tokens.token_review(self.authenticate, body), 201)
+        return self._serve(verb, found, request)
+
+    def _authorize(self, user: auth.User, verb: str, found: Target) -> None:
+        resource = found.group_resource()
+        allowed, reason = self.authorize(user, verb, resource, found.namespace, found.name)
         if not allowed:
             message = auth.forbidden_message(
-                user, verb, target.group_resource(), target.namespace, target.name, reason
+                user, verb, resource, found.namespace, found.name, reason
             )
             details = {
-                "name": target.name or "",
-                "group": target.resource.group,
-                "kind": target.resource.plural,
+                "name": found.name or "",
+                "group": found.resource.group,
+                "kind": found.resource.plural,
             }
             raise status.ApiError("Forbidden", message, details)
-        return self._serve(verb, target, request)
 
     def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
         if parts == ["api"]:
@@ -131,241 +174,139 @@ class KubeApi:
             raise status.ApiError("NotFound", "the server could not find the requested resource")
         return None
 
-    def _serve(self, verb: str, target: Target, request: Request) -> Response:
-        resource, name = target.resource, target.name
-        namespace = (target.namespace or "") if resource.namespaced else ""
-        kind = _store_kind(resource)
-        if resource.namespaced and not target.namespace and verb != "list":
-            raise _not_allowed()  # e.g. POST /api/v1/configmaps: only lists span namespaces
+    # ------------------------------------------------------------------ serving
+    def _serve(self, verb: str, found: Target, request: Request) -> Response:
+        resource, name, namespace = found.resource, found.name, found.scope
+        if resource.namespaced and not found.namespace and verb != "list":
+            raise routing.not_allowed()  # e.g. POST /api/v1/configmaps: only lists span namespaces
         if request.args.get("dryRun"):
             raise status.bad_request("dryRun is not supported by this server")
+        if found.subresource:
+            return self._subresource(verb, found, request)
+        if verb == "watch":
+            accept = request.headers.get("Accept", "").lower().replace(" ", "")
+            return watch.response(self.store, found, request, table=TABLE in accept)
         if verb in ("get", "list"):
-            return self._read(target, request)
+            return self._read(found, request)
         if verb == "create":
-            obj = _defaulted(resource, _prepare(resource, target, _body(request, resource.kind)))
-            self._require_namespace(resource, namespace)
-            return _json(self.store.create(kind, namespace, obj), 201)
+            obj = bodies.prepare(resource, found, bodies.read(request, resource.kind))
+            return json_response(self.cluster.create(resource, namespace, obj), 201)
         assert name is not None
         if verb == "update":
-            obj = _prepare(resource, target, _body(request, resource.kind))
+            obj = bodies.prepare(resource, found, bodies.read(request, resource.kind))
             if obj["metadata"].get("name") != name:
                 raise status.bad_request(
                     "the name of the object does not match the name on the URL"
                 )
-            return _json(self.store.update(kind, namespace, name, _defaulted(resource, obj)))
+            return json_response(self.cluster.update(resource, namespace, name, obj))
         if verb == "patch":
-            return _json(self._patch(target, kind, namespace, request))
+            return json_response(self._patch(found, request))
         if verb == "delete":
-            return _json(self.store.delete(kind, namespace, name))
-        raise _not_allowed()
+            policy = bodies.delete_options(request)
+            return json_response(self.cluster.delete(resource, namespace, name, policy))
+        raise routing.not_allowed()
 
-    def _patch(self, target: Target, kind: str, namespace: str, request: Request) -> Obj:
+    def _subresource(self, verb: str, found: Target, request: Request) -> Response:
+        assert found.name is not None
+        if found.subresource == "token":
+            body = bodies.read(request, "TokenRequest")
+            answer = tokens.token_request(self.cluster, self.issuer, found.scope, found.name, body)
+            return json_response(answer, 201)
+        body = None
+        sub = found.resource.subresource(found.subresource)
+        if verb == "update":
+            body = bodies.read(request, sub.kind if sub else "")
+        elif verb == "patch":
+            body = bodies.read_patch(request)
+        media = request.headers.get("Content-Type", "")
+        return json_response(subresources.serve(self.cluster, verb, found, media, body))
+
+    def _patch(self, found: Target, request: Request) -> Obj:
         """Apply a patch to the stored object. As the apiserver does, a patch that did not
         pin a resourceVersion is retried when a concurrent write got in between."""
-        assert target.name is not None
+        assert found.name is not None
+        resource, namespace = found.resource, found.scope
         content_type = request.headers.get("Content-Type", "")
-        changes = _body(request)
+        changes = bodies.read_patch(request)
         for attempt in range(PATCH_ATTEMPTS):
-            current = self.store.get(kind, namespace, target.name)
-            patched = _prepare(target.resource, target, patch.apply(content_type, current, changes))
+            current = self.store.get(resource.key, namespace, found.name)
+            patched = patch.apply(content_type, current, changes)
+            patched = bodies.prepare(resource, found, patched)
             pinned = patched["metadata"].get("resourceVersion")
             try:
-                return self.store.update(kind, namespace, target.name, patched)
+                return self.cluster.update(resource, namespace, found.name, patched, patched=True)
             except status.ApiError as error:
                 stale = pinned == current["metadata"]["resourceVersion"]
                 if error.reason != "Conflict" or not stale or attempt == PATCH_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _read(self, target: Target, request: Request) -> Response:
-        kind = _store_kind(target.resource)
+    def _read(self, found: Target, request: Request) -> Response:
+        kind = found.resource.key
         accept = request.headers.get("Accept", "").lower().replace(" ", "")
         include = request.args.get("includeObject", "Metadata")
-        if target.name:
-            namespace = (target.namespace or "") if target.resource.namespaced else ""
-            obj = self.store.get(kind, namespace, target.name)
+        if found.name:
+            obj = self.store.get(kind, found.scope, found.name)
             if TABLE in accept:
                 version = obj["metadata"]["resourceVersion"]
-                return _json(tables.table(target.resource.kind, [obj], version, include))
-            return _json(obj)
+                return json_response(tables.table(found.resource.kind, [obj], version, include))
+            return json_response(obj)
         items, version = self.store.list(
             kind,
-            target.namespace if target.resource.namespaced else None,
+            found.namespace if found.resource.namespaced else None,
             request.args.get("labelSelector"),
             request.args.get("fieldSelector"),
         )
         if TABLE in accept:
-            return _json(tables.table(target.resource.kind, items, version, include))
-        return _json(
+            return json_response(tables.table(found.resource.kind, items, version, include))
+        return json_response(
             {
-                "kind": f"{target.resource.kind}List",
-                "apiVersion": target.resource.group_version,
+                "kind": f"{found.resource.kind}List",
+                "apiVersion": found.resource.group_version,
                 "metadata": {"resourceVersion": version},
                 "items": items,
             }
         )
 
-    def _require_namespace(self, resource: resources.Resource, namespace: str) -> None:
-        if resource.namespaced:
-            try:
-                self.store.get(NAMESPACES, "", namespace)
-            except status.ApiError:
-                raise status.not_found("", "namespaces", namespace) from None
+    # ------------------------------------------------------------------ the kubelet's tokens
+    def pod_token(self, namespace: str, pod_name: str, path: str = IRSA_TOKEN_PATH) -> str:
+        """The token the kubelet would write into the pod's file ``path`` (default: the IRSA
+        token file): a TokenRequest bound to the pod with the projected volume's audience
+        and lifetime. 404 when the pod or such a projected token is missing."""
+        pod = self.store.get("/v1/pods", namespace, pod_name)
+        spec = pod.get("spec") or {}
+        token = _projected_token(spec, path)
+        if token is None:
+            raise status.ApiError("NotFound", f'pod "{pod_name}" has no token projected at {path}')
+        bound = {"kind": "Pod", "apiVersion": "v1", "name": pod_name, "uid": pod["metadata"]["uid"]}
+        request: Obj = {
+            "expirationSeconds": token.get("expirationSeconds", 3600),
+            "boundObjectRef": bound,
+        }
+        if token.get("audience"):
+            request["audiences"] = [token["audience"]]
+        account = spec.get("serviceAccountName") or "default"
+        answer = tokens.token_request(
+            self.cluster, self.issuer, namespace, account, {"spec": request}
+        )
+        return str(answer["status"]["token"])
 
 
-# ---------------------------------------------------------------------- helpers
-def _json(body: Any, code: int = 200) -> Response:
-    return Response(json.dumps(body), status=code, content_type="application/json")
+def _projected_token(spec: Obj, path: str) -> Obj | None:
+    """The ``serviceAccountToken`` projection a container mounts at file ``path``."""
+    volumes = {volume.get("name"): volume for volume in spec.get("volumes") or []}
+    for section in ("initContainers", "containers"):
+        for container in spec.get(section) or []:
+            for mount in container.get("volumeMounts") or []:
+                volume = volumes.get(mount.get("name")) or {}
+                for source in (volume.get("projected") or {}).get("sources") or []:
+                    token = source.get("serviceAccountToken")
+                    if token and f"{mount.get('mountPath')}/{token.get('path')}" == path:
+                        return dict(token)
+    return None
 
 
 def _found(document: dict[str, Any] | None) -> dict[str, Any]:
     if document is None:
-        raise _no_resource()
+        raise routing.no_resource()
     return document
-
-
-def _no_resource() -> status.ApiError:
-    return status.ApiError("NotFound", "the server could not find the requested resource", {})
-
-
-def _not_allowed() -> status.ApiError:
-    return status.ApiError(
-        "MethodNotAllowed", "the server does not allow this method on the requested resource"
-    )
-
-
-def _store_kind(resource: resources.Resource) -> str:
-    return resource.key
-
-
-def _target(parts: list[str]) -> Target:
-    """(resource, namespace, name, subresource) of a resource path, like ``RequestInfo``:
-    ``/api/v1/namespaces/<ns>`` is the namespace itself, with namespace = name."""
-    if parts[:2] == ["api", "v1"]:
-        group, version, rest = "", "v1", parts[2:]
-    elif len(parts) >= 3 and parts[0] == "apis":
-        group, version, rest = parts[1], parts[2], parts[3:]
-    else:
-        raise _no_resource()
-    namespace: str | None = None
-    if len(rest) >= 3 and rest[0] == "namespaces":
-        namespace, rest = rest[1], rest[2:]
-    elif len(rest) == 2 and rest[0] == "namespaces":
-        namespace = rest[1]
-    resource = resources.find(group, version, rest[0]) if rest else None
-    if resource is None or len(rest) > 3:
-        raise _no_resource()
-    name = rest[1] if len(rest) > 1 else None
-    subresource = rest[2] if len(rest) > 2 else ""
-    if subresource:
-        raise _no_resource()
-    if not resource.namespaced and resource.plural != "namespaces" and namespace is not None:
-        raise _no_resource()
-    return Target(resource, namespace, name, subresource)
-
-
-def _verb(request: Request, target: Target) -> str:
-    method = request.method
-    if method in ("GET", "HEAD"):
-        if request.args.get("watch") in ("true", "1"):
-            raise status.ApiError("MethodNotAllowed", "watch is not supported by this server")
-        return "get" if target.name else "list"
-    verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
-    verb = verbs.get(method)
-    if verb is None or (verb == "create") == bool(target.name):
-        if method == "DELETE" and not target.name:
-            raise status.ApiError("MethodNotAllowed", "deletecollection is not supported")
-        raise _not_allowed()
-    return verb
-
-
-def _body(request: Request, kind: str = "") -> Any:
-    """The request body as JSON; protobuf bodies of the kinds in ``protowire.KINDS`` are
-    decoded to their JSON form (kubectl's typed clients send protobuf)."""
-    if (request.content_length or 0) > MAX_BODY:
-        raise status.ApiError("BadRequest", "the request body is too large")
-    media = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
-    if media == PROTOBUF and kind in protowire.KINDS:
-        try:
-            return protowire.decode(request.get_data(cache=False), kind)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise status.bad_request(f"cannot decode the protobuf body: {exc}") from None
-    if "protobuf" in media or "yaml" in media or "cbor" in media:
-        raise status.ApiError(
-            "UnsupportedMediaType",
-            "the body of the request was in an unknown format - "
-            f"accepted media types include: application/json, {patch.MERGE}, {patch.STRATEGIC}",
-        )
-    try:
-        return json.loads(request.get_data(cache=False) or b"null")
-    except ValueError as exc:
-        raise status.bad_request(f"the request body is not JSON: {exc}") from None
-
-
-def _prepare(resource: resources.Resource, target: Target, body: Any) -> Obj:
-    """Check a body against the URL (kind, apiVersion, namespace) and fill what is implied."""
-    if not isinstance(body, dict):
-        raise status.bad_request("the request body must be a JSON object")
-    if (
-        body.get("kind", resource.kind) != resource.kind
-        or body.get("apiVersion", resource.group_version) != resource.group_version
-    ):
-        raise status.bad_request(
-            f"the API version in the data ({body.get('apiVersion')}) does not match the "
-            f"expected API version ({resource.group_version})"
-        )
-    body["kind"], body["apiVersion"] = resource.kind, resource.group_version
-    metadata = body.setdefault("metadata", {})
-    if not isinstance(metadata, dict):
-        raise status.bad_request("metadata must be an object")
-    if resource.namespaced:
-        given = metadata.get("namespace")
-        if given and given != target.namespace:
-            raise status.bad_request(
-                "the namespace of the provided object does not match the namespace sent on "
-                "the request"
-            )
-        metadata["namespace"] = target.namespace
-    if not metadata.get("name") and not metadata.get("generateName"):
-        raise status.invalid(
-            resource.kind,
-            resource.group,
-            "",
-            "metadata.name: Required value: name or generateName is required",
-        )
-    return body
-
-
-def _defaulted(resource: resources.Resource, obj: Obj) -> Obj:
-    """The few defaults kubectl's printers show (namespace phase, replicas, secret type)."""
-    if resource.kind == "Namespace":
-        obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-        obj.setdefault("status", {}).setdefault("phase", "Active")
-    elif resource.kind == "Deployment":
-        obj.setdefault("spec", {}).setdefault("replicas", 1)
-        obj.setdefault("status", {})
-    elif resource.kind == "Secret":
-        obj["type"] = obj.get("type") or "Opaque"
-    elif resource.kind == "Pod":
-        obj.setdefault("status", {}).setdefault("phase", "Pending")
-    return obj
-
-
-class HeaderView(Mapping[str, str]):
-    """Request headers as a read-only, case-insensitive ``Mapping`` (what ``authenticate``
-    takes), so authenticators need not know werkzeug."""
-
-    def __init__(self, headers: Headers) -> None:
-        self._headers = headers
-
-    def __getitem__(self, name: str) -> str:
-        value = self._headers.get(name)
-        if value is None:
-            raise KeyError(name)
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys(key.lower() for key, _ in self._headers.items()))
-
-    def __len__(self) -> int:
-        return len(dict.fromkeys(key.lower() for key, _ in self._headers.items()))

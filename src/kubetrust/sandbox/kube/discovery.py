@@ -75,7 +75,14 @@ def resource_list(group: str, version: str) -> Obj | None:
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": served[0].group_version,
-        "resources": [resource.discovery() for resource in served],
+        "resources": [
+            entry
+            for resource in served
+            for entry in (
+                resource.discovery(),
+                *(sub.discovery(resource) for sub in resource.subresources),
+            )
+        ],
     }
 
 

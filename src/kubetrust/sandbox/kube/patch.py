@@ -13,6 +13,7 @@ lists are replaced, which is what the apiserver does for lists without a patch s
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from kubetrust.sandbox.kube import status
@@ -94,8 +95,7 @@ def strategic_merge(target: Any, patch: Any) -> Any:
             continue  # order hint only: merged lists keep the server's order, new items last
         if key.startswith("$deleteFromPrimitiveList/"):
             field = key.partition("/")[2]
-            gone = set(map(str, value or []))
-            result[field] = [item for item in result.get(field) or [] if str(item) not in gone]
+            result[field] = _delete_from_list(result.get(field), value, key)
             continue
         if value is None:
             result.pop(key, None)
@@ -110,6 +110,15 @@ def strategic_merge(target: Any, patch: Any) -> Any:
     if isinstance(retain, list):
         result = {k: v for k, v in result.items() if k in retain}
     return result
+
+
+def _delete_from_list(current: Any, gone: Any, directive: str) -> list[Any]:
+    """``$deleteFromPrimitiveList/<list>``: drop the given scalars from the list."""
+    if not isinstance(gone, list):
+        raise status.bad_request(f"{directive} must be a list")
+    dropped = {json.dumps(item, sort_keys=True) for item in gone}
+    kept = current if isinstance(current, list) else []
+    return [item for item in kept if json.dumps(item, sort_keys=True) not in dropped]
 
 
 def _merge_list(current: Any, patch: list[Any], key: str) -> list[Any]:
@@ -204,7 +213,7 @@ def _pointer(path: Any) -> list[str]:
 def _index(container: list[Any], part: str, *, adding: bool) -> int:
     if adding and part == "-":
         return len(container)
-    if not part.isdigit() or int(part) > len(container) - (0 if adding else 1):
+    if not (part.isascii() and part.isdigit()) or int(part) > len(container) - (0 if adding else 1):
         raise _invalid(f"index {part} out of range")
     return int(part)
 

@@ -23,7 +23,8 @@ MAGIC = b"k8s\x00"
 @dataclass(frozen=True, slots=True)
 class F:
     """One field: JSON name, type (``str``, ``bytes``, ``int``, ``int0`` (an optional int
-    whose zero is meaningful, e.g. replicas), ``bool``, ``msg``,
+    whose zero is meaningful, e.g. replicas), ``bool``, ``bool0`` (an optional bool whose
+    false is meaningful, e.g. automountServiceAccountToken), ``msg``,
     ``map`` of string to ``str``/``bytes``), repeated or not, and the message's fields."""
 
     name: str
@@ -94,13 +95,30 @@ _CONTAINER: Fields = {
         },
     ),
     7: F("env", "msg", True, {1: F("name"), 2: F("value")}),
+    9: F(
+        "volumeMounts",
+        "msg",
+        True,
+        {1: F("name"), 2: F("readOnly", "bool"), 3: F("mountPath"), 4: F("subPath")},
+    ),
     14: F("imagePullPolicy"),
 }
 _POD_SPEC: Fields = {
     2: F("containers", "msg", True, _CONTAINER),
     3: F("restartPolicy"),
+    7: F("nodeSelector", "map"),
     8: F("serviceAccountName"),
+    9: F("serviceAccount"),
     10: F("nodeName"),
+    11: F("hostNetwork", "bool"),
+    20: F("initContainers", "msg", True, _CONTAINER),
+    21: F("automountServiceAccountToken", "bool0"),
+}
+_BOUND_OBJECT: Fields = {1: F("kind"), 2: F("apiVersion"), 3: F("name"), 4: F("uid")}
+_TOKEN_REQUEST_SPEC: Fields = {
+    1: F("audiences", repeated=True),
+    3: F("boundObjectRef", "msg", fields=_BOUND_OBJECT),
+    4: F("expirationSeconds", "int0"),
 }
 _TEMPLATE: Fields = {1: _META, 2: F("spec", "msg", fields=_POD_SPEC)}
 _SELECTOR: Fields = {
@@ -147,7 +165,7 @@ KINDS: dict[str, Fields] = {
         1: _META,
         2: F("secrets", "msg", True, {1: F("kind"), 2: F("namespace"), 3: F("name")}),
         3: F("imagePullSecrets", "msg", True, {1: F("name")}),
-        4: F("automountServiceAccountToken", "bool"),
+        4: F("automountServiceAccountToken", "bool0"),
     },
     "Namespace": {
         1: _META,
@@ -168,6 +186,12 @@ KINDS: dict[str, Fields] = {
     "ClusterRoleBinding": _BINDING,
     "SelfSubjectAccessReview": {1: _META, 2: F("spec", "msg", fields=_SSAR_SPEC)},
     "SelfSubjectReview": {1: _META},
+    "TokenRequest": {1: _META, 2: F("spec", "msg", fields=_TOKEN_REQUEST_SPEC)},
+    "TokenReview": {
+        1: _META,
+        2: F("spec", "msg", fields={1: F("token"), 2: F("audiences", repeated=True)}),
+    },
+    "Scale": {1: _META, 2: F("spec", "msg", fields={1: F("replicas", "int0")})},
 }
 
 
@@ -207,10 +231,10 @@ def fields(data: bytes) -> Iterator[tuple[int, bytes | int]]:
 
 
 def _scalar(kind: str, value: bytes | int) -> Any:
-    if kind in ("int", "int0", "bool"):
+    if kind in ("int", "int0", "bool", "bool0"):
         if not isinstance(value, int):
             raise ValueError("expected a varint")
-        return bool(value) if kind == "bool" else value
+        return bool(value) if kind.startswith("bool") else value
     if not isinstance(value, bytes):
         raise ValueError("expected a length-delimited field")
     if kind == "bytes":
@@ -240,7 +264,7 @@ def message(data: bytes, table: Fields) -> dict[str, Any]:
             decoded = _scalar(spec.type, value)
         if spec.repeated:
             result.setdefault(spec.name, []).append(decoded)
-        elif decoded not in ("", False) or spec.type == "int0":
+        elif decoded not in ("", False) or spec.type in ("int0", "bool0"):
             result[spec.name] = decoded  # Go's JSON omits empty strings, zeros, false
     return result
 

@@ -9,12 +9,11 @@ wire-format reader in :mod:`~kubetrust.sandbox.kube.protowire`.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from werkzeug.wrappers import Request
 
-from kubetrust.sandbox.kube import auth, protowire, status
+from kubetrust.sandbox.kube import auth, bodies, protowire, status
 
 AUTHENTICATION = "authentication.k8s.io/v1"
 AUTHORIZATION = "authorization.k8s.io/v1"
@@ -42,7 +41,7 @@ def review(kind: str, user: auth.User, request: Request, authorize: auth.Authori
 
 
 def _access_spec(request: Request) -> dict[str, Any]:
-    data = request.get_data(cache=False)
+    data = bodies.raw(request)
     media = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
     if "protobuf" in media:
         try:
@@ -50,10 +49,7 @@ def _access_spec(request: Request) -> dict[str, Any]:
             return spec if isinstance(spec, dict) else {}
         except (ValueError, UnicodeDecodeError) as exc:
             raise status.bad_request(f"cannot decode the protobuf body: {exc}") from None
-    try:
-        body = json.loads(data or b"{}")
-    except ValueError as exc:
-        raise status.bad_request(f"the request body is not JSON: {exc}") from None
+    body = bodies.parse_json(data) if data else {}
     spec = body.get("spec") if isinstance(body, dict) else None
     if not isinstance(spec, dict):
         raise status.bad_request("spec is required")

@@ -88,3 +88,19 @@ def parse_fields(selector: str | None) -> Callable[[Mapping[str, object]], bool]
         return True
 
     return matches
+
+
+def format_selector(selector: Mapping[str, object]) -> str:
+    """A ``LabelSelector`` object in the string form above (``metav1.FormatLabelSelector``):
+    what a Scale's ``status.selector`` and the wide Tables show."""
+    labels = selector.get("matchLabels")
+    terms = [f"{k}={v}" for k, v in sorted(labels.items())] if isinstance(labels, dict) else []
+    expressions = selector.get("matchExpressions")
+    for requirement in expressions if isinstance(expressions, list) else []:
+        if not isinstance(requirement, dict):
+            continue
+        key, operator = requirement.get("key"), requirement.get("operator")
+        values = ",".join(sorted(map(str, requirement.get("values") or [])))
+        forms = {"In": f"{key} in ({values})", "NotIn": f"{key} notin ({values})"}
+        terms.append(forms.get(str(operator), f"{key}" if operator == "Exists" else f"!{key}"))
+    return ",".join(terms)

@@ -17,6 +17,8 @@ _CODES = {
     "NotAcceptable": 406,
     "AlreadyExists": 409,
     "Conflict": 409,
+    "Expired": 410,
+    "Gone": 410,
     "UnsupportedMediaType": 415,
     "Invalid": 422,
     "InternalError": 500,

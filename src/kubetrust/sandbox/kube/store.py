@@ -6,15 +6,20 @@ cluster-scoped kinds use namespace ``""``. The store stamps what the apiserver s
 ``creationTimestamp`` and ``generation`` (bumped when anything but metadata and status
 changes). Updates carrying a stale ``resourceVersion`` are refused with 409 Conflict, as
 the apiserver's optimistic concurrency does. Every read returns a deep copy, so callers
-can never change stored state by accident.
+can never change stored state by accident. The last ``EVENT_LOG`` changes are kept, as
+etcd keeps its history, so that watches can resume from a ``resourceVersion`` (410 Gone
+when it is older than that).
 """
 
 from __future__ import annotations
 
+import builtins
 import copy
 import datetime as dt
+import secrets
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -24,6 +29,18 @@ Obj = dict[str, Any]
 Key = tuple[str, str, str]
 INITIAL_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 NAMESPACES = "/v1/namespaces"
+GENERATE_ATTEMPTS = 8
+EVENT_LOG = 2_000
+Event = tuple[int, str, Key, "Obj"]
+"""``(revision, ADDED | MODIFIED | DELETED, key, object)`` of one change."""
+ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
+"""``k8s.io/apimachinery/pkg/util/rand``'s alphabet (no vowels, no 0/1/3): what generated
+names and ``pod-template-hash`` values are made of."""
+
+
+def random_suffix(length: int = 5) -> str:
+    """``utilrand.String(length)``: the suffix of a ``generateName`` name."""
+    return "".join(secrets.choice(ALPHANUMS) for _ in range(length))
 
 
 def _now() -> dt.datetime:
@@ -49,12 +66,19 @@ class Store:
         self._objects: dict[Key, Obj] = {}
         self._revision = 0
         self._clock = clock
+        self._events: deque[Event] = deque(maxlen=EVENT_LOG)
+        self._changed = threading.Condition(self._lock)
         for name in INITIAL_NAMESPACES:
             self.create(
                 NAMESPACES,
                 "",
                 {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
             )
+
+    @property
+    def clock(self) -> Callable[[], dt.datetime]:
+        """The clock that stamps ``creationTimestamp`` (controllers use it too)."""
+        return self._clock
 
     @property
     def resource_version(self) -> str:
@@ -65,6 +89,32 @@ class Store:
     def _bump(self) -> str:
         self._revision += 1
         return str(self._revision)
+
+    def _record(self, kind: str, key: Key, obj: Obj) -> None:
+        """Log a change (objects are never changed in place once stored, so the log may
+        share them) and wake the watchers."""
+        self._events.append((self._revision, kind, key, obj))
+        self._changed.notify_all()
+
+    def changes(
+        self, kind: str, namespace: str | None, since: int, wait: float
+    ) -> tuple[builtins.list[tuple[str, Obj]], int]:
+        """``([(type, object)], revision)``: the changes of ``kind`` (in ``namespace``)
+        after revision ``since``, waiting up to ``wait`` seconds for one; 410 Gone when
+        ``since`` is older than the log."""
+        with self._lock:
+            if self._events and since < self._events[0][0] - 1 and len(self._events) == EVENT_LOG:
+                raise status.ApiError(
+                    "Expired", f"too old resource version: {since} ({self._events[0][0] - 1})"
+                )
+            if since >= self._revision and wait > 0:
+                self._changed.wait(wait)
+            found = [
+                (event, copy.deepcopy(obj))
+                for revision, event, (k, ns, _), obj in self._events
+                if revision > since and k == kind and (namespace is None or ns == namespace)
+            ]
+            return found, self._revision
 
     # ------------------------------------------------------------------ reads
     def get(self, kind: str, namespace: str, name: str) -> Obj:
@@ -104,16 +154,26 @@ class Store:
         with self._lock:
             return sorted({key[0] for key in self._objects})
 
+    def owned_by(self, uid: str) -> builtins.list[Key]:
+        """Keys of the objects with an ``ownerReferences`` entry for ``uid`` (what the
+        garbage collector deletes with their owner)."""
+        with self._lock:
+            return [key for key, obj in sorted(self._objects.items()) if _owned(obj, uid)]
+
     # ------------------------------------------------------------------ writes
     def create(self, kind: str, namespace: str, obj: Mapping[str, Any]) -> Obj:
         """Store a new object; 409 AlreadyExists if the name is taken. ``generateName`` is
-        honoured; client-set uid and resourceVersion are ignored, as the apiserver does."""
+        honoured (a generated name that is taken is drawn again, as the apiserver's
+        ``RetryGenerateName`` does); client-set uid and resourceVersion are ignored."""
         new = copy.deepcopy(dict(obj))
         metadata = new.setdefault("metadata", {})
         with self._lock:
             name = metadata.get("name") or ""
             if not name and metadata.get("generateName"):
-                name = metadata["generateName"] + uuid.uuid4().hex[:5]
+                for _ in range(GENERATE_ATTEMPTS):
+                    name = metadata["generateName"] + random_suffix()
+                    if (kind, namespace, name) not in self._objects:
+                        break
             key = (kind, namespace, name)
             if key in self._objects:
                 raise status.already_exists(*_split_kind(kind), name)
@@ -129,6 +189,7 @@ class Store:
             for field in ("deletionTimestamp", "selfLink"):
                 metadata.pop(field, None)
             self._objects[key] = new
+            self._record("ADDED", key, new)
             return copy.deepcopy(new)
 
     def update(self, kind: str, namespace: str, name: str, obj: Mapping[str, Any]) -> Obj:
@@ -156,6 +217,7 @@ class Store:
                 return copy.deepcopy(old)  # no change, no new revision (as the apiserver)
             metadata["resourceVersion"] = self._bump()
             self._objects[(kind, namespace, name)] = new
+            self._record("MODIFIED", (kind, namespace, name), new)
             return copy.deepcopy(new)
 
     def delete(self, kind: str, namespace: str, name: str) -> Obj:
@@ -167,9 +229,22 @@ class Store:
                 raise status.not_found(*_split_kind(kind), name)
             if kind == NAMESPACES:
                 for key in [key for key in self._objects if key[1] == name]:
-                    del self._objects[key]
-            self._bump()
-            return old
+                    self._gone(key, self._objects.pop(key))
+            self._gone((kind, namespace, name), old)
+            return copy.deepcopy(old)
+
+    def _gone(self, key: Key, obj: Obj) -> None:
+        """Log a deletion at a revision of its own, the object's last state with it."""
+        version = self._bump()
+        last = {**obj, "metadata": {**obj["metadata"], "resourceVersion": version}}
+        self._record("DELETED", key, last)
+
+
+def _owned(obj: Mapping[str, Any], uid: str) -> bool:
+    references = obj.get("metadata", {}).get("ownerReferences")
+    if not isinstance(references, list):
+        return False
+    return any(isinstance(ref, dict) and ref.get("uid") == uid for ref in references)
 
 
 def _spec(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -12,12 +12,17 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from kubetrust.sandbox.kube import selectors
+
 Obj = dict[str, Any]
 Cell = str | int
 Column = tuple[str, str, Callable[[Obj], Cell]]  # (name, type, cell of an object)
 
 _DESCRIPTIONS = {
     "Name": "Name must be unique within a namespace.",
+    "IP": "IP address allocated to the pod. Routable at least within the cluster. Empty if "
+    "not yet allocated.",
+    "Node": "NodeName is a request to schedule this pod onto a specific node.",
     "Age": "CreationTimestamp is a timestamp representing the server time when this object "
     "was created.",
 }
@@ -91,8 +96,41 @@ def _status(field: str, default: Cell) -> Callable[[Obj], Cell]:
 
 
 def _role_ref(obj: Obj) -> Cell:
-    ref = obj.get("roleRef") or {}
+    ref = obj.get("roleRef")
+    if not isinstance(ref, dict):
+        return "<none>"
     return f"{ref.get('kind', '')}/{ref.get('name', '')}"
+
+
+def _images(obj: Obj, field: str) -> Cell:
+    template = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return ",".join(str(c.get(field, "")) for c in template.get("containers") or []) or "<none>"
+
+
+def _selector(obj: Obj) -> Cell:
+    return selectors.format_selector((obj.get("spec") or {}).get("selector") or {}) or "<none>"
+
+
+def _pod_field(section: str, field: str) -> Callable[[Obj], Cell]:
+    return lambda obj: str((obj.get(section) or {}).get(field) or "<none>")
+
+
+_WORKLOAD_WIDE: list[Column] = [
+    ("Containers", "string", lambda obj: _images(obj, "name")),
+    ("Images", "string", lambda obj: _images(obj, "image")),
+    ("Selector", "string", _selector),
+]
+_WIDE: dict[str, list[Column]] = {
+    "Pod": [
+        ("IP", "string", _pod_field("status", "podIP")),
+        ("Node", "string", _pod_field("spec", "nodeName")),
+        ("Nominated Node", "string", lambda obj: "<none>"),
+        ("Readiness Gates", "string", lambda obj: "<none>"),
+    ],
+    "Deployment": _WORKLOAD_WIDE,
+    "ReplicaSet": _WORKLOAD_WIDE,
+}
+"""Priority-1 columns: shown by ``kubectl get -o wide`` only."""
 
 
 def _columns(kind: str) -> list[Column]:
@@ -114,6 +152,11 @@ def _columns(kind: str) -> list[Column]:
             ("Up-to-date", "integer", _status("updatedReplicas", 0)),
             ("Available", "integer", _status("availableReplicas", 0)),
         ],
+        "ReplicaSet": [
+            ("Desired", "integer", lambda obj: (obj.get("spec") or {}).get("replicas", 1)),
+            ("Current", "integer", _status("replicas", 0)),
+            ("Ready", "integer", _status("readyReplicas", 0)),
+        ],
         "RoleBinding": [("Role", "string", _role_ref)],
         "ClusterRoleBinding": [("Role", "string", _role_ref)],
     }
@@ -133,16 +176,18 @@ def table(
         ("Name", "string", lambda obj: str(_meta(obj, "name") or "")),
         *_columns(kind),
         ("Age", "string", _age(moment)),
+        *_WIDE.get(kind, []),
     ]
+    standard = len(columns) - len(_WIDE.get(kind, []))
     definitions = [
         {
             "name": name,
             "type": kind_of,
             "format": "name" if name == "Name" else "",
             "description": _DESCRIPTIONS.get(name, name),
-            "priority": 0,
+            "priority": 0 if index < standard else 1,
         }
-        for name, kind_of, _ in columns
+        for index, (name, kind_of, _) in enumerate(columns)
     ]
     rows = [
         {"cells": [cell(obj) for _, _, cell in columns], "object": _row_object(obj, include)}

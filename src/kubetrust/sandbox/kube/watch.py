@@ -1,0 +1,137 @@
+"""Watches: ``GET ...?watch=true`` streams ``{"type": ..., "object": ...}`` lines.
+
+What ``kubectl rollout status``, ``kubectl wait``, ``kubectl delete`` (waiting for the
+object to go) and ``kubectl get -w`` open after their first list. From ``resourceVersion``
+N the stream carries the store's changes after N (``ADDED``, ``MODIFIED``, ``DELETED``);
+without one (or ``0``, or with ``sendInitialEvents=true``) it starts with an ``ADDED`` per
+current object. Label and field selectors filter by the object's current state. With
+``allowWatchBookmarks`` a ``BOOKMARK`` goes out every few idle seconds (it also lets the
+server notice a client that went away). A resourceVersion older than the store's history
+is an ``ERROR`` event with a 410 ``Expired`` Status, as the apiserver sends it. Streams end
+after ``timeoutSeconds``, at most ``MAX_SECONDS``: clients then watch again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from werkzeug.wrappers import Request, Response
+
+from kubetrust.sandbox.kube import selectors, status, tables
+from kubetrust.sandbox.kube.routing import Target
+from kubetrust.sandbox.kube.store import Obj, Store
+
+LOG = logging.getLogger(__name__)
+MAX_SECONDS = 300.0
+POLL_SECONDS = 1.0
+BOOKMARK_SECONDS = 5.0
+INITIAL_EVENTS_END = "k8s.io/initial-events-end"
+
+
+def response(store: Store, found: Target, request: Request, *, table: bool) -> Response:
+    """The streaming response of a watch request (see module doc)."""
+    args = request.args
+    field_selector = args.get("fieldSelector") or ""
+    if found.name:  # the legacy watch of one object: a name field selector
+        term = f"metadata.name={found.name}"
+        field_selector = f"{field_selector},{term}" if field_selector else term
+    try:
+        labels = selectors.parse(args.get("labelSelector"))
+        fields = selectors.parse_fields(field_selector)
+    except ValueError as exc:
+        raise status.bad_request(str(exc)) from None
+    since_text = args.get("resourceVersion") or ""
+    if since_text and not (since_text.isascii() and since_text.isdigit()):
+        raise status.bad_request(f"invalid resource version: {since_text}")
+    try:
+        timeout = float(args.get("timeoutSeconds") or MAX_SECONDS)
+    except ValueError:
+        raise status.bad_request("timeoutSeconds must be a number") from None
+    options = _Options(
+        store=store,
+        kind=found.resource.key,
+        namespace=found.namespace if found.resource.namespaced else None,
+        matches=lambda obj: bool(labels(obj["metadata"].get("labels") or {}) and fields(obj)),
+        table=found.resource.kind if table else "",
+        include=args.get("includeObject", "Metadata"),
+        bookmarks=args.get("allowWatchBookmarks", "").lower() == "true",
+    )
+    initial = since_text in ("", "0") or args.get("sendInitialEvents", "").lower() == "true"
+    start = int(since_text or 0)
+    deadline = time.monotonic() + min(max(timeout, 0.0), MAX_SECONDS)
+    stream = _guarded(_stream(options, start, initial, deadline))
+    return Response(stream, content_type="application/json")
+
+
+def _guarded(events: Iterator[bytes]) -> Iterator[bytes]:
+    """End the stream quietly on an unexpected error (the app's last-resort guard cannot
+    see errors raised after the response started)."""
+    try:
+        yield from events
+    except Exception:
+        LOG.exception("kube api: watch stream failed")
+
+
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """What one watch streams: the kind's changes that ``matches`` selects, as Table rows
+    of ``table`` when set."""
+
+    store: Store
+    kind: str
+    namespace: str | None
+    matches: Callable[[Obj], bool]
+    table: str
+    include: str
+    bookmarks: bool
+
+
+def _line(event: str, obj: Obj, options: _Options | None = None) -> bytes:
+    body = obj
+    if options is not None and options.table:
+        version = obj["metadata"].get("resourceVersion", "")
+        body = tables.table(options.table, [obj], version, options.include)
+    return json.dumps({"type": event, "object": body}).encode() + b"\n"
+
+
+def _bookmark(revision: int, *, initial_end: bool = False) -> Obj:
+    metadata: Obj = {"resourceVersion": str(revision)}
+    if initial_end:
+        metadata["annotations"] = {INITIAL_EVENTS_END: "true"}
+    return {"kind": "", "apiVersion": "", "metadata": metadata}
+
+
+def _stream(options: _Options, since: int, initial: bool, deadline: float) -> Iterator[bytes]:
+    store = options.store
+    yield b""  # sends the status line and headers now: clients wait for them
+    if initial:
+        items, version = store.list(options.kind, options.namespace)
+        for obj in items:
+            if options.matches(obj):
+                yield _line("ADDED", obj, options)
+        since = int(version)
+        if options.bookmarks:
+            yield _line("BOOKMARK", _bookmark(since, initial_end=True))
+    quiet_since = time.monotonic()
+    while True:  # at least once: a watch from an old version sends what happened since
+        left = deadline - time.monotonic()
+        try:
+            wait = max(min(POLL_SECONDS, left), 0.0)
+            changes, revision = store.changes(options.kind, options.namespace, since, wait)
+        except status.ApiError as error:
+            yield _line("ERROR", error.status())
+            return
+        for event, obj in changes:
+            if options.matches(obj):
+                yield _line(event, obj, options)
+                quiet_since = time.monotonic()
+        since = revision
+        if left <= 0:
+            return
+        if options.bookmarks and time.monotonic() - quiet_since > BOOKMARK_SECONDS:
+            yield _line("BOOKMARK", _bookmark(since))
+            quiet_since = time.monotonic()
