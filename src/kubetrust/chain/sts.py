@@ -175,6 +175,28 @@ def assume_role_with_web_identity(
     return HopResult("sts:AssumeRoleWithWebIdentity", provider, role.arn, checks)
 
 
+def caller_side_policy_set(caller: str, caller_side: CallerSide) -> policy.PolicySet:
+    """The caller side alone, as :func:`assume_role` decides ``Check.caller_side``: the
+    caller's policies with a trust that delegates to the caller's account. Reusable for
+    many targets (audit decides thousands of hops per caller with one compiled set)."""
+    return policy.policy_set(
+        identity=caller_side.identity,
+        resource=_delegating_trust(caller),
+        boundaries=caller_side.boundaries,
+        session=caller_side.session,
+        scps=caller_side.scps,
+        resource_kind="trust",
+    )
+
+
+def trust_side_policy_set(role: RoleSide) -> policy.PolicySet:
+    """The trust side alone, as :func:`assume_role` decides ``Check.trust_side``: the
+    role's trust and RCPs with an allow-all identity. Reusable for many callers."""
+    return policy.policy_set(
+        identity=[_ALLOW_ALL], resource=role.trust, rcps=role.rcps, resource_kind="trust"
+    )
+
+
 def _delegating_trust(caller: str) -> policy.PolicyDocument:
     """A trust policy naming the caller's account: the identity side must then allow."""
     return _account_trust(arn.parse(caller).account)

@@ -1,0 +1,273 @@
+"""Who can assume what: candidate edges found through indexes, decided by the engine.
+
+Evaluating every (caller, role) pair of an organization is quadratic (10⁵ roles → 10¹⁰
+pairs), so candidates come from two indexes built once from the policies' text:
+
+- :class:`TrustIndex`: for every role, the principals its trust policy names in an Allow
+  statement whose action can match ``sts:AssumeRole`` (or ``sts:AssumeRoleWithWebIdentity``
+  for federated principals): role ARNs (by account and name: a trust names a role, and every
+  session of it, whatever the path, reference A.8), accounts (``:root`` or the bare id), user
+  ARNs, ``"*"``, federated providers and services;
+- caller *intent*: the resource patterns of every identity's Allow statements whose action
+  can match ``sts:AssumeRole`` (:func:`assume_patterns`). A trust naming an account (or
+  ``"*"``) admits only those callers of the account whose identity policy allows the call
+  (PMapper's ``ROOT_MATCH``), so the patterns filter the account's identities.
+
+Every candidate is then decided by the policy engine (:class:`EdgeJudge`). Across accounts a
+hop is allowed only when both evaluations allow (A.2): the caller side (identity policies,
+boundary, SCPs, with a trust that delegates to the caller's account) and the trust side (the
+trust policy and RCPs, with an allow-all identity) — the same two decisions
+:func:`kubetrust.chain.sts.assume_role` keeps, computed here with one compiled policy set per
+role instead of three per pair. Within one account the union rules are subtler (a trust
+naming the role suffices, one naming the account does not), so same-account pairs go
+through :func:`kubetrust.chain.sts.assume_role` itself.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from kubetrust import arn, policy
+from kubetrust.chain import sts as hops
+from kubetrust.model.iam import Role, User
+from kubetrust.model.topology import Topology
+from kubetrust.policy import matching
+from kubetrust.policy import sts as sts_requests
+from kubetrust.policy.document import PolicyDocument, Statement
+
+ASSUME_ROLE = "sts:assumerole"
+WEB_IDENTITY = "sts:assumerolewithwebidentity"
+SESSION_NAME = "kubetrust"
+"""The session name explain and audit give the sessions they reason about."""
+
+Identity = Role | User
+
+
+@functools.lru_cache(maxsize=65536)
+def glob(patterns: tuple[str, ...], mode: str) -> matching.Glob:
+    """The engine's matcher for ``patterns`` (``matching.ACTION`` or ``RESOURCE``), cached:
+    an organization repeats the same few action lists in thousands of statements."""
+    return matching.compile_globs(patterns, mode)
+
+
+def action_matches(statement: Statement, action: str) -> bool:
+    """Whether the statement's Action/NotAction covers ``action`` (lower-cased)."""
+    if statement.action is not None:
+        return bool(glob(statement.action, matching.ACTION).fullmatch(action))
+    return not glob(statement.not_action or (), matching.ACTION).fullmatch(action)
+
+
+def _statement_allows(document: PolicyDocument, action: str) -> Iterator[int]:
+    """Indexes of Allow statements whose Action/NotAction can match ``action``."""
+    for index, statement in enumerate(document.statements):
+        if statement.effect == "Allow" and action_matches(statement, action):
+            yield index
+
+
+@dataclass(slots=True)
+class TrustIndex:
+    """Which roles' trust policies name a principal (see module doc)."""
+
+    roles: dict[tuple[str, str], list[Role]] = field(default_factory=dict)
+    accounts: dict[str, list[Role]] = field(default_factory=dict)
+    exact: dict[str, list[Role]] = field(default_factory=dict)
+    everyone: list[Role] = field(default_factory=list)
+    federated: dict[str, list[Role]] = field(default_factory=dict)
+    """Keyed by the provider ARN as written (IAM compares it ignoring case)."""
+    services: dict[str, list[Role]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, roles: Iterator[Role]) -> TrustIndex:
+        index = cls()
+        for role in roles:
+            if role.trust is not None:
+                index.add(role, role.trust)
+        return index
+
+    def add(self, role: Role, trust: PolicyDocument) -> None:
+        seen: set[tuple[str, str]] = set()
+        assume = set(_statement_allows(trust, ASSUME_ROLE))
+        web = set(_statement_allows(trust, WEB_IDENTITY))
+        for number, statement in enumerate(trust.statements):
+            block = statement.principal
+            if block is None or (number not in assume and number not in web):
+                continue
+            if number in assume:
+                if block.everyone:
+                    self._put(seen, "*", "", role)
+                for entry in block.aws:
+                    self._aws(seen, entry, role)
+                for service in block.service:
+                    self._put(seen, "service", service.lower(), role)
+            if number in web:
+                for provider in block.federated:
+                    self._put(seen, "federated", provider, role)
+
+    def _aws(self, seen: set[tuple[str, str]], entry: str, role: Role) -> None:
+        if entry.isdigit():
+            self._put(seen, "account", entry, role)
+            return
+        try:
+            parsed = arn.parse(entry)
+        except Exception:  # the parser already accepted it; be safe with odd stored forms
+            return
+        if parsed.resource_type == "root":
+            self._put(seen, "account", parsed.account, role)
+        elif parsed.service == "iam" and parsed.resource_type == "role":
+            self._put(seen, "role", f"{parsed.account}:{parsed.resource_name}", role)
+        else:
+            self._put(seen, "exact", entry, role)
+
+    def _put(self, seen: set[tuple[str, str]], kind: str, key: str, role: Role) -> None:
+        if (kind, key) in seen:
+            return
+        seen.add((kind, key))
+        if kind == "*":
+            self.everyone.append(role)
+        elif kind == "account":
+            self.accounts.setdefault(key, []).append(role)
+        elif kind == "role":
+            account, name = key.split(":", 1)
+            self.roles.setdefault((account, name), []).append(role)
+        elif kind == "exact":
+            self.exact.setdefault(key, []).append(role)
+        elif kind == "federated":
+            self.federated.setdefault(key, []).append(role)
+        else:
+            self.services.setdefault(key, []).append(role)
+
+    def naming(self, caller: Identity) -> list[Role]:
+        """Roles whose trust names ``caller`` itself (its role or user ARN)."""
+        if isinstance(caller, Role):
+            return list(self.roles.get((caller.account, caller.name), ()))
+        return list(self.exact.get(caller.arn, ()))
+
+
+def assume_patterns(documents: Sequence[PolicyDocument]) -> tuple[str, ...]:
+    """Resource patterns of the Allow statements that can grant ``sts:AssumeRole``
+    (``NotResource`` statements count as ``*``: they allow all but a few)."""
+    patterns: list[str] = []
+    for document in documents:
+        for index in _statement_allows(document, ASSUME_ROLE):
+            statement = document.statements[index]
+            patterns.extend(statement.resource if statement.resource is not None else ("*",))
+    return tuple(dict.fromkeys(patterns))
+
+
+def patterns_match(patterns: tuple[str, ...], role_arn: str) -> bool:
+    """Whether any resource pattern matches the role ARN (the engine's resource rules)."""
+    return bool(patterns) and bool(glob(patterns, matching.RESOURCE).fullmatch(role_arn))
+
+
+def session_arn(role: Role, session: str = SESSION_NAME) -> str:
+    """The ARN STS gives a session of ``role`` (no path, B.5)."""
+    return arn.assumed_role_arn(role.account, role.name, session, partition=role.arn.split(":")[1])
+
+
+def caller_arn(caller: Identity, session: str = SESSION_NAME) -> str:
+    return session_arn(caller, session) if isinstance(caller, Role) else caller.arn
+
+
+def caller_side(topology: Topology, caller: Identity) -> hops.CallerSide:
+    """Identity policies, boundary and SCPs of ``caller`` (no session policies)."""
+    permissions = topology.permissions(caller)
+    return hops.CallerSide(
+        identity=tuple(d.document for d in permissions.identity),
+        boundaries=(permissions.boundary.document,) if permissions.boundary else (),
+        scps=topology.scps(caller.account),
+    )
+
+
+def role_side(topology: Topology, role: Role) -> hops.RoleSide:
+    trust = role.trust if role.trust is not None else _NOBODY
+    return hops.RoleSide(role.arn, trust, topology.rcps(role.account), role.max_session_duration)
+
+
+def caller_context(caller: Identity, session: str = SESSION_NAME) -> dict[str, object]:
+    """Keys a role session carries (B.4): its role's tags, ``aws:userid``."""
+    if not isinstance(caller, Role):
+        return {}
+    context: dict[str, object] = {f"aws:PrincipalTag/{k}": v for k, v in caller.tags.items()}
+    if caller.role_id:
+        context["aws:userid"] = f"{caller.role_id}:{session}"
+    return context
+
+
+_NOBODY = policy.parse_policy(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole"}],
+    },
+    policy.PolicyKind.TRUST,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A decided edge: ``allowed``; ``conditional`` lists the conditions that failed in
+    statements that otherwise name the caller (an ``sts:ExternalId``, an
+    ``aws:PrincipalOrgID`` the inputs cannot tell): reachable if they hold."""
+
+    allowed: bool
+    conditional: tuple[str, ...] = ()
+
+
+class EdgeJudge:
+    """Decide ``sts:AssumeRole`` edges with one compiled policy set per role (module doc)."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self._caller_sets: dict[str, policy.PolicySet] = {}
+        self._trust_sets: dict[str, policy.PolicySet] = {}
+
+    def _caller_set(self, caller: Identity) -> policy.PolicySet:
+        found = self._caller_sets.get(caller.arn)
+        if found is None:
+            side = caller_side(self.topology, caller)
+            found = hops.caller_side_policy_set(caller_arn(caller), side)
+            self._caller_sets[caller.arn] = found
+        return found
+
+    def _trust_set(self, role: Role) -> policy.PolicySet:
+        found = self._trust_sets.get(role.arn)
+        if found is None:
+            found = hops.trust_side_policy_set(role_side(self.topology, role))
+            self._trust_sets[role.arn] = found
+        return found
+
+    def judge(self, caller: Identity, target: Role) -> Verdict:
+        """Whether ``caller`` may assume ``target`` (sessions named :data:`SESSION_NAME`)."""
+        principal = caller_arn(caller)
+        context = caller_context(caller)
+        if caller.account == target.account:
+            hop = hops.assume_role(
+                principal,
+                caller_side(self.topology, caller),
+                role_side(self.topology, target),
+                session_name=SESSION_NAME,
+                context=context,
+            )
+            failed = hop.failed
+            if failed is None:
+                return Verdict(True)
+            return Verdict(False, _conditions(failed.trust_side))
+        (request,) = sts_requests.assume_role_requests(
+            principal, target.arn, session_name=SESSION_NAME, context=context
+        )
+        trust = policy.authorize(request, self._trust_set(target))
+        if not trust.allowed:
+            conditional = _conditions(trust)
+            if conditional and policy.authorize(request, self._caller_set(caller)).allowed:
+                return Verdict(False, conditional)
+            return Verdict(False)
+        return Verdict(policy.authorize(request, self._caller_set(caller)).allowed)
+
+
+def _conditions(decision: policy.Decision) -> tuple[str, ...]:
+    """The unmet conditions of statements that named the caller (the engine's near misses),
+    when nothing denied explicitly."""
+    if decision.outcome is policy.Outcome.EXPLICIT_DENY:
+        return ()
+    return tuple(dict.fromkeys(r.detail for r in decision.reasons if r.effect == "NotApplicable"))

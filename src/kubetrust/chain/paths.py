@@ -1,0 +1,286 @@
+"""Access paths: evaluate a given chain of roles, or find the shortest one to a goal.
+
+:func:`evaluate` decides every link of a chain (service account → role → ... → goal) and
+keeps going after a failed link, as if it had passed, so that one run shows every broken
+link. :func:`search` finds the chain when none is given: a best-first search from the
+service account's roles over ``sts:AssumeRole`` edges (:mod:`kubetrust.chain.graph`),
+ordered by (number of failed links, number of links) — the shortest chain that works if one
+does, otherwise the chain that needs the fewest fixes. A failed link is only followed when
+some policy *intends* it (the trust names the caller, or the caller's identity policy names
+the role), so a near-miss chain is a chain someone meant to build.
+
+Where the first role comes from: the service account's ``eks.amazonaws.com/role-arn``
+annotation when the inputs hold it (the pod gets exactly that role, C.2), else every role
+whose trust policy names an IAM OIDC provider for the cluster's issuer.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from kubetrust import errors
+from kubetrust.chain import graph, kube_links, links, rbac
+from kubetrust.chain.links import Failure, Kind, Link, Workload
+from kubetrust.model.iam import Role
+from kubetrust.model.topology import Cluster, Topology
+
+MAX_HOPS = 6
+"""The longest chain :func:`search` considers (web identity + five AssumeRole hops)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AwsGoal:
+    """An AWS ``action`` on ``resource``; ``account`` names the account whose principal must
+    do it when the resource ARN does not say (``*``)."""
+
+    action: str
+    resource: str
+    account: str | None = None
+
+    @property
+    def target_account(self) -> str | None:
+        return links._account_of(self.resource) or self.account
+
+    def describe(self) -> str:
+        return f"{self.action} on {self.resource}"
+
+
+@dataclass(frozen=True, slots=True)
+class KubeGoal:
+    """A Kubernetes request in the target cluster (name or ARN)."""
+
+    cluster: str
+    request: rbac.KubeRequest
+
+    def describe(self) -> str:
+        return f"{self.request.describe()} in cluster {self.cluster}"
+
+
+Goal = AwsGoal | KubeGoal
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """A decided chain: the roles, every link, and where the first role came from."""
+
+    workload: Workload
+    goal: Goal
+    roles: tuple[str, ...]
+    links: tuple[Link, ...]
+    role_source: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return bool(self.links) and all(link.allowed for link in self.links)
+
+    @property
+    def failures(self) -> tuple[Link, ...]:
+        return tuple(link for link in self.links if not link.allowed)
+
+
+def evaluate(
+    topology: Topology,
+    workload: Workload,
+    roles: Sequence[str],
+    goal: Goal,
+    *,
+    session: str = graph.SESSION_NAME,
+    role_source: str = "",
+) -> Chain:
+    """Decide every link of the chain ``roles`` (module doc)."""
+    if not roles:
+        raise errors.InputError("a chain needs at least one role")
+    cluster = topology.cluster(workload.cluster)
+    found: list[Link] = [links.web_identity(topology, cluster, workload, roles[0], session=session)]
+    for previous, following in itertools.pairwise(roles):
+        caller = topology.role(previous)
+        if caller is None:
+            found.append(
+                Link(
+                    Kind.ASSUME_ROLE,
+                    previous,
+                    following,
+                    False,
+                    failure=Failure.NOT_REACHED,
+                    decided_by=(f"`{previous}` is not in the inputs",),
+                )
+            )
+            continue
+        found.append(links.assume_role(topology, caller, following, session=session))
+    last = topology.role(roles[-1])
+    if last is None:
+        found.append(
+            Link(
+                _goal_kind(goal),
+                roles[-1],
+                goal.describe(),
+                False,
+                failure=Failure.NOT_REACHED,
+                decided_by=(f"`{roles[-1]}` is not in the inputs",),
+            )
+        )
+    else:
+        found.extend(goal_links(topology, last, goal, session=session))
+    return Chain(workload, goal, tuple(roles), tuple(found), role_source)
+
+
+def _goal_kind(goal: Goal) -> Kind:
+    return Kind.AWS_ACTION if isinstance(goal, AwsGoal) else Kind.KUBE_IDENTITY
+
+
+def goal_links(
+    topology: Topology, role: Role, goal: Goal, *, session: str = graph.SESSION_NAME
+) -> list[Link]:
+    """The goal's links for ``role``'s session: one AWS decision, or mapping then RBAC."""
+    if isinstance(goal, AwsGoal):
+        return [links.aws_action(topology, role, goal.action, goal.resource, session=session)]
+    cluster = topology.cluster(goal.cluster)
+    mapping, identity = kube_links.kube_identity(topology, cluster, role, session=session)
+    if identity is None:
+        return [mapping]
+    caller = graph.session_arn(role, session)
+    return [mapping, kube_links.kube_rbac(cluster, identity, goal.request, caller)]
+
+
+# ---------------------------------------------------------------------- search
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What :func:`search` found: the roles (empty when no role is even a candidate) and
+    where the first one came from."""
+
+    roles: tuple[str, ...]
+    role_source: str
+
+
+def annotated_role(cluster: Cluster, workload: Workload) -> tuple[str | None, str]:
+    """The role of the service account's annotation, and where it was read."""
+    account = cluster.service_accounts.get((workload.namespace, workload.name))
+    if account is None or not account.role_arn:
+        return None, ""
+    return account.role_arn, f"annotation eks.amazonaws.com/role-arn ({account.source})"
+
+
+def search(
+    topology: Topology,
+    workload: Workload,
+    goal: Goal,
+    *,
+    index: graph.TrustIndex | None = None,
+    judge: graph.EdgeJudge | None = None,
+    max_hops: int = MAX_HOPS,
+) -> Found:
+    """The best chain to ``goal`` (module doc); ``index`` and ``judge`` may be shared."""
+    cluster = topology.cluster(workload.cluster)
+    index = index or graph.TrustIndex.build(topology.roles())
+    judge = judge or graph.EdgeJudge(topology)
+    annotated, source = annotated_role(cluster, workload)
+    if annotated is not None:
+        starts = [annotated]
+    else:
+        source = "inferred: roles whose trust names the cluster's OIDC provider"
+        starts = sorted(r.arn for r in _federated(index, cluster))
+    queue: list[_Entry] = []
+    for role_arn in starts:
+        link = links.web_identity(topology, cluster, workload, role_arn)
+        heapq.heappush(queue, (0 if link.allowed else 1, 1, (role_arn,)))
+    best = _best_first(topology, queue, _goal_test(topology, goal), index, judge, max_hops)
+    if best is None:
+        return Found(tuple(starts[:1]), source)
+    return Found(best[2], source)
+
+
+_Entry = tuple[int, int, tuple[str, ...]]
+"""(failed links, links, roles): the search's priority order."""
+
+
+def _best_first(
+    topology: Topology,
+    queue: list[_Entry],
+    goal_test: Callable[[Role], bool | None],
+    index: graph.TrustIndex,
+    judge: graph.EdgeJudge,
+    max_hops: int,
+) -> _Entry | None:
+    best: _Entry | None = None
+    settled: set[str] = set()
+    while queue:
+        broken, length, path = heapq.heappop(queue)
+        if best is not None and (broken, length) >= best[:2]:
+            break
+        node = path[-1]
+        role = topology.role(node)
+        if node in settled or role is None:
+            continue
+        settled.add(node)
+        verdict = goal_test(role)
+        if verdict is not None:
+            candidate = (broken + (0 if verdict else 1), length, path)
+            best = candidate if best is None or candidate < best else best
+        if length > max_hops:
+            continue
+        for target, allowed in _edges(topology, index, judge, role):
+            if target.arn not in settled and target.arn not in path:
+                step = (broken + (0 if allowed else 1), length + 1, (*path, target.arn))
+                heapq.heappush(queue, step)
+    return best
+
+
+def _federated(index: graph.TrustIndex, cluster: Cluster) -> list[Role]:
+    issuer = cluster.info.issuer
+    if issuer is None:
+        return []
+    suffix = ":oidc-provider/" + issuer.removeprefix("https://").rstrip("/").lower()
+    found: dict[str, Role] = {}
+    for key, roles in index.federated.items():
+        if key.lower().endswith(suffix):
+            for role in roles:
+                found[role.arn] = role
+    return list(found.values())
+
+
+def _edges(
+    topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge, caller: Role
+) -> list[tuple[Role, bool]]:
+    """Intended ``sts:AssumeRole`` edges from ``caller`` and whether each is allowed."""
+    patterns = graph.assume_patterns([d.document for d in topology.permissions(caller).identity])
+    candidates: dict[str, Role] = {r.arn: r for r in index.naming(caller)}
+    for role in (*index.accounts.get(caller.account, ()), *index.everyone):
+        if graph.patterns_match(patterns, role.arn):
+            candidates.setdefault(role.arn, role)
+    for pattern in patterns:
+        if "*" not in pattern and "?" not in pattern:
+            named = topology.role(pattern)
+            if named is not None:
+                candidates.setdefault(named.arn, named)
+    candidates.pop(caller.arn, None)
+    return [(role, judge.judge(caller, role).allowed) for _, role in sorted(candidates.items())]
+
+
+def _goal_test(topology: Topology, goal: Goal) -> Callable[[Role], bool | None]:
+    """``True`` if the role reaches the goal, ``False`` if it is meant to (same account as
+    the goal, or mapped in the cluster) but does not, ``None`` if it is not a candidate."""
+    if isinstance(goal, AwsGoal):
+        account = goal.target_account
+
+        def aws(role: Role) -> bool | None:
+            (link,) = goal_links(topology, role, goal)
+            if link.allowed:
+                return True
+            return False if account is None or role.account == account else None
+
+        return aws
+    cluster = topology.cluster(goal.cluster)
+
+    def kube(role: Role) -> bool | None:
+        found = goal_links(topology, role, goal)
+        if all(link.allowed for link in found):
+            return True
+        mapped = found[0].allowed
+        return False if mapped or role.account == cluster.info.account else None
+
+    return kube

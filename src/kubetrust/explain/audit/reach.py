@@ -1,0 +1,211 @@
+"""Who can reach each target role: the organization's assume graph, walked backwards.
+
+Edges (all decided by the engine through :class:`kubetrust.chain.graph.EdgeJudge`, found
+through :class:`kubetrust.chain.graph.TrustIndex`):
+
+- ``sts:AssumeRole`` from a role session or a user to a role — allowed, or *conditional*
+  when the trust names the caller under a condition the inputs cannot settle
+  (``sts:ExternalId``, ``aws:PrincipalOrgID``...): reachable if the condition holds;
+- web identity from the service accounts of a cluster to a role whose trust names the
+  cluster's OIDC provider in the role's account, described by its ``:sub`` conditions
+  (a ``StringEquals`` value with a wildcard never matches and makes no edge);
+- AWS services (``ec2.amazonaws.com``: every pod on a node with that instance profile).
+
+A *target role* is one that a principal of another account, or a web identity, reaches
+directly; for each, :func:`reachers` lists every principal with a path to it — not only
+the service account it was built for. Reference A.2 (both sides), B.3 (web identity).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from kubetrust.chain import graph
+from kubetrust.explain import trust_analysis as ta
+from kubetrust.model.iam import Role, User
+from kubetrust.model.topology import Topology
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A node that can start or continue a chain: ``kind`` is ``role``, ``user``,
+    ``web-identity`` or ``service``; ``key`` is unique; ``label`` is for people."""
+
+    kind: str
+    key: str
+    label: str
+    account: str = ""
+
+
+@dataclass(slots=True)
+class ReachGraph:
+    """Incoming edges per role ARN: ``(source key, conditions)``; sources by key."""
+
+    incoming: dict[str, list[tuple[str, tuple[str, ...]]]] = field(default_factory=dict)
+    sources: dict[str, Source] = field(default_factory=dict)
+    edges: int = 0
+
+    def add(self, source: Source, target: Role, conditions: tuple[str, ...] = ()) -> None:
+        self.sources.setdefault(source.key, source)
+        self.incoming.setdefault(target.arn, []).append((source.key, conditions))
+        self.edges += 1
+
+
+def _role_source(role: Role) -> Source:
+    return Source("role", role.arn, role.arn, role.account)
+
+
+def _user_source(user: User) -> Source:
+    return Source("user", user.arn, user.arn, user.account)
+
+
+def _assumers(topology: Topology) -> dict[str, list[tuple[Role | User, tuple[str, ...]]]]:
+    """Per account, the identities whose policies can allow ``sts:AssumeRole``, with the
+    resource patterns they allow it on."""
+    found: dict[str, list[tuple[Role | User, tuple[str, ...]]]] = {}
+    identities: Iterable[Role | User] = (*topology.roles(), *topology.users())
+    for identity in identities:
+        documents = [d.document for d in topology.permissions(identity).identity]
+        patterns = graph.assume_patterns(documents)
+        if patterns:
+            found.setdefault(identity.account, []).append((identity, patterns))
+    return found
+
+
+def build(topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge) -> ReachGraph:
+    """Every edge of the organization (module doc)."""
+    reach = ReachGraph()
+    _named_edges(topology, index, judge, reach)
+    assumers = _assumers(topology)
+    for account, targets in index.accounts.items():
+        _pattern_edges(assumers.get(account, ()), targets, judge, reach)
+    if index.everyone:
+        everyone = [pair for pairs in assumers.values() for pair in pairs]
+        _pattern_edges(everyone, index.everyone, judge, reach)
+    _web_edges(topology, index, reach)
+    for service, roles in index.services.items():
+        label = (
+            "EC2 instances (every pod on the nodes with the instance profile)"
+            if service == "ec2.amazonaws.com"
+            else f"AWS service {service}"
+        )
+        source = Source("service", f"service:{service}", label)
+        for role in roles:
+            reach.add(source, role)
+    return reach
+
+
+def _named_edges(
+    topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge, reach: ReachGraph
+) -> None:
+    for (account, name), targets in index.roles.items():
+        iam = topology.accounts.get(account)
+        caller = iam.role(name) if iam is not None else None
+        if caller is None or caller.name != name:
+            continue  # names compare exactly in principals (A.8)
+        for target in targets:
+            _judged(judge, caller, target, _role_source(caller), reach)
+    for principal, targets in index.exact.items():
+        user = topology.user(principal)
+        if user is None or user.arn != principal:
+            continue
+        for target in targets:
+            _judged(judge, user, target, _user_source(user), reach)
+
+
+def _pattern_edges(
+    callers: Iterable[tuple[Role | User, tuple[str, ...]]],
+    targets: list[Role],
+    judge: graph.EdgeJudge,
+    reach: ReachGraph,
+) -> None:
+    for caller, patterns in callers:
+        for target in targets:
+            if target.arn == caller.arn or not graph.patterns_match(patterns, target.arn):
+                continue
+            source = _role_source(caller) if isinstance(caller, Role) else _user_source(caller)
+            _judged(judge, caller, target, source, reach)
+
+
+def _judged(
+    judge: graph.EdgeJudge, caller: Role | User, target: Role, source: Source, reach: ReachGraph
+) -> None:
+    if caller.arn == target.arn:
+        return
+    verdict = judge.judge(caller, target)
+    if verdict.allowed:
+        reach.add(source, target)
+    elif verdict.conditional:
+        reach.add(source, target, verdict.conditional)
+
+
+def _web_edges(topology: Topology, index: graph.TrustIndex, reach: ReachGraph) -> None:
+    issuers = {
+        (c.info.issuer or "").removeprefix("https://").rstrip("/"): c.info.name
+        for c in topology.clusters
+    }
+    for provider_key, roles in index.federated.items():
+        url = ta.provider_url(provider_key)
+        if url is None:
+            continue
+        cluster = issuers.get(url, f"issuer {url}")
+        for role in roles:
+            if role.trust is None or provider_key.split(":")[4] != role.account:
+                continue  # STS looks for the provider in the role's account only (B.2)
+            if topology.provider(role.account, url) is None:
+                continue
+            for statement in ta.irsa_statements(role.trust):
+                if provider_key.lower() not in (p.lower() for p in statement.providers):
+                    continue
+                scope = _subjects(statement)
+                if scope is None:
+                    continue
+                key = f"web:{cluster}:{scope}"
+                label = f"service accounts of {cluster} matching {scope}"
+                reach.add(Source("web-identity", key, label), role)
+
+
+def _subjects(statement: ta.IrsaStatement) -> str | None:
+    """The subjects a statement admits, in words; ``None`` when it admits none."""
+    if not statement.sub:
+        return "any subject (no :sub condition)"
+    values: list[str] = []
+    for condition in statement.sub:
+        if condition.base.lower().startswith("stringequals"):
+            usable = [v for v in condition.values if v not in ta.literal_wildcards(condition)]
+            values += usable
+        else:
+            values += list(condition.values)
+    return ", ".join(sorted(values)) if values else None
+
+
+def targets(topology: Topology, reach: ReachGraph) -> list[Role]:
+    """Roles reached directly from another account or by a web identity (module doc)."""
+    found = []
+    for role in topology.roles():
+        for key, _ in reach.incoming.get(role.arn, ()):
+            source = reach.sources[key]
+            if source.kind == "web-identity" or (source.account and source.account != role.account):
+                found.append(role)
+                break
+    return found
+
+
+def reachers(reach: ReachGraph, role_arn: str) -> list[tuple[Source, bool]]:
+    """Every source with a path to ``role_arn``, and whether every path to it is
+    conditional (breadth-first, backwards)."""
+    seen: dict[str, bool] = {}
+    queue: deque[tuple[str, bool]] = deque([(role_arn, False)])
+    while queue:
+        node, conditional = queue.popleft()
+        for key, conditions in reach.incoming.get(node, ()):
+            via_condition = conditional or bool(conditions)
+            if key in seen and (not seen[key] or via_condition):
+                continue
+            seen[key] = via_condition
+            if key != role_arn:
+                queue.append((key, via_condition))
+    seen.pop(role_arn, None)
+    return [(reach.sources[key], conditional) for key, conditional in sorted(seen.items())]

@@ -1,0 +1,344 @@
+"""Fixes for STS hops: the web identity hop and ``sts:AssumeRole`` hops.
+
+Web identity (reference B.2, B.3): STS checks the provider (in the role's account), the
+audience, then the trust policy with the token's keys. A trust denial is analysed statement
+by statement (:mod:`kubetrust.explain.trust_analysis`): no statement for web identity, a
+statement naming another provider (another account, another cluster), or a statement whose
+``:sub``/``:aud`` condition fails — each gets its own wording, the wildcard-under-
+``StringEquals`` mistake included.
+
+``AssumeRole`` (A.2): the failed side decides the wording — caller side (no identity
+statement allows ``sts:AssumeRole`` on the role, a boundary, an SCP, an explicit deny) or
+trust side (the trust does not name the caller: wrong account, a typo; or names it under a
+condition that does not hold).
+"""
+
+from __future__ import annotations
+
+from kubetrust import arn, policy
+from kubetrust.chain import graph
+from kubetrust.chain.links import Failure, Link
+from kubetrust.chain.paths import Chain
+from kubetrust.explain import trust_analysis as ta
+from kubetrust.explain.fix_common import Fix, closest, name_of, statement_json, unknown_role
+from kubetrust.model.iam import Role
+from kubetrust.model.topology import Topology
+from kubetrust.policy import PolicyDocument
+from kubetrust.policy import sts as sts_requests
+
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
+
+
+def web_identity(link: Link, topology: Topology, chain: Chain) -> Fix:
+    role_name = name_of(link.target)
+    facts = link.facts
+    claims = facts.get("claims")
+    token = claims if isinstance(claims, dict) else {}
+    issuer = str(token.get("iss") or "")
+    if link.failure is Failure.NO_ISSUER:
+        return Fix(
+            f"cluster `{chain.workload.cluster}` has no OIDC issuer in its describe-cluster "
+            "output (`identity.oidc.issuer`)",
+            "export `aws eks describe-cluster` again: every EKS cluster has an issuer, and IRSA "
+            "needs it",
+        )
+    if link.failure is Failure.UNKNOWN_ROLE:
+        return unknown_role(link.target, topology, what="role annotation (or --via)")
+    account = link.target.split(":")[4]
+    if link.failure is Failure.NO_PROVIDER:
+        elsewhere = [str(a) for a in facts.get("elsewhere") or []]  # type: ignore[attr-defined]
+        note = (
+            f" (a provider for it exists in {', '.join(a.split(':')[4] for a in elsewhere)}; "
+            "STS looks in the role's account only)"
+            if elsewhere
+            else ""
+        )
+        return Fix(
+            f"account {account} has no IAM OIDC provider for `{issuer}`{note}, so STS answers "
+            f'"No OpenIDConnect provider found in your account for {issuer}"',
+            f"create the provider in account {account}",
+            f"aws iam create-open-id-connect-provider --url {issuer} "
+            f"--client-id-list {DEFAULT_AUDIENCE}",
+        )
+    if link.failure is Failure.AUDIENCE:
+        provider = str(facts.get("provider"))
+        return Fix(
+            f"the provider `{provider}` lists client IDs {facts.get('client_ids')}, and the "
+            f'token\'s `aud` is `{token.get("aud")}`: STS answers "Incorrect token audience"',
+            f"add `{token.get('aud')}` to the provider's client IDs",
+            f"aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn "
+            f"{provider} --client-id {token.get('aud')}",
+        )
+    role = topology.role(link.target)
+    if link.failure is Failure.NO_TRUST or role is None or role.trust is None:
+        return Fix(f"the trust policy of `{role_name}` could not be read", "see the warnings")
+    return _web_trust(link, role, role.trust, token)
+
+
+def _explicit_or_org(link: Link, role_name: str) -> Fix | None:
+    """A denial by a Deny statement or an RCP/SCP, named as such."""
+    failed = link.hop.failed if link.hop is not None else None
+    if failed is None:
+        return None
+    decision = failed.decision
+    for reason in decision.reasons:
+        if reason.effect == "Deny":
+            where = f"{reason.policy} {reason.statement}".strip()
+            return Fix(
+                f"{reason.kind} policy {where} denies {failed.action} explicitly",
+                f"narrow or remove that Deny statement (of `{role_name}`'s {reason.kind})"
+                if reason.kind == "trust"
+                else "narrow or remove that Deny statement",
+            )
+        if reason.effect == "ImplicitDeny" and reason.kind in ("rcp", "scp"):
+            return Fix(f"{reason.policy}: {reason.detail}", f"allow {failed.action} at that level")
+    return None
+
+
+def _web_trust(link: Link, role: Role, trust: PolicyDocument, token: dict[str, object]) -> Fix:
+    org = _explicit_or_org(link, role.name)
+    if org is not None:
+        return org
+    provider = str(link.facts.get("provider"))
+    url = ta.provider_url(provider) or ""
+    irsa = list(ta.irsa_statements(trust))
+    if not irsa:
+        wrong_action = [
+            s.label
+            for s in trust.statements
+            if s.principal is not None and provider in s.principal.federated
+        ]
+        if wrong_action:
+            return Fix(
+                f"the trust policy of `{role.name}` names the provider in {wrong_action[0]} "
+                "but does not allow `sts:AssumeRoleWithWebIdentity` there",
+                "set that statement's Action to `sts:AssumeRoleWithWebIdentity`",
+            )
+        return Fix(
+            f"the trust policy of `{role.name}` has no statement that lets an OIDC provider "
+            "assume it with `sts:AssumeRoleWithWebIdentity`",
+            "add a statement for the cluster's provider, limited to the service account",
+            statement_json(_irsa_statement(provider, url, str(token.get("sub")))),
+        )
+    ours = [s for s in irsa if provider.lower() in (p.lower() for p in s.providers)]
+    if not ours:
+        named = irsa[0].providers[0]
+        return Fix(
+            f"the trust policy of `{role.name}` ({irsa[0].label}) names the provider "
+            f"`{named}`, but the service account's tokens come from `{provider}`"
+            + _provider_difference(named, provider),
+            f"name `{provider}` in Principal.Federated (and key the conditions on `{url}:sub`)",
+        )
+    context = sts_requests.web_identity_context("https://" + url, token)
+    for statement in ours:
+        fix = _failed_condition(role, trust, statement, context, url, token)
+        if fix is not None:
+            return fix
+    return Fix(
+        f"the trust policy of `{role.name}` does not admit the token",
+        "see the reasons: " + "; ".join(link.decided_by[-3:]),
+    )
+
+
+def _provider_difference(named: str, provider: str) -> str:
+    named_account, actual_account = named.split(":")[4], provider.split(":")[4]
+    if named_account != actual_account:
+        return f" (account {named_account} instead of {actual_account})"
+    return " (another issuer: a different cluster's OIDC ID)"
+
+
+def _irsa_statement(provider: str, url: str, subject: str) -> dict[str, object]:
+    return {
+        "Effect": "Allow",
+        "Principal": {"Federated": provider},
+        "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{url}:sub": subject, f"{url}:aud": DEFAULT_AUDIENCE}},
+    }
+
+
+def _failed_condition(
+    role: Role,
+    trust: PolicyDocument,
+    statement: ta.IrsaStatement,
+    context: dict[str, object],
+    url: str,
+    token: dict[str, object],
+) -> Fix | None:
+    subject, audience = str(token.get("sub")), str(token.get("aud"))
+    for condition in statement.statement.conditions:
+        if ta.condition_holds(condition, trust, context):
+            continue
+        shown = ta.describe(condition)
+        prefix, _, suffix = condition.key.rpartition(":")
+        if prefix.lower() != url.lower() and suffix.lower() in ("sub", "aud"):
+            return Fix(
+                f"the trust policy of `{role.name}` ({statement.label}) tests `{condition.key}`, "
+                f"a key of another issuer; this cluster's tokens set `{url}:{suffix}`",
+                f"key the condition on `{url}:{suffix}`",
+            )
+        if suffix.lower() == "sub":
+            wildcards = ta.literal_wildcards(condition)
+            if wildcards:
+                return Fix(
+                    f"the trust policy of `{role.name}` compares `{condition.key}` with "
+                    f"{condition.operator}, which is literal; the value `{wildcards[0]}` holds "
+                    "a wildcard",
+                    f"use StringLike or name the service account (`{subject}`)",
+                )
+            guess = closest(subject, condition.values)
+            hint = f" (`{guess}` looks like a typo of it)" if guess else ""
+            return Fix(
+                f"the trust policy of `{role.name}` admits `{condition.key}` "
+                f"{list(condition.values)} ({condition.operator}); the service account's token "
+                f"carries `{subject}`{hint}",
+                f"add `{subject}` to that condition, or run the workload as one of those "
+                "service accounts",
+            )
+        if suffix.lower() == "aud":
+            return Fix(
+                f"the trust policy of `{role.name}` expects `{condition.key}` "
+                f"{list(condition.values)}; IRSA tokens carry `{audience}`",
+                f"set the `:aud` condition to `{audience}`",
+            )
+        return Fix(
+            f"the trust policy of `{role.name}` ({statement.label}) requires {shown}, which the "
+            "web identity request does not meet",
+            "remove or correct that condition",
+        )
+    return None
+
+
+# ---------------------------------------------------------------------- AssumeRole
+
+
+def assume_role(link: Link, topology: Topology) -> Fix:
+    target_name = name_of(link.target)
+    if link.failure is Failure.UNKNOWN_ROLE:
+        return unknown_role(link.target, topology, what="role ARN of this hop")
+    target = topology.role(link.target)
+    caller = (
+        topology.role(arn.canonicalize(link.caller)) if link.caller.startswith("arn:") else None
+    )
+    if target is None or caller is None or link.hop is None:
+        return Fix("the hop could not be evaluated", "see the warnings")
+    if link.failure is Failure.NO_TRUST or target.trust is None:
+        return Fix(f"the trust policy of `{target_name}` could not be read", "see the warnings")
+    failed = link.hop.failed
+    assert failed is not None
+    fixes: list[Fix] = []
+    if failed.caller_side is not None and not failed.caller_side.allowed:
+        fixes.append(_caller_fix(failed.caller_side, caller, target, topology))
+    if not failed.trust_side.allowed:
+        fixes.append(_trust_fix(failed.trust_side, caller, target))
+    if not fixes:  # same account: each side alone would do, the union still denied
+        fixes.append(_trust_fix(failed.decision, caller, target))
+    if len(fixes) == 1:
+        return fixes[0]
+    return Fix(
+        f"{fixes[0].cause}; and {fixes[1].cause}",
+        f"{fixes[0].action}; and {fixes[1].action} (cross-account: both sides must allow)",
+        "\n".join(f.snippet for f in fixes if f.snippet),
+    )
+
+
+def _caller_fix(decision: policy.Decision, caller: Role, target: Role, topology: Topology) -> Fix:
+    for reason in decision.reasons:
+        if reason.effect == "Deny":
+            return Fix(
+                f"{reason.kind} {reason.policy} {reason.statement} of `{caller.name}`'s side "
+                f"denies sts:AssumeRole on `{target.arn}`",
+                "narrow or remove that Deny",
+            )
+    kind = decision.deciding_kind
+    if kind == "boundary":
+        return Fix(
+            f"the permissions boundary of `{caller.name}` does not allow sts:AssumeRole on "
+            f"`{target.arn}`",
+            "allow it in the boundary policy",
+        )
+    if kind == "scp":
+        detail = next((r.detail for r in decision.reasons if r.kind == "scp"), "")
+        return Fix(f"an SCP of account {caller.account}: {detail}", "allow sts:AssumeRole there")
+    patterns = graph.assume_patterns([d.document for d in topology.permissions(caller).identity])
+    near = closest(target.arn, patterns)
+    known = (
+        f"; its policies allow it on {list(patterns)} only"
+        + (f" (`{near}` looks like a typo of the target)" if near else "")
+        if patterns
+        else ""
+    )
+    cross = (
+        " (cross-account, the target's trust alone is not enough)"
+        if (caller.account != target.account)
+        else ""
+    )
+    return Fix(
+        f"no identity policy of `{caller.name}` allows sts:AssumeRole on `{target.arn}`{known}"
+        + cross,
+        f"allow it in an identity policy of `{caller.name}`",
+        statement_json({"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": target.arn}),
+    )
+
+
+def _trust_fix(decision: policy.Decision, caller: Role, target: Role) -> Fix:
+    for reason in decision.reasons:
+        if reason.effect == "Deny":
+            return Fix(
+                f"{reason.kind} {reason.policy} {reason.statement} denies sts:AssumeRole "
+                f"to `{caller.name}`",
+                "narrow or remove that Deny",
+            )
+        if reason.effect == "ImplicitDeny" and reason.kind == "rcp":
+            return Fix(f"an RCP of account {target.account}: {reason.detail}", "allow it there")
+    misses = [r for r in decision.reasons if r.effect == "NotApplicable"]
+    if misses:
+        miss = misses[0]
+        return Fix(
+            f"the trust policy of `{target.name}` ({miss.statement}) names the caller, but "
+            f"{miss.detail}",
+            "meet that condition (e.g. pass the expected ExternalId) or relax it",
+        )
+    named = _named_aws(target)
+    hint = _principal_hint(named, caller)
+    return Fix(
+        f"the trust policy of `{target.name}` does not name `{caller.arn}`"
+        + (f"; it names {hint}" if hint else ""),
+        f"add `{caller.arn}` to Principal.AWS of the trust policy of `{target.name}`",
+        statement_json(
+            {"Effect": "Allow", "Principal": {"AWS": caller.arn}, "Action": "sts:AssumeRole"}
+        ),
+    )
+
+
+def _named_aws(target: Role) -> list[str]:
+    trust = target.trust
+    if trust is None:
+        return []
+    return [
+        entry
+        for statement in trust.statements
+        if statement.principal is not None and ta.allows(statement, "sts:AssumeRole")
+        for entry in statement.principal.aws
+    ]
+
+
+def _principal_hint(named: list[str], caller: Role) -> str:
+    """Name the principal that looks meant for the caller: same role name in another
+    account, a typo of the name, or another account's root."""
+    for entry in named:
+        try:
+            parsed = arn.parse(entry) if entry.startswith("arn:") else None
+        except Exception:
+            parsed = None
+        if parsed is None:
+            continue
+        other_account = parsed.account != caller.account
+        if parsed.resource_type == "role" and parsed.resource_name == caller.name and other_account:
+            return f"`{entry}` — account {parsed.account}, the caller is in {caller.account}"
+        if parsed.resource_type == "root" and other_account:
+            return f"account {parsed.account} (root), the caller is in {caller.account}"
+    names = [e for e in named if e.startswith(f"arn:aws:iam::{caller.account}:role/")]
+    guess = closest(caller.arn, names)
+    if guess:
+        return f"`{guess}`, which looks like a typo of the caller"
+    return ", ".join(f"`{e}`" for e in named[:3])

@@ -1,0 +1,218 @@
+"""Render an :class:`~kubetrust.explain.explain.Explanation` as text or JSON.
+
+Text is for a glance: the verdict first, then one block per link — a mark, the hop, what
+decided, and for a failure the cause and the fix. JSON is complete: every check of every
+hop with the caller-side, trust-side and authoritative decisions and their reasons, the
+facts each link kept, and the fixes. Rendering decides nothing (style habit 1).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubetrust import arn, errors, policy
+from kubetrust.chain import sts as hops
+from kubetrust.chain.links import Kind, Link
+from kubetrust.chain.paths import Goal, KubeGoal
+from kubetrust.explain.audit import AuditReport
+from kubetrust.explain.explain import Explanation
+from kubetrust.explain.fixes import Fix
+
+_TITLES = {
+    Kind.WEB_IDENTITY: "web identity",
+    Kind.ASSUME_ROLE: "assume role",
+    Kind.AWS_ACTION: "AWS action",
+    Kind.KUBE_IDENTITY: "cluster identity",
+    Kind.KUBE_RBAC: "Kubernetes RBAC",
+}
+
+
+def _short(value: str) -> str:
+    """A role or session ARN as ``name (account)``; other values unchanged."""
+    try:
+        parsed = arn.parse(value)
+    except errors.InvalidArnError:
+        return value
+    if parsed.service == "sts" and parsed.resource_type == "assumed-role":
+        return f"{parsed.resource.split('/')[1]} ({parsed.account})"
+    if parsed.service == "iam" and parsed.resource_type in ("role", "user"):
+        return f"{parsed.resource_name} ({parsed.account})"
+    return value
+
+
+def explanation_text(explanation: Explanation) -> str:
+    """The at-a-glance text (module doc)."""
+    workload = explanation.workload
+    head = (
+        f"{workload.cluster} {workload.namespace}/{workload.name} → {explanation.goal.describe()}"
+    )
+    lines = [head]
+    chain = explanation.chain
+    if chain is None:
+        lines.append("verdict: DENIED (no chain to evaluate)")
+        if explanation.no_chain is not None:
+            lines += _fix_lines(explanation.no_chain, "  ")
+    else:
+        failed = len(chain.failures)
+        verdict = (
+            "ALLOWED" if chain.allowed else f"DENIED ({failed} of {len(chain.links)} links fail)"
+        )
+        lines.append(f"verdict: {verdict}")
+        path = " → ".join([workload.subject, *(_short(r) for r in chain.roles)])
+        lines.append(f"chain:   {path}")
+        lines.append("")
+        for number, (link, fix) in enumerate(zip(chain.links, explanation.fixes, strict=True), 1):
+            lines += _link_lines(number, link, fix)
+    for note in explanation.notes:
+        lines.append(f"note: {note}")
+    for problem in explanation.problems:
+        lines.append(f"warning: {problem}")
+    return "\n".join(lines)
+
+
+def _link_lines(number: int, link: Link, fix: Fix | None) -> list[str]:
+    mark = "ok  " if link.allowed else "FAIL"
+    title = _TITLES[link.kind]
+    extra = ""
+    if link.kind is Kind.ASSUME_ROLE and link.facts.get("cross_account"):
+        extra = "  [cross-account: both sides must allow]"
+    lines = [f"{mark} {number}. {title}: {_short(link.caller)} → {_short(link.target)}{extra}"]
+    shown = link.decided_by if not link.allowed else link.decided_by[:4]
+    for reason in shown:
+        lines.append(f"         {reason}")
+    if fix is not None:
+        lines += _fix_lines(fix, "     ")
+    return lines
+
+
+def _fix_lines(fix: Fix, indent: str) -> list[str]:
+    lines = [f"{indent}cause: {fix.cause}"]
+    if fix.action:
+        lines.append(f"{indent}fix:   {fix.action}")
+    for snippet_line in fix.snippet.splitlines():
+        lines.append(f"{indent}       {snippet_line}")
+    return lines
+
+
+# ---------------------------------------------------------------------- JSON
+
+
+def _request(request: policy.Request) -> dict[str, Any]:
+    return {
+        "principal": request.principal,
+        "action": request.action,
+        "resource": request.resource,
+        "context": dict(request.context or {}),
+    }
+
+
+def hop_json(hop: hops.HopResult) -> dict[str, Any]:
+    return {
+        "action": hop.action,
+        "caller": hop.caller,
+        "role": hop.role,
+        "allowed": hop.allowed,
+        "checks": [
+            {
+                "action": check.action,
+                "request": _request(check.request),
+                "decision": check.decision.as_dict(),
+                "callerSide": check.caller_side.as_dict() if check.caller_side else None,
+                "trustSide": check.trust_side.as_dict(),
+            }
+            for check in hop.checks
+        ],
+    }
+
+
+def link_json(link: Link, fix: Fix | None) -> dict[str, Any]:
+    return {
+        "kind": link.kind.value,
+        "caller": link.caller,
+        "target": link.target,
+        "allowed": link.allowed,
+        "failure": link.failure.value if link.failure else None,
+        "decidedBy": list(link.decided_by),
+        "hop": hop_json(link.hop) if link.hop is not None else None,
+        "decision": link.decision.as_dict() if link.decision is not None else None,
+        "facts": dict(link.facts),
+        "fix": fix.as_dict() if fix is not None else None,
+    }
+
+
+def goal_json(goal: Goal) -> dict[str, Any]:
+    if isinstance(goal, KubeGoal):
+        request = goal.request
+        return {
+            "kind": "kubernetes",
+            "cluster": goal.cluster,
+            "verb": request.verb,
+            "resource": request.resource,
+            "group": request.group,
+            "subresource": request.subresource,
+            "namespace": request.namespace,
+            "name": request.name,
+            "path": request.path,
+        }
+    return {
+        "kind": "aws",
+        "action": goal.action,
+        "resource": goal.resource,
+        "account": goal.account,
+    }
+
+
+def explanation_json(explanation: Explanation) -> dict[str, Any]:
+    """The complete explanation (module doc)."""
+    workload = explanation.workload
+    chain = explanation.chain
+    return {
+        "workload": {
+            "cluster": workload.cluster,
+            "namespace": workload.namespace,
+            "serviceAccount": workload.name,
+            "subject": workload.subject,
+            "audience": workload.audience,
+        },
+        "goal": goal_json(explanation.goal),
+        "allowed": explanation.allowed,
+        "roles": list(chain.roles) if chain else [],
+        "roleSource": chain.role_source if chain else "",
+        "links": [
+            link_json(link, fix)
+            for link, fix in zip(chain.links if chain else (), explanation.fixes, strict=False)
+        ],
+        "noChain": explanation.no_chain.as_dict() if explanation.no_chain else None,
+        "notes": list(explanation.notes),
+        "problems": list(explanation.problems),
+    }
+
+
+# ---------------------------------------------------------------------- audit
+
+
+def audit_text(report: AuditReport) -> str:
+    """Findings most severe first: severity, rule, location, message, fix."""
+    counts: dict[str, int] = {}
+    for finding in report.findings:
+        counts[finding.severity.label] = counts.get(finding.severity.label, 0) + 1
+    order = ("critical", "high", "medium", "low", "info")
+    summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts) or "none"
+    lines = [f"findings: {summary}"]
+    for finding in report.findings:
+        lines.append("")
+        lines.append(f"{finding.severity.label.upper():<8} {finding.rule}  {finding.location}")
+        lines.append(f"         {finding.message}")
+        lines.append(f"         fix: {finding.fix}")
+    for problem in report.problems:
+        lines.append(f"warning: {problem}")
+    return "\n".join(lines)
+
+
+def audit_json(report: AuditReport) -> dict[str, Any]:
+    return {
+        "findings": [f.as_dict() for f in report.findings],
+        "hasFindings": report.has_findings,
+        "problems": list(report.problems),
+        "edges": report.edges,
+    }

@@ -1,0 +1,261 @@
+"""EKS clusters, IAM OIDC providers and access entries, from the AWS CLI's outputs.
+
+Inputs (already decoded from JSON by the caller) and what is taken from them:
+
+- ``aws eks describe-cluster``: ``cluster.name``, ``arn``, ``identity.oidc.issuer`` (the
+  issuer of the cluster's service account tokens, reference C.1) and
+  ``accessConfig.authenticationMode``. A cluster without ``accessConfig`` predates access
+  entries: ``CONFIG_MAP``, the default for clusters created through the API (E.1).
+- ``aws iam get-open-id-connect-provider`` (``Url``, ``ClientIDList``; it carries no ARN, so
+  the account comes from where the file sits) or ``list-open-id-connect-providers``
+  (ARNs only: the audiences are then unknown, and explain says so instead of guessing).
+- ``aws eks describe-access-entry`` (``accessEntry``), ``list-associated-access-policies``
+  (``associatedAccessPolicies``) and ``list-access-entries`` (principal ARNs only: such an
+  entry is taken as a ``STANDARD`` entry with the username EKS generates and no groups).
+
+EKS binds an access entry to the principal's unique ID (E.3), which none of these outputs
+show; offline, an entry is taken to be bound to the role as it is now.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubetrust import arn, errors
+from kubetrust.model.iam import Problem
+
+CONFIG_MAP = "CONFIG_MAP"
+DEFAULT_AUDIENCE = "sts.amazonaws.com"
+_ACCOUNT = re.compile(r"[0-9]{12}\Z")
+
+PolicyAssociation = tuple[str, str, tuple[str, ...]]
+"""``(policy ARN, "cluster" | "namespace", namespaces)``, as ``AssociateAccessPolicy`` takes."""
+
+
+@dataclass(frozen=True, slots=True)
+class OidcProvider:
+    """An IAM OIDC identity provider. ``url`` is stored as IAM stores it, without
+    ``https://``; ``client_ids`` is ``None`` when the input did not list the audiences."""
+
+    arn: str
+    account: str
+    url: str
+    client_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessEntry:
+    """An EKS access entry (E.2, E.4). ``described`` is false for an entry known only from
+    ``list-access-entries`` (its username, groups and type are then EKS's defaults)."""
+
+    principal_arn: str
+    username: str | None = None
+    kubernetes_groups: tuple[str, ...] = ()
+    type: str = "STANDARD"
+    policies: tuple[PolicyAssociation, ...] = ()
+    described: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClusterInfo:
+    """What ``describe-cluster`` says about a cluster."""
+
+    name: str
+    arn: str
+    account: str
+    region: str
+    issuer: str | None = None
+    authentication_mode: str = CONFIG_MAP
+    status: str = ""
+
+
+def parse_describe_cluster(data: Mapping[str, Any]) -> ClusterInfo:
+    """``aws eks describe-cluster`` output (``{"cluster": {...}}``, or the inner object).
+
+    Raises :class:`errors.InputError` when the name or ARN is missing or malformed.
+    """
+    cluster = data.get("cluster", data)
+    if not isinstance(cluster, Mapping):
+        raise errors.InputError("`cluster` must be an object")
+    name = cluster.get("name")
+    if not isinstance(name, str) or not name:
+        raise errors.InputError("`cluster.name` is missing")
+    try:
+        parsed = arn.parse(cluster.get("arn"))
+    except errors.InvalidArnError as error:
+        raise errors.InputError(f"`cluster.arn`: {error}") from None
+    if parsed.service != "eks" or parsed.resource != f"cluster/{name}":
+        raise errors.InputError(f"`cluster.arn` `{parsed}` is not the ARN of cluster `{name}`")
+    identity = cluster.get("identity")
+    oidc = identity.get("oidc") if isinstance(identity, Mapping) else None
+    issuer = oidc.get("issuer") if isinstance(oidc, Mapping) else None
+    access = cluster.get("accessConfig")
+    mode = access.get("authenticationMode") if isinstance(access, Mapping) else None
+    return ClusterInfo(
+        name=name,
+        arn=str(parsed),
+        account=parsed.account,
+        region=parsed.region,
+        issuer=issuer if isinstance(issuer, str) and issuer else None,
+        authentication_mode=mode if isinstance(mode, str) and mode else CONFIG_MAP,
+        status=str(cluster.get("status") or ""),
+    )
+
+
+def parse_oidc_providers(
+    data: object, *, account: str | None
+) -> tuple[list[OidcProvider], list[Problem]]:
+    """Providers from ``get-open-id-connect-provider`` output (one object, optionally with
+    ``Arn``), a list of such objects, or ``list-open-id-connect-providers`` output."""
+    problems: list[Problem] = []
+    if isinstance(data, Mapping) and "OpenIDConnectProviderList" in data:
+        items: Sequence[object] = data["OpenIDConnectProviderList"] or []
+    elif isinstance(data, list):
+        items = data
+    else:
+        items = [data]
+    providers = []
+    for index, item in enumerate(items):
+        where = f"[{index}]"
+        if not isinstance(item, Mapping):
+            problems.append(Problem(where, "a provider must be an object; ignored"))
+            continue
+        try:
+            providers.append(_provider(item, account))
+        except errors.KubetrustError as error:
+            problems.append(Problem(where, f"{error}; ignored"))
+    return providers, problems
+
+
+def _provider(item: Mapping[str, Any], account: str | None) -> OidcProvider:
+    raw_arn, raw_url = item.get("Arn"), item.get("Url")
+    if isinstance(raw_arn, str) and raw_arn:
+        parsed = arn.parse(raw_arn)
+        if parsed.service != "iam" or parsed.resource_type != "oidc-provider":
+            raise errors.InputError(f"`{raw_arn}` is not an IAM OIDC provider ARN")
+        url = parsed.resource.split("/", 1)[1]
+        if isinstance(raw_url, str) and raw_url.removeprefix("https://") != url:
+            raise errors.InputError(f"Url `{raw_url}` does not match Arn `{raw_arn}`")
+        provider_account = parsed.account
+        provider_arn = raw_arn
+    elif isinstance(raw_url, str) and raw_url:
+        if account is None or not _ACCOUNT.match(account):
+            raise errors.InputError(
+                "a provider without Arn needs its account (put the file under "
+                "accounts/<12-digit account>/)"
+            )
+        url = raw_url.removeprefix("https://").rstrip("/")
+        provider_account = account
+        provider_arn = f"arn:aws:iam::{account}:oidc-provider/{url}"
+    else:
+        raise errors.InputError("a provider needs `Arn` or `Url`")
+    client_ids = item.get("ClientIDList")
+    audiences = tuple(str(c) for c in client_ids) if isinstance(client_ids, list) else None
+    return OidcProvider(provider_arn, provider_account, url, audiences)
+
+
+def parse_access_entries(
+    documents: Sequence[Mapping[str, Any]],
+) -> tuple[list[AccessEntry], list[Problem]]:
+    """Access entries from any mix of ``describe-access-entry``,
+    ``list-associated-access-policies`` and ``list-access-entries`` outputs (module doc).
+
+    Outputs about one principal merge; the policies of a principal with no entry are
+    reported (EKS cannot hold them).
+    """
+    problems: list[Problem] = []
+    entries: dict[str, AccessEntry] = {}
+    policies: dict[str, list[PolicyAssociation]] = {}
+    for index, data in enumerate(documents):
+        where = f"[{index}]"
+        if isinstance(data.get("accessEntry"), Mapping):
+            entry = _entry(data["accessEntry"])
+            if entry is None:
+                problems.append(Problem(where, "accessEntry without principalArn; ignored"))
+            else:
+                entries[entry.principal_arn] = entry
+        if isinstance(data.get("accessEntries"), list):
+            for principal in data["accessEntries"]:
+                if isinstance(principal, str) and principal not in entries:
+                    entries[principal] = AccessEntry(principal, described=False)
+        if "associatedAccessPolicies" in data:
+            principal = data.get("principalArn")
+            if not isinstance(principal, str):
+                problems.append(Problem(where, "associatedAccessPolicies without principalArn"))
+                continue
+            policies.setdefault(principal, []).extend(
+                _associations(data["associatedAccessPolicies"], where, problems)
+            )
+    result = []
+    for principal, entry in entries.items():
+        extra = tuple(policies.pop(principal, ()))
+        result.append(
+            AccessEntry(
+                entry.principal_arn,
+                entry.username,
+                entry.kubernetes_groups,
+                entry.type,
+                entry.policies + extra,
+                entry.described,
+            )
+        )
+    for principal in policies:
+        problems.append(
+            Problem(principal, "access policies of a principal with no access entry; ignored")
+        )
+    return result, problems
+
+
+def _entry(raw: Mapping[str, Any]) -> AccessEntry | None:
+    principal = raw.get("principalArn")
+    if not isinstance(principal, str) or not principal:
+        return None
+    groups = raw.get("kubernetesGroups") or []
+    username = raw.get("username")
+    return AccessEntry(
+        principal,
+        username if isinstance(username, str) and username else None,
+        tuple(str(g) for g in groups if isinstance(g, str)),
+        str(raw.get("type") or "STANDARD"),
+    )
+
+
+def _associations(raw: object, where: str, problems: list[Problem]) -> list[PolicyAssociation]:
+    found: list[PolicyAssociation] = []
+    for index, item in enumerate(raw if isinstance(raw, list) else []):
+        if not isinstance(item, Mapping) or not isinstance(item.get("policyArn"), str):
+            problems.append(Problem(f"{where}.associatedAccessPolicies[{index}]", "no policyArn"))
+            continue
+        scope = _object(item.get("accessScope"))
+        kind = str(scope.get("type") or "cluster")
+        namespaces = tuple(str(n) for n in scope.get("namespaces") or [])
+        found.append((item["policyArn"], kind, namespaces))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceAccount:
+    """A Kubernetes service account and its IRSA role annotation (C.2), if any."""
+
+    namespace: str
+    name: str
+    role_arn: str | None = None
+    source: str = ""
+    annotations: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def subject(self) -> str:
+        """The ``sub`` claim of its tokens: ``system:serviceaccount:<ns>:<name>`` (C.1)."""
+        return f"system:serviceaccount:{self.namespace}:{self.name}"
+
+
+ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"
+AUDIENCE_ANNOTATION = "eks.amazonaws.com/audience"
+
+
+def _object(value: object) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one (malformed parts read as absent)."""
+    return value if isinstance(value, Mapping) else {}

@@ -1,0 +1,188 @@
+"""The pure RBAC evaluator (chain.rbac): upstream matching rules, defaults, access policies.
+
+The default rules must stay equal to the sandbox's bootstrap (which the sandbox enforces)
+until the sandbox imports chain.rbac_defaults; and the pure evaluator must agree with the
+sandbox's ``rule_allows`` on a table of rules and requests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kubetrust.chain import rbac, rbac_defaults
+from kubetrust.chain.kube_identity import access_policy_grant
+from kubetrust.model.kube import Binding, PolicyRule, RbacObjects, RbacRole, Subject
+
+RULE_CASES = [
+    (PolicyRule(verbs=("get",), api_groups=("",), resources=("pods",)), "get", "pods", "", True),
+    (PolicyRule(verbs=("get",), api_groups=("",), resources=("pods",)), "list", "pods", "", False),
+    (PolicyRule(verbs=("*",), api_groups=("*",), resources=("*",)), "delete", "x", "g", True),
+    (
+        PolicyRule(verbs=("get",), api_groups=("apps",), resources=("pods",)),
+        "get",
+        "pods",
+        "",
+        False,
+    ),
+    (
+        PolicyRule(verbs=("get",), api_groups=("",), resources=("pods",)),
+        "get",
+        "pods/log",
+        "",
+        False,
+    ),
+    (
+        PolicyRule(verbs=("get",), api_groups=("",), resources=("*/log",)),
+        "get",
+        "pods/log",
+        "",
+        True,
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "verb", "resource", "group", "allowed"), RULE_CASES)
+def test_rule_matching(
+    rule: PolicyRule, verb: str, resource: str, group: str, allowed: bool
+) -> None:
+    plural, _, sub = resource.partition("/")
+    request = rbac.KubeRequest(verb, plural, group, sub)
+    assert rbac.rule_allows(rule, request) is allowed
+
+
+@pytest.mark.parametrize(("rule", "verb", "resource", "group", "allowed"), RULE_CASES)
+def test_agrees_with_the_sandbox(
+    rule: PolicyRule, verb: str, resource: str, group: str, allowed: bool
+) -> None:
+    sandbox_rbac = pytest.importorskip("kubetrust.sandbox.kube.rbac")
+    plural, _, sub = resource.partition("/")
+    combined = f"{plural}/{sub}" if sub else plural
+    attrs = sandbox_rbac.Attributes(verb, group, combined, sub)
+    as_json = {
+        "verbs": list(rule.verbs),
+        "apiGroups": list(rule.api_groups),
+        "resources": list(rule.resources),
+    }
+    assert sandbox_rbac.rule_allows(as_json, attrs) is allowed
+
+
+def test_resource_names_and_urls() -> None:
+    named = PolicyRule(
+        verbs=("get",), api_groups=("",), resources=("configmaps",), resource_names=("app",)
+    )
+    assert rbac.rule_allows(named, rbac.KubeRequest("get", "configmaps", name="app"))
+    assert not rbac.rule_allows(named, rbac.KubeRequest("list", "configmaps"))
+    assert not rbac.rule_allows(named, rbac.KubeRequest("get", "configmaps"))
+    urls = PolicyRule(verbs=("get",), non_resource_urls=("/healthz", "/api/*"))
+    assert rbac.rule_allows(urls, rbac.KubeRequest("get", path="/healthz"))
+    assert rbac.rule_allows(urls, rbac.KubeRequest("get", path="/api/v1"))
+    assert not rbac.rule_allows(urls, rbac.KubeRequest("get", path="/metrics"))
+
+
+def test_defaults_equal_the_sandbox_bootstrap() -> None:
+    bootstrap = pytest.importorskip("kubetrust.sandbox.kube.bootstrap")
+    for name, rules in bootstrap.CLUSTER_ROLE_RULES.items():
+        ours = rbac_defaults.CLUSTER_ROLE_RULES[name]
+        as_json = [
+            {
+                k: list(v)
+                for k, v in {
+                    "apiGroups": r.api_groups,
+                    "resources": r.resources,
+                    "verbs": r.verbs,
+                    "nonResourceURLs": r.non_resource_urls,
+                }.items()
+                if v
+            }
+            for r in ours
+        ]
+        assert as_json == [bootstrap.rule_json(r) for r in rules], name
+    assert dict(rbac_defaults.CLUSTER_ROLE_BINDINGS) == dict(bootstrap.CLUSTER_ROLE_BINDINGS)
+
+
+def test_masters_bypass_rbac() -> None:
+    decision = rbac.authorize(
+        "u", ["system:masters"], rbac.KubeRequest("delete", "nodes"), RbacObjects()
+    )
+    assert decision.allowed and decision.via == "system:masters"
+
+
+def test_authenticated_users_get_discovery_by_default() -> None:
+    decision = rbac.authorize("u", [], rbac.KubeRequest("get", path="/version"), RbacObjects())
+    assert decision.allowed
+    assert "system:discovery" in decision.reason or "public-info" in decision.reason
+    denied = rbac.authorize("u", [], rbac.KubeRequest("get", "namespaces"), RbacObjects())
+    assert not denied.allowed and not denied.near_misses
+
+
+def _objects() -> RbacObjects:
+    role = RbacRole(
+        "reader", (PolicyRule(verbs=("get",), api_groups=("",), resources=("pods",)),), "apps"
+    )
+    return RbacObjects(
+        cluster_roles={},
+        roles={("apps", "reader"): role},
+        cluster_role_bindings=(
+            Binding("view-all", "ClusterRole", "view", (Subject("Group", "viewers"),)),
+        ),
+        role_bindings={
+            "apps": (
+                Binding("r", "Role", "reader", (Subject("User", "alice"),), "apps"),
+                Binding("ghost", "Role", "missing", (Subject("User", "alice"),), "apps"),
+                Binding("sa", "ClusterRole", "edit", (Subject("ServiceAccount", "ci"),), "apps"),
+            )
+        },
+    )
+
+
+def test_role_bindings_apply_in_their_namespace_only() -> None:
+    objects = _objects()
+    assert rbac.authorize(
+        "alice", [], rbac.KubeRequest("get", "pods", namespace="apps"), objects
+    ).allowed
+    assert not rbac.authorize(
+        "alice", [], rbac.KubeRequest("get", "pods", namespace="web"), objects
+    ).allowed
+
+
+def test_near_misses_name_the_bindings_that_apply() -> None:
+    decision = rbac.authorize(
+        "alice", [], rbac.KubeRequest("delete", "pods", namespace="apps"), _objects()
+    )
+    assert not decision.allowed
+    assert any('RoleBinding "r/apps"' in miss for miss in decision.near_misses)
+    assert any("does not exist" in miss for miss in decision.near_misses)
+
+
+def test_service_account_subject_defaults_to_the_binding_namespace() -> None:
+    user = "system:serviceaccount:apps:ci"
+    request = rbac.KubeRequest("create", "deployments", "apps", namespace="apps")
+    assert rbac.authorize(user, [], request, _objects()).allowed
+
+
+def test_default_roles_can_be_replaced() -> None:
+    empty_view = RbacObjects(
+        cluster_roles={"view": RbacRole("view", ())},
+        cluster_role_bindings=_objects().cluster_role_bindings,
+    )
+    request = rbac.KubeRequest("get", "pods", namespace="apps")
+    assert not rbac.authorize("bob", ["viewers"], request, empty_view).allowed
+    assert rbac.authorize("bob", ["viewers"], request, _objects()).allowed
+
+
+def test_access_policy_scopes() -> None:
+    grant = access_policy_grant(
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy",
+        scope_type="namespace",
+        namespaces=["dev-*"],
+    )
+    inside = rbac.KubeRequest("list", "pods", namespace="dev-1")
+    assert rbac.authorize("u", [], inside, RbacObjects(), [grant]).via == "access policy"
+    assert not rbac.authorize(
+        "u", [], rbac.KubeRequest("list", "pods", namespace="prod"), RbacObjects(), [grant]
+    ).allowed
+    assert not rbac.authorize(
+        "u", [], rbac.KubeRequest("list", "namespaces"), RbacObjects(), [grant]
+    ).allowed
+    secrets = rbac.KubeRequest("get", "secrets", namespace="dev-1")
+    assert not rbac.authorize("u", [], secrets, RbacObjects(), [grant]).allowed
