@@ -88,3 +88,12 @@ class Aws:
 @pytest.fixture(scope="session")
 def aws(sandbox: SandboxServer) -> Aws:
     return Aws(sandbox)
+
+
+@pytest.fixture(scope="session")
+def seed(sandbox: SandboxServer, aws: Aws, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Steps 1–4 of the seed with the aws CLI, once per session (``seedkit.build_seed``):
+    the blog's role names exist once per account, so every seed test shares this world."""
+    from .seedkit import build_seed
+
+    return build_seed(sandbox, aws, tmp_path_factory)

@@ -359,3 +359,79 @@ def eks_token_command(state_dir: Path | None, cluster: str, account: str | None)
         with contextlib.suppress(ValueError, AttributeError):
             version = str(json.loads(info).get("apiVersion") or version)
     click.echo(json.dumps(kube_access.exec_credential(token, version)))
+
+
+@sandbox.command(
+    name="exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
+)
+@_state_dir_option
+@click.option("--cluster", required=True, help="The sandbox EKS cluster running the pod.")
+@click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
+@click.option(
+    "--namespace", "-n", default="default", show_default=True, help="The pod's namespace."
+)
+@click.option("--pod", required=True, help="The pod (e.g. from `kubectl get pods`).")
+@click.option("--container", "-c", default=None, help="The container (default: the first).")
+@click.option(
+    "--isolation",
+    type=click.Choice(["auto", "namespace", "mapping"]),
+    default="auto",
+    show_default=True,
+    help="namespace: the pod's volumes at their absolute paths in a private mount namespace; "
+    "mapping: paths in the pod's env rewritten to a temp dir; auto: namespace when possible.",
+)
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_command(
+    state_dir: Path | None,
+    cluster: str,
+    account: str | None,
+    namespace: str,
+    pod: str,
+    container: str | None,
+    isolation: str,
+    command: tuple[str, ...],
+) -> None:
+    """Run COMMAND on this machine as if inside a pod of a sandbox cluster.
+
+    The pod's environment (with the IRSA webhook's injection), its ConfigMap, Secret and
+    projected-token volumes (tokens by TokenRequest, refreshed like the kubelet does), a
+    private HOME, and AWS_ENDPOINT_URL pointing at the sandbox. Use `--` before COMMAND:
+
+        kubetrust sandbox exec --cluster ci -n ci-namespace --pod P -- aws sts get-caller-identity
+    """
+    from kubetrust.sandbox import kube_access, pod_exec
+
+    directory = _resolve(state_dir)
+    facts, record = _cluster(directory, cluster, account)
+    keys = facts["accounts"][record.account]
+    client = kube_access.ClusterClient(
+        record.endpoint,
+        Path(facts["ca_file"]).read_bytes(),
+        lambda: kube_access.presign_eks_token(
+            facts["endpoint"],
+            record.region,
+            record.name,
+            keys["access_key_id"],
+            keys["secret_access_key"],
+        ),
+    )
+    try:
+        found = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
+        if found is None:
+            raise errors.InputError(f"pod `{namespace}/{pod}` not found in cluster `{cluster}`")
+        port = record.endpoint.rpartition(":")[2]
+        result = pod_exec.run_in_pod(
+            found,
+            command,
+            kube_access.PodVolumes(client, found),
+            container=container,
+            extra_env={
+                "AWS_ENDPOINT_URL": facts["endpoint"],
+                "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+                "KUBERNETES_SERVICE_PORT": port,
+            },
+            isolation=isolation,  # type: ignore[arg-type]
+        )
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None
+    raise SystemExit(result.returncode)
