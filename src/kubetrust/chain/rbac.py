@@ -196,9 +196,15 @@ def authorize(
     grants: Sequence[AccessGrant] = (),
     *,
     defaults: bool = True,
+    authenticated: bool = True,
 ) -> RbacDecision:
-    """Decide ``request`` for ``user`` in ``groups`` (see module doc)."""
-    all_groups = frozenset((*groups, rbac_defaults.AUTHENTICATED))
+    """Decide ``request`` for ``user`` in ``groups`` (see module doc).
+
+    ``authenticated``: add ``system:authenticated`` to the groups, as the apiserver does
+    for every authenticated user; a caller that already resolved the exact groups (the
+    sandbox) passes ``False``, so that no request gains a group it does not have."""
+    extra = (rbac_defaults.AUTHENTICATED,) if authenticated else ()
+    all_groups = frozenset((*groups, *extra))
     if rbac_defaults.MASTERS in all_groups:
         return RbacDecision(
             True, "group system:masters bypasses RBAC (privileged group)", "system:masters"

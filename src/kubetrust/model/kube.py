@@ -172,13 +172,22 @@ def parse_manifests(
     return Manifests(rbac, found.accounts), found.problems
 
 
-def _strings(raw: object) -> tuple[str, ...]:
-    if isinstance(raw, list):
-        return tuple(item for item in raw if isinstance(item, str))
-    return ()
+_RULE_FIELDS = ("verbs", "apiGroups", "resources", "resourceNames", "nonResourceURLs")
+
+
+def _string_list(raw: object) -> tuple[str, ...] | None:
+    """A rule field: absent is empty; anything but a list of strings is malformed (None)."""
+    if raw is None:
+        return ()
+    if isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+        return tuple(raw)
+    return None
 
 
 def _rules(raw: object, where: str, problems: list[Problem]) -> tuple[PolicyRule, ...]:
+    """The well-formed rules of a role. A malformed rule is dropped whole, never read as
+    far as it goes: ``resourceNames: 3`` must not become "any name" (fail closed; the
+    apiserver's validation would have refused the object)."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -189,13 +198,23 @@ def _rules(raw: object, where: str, problems: list[Problem]) -> tuple[PolicyRule
         if not isinstance(item, Mapping):
             problems.append(Problem(f"{where}.rules[{index}]", "not an object; ignored"))
             continue
+        fields = {name: _string_list(item.get(name)) for name in _RULE_FIELDS}
+        bad = [name for name, value in fields.items() if value is None]
+        if bad:
+            problems.append(
+                Problem(
+                    f"{where}.rules[{index}]",
+                    f"{', '.join(bad)} must be a list of strings; the rule grants nothing",
+                )
+            )
+            continue
         rules.append(
             PolicyRule(
-                verbs=_strings(item.get("verbs")),
-                api_groups=_strings(item.get("apiGroups")),
-                resources=_strings(item.get("resources")),
-                resource_names=_strings(item.get("resourceNames")),
-                non_resource_urls=_strings(item.get("nonResourceURLs")),
+                verbs=fields["verbs"] or (),
+                api_groups=fields["apiGroups"] or (),
+                resources=fields["resources"] or (),
+                resource_names=fields["resourceNames"] or (),
+                non_resource_urls=fields["nonResourceURLs"] or (),
             )
         )
     return tuple(rules)

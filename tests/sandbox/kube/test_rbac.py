@@ -18,7 +18,10 @@ from typing import Any
 
 import pytest
 
+from kubetrust.chain import rbac_defaults
 from kubetrust.chain.kube_identity import AccessGrant, access_policy_grant
+from kubetrust.chain.rbac import rule_allows
+from kubetrust.model.kube import PolicyRule
 from kubetrust.sandbox import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap
 from kubetrust.sandbox.kube.bootstrap import (
@@ -27,7 +30,7 @@ from kubetrust.sandbox.kube.bootstrap import (
     ROLE_BINDINGS_KEY,
     ROLES_KEY,
 )
-from kubetrust.sandbox.kube.rbac import Attributes, RbacAuthorizer, rule_allows
+from kubetrust.sandbox.kube.rbac import RbacAuthorizer, kube_request
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 
@@ -144,7 +147,7 @@ def test_seed_stores_the_default_roles_and_bindings(store: Store) -> None:
         assert obj["metadata"]["annotations"] == {
             "rbac.authorization.kubernetes.io/autoupdate": "true"
         }
-        expected = [bootstrap.rule_json(r) for r in bootstrap.CLUSTER_ROLE_RULES[name]]
+        expected = [bootstrap.rule_json(r) for r in rbac_defaults.CLUSTER_ROLE_RULES[name]]
         assert obj["rules"] == expected
     assert roles["cluster-admin"]["rules"] == [
         {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
@@ -179,13 +182,13 @@ def test_seed_is_idempotent_and_keeps_user_changes(store: Store) -> None:
 
 
 def test_aggregated_roles_nest_as_upstream_materializes_them() -> None:
-    rules = bootstrap.CLUSTER_ROLE_RULES
-    assert rules["edit"][: len(bootstrap.AGGREGATE_TO_EDIT_RULES)] == (
-        bootstrap.AGGREGATE_TO_EDIT_RULES
+    rules = rbac_defaults.CLUSTER_ROLE_RULES
+    assert rules["edit"][: len(rbac_defaults.AGGREGATE_TO_EDIT_RULES)] == (
+        rbac_defaults.AGGREGATE_TO_EDIT_RULES
     )
     assert rules["edit"][-len(rules["view"]) :] == rules["view"]
     assert rules["admin"][: len(rules["edit"])] == rules["edit"]
-    assert not any("secrets" in r.get("resources", ()) for r in rules["view"])
+    assert not any("secrets" in r.resources for r in rules["view"])
 
 
 # ---------------------------------------------------------------------- RBAC
@@ -513,17 +516,20 @@ def test_malformed_stored_objects_are_skipped(store: Store, authorize: RbacAutho
     )
 
 
-def test_rule_allows_on_its_own() -> None:
-    pods = Attributes.of("get", auth.GroupResource("", "pods", "log"), "ns", "p")
-    assert pods.resource == "pods/log" and pods.is_resource_request
-    assert rule_allows({"apiGroups": ["*"], "resources": ["*"], "verbs": ["get"]}, pods)
-    assert not rule_allows({"apiGroups": ["apps"], "resources": ["*"], "verbs": ["get"]}, pods)
-    assert not rule_allows({"nonResourceURLs": ["*"], "verbs": ["*"]}, pods)
-    url = Attributes.of("get", auth.GroupResource("", ""), None, "/healthz/etcd")
+def test_requests_reach_the_shared_rule_matcher() -> None:
+    """The authorizer's call becomes chain.rbac's request: subresource kept apart, a
+    non-resource URL as ``path`` (the matcher itself is tested in tests/unit/explain)."""
+    pods = kube_request("get", auth.GroupResource("", "pods", "log"), "ns", "p")
+    assert (pods.combined, pods.namespace, pods.name) == ("pods/log", "ns", "p")
+    assert rule_allows(PolicyRule(("get",), ("*",), ("*",)), pods)
+    assert not rule_allows(PolicyRule(("get",), ("apps",), ("*",)), pods)
+    assert not rule_allows(PolicyRule(("get",), ("",), ("pods",)), pods)
+    assert not rule_allows(PolicyRule(("*",), non_resource_urls=("*",)), pods)
+    url = kube_request("get", auth.GroupResource("", ""), None, "/healthz/etcd")
     assert not url.is_resource_request and url.path == "/healthz/etcd"
-    assert rule_allows({"nonResourceURLs": ["/healthz/*"], "verbs": ["get"]}, url)
-    assert not rule_allows({"nonResourceURLs": ["/healthz"], "verbs": ["get"]}, url)
-    assert not rule_allows({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, url)
+    assert rule_allows(PolicyRule(("get",), non_resource_urls=("/healthz/*",)), url)
+    assert not rule_allows(PolicyRule(("get",), non_resource_urls=("/healthz",)), url)
+    assert not rule_allows(PolicyRule(("*",), ("*",), ("*",)), url)
 
 
 # ---------------------------------------------------------------------- real kubectl

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubetrust.chain import rbac, rbac_defaults
+from kubetrust.chain import rbac
 from kubetrust.chain.kube_identity import access_policy_grant
 from kubetrust.model.kube import Binding, PolicyRule, RbacObjects, RbacRole, Subject
 
@@ -50,22 +50,6 @@ def test_rule_matching(
     assert rbac.rule_allows(rule, request) is allowed
 
 
-@pytest.mark.parametrize(("rule", "verb", "resource", "group", "allowed"), RULE_CASES)
-def test_agrees_with_the_sandbox(
-    rule: PolicyRule, verb: str, resource: str, group: str, allowed: bool
-) -> None:
-    sandbox_rbac = pytest.importorskip("kubetrust.sandbox.kube.rbac")
-    plural, _, sub = resource.partition("/")
-    combined = f"{plural}/{sub}" if sub else plural
-    attrs = sandbox_rbac.Attributes(verb, group, combined, sub)
-    as_json = {
-        "verbs": list(rule.verbs),
-        "apiGroups": list(rule.api_groups),
-        "resources": list(rule.resources),
-    }
-    assert sandbox_rbac.rule_allows(as_json, attrs) is allowed
-
-
 def test_resource_names_and_urls() -> None:
     named = PolicyRule(
         verbs=("get",), api_groups=("",), resources=("configmaps",), resource_names=("app",)
@@ -77,27 +61,6 @@ def test_resource_names_and_urls() -> None:
     assert rbac.rule_allows(urls, rbac.KubeRequest("get", path="/healthz"))
     assert rbac.rule_allows(urls, rbac.KubeRequest("get", path="/api/v1"))
     assert not rbac.rule_allows(urls, rbac.KubeRequest("get", path="/metrics"))
-
-
-def test_defaults_equal_the_sandbox_bootstrap() -> None:
-    bootstrap = pytest.importorskip("kubetrust.sandbox.kube.bootstrap")
-    for name, rules in bootstrap.CLUSTER_ROLE_RULES.items():
-        ours = rbac_defaults.CLUSTER_ROLE_RULES[name]
-        as_json = [
-            {
-                k: list(v)
-                for k, v in {
-                    "apiGroups": r.api_groups,
-                    "resources": r.resources,
-                    "verbs": r.verbs,
-                    "nonResourceURLs": r.non_resource_urls,
-                }.items()
-                if v
-            }
-            for r in ours
-        ]
-        assert as_json == [bootstrap.rule_json(r) for r in rules], name
-    assert dict(rbac_defaults.CLUSTER_ROLE_BINDINGS) == dict(bootstrap.CLUSTER_ROLE_BINDINGS)
 
 
 def test_masters_bypass_rbac() -> None:
@@ -186,3 +149,33 @@ def test_access_policy_scopes() -> None:
     ).allowed
     secrets = rbac.KubeRequest("get", "secrets", namespace="dev-1")
     assert not rbac.authorize("u", [], secrets, RbacObjects(), [grant]).allowed
+
+
+def test_malformed_rules_grant_nothing() -> None:
+    """Fail closed: a rule is dropped whole when a field is not a list of strings, so
+    ``resourceNames: 3`` never reads as "any name" (found when the sandbox moved to this
+    evaluator)."""
+    from kubetrust.model.kube import parse_manifests
+
+    role = {
+        "kind": "ClusterRole",
+        "metadata": {"name": "odd"},
+        "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["*"], "resourceNames": 3},
+            {"apiGroups": [""], "resources": "pods", "verbs": ["*"]},
+            {"apiGroups": [""], "resources": ["pods"], "verbs": [None, "get"]},
+            {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]},
+        ],
+    }
+    binding = {
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "odd"},
+        "roleRef": {"kind": "ClusterRole", "name": "odd"},
+        "subjects": [{"kind": "User", "name": "mal"}],
+    }
+    manifests, problems = parse_manifests([role, binding])
+    assert len(manifests.rbac.cluster_roles["odd"].rules) == 1
+    assert len(problems) == 3
+    objects = manifests.rbac
+    assert not rbac.authorize("mal", [], rbac.KubeRequest("get", "pods", name="p"), objects).allowed
+    assert rbac.authorize("mal", [], rbac.KubeRequest("list", "configmaps"), objects).allowed

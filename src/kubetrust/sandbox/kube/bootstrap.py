@@ -12,24 +12,22 @@ has no aggregation controller, so :func:`seed` stores them already materialized:
 - ``edit``  = ``system:aggregate-to-edit`` + ``view``
 - ``admin`` = ``edit`` + ``system:aggregate-to-admin``
 
-The same rule lists are exported as :data:`CLUSTER_ROLE_RULES`, because EKS access policies
-(reference E.4) are "like" these roles yet cannot be viewed or modified by users: the
-authorizer must evaluate them from these constants, never from the (editable) stored copies.
+The rules themselves live in :mod:`kubetrust.chain.rbac_defaults` (pure data, shared with
+explain): EKS access policies (reference E.4) are "like" these roles yet cannot be viewed or
+modified by users, so authorization evaluates them from those constants, never from the
+(editable) stored copies made here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
+from kubetrust.chain.rbac_defaults import CLUSTER_ROLE_BINDINGS, CLUSTER_ROLE_RULES
+from kubetrust.model.kube import PolicyRule
 from kubetrust.sandbox.kube import resources, status
-from kubetrust.sandbox.kube.auth import AUTHENTICATED, MASTERS
 from kubetrust.sandbox.kube.store import Store
-
-Rule = Mapping[str, tuple[str, ...]]
-"""A PolicyRule: ``apiGroups``, ``resources``, ``verbs``, ``resourceNames``,
-``nonResourceURLs``, each a tuple of strings (absent keys are empty)."""
 
 RBAC_API_VERSION: Final = f"{resources.RBAC}/v1"
 BOOTSTRAP_LABELS: Final[Mapping[str, str]] = MappingProxyType(
@@ -39,239 +37,6 @@ AUTOUPDATE_ANNOTATIONS: Final[Mapping[str, str]] = MappingProxyType(
     {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 )
 AGGREGATE_TO: Final = "rbac.authorization.k8s.io/aggregate-to-"
-
-UNAUTHENTICATED: Final = "system:unauthenticated"
-
-READ: Final = ("get", "list", "watch")
-WRITE: Final = ("create", "delete", "deletecollection", "patch", "update")
-READ_WRITE: Final = (
-    "create",
-    "delete",
-    "deletecollection",
-    "get",
-    "list",
-    "patch",
-    "update",
-    "watch",
-)
-
-
-def _rule(groups: Iterable[str], names: Iterable[str], verbs: Iterable[str]) -> Rule:
-    """A resource rule (upstream ``rbacv1helpers.NewRule(verbs...).Groups().Resources()``)."""
-    return MappingProxyType(
-        {"apiGroups": tuple(groups), "resources": tuple(names), "verbs": tuple(verbs)}
-    )
-
-
-def _urls(urls: Iterable[str], verbs: Iterable[str]) -> Rule:
-    """A non-resource rule (``NewRule(verbs...).URLs(urls...)``)."""
-    return MappingProxyType({"nonResourceURLs": tuple(urls), "verbs": tuple(verbs)})
-
-
-_CORE = ("",)
-
-AGGREGATE_TO_VIEW_RULES: Final[tuple[Rule, ...]] = (
-    _rule(
-        _CORE,
-        (
-            "configmaps",
-            "endpoints",
-            "persistentvolumeclaims",
-            "persistentvolumeclaims/status",
-            "pods",
-            "replicationcontrollers",
-            "replicationcontrollers/scale",
-            "serviceaccounts",
-            "services",
-            "services/status",
-        ),
-        READ,
-    ),
-    _rule(
-        _CORE,
-        (
-            "bindings",
-            "events",
-            "limitranges",
-            "namespaces/status",
-            "pods/log",
-            "pods/status",
-            "replicationcontrollers/status",
-            "resourcequotas",
-            "resourcequotas/status",
-        ),
-        READ,
-    ),
-    _rule(_CORE, ("namespaces",), READ),
-    _rule(("discovery.k8s.io",), ("endpointslices",), READ),
-    _rule(
-        ("apps",),
-        (
-            "controllerrevisions",
-            "daemonsets",
-            "daemonsets/status",
-            "deployments",
-            "deployments/scale",
-            "deployments/status",
-            "replicasets",
-            "replicasets/scale",
-            "replicasets/status",
-            "statefulsets",
-            "statefulsets/scale",
-            "statefulsets/status",
-        ),
-        READ,
-    ),
-    _rule(("autoscaling",), ("horizontalpodautoscalers", "horizontalpodautoscalers/status"), READ),
-    _rule(("batch",), ("cronjobs", "cronjobs/status", "jobs", "jobs/status"), READ),
-    _rule(
-        ("extensions",),
-        (
-            "daemonsets",
-            "daemonsets/status",
-            "deployments",
-            "deployments/scale",
-            "deployments/status",
-            "ingresses",
-            "ingresses/status",
-            "networkpolicies",
-            "replicasets",
-            "replicasets/scale",
-            "replicasets/status",
-            "replicationcontrollers/scale",
-        ),
-        READ,
-    ),
-    _rule(("policy",), ("poddisruptionbudgets", "poddisruptionbudgets/status"), READ),
-    _rule(("networking.k8s.io",), ("ingresses", "ingresses/status", "networkpolicies"), READ),
-)
-"""Read access to namespaced workloads; deliberately no Secrets (they hold credentials)."""
-
-AGGREGATE_TO_EDIT_RULES: Final[tuple[Rule, ...]] = (
-    _rule(
-        _CORE,
-        (
-            "pods/attach",
-            "pods/exec",
-            "pods/portforward",
-            "pods/proxy",
-            "secrets",
-            "services/proxy",
-        ),
-        READ,
-    ),
-    _rule(_CORE, ("serviceaccounts",), ("impersonate",)),
-    _rule(_CORE, ("pods", "pods/attach", "pods/exec", "pods/portforward", "pods/proxy"), WRITE),
-    _rule(_CORE, ("pods/eviction",), ("create",)),
-    _rule(
-        _CORE,
-        (
-            "configmaps",
-            "events",
-            "persistentvolumeclaims",
-            "replicationcontrollers",
-            "replicationcontrollers/scale",
-            "secrets",
-            "serviceaccounts",
-            "services",
-            "services/proxy",
-        ),
-        WRITE,
-    ),
-    _rule(_CORE, ("serviceaccounts/token",), ("create",)),
-    _rule(
-        ("apps",),
-        (
-            "daemonsets",
-            "deployments",
-            "deployments/rollback",
-            "deployments/scale",
-            "replicasets",
-            "replicasets/scale",
-            "statefulsets",
-            "statefulsets/scale",
-        ),
-        WRITE,
-    ),
-    _rule(("autoscaling",), ("horizontalpodautoscalers",), WRITE),
-    _rule(("batch",), ("cronjobs", "jobs"), WRITE),
-    _rule(
-        ("extensions",),
-        (
-            "daemonsets",
-            "deployments",
-            "deployments/rollback",
-            "deployments/scale",
-            "ingresses",
-            "networkpolicies",
-            "replicasets",
-            "replicasets/scale",
-            "replicationcontrollers/scale",
-        ),
-        WRITE,
-    ),
-    _rule(("policy",), ("poddisruptionbudgets",), WRITE),
-    _rule(("networking.k8s.io",), ("ingresses", "networkpolicies"), WRITE),
-    _rule(("coordination.k8s.io",), ("leases",), READ_WRITE),
-)
-"""Writes to workloads and reads of Secrets. Endpoints are not writable since the
-CVE-2021-25740 fix (upstream removed them from ``edit``)."""
-
-AGGREGATE_TO_ADMIN_RULES: Final[tuple[Rule, ...]] = (
-    _rule(("authorization.k8s.io",), ("localsubjectaccessreviews",), ("create",)),
-    _rule((resources.RBAC,), ("rolebindings", "roles"), READ_WRITE),
-)
-"""What makes a namespace admin: managing Roles and RoleBindings in the namespace."""
-
-VIEW_RULES: Final = AGGREGATE_TO_VIEW_RULES
-EDIT_RULES: Final = AGGREGATE_TO_EDIT_RULES + VIEW_RULES
-ADMIN_RULES: Final = EDIT_RULES + AGGREGATE_TO_ADMIN_RULES
-CLUSTER_ADMIN_RULES: Final[tuple[Rule, ...]] = (
-    _rule(("*",), ("*",), ("*",)),
-    _urls(("*",), ("*",)),
-)
-
-CLUSTER_ROLE_RULES: Final[Mapping[str, tuple[Rule, ...]]] = MappingProxyType(
-    {
-        "cluster-admin": CLUSTER_ADMIN_RULES,
-        "admin": ADMIN_RULES,
-        "edit": EDIT_RULES,
-        "view": VIEW_RULES,
-        "system:aggregate-to-admin": AGGREGATE_TO_ADMIN_RULES,
-        "system:aggregate-to-edit": AGGREGATE_TO_EDIT_RULES,
-        "system:aggregate-to-view": AGGREGATE_TO_VIEW_RULES,
-        "system:basic-user": (
-            _rule(
-                ("authorization.k8s.io",),
-                ("selfsubjectaccessreviews", "selfsubjectrulesreviews"),
-                ("create",),
-            ),
-            _rule(("authentication.k8s.io",), ("selfsubjectreviews",), ("create",)),
-        ),
-        "system:discovery": (
-            _urls(
-                (
-                    "/api",
-                    "/api/*",
-                    "/apis",
-                    "/apis/*",
-                    "/healthz",
-                    "/livez",
-                    "/openapi",
-                    "/openapi/*",
-                    "/readyz",
-                    "/version",
-                    "/version/",
-                ),
-                ("get",),
-            ),
-        ),
-        "system:public-info-viewer": (
-            _urls(("/healthz", "/livez", "/readyz", "/version", "/version/"), ("get",)),
-        ),
-    }
-)
-"""Rules of each bootstrap ClusterRole, by name (the aggregated roles materialized)."""
 
 AGGREGATION: Final[Mapping[str, tuple[str, str | None]]] = MappingProxyType(
     {
@@ -285,16 +50,6 @@ AGGREGATION: Final[Mapping[str, tuple[str, str | None]]] = MappingProxyType(
 )
 """Per role: the ``aggregate-to-<x>`` label its ``aggregationRule`` selects (``""``: none)
 and the role it is itself aggregated into (its ``aggregate-to-<y>`` label), as upstream."""
-
-CLUSTER_ROLE_BINDINGS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {
-        "cluster-admin": (MASTERS,),
-        "system:basic-user": (AUTHENTICATED,),
-        "system:discovery": (AUTHENTICATED,),
-        "system:public-info-viewer": (AUTHENTICATED, UNAUTHENTICATED),
-    }
-)
-"""Bootstrap ClusterRoleBindings: each binds the ClusterRole of the same name to groups."""
 
 
 def _kind_key(plural: str) -> str:
@@ -310,9 +65,16 @@ ROLES_KEY: Final = _kind_key("roles")
 ROLE_BINDINGS_KEY: Final = _kind_key("rolebindings")
 
 
-def rule_json(rule: Rule) -> dict[str, list[str]]:
+def rule_json(rule: PolicyRule) -> dict[str, list[str]]:
     """A rule as stored and served (JSON lists; empty fields omitted, as ``omitempty``)."""
-    return {field: list(values) for field, values in rule.items() if values}
+    fields = {
+        "apiGroups": rule.api_groups,
+        "resources": rule.resources,
+        "verbs": rule.verbs,
+        "resourceNames": rule.resource_names,
+        "nonResourceURLs": rule.non_resource_urls,
+    }
+    return {field: list(values) for field, values in fields.items() if values}
 
 
 def _metadata(name: str, extra_labels: Mapping[str, str] | None = None) -> dict[str, Any]:
