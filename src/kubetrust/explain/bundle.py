@@ -41,11 +41,11 @@ from typing import Any
 
 from kubetrust import errors
 from kubetrust.explain.gcpause import paused_gc
-from kubetrust.explain.yaml_codec import CODEC, load_all
 from kubetrust.model import account_dump, aws_auth, eks, kube
 from kubetrust.model.iam import AccountIam, Problem
 from kubetrust.model.topology import AwsProfile, Cluster, OrgPolicies, ResourcePolicy, Topology
 from kubetrust.policy import PolicyKind, parse_policy
+from kubetrust.yaml_codec import CODEC, load_all
 
 _ACCOUNT = re.compile(r"[0-9]{12}\Z")
 _MANIFEST_DIRS = ("manifests", "rbac", "serviceaccounts")

@@ -19,8 +19,8 @@ from kubetrust.chain import rbac, rbac_defaults
 from kubetrust.chain.links import Link
 from kubetrust.chain.paths import Chain, KubeGoal
 from kubetrust.explain.fix_common import Fix, name_of, statement_json
-from kubetrust.explain.yaml_codec import CODEC
 from kubetrust.model.topology import Cluster, Topology
+from kubetrust.yaml_codec import CODEC
 
 _ROLE_ORDER = ("view", "edit", "admin", "cluster-admin")
 _POLICY_FOR = {

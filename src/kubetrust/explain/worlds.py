@@ -42,7 +42,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kubetrust.explain.yaml_codec import CODEC
+from kubetrust.yaml_codec import CODEC
 
 
 def unique_id(prefix: str, text: str) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 from kubetrust.model import aws_auth
 from kubetrust.model.aws_auth import RoleMapping
 from kubetrust.provision.ports import ProvisionError
-from kubetrust.provision.yamlcodec import CODEC
+from kubetrust.yaml_codec import CODEC
 
 NAMESPACE = "kube-system"
 NAME = "aws-auth"

@@ -36,7 +36,7 @@ from kubetrust.model.aws_auth import AwsAuthMap, parse_aws_auth
 from kubetrust.sandbox import credentials, eks_api, sigv4
 from kubetrust.sandbox.kube import auth, status
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.yaml_codec import CODEC
+from kubetrust.yaml_codec import CODEC
 
 logger = logging.getLogger(__name__)
 

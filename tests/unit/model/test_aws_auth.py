@@ -24,7 +24,7 @@ from kubetrust.model.aws_auth import (
     encode_aws_auth,
     parse_aws_auth,
 )
-from kubetrust.sandbox.yaml_codec import PyYamlCodec
+from kubetrust.yaml_codec import PyYamlCodec
 
 FIXTURES = Path(__file__).parent / "aws_auth"
 

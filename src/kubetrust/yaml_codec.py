@@ -1,11 +1,12 @@
-"""YAML for the explain layer: manifests, and aws-auth's data values as the authenticator
-reads them.
+"""YAML as kubetrust reads Kubernetes data: aws-auth's values as the authenticator does, and
+manifests — one codec for the sandbox, the provisioner and explain.
 
 The pure layers may not import a YAML library (import-linter), so :mod:`kubetrust.model`
-takes a :class:`~kubetrust.model.aws_auth.YamlCodec`. This one decodes as the authenticator's
-``yaml.v2`` does (reference D.3): YAML 1.1 scalars with timestamps kept as text, and, for
-``mapAccounts``, every scalar as its literal text. It is the same as the sandbox's codec,
-which explain may not import (``sandbox`` sits above ``explain``).
+takes a :class:`~kubetrust.model.aws_auth.YamlCodec`; :data:`CODEC` is it. It decodes as the
+authenticator's ``yaml.v2`` does (reference D.3): YAML 1.1 scalars with timestamps kept as
+text, and, for ``mapAccounts``, every scalar as its literal text. It writes block style
+without line folding, so that rewriting ``mapRoles`` around kubetrust's own entries keeps
+every foreign entry's meaning.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ _Yaml11Loader.yaml_implicit_resolvers = {
 
 
 class PyYamlCodec:
-    """The aws-auth codec (see module doc); errors come out as :class:`ValueError`."""
+    """The aws-auth codec (module doc); errors come out as :class:`ValueError`, as the
+    protocol asks."""
 
     def load(self, text: str) -> object:
         try:
@@ -41,6 +43,8 @@ class PyYamlCodec:
             raise ValueError(str(error)) from error
 
     def dump(self, value: object) -> str:
+        # allow_unicode=False: PyYAML writes a lone NEL (U+0085) single-quoted and reads it
+        # back as a space; escaped in double quotes it round-trips (found by a property test).
         return yaml.safe_dump(
             value, default_flow_style=False, sort_keys=False, allow_unicode=False, width=2**31
         )

@@ -1,0 +1,111 @@
+"""``kubetrust demo``: the seed's cross-account chain, end to end, on a local sandbox.
+
+Parse options → one library call (:func:`kubetrust.demo.run_demo`) → render. Exit 0 when
+every link held as expected (the seed's checks allowed, the other service account denied)
+and the audit flagged the seed's system:masters mapping; 1 otherwise, naming the failing
+step or link. SIGTERM and SIGHUP are turned into Ctrl-C for the run, so that the sandbox is
+stopped on every way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from kubetrust.cli.output import ExitCode
+
+
+@click.command()
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="The sandbox's state directory (default: a fresh temporary directory).",
+)
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave the sandbox running afterwards and print how to use it (not after Ctrl-C).",
+)
+@click.option(
+    "--output",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: progress and a summary for a reader; json: the whole report on stdout.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the result (text) or the JSON.")
+@click.option("--verbose", "-v", is_flag=True, help="Show each command and its output.")
+@click.option(
+    "--isolation",
+    type=click.Choice(["auto", "namespace", "mapping"]),
+    default="auto",
+    show_default=True,
+    help="How `kubetrust sandbox exec` provides the pod's paths (see the README).",
+)
+def demo(
+    state_dir: Path | None, keep: bool, fmt: str, quiet: bool, verbose: bool, isolation: str
+) -> None:
+    """Run the seed's cross-account chain on a local sandbox and prove every link.
+
+    \b
+    Starts a sandbox (accounts 111111111111 and 222222222222, clusters ci-cluster and
+    target-cluster), applies examples/seed.yaml, deploys the blog's test pod, runs the
+    blog's checks inside it with the real aws CLI and kubectl, shows that a second
+    service account in the same namespace is denied, audits what was applied, and stops
+    the sandbox. Exit 0 when every link held as expected, 1 otherwise.
+    """
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    from kubetrust.demo import Options, render, run_demo
+
+    def err(line: str) -> None:
+        click.echo(line, err=True)
+
+    if not quiet:
+        err("kubetrust demo: the seed's cross-account chain, end to end, on a local sandbox")
+    options = Options(
+        state_dir=state_dir,
+        keep=keep,
+        isolation=isolation,
+        progress=None if quiet else err,
+        verbose=err if verbose else None,
+    )
+    with _terminate_as_interrupt():
+        report = run_demo(options)
+    if fmt == "json":
+        click.echo(json.dumps(report.to_json(), indent=2))
+    elif quiet:
+        click.echo(render.result_line(report))
+        if report.kept is not None:
+            click.echo(render.kept_text(report.kept))
+    else:
+        sys.stdout.write("\n" + render.render_text(report))
+    raise SystemExit(ExitCode.OK if report.ok else ExitCode.FAILURE)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM/SIGHUP raise KeyboardInterrupt while the demo runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

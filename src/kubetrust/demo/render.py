@@ -1,0 +1,163 @@
+"""The demo's report for a reader: each link, its verdict, its evidence, what it proves.
+
+Written for someone who has not read the blog: every link says in one sentence what it
+shows, the command that showed it, and what was expected, so that the denied variant reads
+as a success of least privilege rather than as an error.
+"""
+
+from __future__ import annotations
+
+import shlex
+import textwrap
+
+from kubetrust.demo import scenario
+from kubetrust.demo.model import Kept, Link, Report, Verdict
+
+WIDTH = 100
+_LABEL = 10
+INTRO = (
+    f"A pod in account {scenario.CI_ACCOUNT}'s cluster {scenario.CI_CLUSTER}, running as "
+    f"{scenario.NAMESPACE}/{scenario.SERVICE_ACCOUNT}, reaches account "
+    f"{scenario.TARGET_ACCOUNT}: its service-account token buys a session of "
+    f"{scenario.CI_ROLE} (web identity), which assumes {scenario.TARGET_ROLE}, which calls "
+    f"the EKS API and, through aws-auth, the Kubernetes API of {scenario.TARGET_CLUSTER}. "
+    "Each link below was checked live with the real aws CLI and kubectl (the first as the "
+    "CI account's administrator, the others from inside the pod); the last one, another "
+    "service account of the same namespace, must be denied."
+)
+
+
+def render_text(report: Report) -> str:
+    """The full summary: the links, the audit, the verdict (and how to use a kept sandbox)."""
+    parts = [
+        _heading("The seed's chain, link by link"),
+        _wrapped(INTRO, ""),
+        *(_link(number, link) for number, link in enumerate(report.links, 1)),
+        _audit(report),
+        result_line(report),
+    ]
+    if report.kept is not None:
+        parts.append(kept_text(report.kept))
+    return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def result_line(report: Report) -> str:
+    """One line: PASS or FAIL, the verdict counts, the time, and every failure."""
+    counts = _counts(report.links)
+    where = {
+        "running": "the sandbox is still running",
+        "stopped": "the sandbox is stopped",
+    }.get(report.sandbox, "no sandbox was started")
+    if report.ok:
+        return f"PASS: every link held as expected ({counts}) in {report.seconds:.1f} s; {where}."
+    lines = [f"FAIL after {report.seconds:.1f} s ({counts}); {where}."]
+    lines += [f"  failed: {reason}" for reason in report.failures]
+    lines.append(
+        "  (--verbose shows every command and its output; --keep leaves the sandbox running)"
+    )
+    return "\n".join(lines)
+
+
+def _heading(text: str) -> str:
+    return f"{text}\n{'=' * len(text)}"
+
+
+def _link(number: int, link: Link) -> str:
+    expected = "as expected" if link.ok else f"EXPECTED {link.spec.expected.upper()}"
+    head = f"{number}. {link.spec.title}"
+    verdict = f"{link.verdict.upper()} ({expected})"
+    lines = [f"{head}\n   {verdict}   [blog: {link.spec.seed_step}]"]
+    if link.evidence:
+        lines.append(_field("evidence", link.evidence))
+    if link.why:
+        lines.append(_field("why", link.why))
+    lines.append(_field("proves", link.spec.proves))
+    lines += _commands(link)
+    return "\n".join(lines)
+
+
+def _commands(link: Link) -> list[str]:
+    """The commands behind the verdict, with where they ran (the pod, or the host)."""
+    lines: list[str] = []
+    where = ""
+    for check in link.checks:
+        if check.where != where:
+            where = check.where
+            shown = "as the account administrator" if where == "host" else f"in {where}"
+            lines.append(f"   {shown}:")
+        status = "" if check.ok else f"   -> exit {check.returncode}"
+        lines.append(f"     $ {check.command}{status}")
+    return lines
+
+
+def _field(label: str, text: str) -> str:
+    indent = " " * (3 + _LABEL)
+    return textwrap.fill(
+        text,
+        width=WIDTH,
+        initial_indent=f"   {label + ':':<{_LABEL}}",
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _audit(report: Report) -> str:
+    if not report.findings:
+        return ""
+    lines = [_heading(f"kubetrust audit of what was applied: {len(report.findings)} finding(s)")]
+    for finding in report.findings:
+        lines.append(f"{finding.severity.upper():<8} {finding.rule}")
+        lines.append(_wrapped(finding.message, " " * 9))
+        lines.append(_wrapped(f"fix: {finding.fix}", " " * 9))
+    if any(finding.rule == report.expected_finding for finding in report.findings):
+        lines.append(
+            f"(expected: the seed maps the target role to system:masters; "
+            f"`{report.expected_finding}` says so)"
+        )
+    return "\n".join(lines)
+
+
+def _wrapped(text: str, indent: str) -> str:
+    return textwrap.fill(
+        text,
+        width=WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _counts(links: list[Link]) -> str:
+    counts: dict[Verdict, int] = {}
+    for link in links:
+        counts[link.verdict] = counts.get(link.verdict, 0) + 1
+    return ", ".join(f"{n} {verdict}" for verdict, n in counts.items())
+
+
+def kept_text(kept: Kept) -> str:
+    """How to use the sandbox that ``--keep`` left running."""
+    state = shlex.quote(kept.state_dir)
+    lines = [
+        _heading("The sandbox is still running"),
+        "As an account's administrator (the aws CLI, boto3):",
+        *(
+            f'  eval "$(kubetrust sandbox env --account {account} --state-dir {state})"'
+            for account in kept.accounts
+        ),
+        "kubectl as a cluster's administrator:",
+        *(
+            f"  export KUBECONFIG={shlex.quote(path)}    # {cluster}"
+            for cluster, path in kept.kubeconfigs.items()
+        ),
+    ]
+    if kept.pod:
+        lines += [
+            "Inside the seed's test pod:",
+            f"  kubetrust sandbox exec --state-dir {state} --cluster ci-cluster -n ci-namespace "
+            f"--pod {kept.pod} -- sh -c 'cp -r aws_config/ ~/.aws/ && "
+            "aws sts get-caller-identity --profile target-env'",
+        ]
+    lines.append(f"Stop it with: kubetrust sandbox down --state-dir {state}")
+    return "\n".join(lines)
