@@ -434,4 +434,11 @@ def exec_command(
         )
     except errors.KubetrustError as exc:
         raise click.ClickException(str(exc)) from None
+    if result.fallback_reason:
+        click.echo(
+            "kubetrust: no private mount namespace here "
+            f"({result.fallback_reason}); the pod's paths were mapped into a temporary "
+            "directory (paths in its environment are rewritten, absolute paths in files are not)",
+            err=True,
+        )
     raise SystemExit(result.returncode)
