@@ -412,3 +412,18 @@ def test_unknown_keys_and_no_token(sandbox: Any, world: World) -> None:
     fake = {"AccessKeyId": "ASIAFAKEFAKEFAKEFAKE", "SecretAccessKey": "x" * 40, "SessionToken": "t"}
     assert api.get("/api/v1/namespaces", token_for(sandbox, world.config_map, fake))[0] == 401
     assert api.get("/api/v1/namespaces", "")[0] == 401
+
+
+def test_deleted_cluster_stops_serving(sandbox: Any, world: World) -> None:
+    """``aws eks delete-cluster`` takes the cluster's API server and record with it."""
+    name = world.cluster("CONFIG_MAP")
+    record = cluster_records.find(sandbox.state_dir, name, world.account)
+    assert sandbox.ca is not None
+    context = pki.client_ssl_context(sandbox.ca.certificate_pem)
+    with urllib.request.urlopen(record.endpoint + "/version", context=context, timeout=10) as up:
+        assert up.status == 200
+    world.eks.delete_cluster(name=name)
+    with pytest.raises(urllib.error.URLError):
+        urllib.request.urlopen(record.endpoint + "/version", context=context, timeout=5)
+    with pytest.raises(Exception, match="no sandbox cluster named"):
+        cluster_records.find(sandbox.state_dir, name, world.account)

@@ -111,10 +111,15 @@ def find(state_dir: Path, name: str, account: str | None = None) -> ClusterRecor
     return ClusterRecord.from_json(found[0].read_text(encoding="utf-8"))
 
 
-def install_hook(on_create: Callable[[Any, Any], None]) -> None:
-    """Call ``on_create(backend, cluster)`` after moto creates any EKS cluster."""
+def install_hook(
+    on_create: Callable[[Any, Any], None],
+    on_delete: Callable[[Any, Any], None] | None = None,
+) -> None:
+    """Call ``on_create(backend, cluster)`` after moto creates any EKS cluster, and
+    ``on_delete(backend, cluster)`` after it deletes one (its API server stops with it)."""
     with _hook_lock:
         original = getattr(EKSBackend.create_cluster, "__wrapped__", EKSBackend.create_cluster)
+        deleter = getattr(EKSBackend.delete_cluster, "__wrapped__", EKSBackend.delete_cluster)
 
         def create_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
             cluster = original(self, *args, **kwargs)
@@ -123,8 +128,16 @@ def install_hook(on_create: Callable[[Any, Any], None]) -> None:
                 listener(self, cluster)
             return cluster
 
+        def delete_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
+            cluster = deleter(self, *args, **kwargs)
+            if on_delete is not None:
+                on_delete(self, cluster)
+            return cluster
+
         create_cluster.__wrapped__ = original  # type: ignore[attr-defined]
+        delete_cluster.__wrapped__ = deleter  # type: ignore[attr-defined]
         EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
+        EKSBackend.delete_cluster = delete_cluster  # type: ignore[method-assign]
 
 
 def set_creation_listener(listener: Callable[[Any, Any], None] | None) -> None:

@@ -194,7 +194,14 @@ class SandboxServer:
             assert self.kube is not None
             self.kube.start(record)
 
-        clusters.install_hook(on_create)
+        def on_delete(backend: Any, cluster: Any) -> None:
+            assert self.kube is not None
+            self.kube.stop(str(backend.account_id), str(cluster.name))
+            clusters.record_path(self.state_dir, str(backend.account_id), cluster.name).unlink(
+                missing_ok=True
+            )
+
+        clusters.install_hook(on_create, on_delete)
 
     def _load_ca(self) -> pki.CertificateAuthority:
         if (self.state_dir / CA_FILE).exists():
