@@ -70,3 +70,22 @@ def test_invalid_spec_exits_3_with_positions(tmp_path: Path) -> None:
     result = _kubetrust("plan", "-f", str(spec))
     assert result.returncode == 3
     assert result.stderr == f"{spec}:27:16: `2222` is not an AWS account id (12 digits)\n"
+
+
+def test_sandbox_flag_starts_a_sandbox_with_the_specs_world(tmp_path: Path) -> None:
+    """No sandbox runs in the state dir: ``--sandbox`` starts one whose world holds the
+    spec's accounts and clusters, so the seed's spec applies as it is (AWS and Kubernetes)."""
+    state = tmp_path / "state"
+    where = ["-f", str(EXAMPLES / "seed.yaml"), "--sandbox", "--state-dir", str(state)]
+    try:
+        pending = _kubetrust("plan", *where)
+        assert pending.returncode == 2, pending.stdout + pending.stderr
+        assert f"started a sandbox in {state}" in pending.stderr
+        applied = _kubetrust("apply", *where, "--backup-dir", str(tmp_path / "b"))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        clean = _kubetrust("plan", *where)
+        assert clean.returncode == 0, clean.stdout + clean.stderr
+        assert "started a sandbox" not in clean.stderr
+    finally:
+        down = _kubetrust("sandbox", "down", "--state-dir", str(state))
+        assert down.returncode == 0, down.stdout + down.stderr

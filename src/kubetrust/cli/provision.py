@@ -133,7 +133,7 @@ def _sandbox_ports(spec: provision.Spec, state_dir: Path | None) -> PortFactory:
     from kubetrust.sandbox import process
 
     directory = state_dir or process.default_state_dir()
-    facts = process.read_state(directory) or process.start_detached(directory, None)
+    facts = process.read_state(directory) or _start_sandbox(spec, directory)
     keys = facts.get("accounts", {})
     accounts: dict[str, AwsAccess] = {}
     for account in {spec.source.account, *(t.account for t in spec.targets)}:
@@ -149,6 +149,33 @@ def _sandbox_ports(spec: provision.Spec, state_dir: Path | None) -> PortFactory:
             region=facts.get("region"),
         )
     return PortFactory(AwsAccess(endpoint_url=facts["endpoint"]), accounts)
+
+
+def _start_sandbox(spec: provision.Spec, directory: Path) -> dict[str, Any]:
+    """No sandbox runs there: start one whose world has the spec's accounts and clusters
+    (the clusters a spec names must exist before it can be applied), and say so."""
+    import yaml
+
+    from kubetrust.sandbox import process
+
+    clusters: dict[str, list[str]] = {spec.source.account: [spec.source.cluster]}
+    for target in spec.targets:
+        names = clusters.setdefault(target.account, [])
+        names.extend(c.name for c in target.clusters if c.name not in names)
+    world = {
+        "region": spec.source.region,
+        "accounts": [{"id": account, "clusters": names} for account, names in clusters.items()],
+    }
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    world_file = directory / "world-from-spec.yaml"
+    world_file.write_text(yaml.safe_dump(world, sort_keys=False), encoding="utf-8")
+    facts = process.start_detached(directory, world_file)
+    click.echo(
+        f"started a sandbox in {directory} with accounts {', '.join(clusters)} and their "
+        f"clusters ({world_file}); stop it with: kubetrust sandbox down --state-dir {directory}",
+        err=True,
+    )
+    return facts
 
 
 def _run(kw: dict[str, Any], action: Any) -> None:
