@@ -94,7 +94,8 @@ def test_apply_kill_reapply_idempotent_destroy(aws: Any, sandbox: Any, tmp_path:
     assert target_admin.kubectl("apply", "-f", "-", stdin=aws_auth([FOREIGN])).ok
 
     iam_ci = aws.client("iam", account=aws.CI)
-    command = [sys.executable, "-m", "kubetrust", "apply", *where, "--parallel", "1"]
+    backups = ["--backup-dir", str(tmp_path / "backups")]
+    command = [sys.executable, "-m", "kubetrust", "apply", *where, *backups, "--parallel", "1"]
     iam_target = aws.client("iam", account=aws.TARGET)
     killed = _kill_when_role_exists(
         command, [iam_ci, iam_target], {names["ci_role"], names["target_role"]}

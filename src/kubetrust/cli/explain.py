@@ -1,26 +1,34 @@
-"""``kubetrust explain`` and ``kubetrust audit`` over offline inputs (a bundle directory).
+"""``kubetrust explain``, ``audit``, ``graph`` and ``snapshot``.
 
-Each command parses its options, loads the bundle, makes one library call
-(:func:`kubetrust.explain.explain.explain_access`, :func:`kubetrust.explain.audit.run_audit`)
-and renders the result (style B6). Exit codes: explain 0 allowed, 2 denied; audit 0 no
-findings, 2 findings (``info`` does not count); both 3 for invalid input.
+Each command parses its options, loads its inputs — bundles, the sandbox or live accounts
+(:mod:`kubetrust.cli.inputs`) — makes one library call
+(:func:`kubetrust.explain.explain.explain_access`, :func:`kubetrust.explain.audit.run_audit`,
+:func:`kubetrust.explain.access_graph.build_access_graph`) and renders the result (style
+B6). Exit codes: explain 0 allowed, 2 denied; audit 0 no findings, 2 findings (``info``
+does not count); all 3 for invalid input, 1 when live inputs cannot be read.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import click
 
 from kubetrust import errors
 from kubetrust.chain import rbac
 from kubetrust.chain.paths import AwsGoal, Goal, KubeGoal
+from kubetrust.cli import inputs
 from kubetrust.cli.output import ExitCode
 from kubetrust.explain import audit as audit_lib
-from kubetrust.explain import bundle, render
 from kubetrust.explain import explain as explain_lib
+from kubetrust.explain import graph_render, render
+from kubetrust.explain.access_graph import build_access_graph
 from kubetrust.model.eks import DEFAULT_AUDIENCE
+from kubetrust.model.topology import Topology
 
 _OUTPUT = click.option(
     "--output",
@@ -29,19 +37,22 @@ _OUTPUT = click.option(
     show_default=True,
     help="text reads at a glance; json is complete.",
 )
-_BUNDLE = click.option(
-    "--bundle",
-    "bundles",
-    multiple=True,
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Bundle directory (repeatable: bundles merge). Layout: docs/explain.md.",
-)
 
 
 def _fail(error: errors.KubetrustError) -> None:
+    """Live inputs that cannot be read (an AWS or Kubernetes API failure) exit 1; anything
+    else is invalid input (a bundle, an option): exit 3."""
     click.echo(f"error: {error}", err=True)
-    raise SystemExit(ExitCode.INVALID)
+    unreadable = isinstance(error, inputs.READ_ERRORS)
+    raise SystemExit(ExitCode.FAILURE if unreadable else ExitCode.INVALID)
+
+
+def _topology(kw: dict[str, Any]) -> Topology:
+    try:
+        return inputs.load_topology(kw)
+    except errors.KubetrustError as error:
+        _fail(error)
+        raise  # unreachable: _fail exits
 
 
 def parse_kube_resource(
@@ -94,7 +105,7 @@ def _goal(
 
 
 @click.command("explain")
-@_BUNDLE
+@inputs.input_options
 @click.option("--cluster", required=True, help="The service account's cluster (name or ARN).")
 @click.option("--namespace", required=True, help="The service account's namespace.")
 @click.option("--serviceaccount", required=True, help="The service account's name.")
@@ -122,7 +133,6 @@ def _goal(
 @click.option("--session-name", default="kubetrust", show_default=True)
 @_OUTPUT
 def explain(
-    bundles: tuple[Path, ...],
     cluster: str,
     namespace: str,
     serviceaccount: str,
@@ -138,6 +148,7 @@ def explain(
     audience: str | None,
     session_name: str,
     output: str,
+    **kw: Any,
 ) -> None:
     """Follow a service account through web identity and role chains to a goal.
 
@@ -155,8 +166,8 @@ def explain(
         kube_subresource,
         target_cluster,
     )
+    topology = _topology(kw)
     try:
-        topology = bundle.load_bundle(bundles)
         workload = explain_lib.workload_for(
             topology, cluster, namespace, serviceaccount, audience=audience
         )
@@ -172,22 +183,99 @@ def explain(
 
 
 @click.command("audit")
-@_BUNDLE
+@inputs.input_options
 @_OUTPUT
-def audit(bundles: tuple[Path, ...], output: str) -> None:
+def audit(output: str, **kw: Any) -> None:
     """Least-privilege findings, and who can reach every target role.
 
     \b
     Findings carry a severity, a location and a fix. Exit 0 without findings (info does
     not count), 2 with findings, 3 invalid input.
     """
-    try:
-        report = audit_lib.run_audit(bundle.load_bundle(bundles))
-    except errors.KubetrustError as error:
-        _fail(error)
-        return
+    report = audit_lib.run_audit(_topology(kw))
     if output == "json":
         click.echo(json.dumps(render.audit_json(report), indent=2, default=str))
     else:
         click.echo(render.audit_text(report))
     raise SystemExit(ExitCode.DENIED if report.has_findings else ExitCode.OK)
+
+
+@click.command("graph")
+@inputs.input_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "svg"]),
+    default="mermaid",
+    show_default=True,
+    help="svg runs Graphviz's `dot`, which must be installed.",
+)
+@click.option(
+    "--out",
+    "-o",
+    "path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the graph to this file instead of standard output.",
+)
+def graph(fmt: str, path: Path | None, **kw: Any) -> None:
+    """Draw the access graph: service accounts → roles → roles → permissions and cluster
+    identities.
+
+    \b
+    Edges carry the hop (web identity, AssumeRole, aws-auth, access entry); denied edges
+    are red with a cross, conditional ones dashed orange. Output is sorted: the same inputs
+    give the same bytes. Exit 0, 1 when Graphviz is missing for svg, 3 invalid input.
+    """
+    dot = shutil.which("dot") if fmt == "svg" else None
+    if fmt == "svg" and dot is None:
+        click.echo(
+            "error: --format svg needs Graphviz's `dot` on PATH (apt-get install graphviz, "
+            "brew install graphviz); or write --format dot and render it elsewhere",
+            err=True,
+        )
+        raise SystemExit(ExitCode.FAILURE)
+    access = build_access_graph(_topology(kw))
+    text = graph_render.FORMATS["dot" if fmt == "svg" else fmt](access)
+    data = text.encode("utf-8")
+    if dot is not None:
+        done = subprocess.run(
+            [dot, "-Tsvg"], input=data, capture_output=True, timeout=300, check=False
+        )
+        if done.returncode != 0:
+            detail = done.stderr.decode("utf-8", "replace").strip()
+            click.echo(f"error: dot -Tsvg failed: {detail}", err=True)
+            raise SystemExit(ExitCode.FAILURE)
+        data = done.stdout
+    if path is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        path.write_bytes(data)
+        click.echo(f"wrote {path}", err=True)
+    raise SystemExit(ExitCode.OK)
+
+
+@click.command("snapshot")
+@inputs.live_options
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The bundle directory to write (must not exist, or be empty).",
+)
+def snapshot(out: Path, **kw: Any) -> None:
+    """Read live accounts and clusters (or the sandbox) into a bundle directory.
+
+    \b
+    Read-only. The bundle has the documented layout (docs/explain.md), so that explain,
+    audit and graph run on it offline. Exit 0 written, 1 a read failed, 3 invalid input.
+    """
+    try:
+        result = inputs.snapshot(kw, out)
+    except errors.KubetrustError as error:
+        _fail(error)
+        return
+    click.echo(
+        f"wrote {out}: {len(result.accounts)} account(s), {len(result.clusters)} cluster(s), "
+        f"{len(result.warnings)} warning(s)"
+    )
+    raise SystemExit(ExitCode.OK)

@@ -114,8 +114,13 @@ class KubeClusters:
             cluster.server.stop()
 
     def stop_all(self) -> None:
+        """Stop every cluster's server, side by side: each stop waits for its serve loop's
+        poll (up to half a second), which one by one adds up with many clusters."""
         with self._lock:
             running = list(self._running.values())
             self._running.clear()
-        for cluster in running:
-            cluster.server.stop()
+        stoppers = [threading.Thread(target=cluster.server.stop) for cluster in running]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join(timeout=10)

@@ -1,0 +1,317 @@
+"""Run a chain for real (``kubetrust verify``): STS per hop, probes, Kubernetes access reviews.
+
+For each :class:`~kubetrust.explain.verify_model.ChainPlan`, from its start
+(:mod:`kubetrust.adapters.verify_pod`):
+
+1. ``AssumeRoleWithWebIdentity`` with the token (unsigned, as the SDK calls it), or
+   ``GetCallerIdentity`` with the current credentials;
+2. ``AssumeRole`` into each further role, then ``GetCallerIdentity`` as that session (the
+   seed's ``aws sts get-caller-identity --profile target-env``);
+3. per expected AWS action, its read-only probe (:mod:`kubetrust.adapters.verify_probes`);
+4. per target cluster: ``DescribeCluster`` (endpoint and CA, as ``aws eks
+   update-kubeconfig``), an EKS token signed by the last session, ``SelfSubjectReview``
+   (who the cluster says the session is: ``kubectl auth whoami``), then a
+   ``SelfSubjectAccessReview`` per expected permission (``kubectl auth can-i``).
+
+Every answer becomes a :class:`~kubetrust.explain.verify_model.Step`; a failed hop leaves
+the rest "not reached". Only reads and reviews are called: nothing is created or changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from kubetrust import arn, errors
+from kubetrust.adapters.kube import KubernetesPort
+from kubetrust.adapters.token import eks_bearer_token
+from kubetrust.adapters.verify_pod import SessionStart, Start, WebIdentityStart
+from kubetrust.adapters.verify_probes import NoProbe, probe_for, verdict
+from kubetrust.explain.verify_model import (
+    ChainPlan,
+    ChainRun,
+    KubeExpectation,
+    Outcome,
+    Step,
+    StepKind,
+    VerifyReport,
+    not_reached,
+)
+
+NO_CREDENTIALS = "(no session)"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """One session's keys and the ARN STS gave it."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None
+    arn: str
+
+
+def _answer(error: ClientError) -> tuple[str, str]:
+    detail = error.response.get("Error", {})
+    return str(detail.get("Code", "Unknown")), str(detail.get("Message", error))
+
+
+def same_role(session_arn: str, role_arn: str) -> bool:
+    """Whether ``session_arn`` is a session of ``role_arn`` (account and name; B.5)."""
+    try:
+        session, role = arn.parse(session_arn), arn.parse(role_arn)
+    except errors.InvalidArnError:
+        return False
+    if session.resource_type != "assumed-role" or role.resource_type != "role":
+        return False
+    return session.account == role.account and session.resource.split("/")[1] == (
+        role.resource_name
+    )
+
+
+class ChainRunner:
+    """Runs plans against one AWS endpoint (``None``: AWS itself) and region."""
+
+    def __init__(self, *, region: str, endpoint_url: str | None = None) -> None:
+        self.region = region
+        self.endpoint_url = endpoint_url
+        self._base = boto3.session.Session()
+        """Clients are made from one session with explicit keys: a new session per client
+        would reload botocore's data files each time."""
+
+    # ------------------------------------------------------------------ clients
+    def _session(self, credentials: Credentials) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+            region_name=self.region,
+        )
+
+    def _client(self, service: str, credentials: Credentials, region: str | None = None) -> Any:
+        options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 2}}
+        if service == "s3" and self.endpoint_url:
+            options["s3"] = {"addressing_style": "path"}
+        return self._base.client(
+            service,
+            region_name=region or self.region,
+            endpoint_url=self.endpoint_url,
+            config=Config(**options),
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+        )
+
+    # ------------------------------------------------------------------ STS
+    def _web_identity(
+        self, start: WebIdentityStart, role_arn: str, plan: ChainPlan
+    ) -> tuple[Step, Credentials | None]:
+        sts = self._base.client(
+            "sts",
+            region_name=self.region,
+            endpoint_url=self.endpoint_url,
+            config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+        )
+        try:
+            answer = sts.assume_role_with_web_identity(
+                RoleArn=role_arn, RoleSessionName=plan.session_name, WebIdentityToken=start.token
+            )
+        except ClientError as error:
+            code, message = _answer(error)
+            return Step(
+                StepKind.WEB_IDENTITY, start.subject, role_arn, Outcome.FAIL, message, code
+            ), None
+        except BotoCoreError as error:
+            detail = f"STS unreachable: {error}"
+            return Step(StepKind.WEB_IDENTITY, start.subject, role_arn, Outcome.FAIL, detail), None
+        credentials = self._credentials(answer)
+        facts = {
+            "session_arn": credentials.arn,
+            "provider": answer.get("Provider"),
+            "audience": answer.get("Audience"),
+            "subject": answer.get("SubjectFromWebIdentityToken"),
+        }
+        if start.role_arn and start.role_arn != role_arn:
+            facts["pod_role"] = start.role_arn
+        detail = f"session {credentials.arn}"
+        step = Step(
+            StepKind.WEB_IDENTITY, start.subject, role_arn, Outcome.PASS, detail, facts=facts
+        )
+        return step, credentials
+
+    @staticmethod
+    def _credentials(answer: dict[str, Any]) -> Credentials:
+        found = answer["Credentials"]
+        return Credentials(
+            found["AccessKeyId"],
+            found["SecretAccessKey"],
+            found.get("SessionToken"),
+            str(answer["AssumedRoleUser"]["Arn"]),
+        )
+
+    def _assume(
+        self, credentials: Credentials, role_arn: str, plan: ChainPlan
+    ) -> tuple[Step, Credentials | None]:
+        sts = self._client("sts", credentials)
+        try:
+            answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=plan.session_name)
+            following = self._credentials(answer)
+            who = self._client("sts", following).get_caller_identity()
+        except ClientError as error:
+            code, message = _answer(error)
+            step = Step(
+                StepKind.ASSUME_ROLE, credentials.arn, role_arn, Outcome.FAIL, message, code
+            )
+            return step, None
+        except BotoCoreError as error:
+            detail = f"STS unreachable: {error}"
+            return Step(StepKind.ASSUME_ROLE, credentials.arn, role_arn, Outcome.FAIL, detail), None
+        detail = f"GetCallerIdentity: {who['Arn']}"
+        facts = {"session_arn": who["Arn"], "account": who["Account"]}
+        step = Step(
+            StepKind.ASSUME_ROLE, credentials.arn, role_arn, Outcome.PASS, detail, facts=facts
+        )
+        return step, following
+
+    def _whoami(self, start: SessionStart) -> tuple[Step, Credentials | None]:
+        try:
+            found = start.session.get_credentials()
+            frozen = found.get_frozen_credentials() if found is not None else None
+            if frozen is None:
+                detail = "no AWS credentials (profile, environment or default chain)"
+                step = Step(StepKind.START, start.description, NO_CREDENTIALS, Outcome.FAIL, detail)
+                return step, None
+            who = start.session.client(
+                "sts", region_name=self.region, endpoint_url=self.endpoint_url
+            ).get_caller_identity()
+        except ClientError as error:
+            code, message = _answer(error)
+            return Step(
+                StepKind.START, start.description, NO_CREDENTIALS, Outcome.FAIL, message, code
+            ), None
+        except BotoCoreError as error:
+            return Step(
+                StepKind.START, start.description, NO_CREDENTIALS, Outcome.FAIL, str(error)
+            ), None
+        credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token, who["Arn"])
+        facts = {"arn": who["Arn"], "account": who["Account"]}
+        detail = f"GetCallerIdentity: {who['Arn']}"
+        step = Step(
+            StepKind.START, start.description, who["Arn"], Outcome.PASS, detail, facts=facts
+        )
+        return step, credentials
+
+    # ------------------------------------------------------------------ the plan
+    def run(self, plan: ChainPlan, start: Start) -> ChainRun:
+        """Run one plan (module doc)."""
+        steps: list[Step] = []
+        hops = list(plan.hops)
+        if isinstance(start, WebIdentityStart):
+            steps.append(start.token_step)
+            first = plan.first or start.role_arn or NO_CREDENTIALS
+            if start.token is None:
+                steps.append(not_reached(StepKind.WEB_IDENTITY, start.subject, first))
+                credentials = None
+            else:
+                step, credentials = self._web_identity(start, first, plan)
+                steps.append(step)
+        else:
+            step, credentials = self._whoami(start)
+            steps.append(step)
+            if plan.first and not (credentials and same_role(credentials.arn, plan.first)):
+                hops.insert(0, plan.first)
+        for role_arn in hops:
+            if credentials is None:
+                steps.append(not_reached(StepKind.ASSUME_ROLE, NO_CREDENTIALS, role_arn))
+                continue
+            step, credentials = self._assume(credentials, role_arn, plan)
+            steps.append(step)
+        steps += [self._probe(plan, credentials, e.action, e.resource) for e in plan.aws]
+        for cluster, region in plan.clusters():
+            steps += self._kube(plan, credentials, cluster, region)
+        return ChainRun(plan, tuple(steps))
+
+    def verify(self, plans: list[ChainPlan], start: Start) -> VerifyReport:
+        return VerifyReport(start.description, tuple(self.run(plan, start) for plan in plans))
+
+    # ------------------------------------------------------------------ AWS actions
+    def _probe(
+        self, plan: ChainPlan, credentials: Credentials | None, action: str, resource: str
+    ) -> Step:
+        target = action if resource in ("", "*") else f"{action} on {resource}"
+        if credentials is None:
+            return not_reached(StepKind.AWS_ACTION, NO_CREDENTIALS, target)
+        caller = credentials.arn
+        try:
+            call = probe_for(action, resource, plan.clusters())
+        except NoProbe as error:
+            return Step(StepKind.AWS_ACTION, caller, target, Outcome.SKIP, f"not verified: {error}")
+        try:
+            client = self._client(call.service, credentials, call.region)
+            getattr(client, call.operation)(**call.params)
+        except ClientError as error:
+            code, message = _answer(error)
+            allowed = verdict(code, message)
+            if allowed is True:
+                detail = f"{call.describe()}: authorized ({code}: the resource does not exist)"
+                return Step(StepKind.AWS_ACTION, caller, target, Outcome.PASS, detail, code)
+            prefix = "" if allowed is False else "error: "
+            detail = f"{call.describe()}: {prefix}{message}"
+            return Step(StepKind.AWS_ACTION, caller, target, Outcome.FAIL, detail, code)
+        except BotoCoreError as error:
+            detail = f"{call.describe()}: {error}"
+            return Step(StepKind.AWS_ACTION, caller, target, Outcome.FAIL, detail)
+        return Step(
+            StepKind.AWS_ACTION, caller, target, Outcome.PASS, f"{call.describe()}: allowed"
+        )
+
+    # ------------------------------------------------------------------ Kubernetes
+    def _kube(
+        self, plan: ChainPlan, credentials: Credentials | None, cluster: str, region: str | None
+    ) -> list[Step]:
+        from kubetrust.adapters import verify_kube
+
+        expected = [e for e in plan.kube if e.cluster == cluster]
+        if credentials is None:
+            return [
+                not_reached(StepKind.KUBE_IDENTITY, NO_CREDENTIALS, cluster),
+                *(not_reached(StepKind.KUBE_ACCESS, NO_CREDENTIALS, _where(e)) for e in expected),
+            ]
+        region = region or self.region
+        eks = self._client("eks", credentials, region)
+        try:
+            info = eks.describe_cluster(name=cluster)["cluster"]
+            api = KubernetesPort.from_endpoint(
+                info["endpoint"],
+                info["certificateAuthority"]["data"],
+                lambda: eks_bearer_token(
+                    self._session(credentials), cluster, region, self.endpoint_url
+                ),
+            ).api_client
+        except (ClientError, BotoCoreError, KeyError) as error:
+            code, message = _answer(error) if isinstance(error, ClientError) else ("", str(error))
+            detail = f"eks:DescribeCluster (what `aws eks update-kubeconfig` needs): {message}"
+            step = Step(
+                StepKind.KUBE_IDENTITY, credentials.arn, cluster, Outcome.FAIL, detail, code
+            )
+            return [
+                step,
+                *(not_reached(StepKind.KUBE_ACCESS, NO_CREDENTIALS, _where(e)) for e in expected),
+            ]
+        identities = [i for i in plan.identities if i.cluster == cluster]
+        identity = verify_kube.whoami(api, credentials.arn, cluster, identities, plan.session_name)
+        if identity.outcome is Outcome.FAIL and identity.code == "401":
+            return [
+                identity,
+                *(not_reached(StepKind.KUBE_ACCESS, NO_CREDENTIALS, _where(e)) for e in expected),
+            ]
+        return [identity, *(verify_kube.can_i(api, credentials.arn, e) for e in expected)]
+
+
+def _where(expectation: KubeExpectation) -> str:
+    return f"{expectation.request.describe()} in cluster {expectation.cluster}"

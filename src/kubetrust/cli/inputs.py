@@ -1,0 +1,191 @@
+"""Where explain, audit, graph and snapshot read from: bundles, the sandbox, or live accounts.
+
+- ``--bundle DIR`` (repeatable): offline files (docs/explain.md);
+- ``--sandbox [--state-dir DIR]``: the running sandbox, read with each account's
+  administrator keys (nothing is started: reading must not change anything);
+- ``--profile P`` (repeatable: one profile per account) or ``--live`` (the default
+  credential chain: ``AWS_*`` variables, ``AWS_PROFILE``...), with ``--region`` (repeatable)
+  and ``--endpoint-url`` as the AWS CLI has them; Kubernetes through ``--context
+  CLUSTER=CONTEXT`` of ``--kubeconfig``, else each cluster's endpoint with an EKS token.
+
+Live inputs are read into a temporary bundle by :func:`kubetrust.adapters.snapshot.take_snapshot`
+and loaded like any bundle: one loader, whatever the source. Read-only: only ``Get``,
+``List`` and ``Describe`` calls.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kubetrust import errors
+from kubetrust.adapters.aws import AwsAccess, AwsApiError
+from kubetrust.adapters.kube import KubeApiError
+from kubetrust.adapters.snapshot import (
+    SnapshotError,
+    SnapshotOptions,
+    SnapshotResult,
+    take_snapshot,
+)
+from kubetrust.explain import bundle
+from kubetrust.model.topology import Topology
+
+F = TypeVar("F", bound=Callable[..., Any])
+READ_ERRORS = (SnapshotError, AwsApiError, KubeApiError)
+"""Live inputs that could not be read: exit 1, not 3 (the input may be fine)."""
+
+
+def pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    """``KEY=VALUE`` options as a mapping."""
+    found: dict[str, str] = {}
+    for value in values:
+        key, sep, item = value.partition("=")
+        if not sep or not key or not item:
+            raise click.UsageError(f"{option} takes KEY=VALUE, got `{value}`")
+        found[key] = item
+    return found
+
+
+def live_options(function: F) -> F:
+    """The options that name live inputs (without ``--bundle``)."""
+    options = [
+        click.option(
+            "--sandbox",
+            "use_sandbox",
+            is_flag=True,
+            help="Read the running sandbox (its accounts and clusters).",
+        ),
+        click.option(
+            "--state-dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="The sandbox's state directory (as `kubetrust sandbox`).",
+        ),
+        click.option(
+            "--profile",
+            "profiles",
+            multiple=True,
+            help="Read the account of this AWS profile (repeatable: one per account).",
+        ),
+        click.option(
+            "--live",
+            is_flag=True,
+            help="Read the account of the current credentials (AWS_* variables, default chain).",
+        ),
+        click.option(
+            "--region",
+            "regions",
+            multiple=True,
+            help="Regions whose EKS clusters are read (repeatable) [default: the profile's].",
+        ),
+        click.option("--endpoint-url", help="Send every AWS call to this endpoint."),
+        click.option(
+            "--kubeconfig",
+            envvar="KUBECONFIG",
+            type=click.Path(dir_okay=False),
+            help="Kubeconfig for the clusters given a --context.",
+        ),
+        click.option(
+            "--context",
+            "contexts",
+            multiple=True,
+            metavar="CLUSTER=CONTEXT",
+            help="Read a cluster (name or ARN) through this kubeconfig context (repeatable); "
+            "other clusters through their endpoint with an EKS token.",
+        ),
+        click.option(
+            "--aws-only", is_flag=True, help="Do not read Kubernetes (aws-auth, RBAC, SAs)."
+        ),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def input_options(function: F) -> F:
+    """``--bundle`` plus :func:`live_options`."""
+    function = live_options(function)
+    return click.option(
+        "--bundle",
+        "bundles",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Bundle directory (repeatable: bundles merge). Layout: docs/explain.md.",
+    )(function)
+
+
+def sandbox_accesses(state_dir: Path | None) -> list[AwsAccess]:
+    """The administrator keys of every account of the sandbox running in ``state_dir``."""
+    from kubetrust.sandbox import process
+
+    directory = state_dir or process.default_state_dir()
+    facts = process.read_state(directory)
+    if facts is None:
+        raise errors.InputError(
+            f"no sandbox is running in {directory}; start one with `kubetrust sandbox up "
+            "--detach` (or name its --state-dir)"
+        )
+    return [
+        AwsAccess(
+            access_key_id=keys["access_key_id"],
+            secret_access_key=keys["secret_access_key"],
+            endpoint_url=facts["endpoint"],
+            region=facts.get("region"),
+        )
+        for _, keys in sorted(facts.get("accounts", {}).items())
+    ]
+
+
+def accesses(kw: dict[str, Any]) -> list[AwsAccess]:
+    """The accounts the live options name (:func:`live_options`)."""
+    region = kw["regions"][0] if kw["regions"] else None
+    if kw["use_sandbox"]:
+        if kw["profiles"] or kw["live"]:
+            raise click.UsageError("--sandbox reads the sandbox: drop --profile and --live")
+        return sandbox_accesses(kw["state_dir"])
+    if kw["profiles"]:
+        return [
+            AwsAccess(profile=p, endpoint_url=kw["endpoint_url"], region=region)
+            for p in kw["profiles"]
+        ]
+    if kw["live"]:
+        return [AwsAccess(endpoint_url=kw["endpoint_url"], region=region)]
+    return []
+
+
+def snapshot_options(kw: dict[str, Any]) -> SnapshotOptions:
+    return SnapshotOptions(
+        regions=tuple(kw["regions"]),
+        kubernetes=not kw["aws_only"],
+        kubeconfig=kw["kubeconfig"],
+        contexts=pairs(kw["contexts"], "--context"),
+    )
+
+
+def snapshot(kw: dict[str, Any], out: Path) -> SnapshotResult:
+    """Read the live inputs into the bundle ``out``; warnings go to stderr."""
+    found = accesses(kw)
+    if not found:
+        raise click.UsageError("give --sandbox, --profile or --live")
+    result = take_snapshot(found, out, snapshot_options(kw))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return result
+
+
+def load_topology(kw: dict[str, Any]) -> Topology:
+    """The topology of ``--bundle`` directories, or of the live inputs (module doc)."""
+    live = kw["use_sandbox"] or kw["profiles"] or kw["live"]
+    if kw["bundles"] and live:
+        raise click.UsageError("give --bundle or live inputs (--sandbox, --profile, --live)")
+    if kw["bundles"]:
+        return bundle.load_bundle(kw["bundles"])
+    if not live:
+        raise click.UsageError("give --bundle DIR, --sandbox, --profile PROFILE or --live")
+    with tempfile.TemporaryDirectory(prefix="kubetrust-snapshot-") as scratch:
+        out = Path(scratch) / "bundle"
+        snapshot(kw, out)
+        return bundle.load_bundle([out])

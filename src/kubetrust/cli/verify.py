@@ -1,0 +1,207 @@
+"""``kubetrust verify``: run the chain for real and report each link.
+
+Where the chain starts:
+
+- ``--sandbox --cluster C --namespace NS --pod P``: a sandbox pod. Its token is minted as
+  the kubelet mints it (TokenRequest bound to the pod, the audience of its projected
+  volume), read as the cluster's account administrator;
+- ``--cluster C --namespace NS --pod P`` with ``--profile``/``--kubeconfig --context``: a pod
+  of a live cluster, the same way;
+- otherwise the current credentials: ``AWS_WEB_IDENTITY_TOKEN_FILE`` + ``AWS_ROLE_ARN`` when
+  set (inside a pod) and no ``--profile`` is given, else ``--profile`` or the default chain.
+
+What to check: ``-f kubetrust.yaml`` (every target of the spec,
+:mod:`kubetrust.adapters.verify_spec`), or the flags ``--role-arn``, ``--via``,
+``--expect-action``, ``--expect-kube`` with ``--target-cluster``. Exit 0 every check passed,
+2 a check failed, 1 verify could not run, 3 invalid input.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kubetrust import errors
+from kubetrust.adapters import snapshot_kube
+from kubetrust.adapters.aws import AwsAccess, session
+from kubetrust.adapters.verify import ChainRunner
+from kubetrust.adapters.verify_pod import (
+    SessionStart,
+    Start,
+    VerifyError,
+    pod_start,
+    token_file_start,
+)
+from kubetrust.adapters.verify_spec import plans_from_spec
+from kubetrust.cli import inputs
+from kubetrust.cli.output import ExitCode
+from kubetrust.explain import verify_model as vm
+
+DEFAULT_REGION = "us-east-1"
+
+
+def _flag_plan(kw: dict[str, Any]) -> vm.ChainPlan:
+    cluster, region = kw["target_cluster"], kw["target_region"]
+    if kw["expect_kube"] and not cluster:
+        raise click.UsageError("--expect-kube needs --target-cluster")
+    aws = []
+    for text in kw["expect_action"]:
+        action, _, resource = text.partition("=")
+        aws.append(vm.AwsExpectation(action, resource or "*"))
+    kube = tuple(vm.parse_kube_expectation(t, cluster, region) for t in kw["expect_kube"])
+    identities = (vm.IdentityExpectation(cluster, region=region),) if cluster else ()
+    return vm.ChainPlan(
+        name="given",
+        first=kw["role_arn"],
+        hops=tuple(kw["via"]),
+        aws=tuple(aws),
+        kube=kube,
+        identities=identities,
+        session_name=kw["session_name"],
+    )
+
+
+def _plans(kw: dict[str, Any]) -> list[vm.ChainPlan]:
+    flags = (kw["role_arn"], kw["via"], kw["expect_action"], kw["expect_kube"])
+    if kw["spec_file"] is not None:
+        if any(flags) or kw["target_cluster"]:
+            raise click.UsageError(
+                "-f takes the chains from the spec: drop the --expect/--via flags"
+            )
+        from kubetrust import provision
+
+        try:
+            spec = provision.load_spec(kw["spec_file"])
+        except provision.SpecError as error:
+            raise errors.InputError("\n".join(str(p) for p in error.problems)) from None
+        return plans_from_spec(spec, kw["session_name"])
+    return [_flag_plan(kw)]
+
+
+def _sandbox(kw: dict[str, Any]) -> tuple[AwsAccess, str]:
+    """The administrator of the pod's cluster's account, and the cluster's region."""
+    from kubetrust.sandbox import clusters, process
+
+    directory = kw["state_dir"] or process.default_state_dir()
+    facts = process.read_state(directory)
+    if facts is None:
+        raise errors.InputError(f"no sandbox is running in {directory}")
+    record = clusters.find(directory, kw["cluster"])
+    keys = facts["accounts"][record.account]
+    access = AwsAccess(
+        access_key_id=keys["access_key_id"],
+        secret_access_key=keys["secret_access_key"],
+        endpoint_url=facts["endpoint"],
+        region=record.region,
+    )
+    return access, record.region
+
+
+def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
+    """The start, the region and the endpoint of the run."""
+    pod_options = (kw["cluster"], kw["namespace"], kw["pod"])
+    if any(pod_options) and not all(pod_options):
+        raise click.UsageError("--cluster, --namespace and --pod go together")
+    region = kw["region"]
+    if kw["use_sandbox"]:
+        if not all(pod_options):
+            raise click.UsageError(
+                "--sandbox verifies from a pod: give --cluster, --namespace, --pod"
+            )
+        access, region = _sandbox(kw)
+    else:
+        access = AwsAccess(profile=kw["profile"], endpoint_url=kw["endpoint_url"], region=region)
+    region = region or session(access).region_name or DEFAULT_REGION
+    if all(pod_options):
+        contexts = inputs.pairs(kw["contexts"], "--context")
+        context = contexts.get(kw["cluster"])
+        if context:
+            api = snapshot_kube.from_kubeconfig(kw["kubeconfig"], context)
+        else:
+            api = snapshot_kube.from_access(access, kw["cluster"], region)
+        start: Start = pod_start(api, kw["cluster"], kw["namespace"], kw["pod"], kw["container"])
+        return start, region, access.endpoint_url
+    found = None if kw["profile"] else token_file_start(os.environ)
+    if found is not None:
+        return found, region, access.endpoint_url
+    who = f"profile {access.profile}" if access.profile else "the current credentials"
+    return SessionStart(who, session(access)), region, access.endpoint_url
+
+
+@click.command("verify")
+@click.option("--sandbox", "use_sandbox", is_flag=True, help="Verify from a sandbox pod.")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The sandbox's state directory (as `kubetrust sandbox`).",
+)
+@click.option("--profile", help="AWS profile: the start (no pod), or who reads the pod.")
+@click.option("--region", help="AWS region of STS and the probes [default: the profile's].")
+@click.option("--endpoint-url", help="Send every AWS call to this endpoint.")
+@click.option(
+    "--kubeconfig",
+    envvar="KUBECONFIG",
+    type=click.Path(dir_okay=False),
+    help="Kubeconfig for reading the pod through --context.",
+)
+@click.option(
+    "--context",
+    "contexts",
+    multiple=True,
+    metavar="CLUSTER=CONTEXT",
+    help="Read the pod's cluster through this kubeconfig context.",
+)
+@click.option("--cluster", help="The pod's cluster (verify from a pod).")
+@click.option("--namespace", "-n", help="The pod's namespace.")
+@click.option("--pod", help="The pod whose chain to run.")
+@click.option("--container", "-c", help="The pod's container (default: the first).")
+@click.option(
+    "-f",
+    "--filename",
+    "spec_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Verify every target of this spec (kubetrust.yaml).",
+)
+@click.option("--role-arn", help="The role the start assumes first [default: the pod's].")
+@click.option("--via", multiple=True, metavar="ROLE_ARN", help="Roles assumed after it.")
+@click.option(
+    "--expect-action",
+    multiple=True,
+    metavar="ACTION[=RESOURCE]",
+    help="An AWS action the last session must be allowed (repeatable).",
+)
+@click.option(
+    "--expect-kube",
+    multiple=True,
+    metavar='"VERB RESOURCE [-n NS]"',
+    help="A Kubernetes permission in --target-cluster (repeatable).",
+)
+@click.option("--target-cluster", help="The cluster of --expect-kube.")
+@click.option("--target-region", help="Its region [default: --region].")
+@click.option("--session-name", default=vm.DEFAULT_SESSION, show_default=True)
+@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def verify(output: str, **kw: Any) -> None:
+    """Run the chain for real: STS per hop, the granted actions, Kubernetes access reviews.
+
+    \b
+    Read-only: GetCallerIdentity, read probes (ListClusters, ListBuckets...) and
+    SelfSubjectAccessReview; nothing is created. A report per link; exit 0 verified,
+    2 a check failed, 1 verify could not run, 3 invalid input.
+    """
+    try:
+        plans = _plans(kw)
+        start, region, endpoint = _start(kw)
+        report = ChainRunner(region=region, endpoint_url=endpoint).verify(plans, start)
+    except errors.KubetrustError as error:
+        click.echo(f"error: {error}", err=True)
+        unreadable = isinstance(error, (*inputs.READ_ERRORS, VerifyError))
+        raise SystemExit(ExitCode.FAILURE if unreadable else ExitCode.INVALID) from None
+    if output == "json":
+        click.echo(json.dumps(vm.report_json(report), indent=2, default=str))
+    else:
+        click.echo(vm.report_text(report))
+    raise SystemExit(ExitCode.OK if report.ok else ExitCode.DENIED)
