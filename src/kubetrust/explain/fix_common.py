@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,10 +42,40 @@ def statement_json(statement: Mapping[str, object]) -> str:
     return json.dumps(statement, indent=2)
 
 
+MAX_TYPO_EDITS = 2
+
+
 def closest(wanted: str, candidates: Iterable[str]) -> str | None:
-    """The candidate that looks like a typo of ``wanted``, if one is close enough."""
-    found = difflib.get_close_matches(wanted, list(candidates), n=1, cutoff=0.8)
-    return found[0] if found else None
+    """The candidate that looks like a typo of ``wanted``: at most two edits apart (and not
+    more than a quarter of the word), the nearest first. A similarity ratio is not enough:
+    in ``system:serviceaccount:ci-namespace:ci-serviceaccount`` a long shared prefix makes
+    ``other-serviceaccount`` look "close" when it is another name, not a typo."""
+    best: tuple[int, str] | None = None
+    for candidate in candidates:
+        if candidate == wanted:
+            continue
+        limit = min(MAX_TYPO_EDITS, max(1, len(wanted) // 4))
+        edits = _edits(wanted, candidate, limit)
+        if edits <= limit and (best is None or edits < best[0]):
+            best = (edits, candidate)
+    return best[1] if best else None
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, or ``limit + 1`` as soon as it must exceed ``limit``."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
 
 
 def unknown_role(role_arn: str, topology: Topology, *, what: str) -> Fix:
