@@ -78,7 +78,10 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert [f["rule"] for f in report["audit"]["findings"]] == ["aws-auth-system-masters"]
     assert report["sandbox"] == "stopped"
     assert report["steps"][-1] == {**report["steps"][-1], "name": "stop the sandbox", "ok": True}
-    assert report["seconds"] < 60
+    graph = report["graph"]
+    assert graph.startswith("flowchart LR"), graph
+    for edge in ('-- "web identity" -->', '-- "AssumeRole" -->', '-- "aws-auth" -->'):
+        assert edge in graph, graph
     assert _processes_naming(str(state)) == []
     assert not (state / "sandbox.json").exists()
     assert not (state / "demo").exists()

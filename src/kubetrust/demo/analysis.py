@@ -198,10 +198,12 @@ class Analysis:
     findings: list[Finding]
     why_denied: str
     problems: list[str]
+    graph: str = ""
 
 
 def analyse(shell: Shell, bundle: Path) -> Analysis:
-    """``kubetrust audit`` on the bundle, and ``kubetrust explain`` of the denied variant."""
+    """``kubetrust audit`` and ``kubetrust graph`` on the bundle, and ``kubetrust explain`` of
+    the denied variant."""
     audited = shell.kubetrust("audit", "--bundle", str(bundle), "--output", "json")
     explained = shell.kubetrust(
         "explain",
@@ -220,10 +222,13 @@ def analyse(shell: Shell, bundle: Path) -> Analysis:
         "--output",
         "json",
     )
+    drawn = shell.kubetrust("graph", "--bundle", str(bundle), "--format", "mermaid")
     problems: list[str] = []
     findings = _parsed(audited, problems, _findings) or []
     why = _parsed(explained, problems, _why) or ""
-    return Analysis(findings, why, problems)
+    if drawn.returncode != 0:
+        problems.append(f"`{drawn.command}` failed: {last_error_line(drawn)}")
+    return Analysis(findings, why, problems, drawn.stdout.strip())
 
 
 def _parsed(check: Check, problems: list[str], read: Callable[[Any], Any]) -> Any:

@@ -316,6 +316,7 @@ class Demo:
         if found.problems:
             raise StepFailed(found.problems[0])
         self.report.findings = found.findings
+        self.report.graph = found.graph
         denied = self.report.links[-1]
         self._set_link(
             Link(denied.spec, denied.verdict, denied.evidence, denied.checks, found.why_denied)

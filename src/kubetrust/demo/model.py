@@ -161,6 +161,8 @@ class Report:
     sandbox: str = "not started"
     """What became of the sandbox: ``not started``, ``stopped`` or ``running`` (--keep)."""
     kept: Kept | None = None
+    graph: str = ""
+    """The access graph of what was applied, as ``kubetrust graph`` draws it (Mermaid)."""
 
     @property
     def failures(self) -> list[str]:
@@ -192,5 +194,6 @@ class Report:
                 "expected": self.expected_finding,
                 "findings": [finding.to_json() for finding in self.findings],
             },
+            "graph": self.graph,
             "kept": self.kept.to_json() if self.kept else None,
         }

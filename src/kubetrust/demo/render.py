@@ -33,6 +33,7 @@ def render_text(report: Report) -> str:
         _heading("The seed's chain, link by link"),
         _wrapped(INTRO, ""),
         *(_link(number, link) for number, link in enumerate(report.links, 1)),
+        _graph(report),
         _audit(report),
         result_line(report),
     ]
@@ -100,6 +101,13 @@ def _field(label: str, text: str) -> str:
         break_long_words=False,
         break_on_hyphens=False,
     )
+
+
+def _graph(report: Report) -> str:
+    if not report.graph:
+        return ""
+    heading = _heading("The access graph of what was applied (kubetrust graph, Mermaid)")
+    return f"{heading}\n{report.graph}"
 
 
 def _audit(report: Report) -> str:
