@@ -325,7 +325,7 @@ def test_namespace_mode_works_for_a_non_root_caller(tmp_path: Path) -> None:
     )
     if version.stdout.strip() != "True":
         pytest.skip("/usr/bin/python3 is older than 3.11")
-    src = Path(pod_exec.__file__).resolve().parents[2]
+    src = Path(pod_exec.__file__).resolve().parents[3]  # pod_exec is a package
     shared = Path(tempfile.mkdtemp(dir="/tmp", prefix="kubetrust-nobody-"))
     try:
         os.chmod(shared, 0o755)
