@@ -18,11 +18,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
+from moto.iam.models import IAMBackend
 
 from .kubekit import Caller, admin_kubectl, aws_auth, session_env, unique
 from .test_provision_aws import EXAMPLES, _cluster
@@ -69,24 +70,36 @@ def _aws_auth_roles(admin: Caller) -> list[dict[str, Any]]:
     return list(yaml.safe_load(got.json()["data"]["mapRoles"]) or [])
 
 
-def _kill_when_role_exists(command: list[str], iams: list[Any], roles: set[str]) -> int:
-    """Start an apply and SIGKILL it as soon as one of its roles exists (mid-apply)."""
+def _apply_killed_at_its_first_role(
+    command: list[str], roles: set[str], monkeypatch: pytest.MonkeyPatch
+) -> int:
+    """Run an apply and SIGKILL it the moment the sandbox creates its first role — inside
+    moto's ``create_role``, before the apply even gets the answer — so the kill lands
+    half-way every time (the sandbox runs in this process)."""
+    victim: dict[str, int] = {}
+    original = IAMBackend.create_role
+
+    def create_role(self: Any, *args: Any, **kwargs: Any) -> Any:
+        role = original(self, *args, **kwargs)
+        name = kwargs.get("role_name", args[0] if args else "")
+        if name in roles and "pid" in victim:
+            os.kill(victim.pop("pid"), signal.SIGKILL)
+        return role
+
+    monkeypatch.setattr(IAMBackend, "create_role", create_role)
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
+    victim["pid"] = process.pid
     try:
-        while time.monotonic() < deadline and process.poll() is None:
-            existing = {r["RoleName"] for iam in iams for r in iam.list_roles()["Roles"]}
-            if existing & roles:
-                os.kill(process.pid, signal.SIGKILL)
-                break
-            time.sleep(0.05)
+        return process.wait(timeout=120)
     finally:
+        monkeypatch.undo()
         if process.poll() is None:
             process.kill()
-    return process.wait(timeout=30)
 
 
-def test_apply_kill_reapply_idempotent_destroy(aws: Any, sandbox: Any, tmp_path: Path) -> None:
+def test_apply_kill_reapply_idempotent_destroy(
+    aws: Any, sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec, names = _spec(aws, tmp_path)
     where = ["-f", str(spec), "--sandbox", "--state-dir", str(sandbox.state_dir)]
     target_admin = admin_kubectl(sandbox, names["target_cluster"], tmp_path / "target-admin")
@@ -97,13 +110,12 @@ def test_apply_kill_reapply_idempotent_destroy(aws: Any, sandbox: Any, tmp_path:
     backups = ["--backup-dir", str(tmp_path / "backups")]
     command = [sys.executable, "-m", "kubetrust", "apply", *where, *backups, "--parallel", "1"]
     iam_target = aws.client("iam", account=aws.TARGET)
-    killed = _kill_when_role_exists(
-        command, [iam_ci, iam_target], {names["ci_role"], names["target_role"]}
-    )
+    roles = {names["ci_role"], names["target_role"]}
+    killed = _apply_killed_at_its_first_role(command, roles, monkeypatch)
     assert killed == -signal.SIGKILL, f"the first apply was not cut short (exit {killed})"
-    assert names["target_role"] not in {
-        r["RoleName"] for r in aws.client("iam", account=aws.TARGET).list_roles()["Roles"]
-    } or _aws_auth_roles(target_admin) == [FOREIGN], "the first apply got to the end"
+    made = {r["RoleName"] for iam in (iam_ci, iam_target) for r in iam.list_roles()["Roles"]}
+    assert len(made & roles) == 1, made & roles
+    assert _aws_auth_roles(target_admin) == [FOREIGN], "the killed apply got to aws-auth"
 
     applied = _kubetrust("apply", *where, "--backup-dir", str(tmp_path / "backups"))
     assert applied.returncode == 0, applied.stdout + applied.stderr
