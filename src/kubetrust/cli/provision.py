@@ -29,18 +29,18 @@ import click
 from kubetrust import errors, provision
 from kubetrust.adapters import AwsAccess, PortFactory
 from kubetrust.cli import output
+from kubetrust.cli.inputs import pairs
 
 DEFAULT_BACKUP_DIR = Path(".kubetrust") / "backups"
 
 
-def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values:
-        key, sep, item = value.partition("=")
-        if not sep or not key or not item:
-            raise click.UsageError(f"{option} takes KEY=VALUE, got `{value}`")
-        pairs[key] = item
-    return pairs
+_BACKUP_DIR_OPTION = click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=str(DEFAULT_BACKUP_DIR),
+    show_default=True,
+    help="Where aws-auth is saved before each edit.",
+)
 
 
 def _common(function: Any) -> Any:
@@ -109,8 +109,8 @@ def _common(function: Any) -> Any:
 def _setup(kw: dict[str, Any]) -> tuple[provision.Spec, PortFactory]:
     """The spec and the ports the options describe."""
     spec = provision.load_spec(kw["spec_file"])
-    profiles = _pairs(kw["profile_map"], "--profile-map")
-    contexts = _pairs(kw["contexts"], "--context")
+    profiles = pairs(kw["profile_map"], "--profile-map")
+    contexts = pairs(kw["contexts"], "--context")
     if kw["use_sandbox"]:
         return spec, _sandbox_ports(spec, kw["state_dir"])
     base = AwsAccess(profile=kw["profile"], endpoint_url=kw["endpoint_url"], region=kw["region"])
@@ -218,13 +218,7 @@ def plan(**kw: Any) -> None:
 
 @click.command()
 @_common
-@click.option(
-    "--backup-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=str(DEFAULT_BACKUP_DIR),
-    show_default=True,
-    help="Where aws-auth is saved before each edit.",
-)
+@_BACKUP_DIR_OPTION
 @click.option(
     "--artifacts-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -260,13 +254,7 @@ def apply(**kw: Any) -> None:
 
 @click.command()
 @_common
-@click.option(
-    "--backup-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=str(DEFAULT_BACKUP_DIR),
-    show_default=True,
-    help="Where aws-auth is saved before each edit.",
-)
+@_BACKUP_DIR_OPTION
 @click.option("--parallel", type=click.IntRange(1, 32), default=4, show_default=True)
 def destroy(**kw: Any) -> None:
     """Remove what this spec created (by its tags and labels) and its aws-auth entries.
