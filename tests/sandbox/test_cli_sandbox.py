@@ -120,6 +120,11 @@ def test_status_and_env_describe_the_running_sandbox(detached: Path) -> None:
     )
     assert status["endpoint"].startswith("http://127.0.0.1:")
     assert status["accounts"] == ["111111111111", "222222222222"]
+    (target,) = status["clusters"]
+    assert (target["account"], target["name"]) == ("222222222222", "target")
+    assert target["endpoint"].startswith("https://127.0.0.1:")
+    text = kubetrust("sandbox", "status", "--state-dir", str(detached)).stdout
+    assert f"cluster      : target (222222222222) {target['endpoint']}" in text
     env = parse_env(
         kubetrust(
             "sandbox", "env", "--account", "111111111111", "--state-dir", str(detached)

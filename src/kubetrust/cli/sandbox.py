@@ -106,21 +106,40 @@ def up(
 
 
 def _show(facts: dict[str, Any], directory: Path, fmt: str) -> None:
+    from kubetrust.sandbox import clusters
+
+    records = clusters.every(directory)
     if fmt == "json":
         public = {k: v for k, v in facts.items() if k != "accounts"}
         public["accounts"] = sorted(facts.get("accounts", {}))
         public["state_dir"] = str(directory)
+        public["clusters"] = [
+            {
+                "account": r.account,
+                "name": r.name,
+                "endpoint": r.endpoint,
+                "issuer": r.issuer.issuer_url,
+            }
+            for r in records
+        ]
         click.echo(json.dumps(public, indent=2))
         return
+    where = shlex.quote(str(directory))
     click.echo(f"sandbox running (pid {facts['pid']})")
     click.echo(f"  AWS endpoint : {facts['endpoint']}")
     click.echo(f"  OIDC issuers : {facts['issuer_base']}/id/<cluster id>")
     click.echo(f"  accounts     : {', '.join(sorted(facts.get('accounts', {})))}")
+    for record in records:
+        click.echo(f"  cluster      : {record.name} ({record.account}) {record.endpoint}")
     click.echo(f"  state        : {directory}")
     click.echo(
-        f'credentials    : eval "$(kubetrust sandbox env --account ACCOUNT '
-        f'--state-dir {shlex.quote(str(directory))})"'
+        f'credentials    : eval "$(kubetrust sandbox env --account ACCOUNT --state-dir {where})"'
     )
+    if records:
+        click.echo(
+            f"kubeconfig     : kubetrust sandbox kubeconfig --cluster NAME --state-dir {where} "
+            "--file FILE"
+        )
 
 
 @sandbox.command()

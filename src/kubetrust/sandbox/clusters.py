@@ -111,6 +111,18 @@ def find(state_dir: Path, name: str, account: str | None = None) -> ClusterRecor
     return ClusterRecord.from_json(found[0].read_text(encoding="utf-8"))
 
 
+def every(state_dir: Path) -> list[ClusterRecord]:
+    """The records of every cluster of the sandbox in ``state_dir``, by account and name;
+    a record that cannot be read is skipped (it belongs to a cluster being written)."""
+    found = []
+    for path in sorted((state_dir / CLUSTERS_DIR).glob("*/*.json")):
+        try:
+            found.append(ClusterRecord.from_json(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError):
+            continue
+    return found
+
+
 def install_hook(
     on_create: Callable[[Any, Any], None],
     on_delete: Callable[[Any, Any], None] | None = None,
