@@ -239,7 +239,14 @@ def token(
     audience: str,
     duration: int,
 ) -> None:
-    """Mint a projected service-account token exactly as that cluster's API server would."""
+    """Mint a service-account token signed by the cluster's OIDC key, with the claims EKS puts
+    in a projected token (for STS's web identity).
+
+    It does not ask the cluster's API server: the service account need not exist there and
+    the token is bound to no pod. For a token the cluster itself issues, bound to its service
+    account, use `kubectl create token SA --audience sts.amazonaws.com` with a kubeconfig
+    from `kubetrust sandbox kubeconfig`.
+    """
     import time
     import uuid
 
