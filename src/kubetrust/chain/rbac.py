@@ -238,3 +238,40 @@ def authorize(
         missing = " (the role does not exist)" if role is None else ""
         misses.append(f"{source} binds {who}{missing}")
     return RbacDecision(False, f"RBAC: no rule allows {request.describe()}", "", tuple(misses))
+
+
+def rules_for(
+    user: str,
+    groups: Sequence[str],
+    namespace: str,
+    rbac: RbacObjects,
+    *,
+    defaults: bool = True,
+    authenticated: bool = True,
+) -> tuple[PolicyRule, ...]:
+    """Every RBAC rule that applies to ``user`` in ``groups`` in ``namespace`` (``""``: the
+    cluster scope), as upstream ``RulesFor`` visits them: the roles of the
+    ClusterRoleBindings that name the user, then of the RoleBindings of ``namespace``, in
+    binding order, duplicates kept (what a SelfSubjectRulesReview lists).
+
+    RBAC only: ``system:masters`` gets what its bindings give (``cluster-admin`` through the
+    default binding), and EKS access policies are not RBAC, so they are not listed
+    (reference E.4: ``kubectl auth can-i --list`` does not show them). A binding whose role
+    does not exist contributes nothing. ``defaults`` and ``authenticated`` as in
+    :func:`authorize`."""
+    extra = (rbac_defaults.AUTHENTICATED,) if authenticated else ()
+    all_groups = frozenset((*groups, *extra))
+    objects = with_defaults(rbac) if defaults else rbac
+    bindings: list[Binding] = list(objects.cluster_role_bindings)
+    if namespace:
+        bindings.extend(objects.role_bindings.get(namespace, ()))
+    found: list[PolicyRule] = []
+    for binding in bindings:
+        if not any(
+            _subject_applies(s, user, all_groups, binding.namespace) for s in binding.subjects
+        ):
+            continue
+        role = _role_of(binding, objects)
+        if role is not None:
+            found.extend(role.rules)
+    return tuple(found)

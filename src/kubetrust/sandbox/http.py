@@ -11,6 +11,7 @@ import contextlib
 import io
 import logging
 import selectors
+import ssl
 import time
 from typing import Any
 
@@ -174,7 +175,7 @@ class KeepAliveHandler(WSGIRequestHandler):
                 close = getattr(result, "close", None)
                 if close is not None:
                     close()
-        except (ConnectionError, TimeoutError):
+        except (ConnectionError, TimeoutError, ssl.SSLEOFError):  # the client went away
             self.close_connection = True
             return
         except Exception:

@@ -179,3 +179,87 @@ def test_malformed_rules_grant_nothing() -> None:
     objects = manifests.rbac
     assert not rbac.authorize("mal", [], rbac.KubeRequest("get", "pods", name="p"), objects).allowed
     assert rbac.authorize("mal", [], rbac.KubeRequest("list", "configmaps"), objects).allowed
+
+
+# ---------------------------------------------------------------------- rules_for
+READ_PODS = PolicyRule(verbs=("get", "list"), api_groups=("",), resources=("pods",))
+EDIT_CM = PolicyRule(verbs=("create",), api_groups=("",), resources=("configmaps",))
+
+
+def _rules_objects() -> RbacObjects:
+    return RbacObjects(
+        cluster_roles={"pod-reader": RbacRole("pod-reader", (READ_PODS,))},
+        roles={("dev", "cm"): RbacRole("cm", (EDIT_CM,), "dev")},
+        cluster_role_bindings=(
+            Binding("readers", "ClusterRole", "pod-reader", (Subject("Group", "readers"),)),
+        ),
+        role_bindings={
+            "dev": (
+                Binding("cm", "Role", "cm", (Subject("User", "ann"),), "dev"),
+                Binding("gone", "ClusterRole", "missing", (Subject("User", "ann"),), "dev"),
+                Binding(
+                    "sa",
+                    "ClusterRole",
+                    "pod-reader",
+                    (Subject("ServiceAccount", "app"),),
+                    "dev",
+                ),
+            )
+        },
+    )
+
+
+def test_rules_for_lists_cluster_then_namespace_bindings() -> None:
+    objects = _rules_objects()
+    found = rbac.rules_for("ann", ["readers"], "dev", objects, defaults=False)
+    assert found == (READ_PODS, EDIT_CM)  # the binding to a missing role adds nothing
+    assert rbac.rules_for("ann", ["readers"], "prod", objects, defaults=False) == (READ_PODS,)
+    assert rbac.rules_for("ann", [], "", objects, defaults=False) == ()
+    sa = "system:serviceaccount:dev:app"
+    assert rbac.rules_for(sa, [], "dev", objects, defaults=False) == (READ_PODS,)
+    assert rbac.rules_for(sa, [], "prod", objects, defaults=False) == ()
+
+
+def test_rules_for_adds_the_defaults_everyone_has() -> None:
+    from kubetrust.chain import rbac_defaults
+
+    found = rbac.rules_for("bob", [], "dev", RbacObjects())
+    expected = (
+        rbac_defaults.CLUSTER_ROLE_RULES["system:basic-user"]
+        + rbac_defaults.CLUSTER_ROLE_RULES["system:discovery"]
+        + rbac_defaults.CLUSTER_ROLE_RULES["system:public-info-viewer"]
+    )
+    assert sorted(found, key=repr) == sorted(expected, key=repr)
+    # without system:authenticated (the sandbox passes the exact groups) nothing applies
+    assert rbac.rules_for("bob", [], "dev", RbacObjects(), authenticated=False) == ()
+
+
+def test_rules_for_masters_is_what_bindings_give_and_ignores_access_policies() -> None:
+    """Unlike :func:`rbac.authorize`, no privileged-group shortcut: system:masters gets
+    cluster-admin through its default binding; access policies (E.4) are never rules."""
+    masters = rbac.rules_for("root", ["system:masters"], "", RbacObjects())
+    assert PolicyRule(verbs=("*",), api_groups=("*",), resources=("*",)) in masters
+    assert PolicyRule(verbs=("*",), non_resource_urls=("*",)) in masters
+    none = rbac.rules_for("root", ["system:masters"], "", RbacObjects(), defaults=False)
+    assert none == ()
+    grant = access_policy_grant(
+        "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    )
+    request = rbac.KubeRequest("list", "nodes")
+    assert rbac.authorize("pat", [], request, RbacObjects(), [grant]).allowed
+    assert not any(
+        rbac.rule_allows(r, request) for r in rbac.rules_for("pat", [], "", RbacObjects())
+    )
+
+
+def test_rules_for_agrees_with_authorize() -> None:
+    """Whatever a listed rule allows, authorize allows (same bindings, same matching)."""
+    objects = _rules_objects()
+    for user, groups, namespace in (("ann", ["readers"], "dev"), ("ann", [], "prod")):
+        for rule in rbac.rules_for(user, groups, namespace, objects):
+            for verb in rule.verbs:
+                for resource in rule.resources:
+                    request = rbac.KubeRequest(
+                        verb, resource, rule.api_groups[0], namespace=namespace
+                    )
+                    assert rbac.authorize(user, groups, request, objects).allowed

@@ -9,7 +9,7 @@ apiserver's ``forbidden`` wording), then serve: reads from the
 Every failure is a ``Status`` object; an unexpected exception is logged and answered
 ``500 InternalError``, so no request can take the server down.
 ``/version`` and health checks need no credentials (``system:public-info-viewer``);
-discovery and the two self reviews need only authentication (``system:basic-user``).
+discovery and the three self reviews need only authentication (``system:basic-user``).
 Watches stream the store's changes (:mod:`~kubetrust.sandbox.kube.watch`).
 """
 
@@ -23,12 +23,14 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from kubetrust.model.kube import RbacObjects
 from kubetrust.sandbox.kube import (
     auth,
     bodies,
     discovery,
     irsa,
     patch,
+    rbac,
     resources,
     reviews,
     routing,
@@ -52,7 +54,7 @@ API_AUDIENCES = sa_tokens.API_AUDIENCES
 PUBLIC_PATHS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
 TABLE = "as=table"
 PATCH_ATTEMPTS = 5
-SELF_REVIEWS = frozenset({"SelfSubjectReview", "SelfSubjectAccessReview"})
+SELF_REVIEWS = frozenset({"SelfSubjectReview", "SelfSubjectAccessReview", "SelfSubjectRulesReview"})
 DEFAULT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 IRSA_TOKEN_PATH = f"{irsa.MOUNT_PATH}/{irsa.TOKEN_FILE}"
 
@@ -131,13 +133,18 @@ class KubeApi:
             if request.method != "POST" or found.name:
                 raise routing.not_allowed()
             if kind in SELF_REVIEWS:
-                return json_response(reviews.review(kind, user, request, self.authorize), 201)
+                answer = reviews.review(kind, user, request, self.authorize, self._rbac_objects)
+                return json_response(answer, 201)
         verb = routing.verb(request, found)
         self._authorize(user, verb, found)
         if kind == "TokenReview":
             body = bodies.read(request, kind)
             return json_response(tokens.token_review(self.authenticate, body), 201)
         return self._serve(verb, found, request)
+
+    def _rbac_objects(self) -> RbacObjects:
+        """The stored RBAC objects (what a rules review lists), read fresh."""
+        return rbac.RbacAuthorizer(self.store).objects()
 
     def _authorize(self, user: auth.User, verb: str, found: Target) -> None:
         resource = found.group_resource()

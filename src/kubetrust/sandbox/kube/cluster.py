@@ -37,7 +37,7 @@ from kubetrust.sandbox.kube import (
 from kubetrust.sandbox.kube.store import NAMESPACES, Store
 
 Obj = dict[str, Any]
-WITH_STATUS = frozenset({"Pod", "Deployment", "ReplicaSet", "Namespace"})
+WITH_STATUS = frozenset({"Pod", "Deployment", "ReplicaSet", "Namespace", "Node"})
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 ROOT_CA_DESCRIPTION = (
     "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "

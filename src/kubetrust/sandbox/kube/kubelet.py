@@ -9,6 +9,12 @@ clusters. Pod IPs come from the node's VPC subnet, as the VPC CNI assigns them;
 for started containers: phase Running, the five pod conditions True, ``containerStatuses``
 ready/started/running with containerd ids, init containers terminated with Completed.
 Nothing actually runs, so no probe, restart or exit is ever reported.
+
+:func:`node_objects` are the ``Node`` objects those kubelets register (seeded with the
+kube-system workloads): an EKS managed node group of Amazon Linux 2023 ``t3.medium``
+instances, one per availability zone, Ready, with the labels, addresses, capacity and
+``nodeInfo`` an EKS 1.33 node reports. Their names are :func:`nodes`' names, so a pod's
+``spec.nodeName`` is always a Node of the cluster.
 """
 
 from __future__ import annotations
@@ -27,7 +33,41 @@ from kubetrust.sandbox.kube.store import NAMESPACES, Store, timestamp
 
 Obj = dict[str, Any]
 PODS = "/v1/pods"
+NODES = "/v1/nodes"
 NODE_COUNT = 2
+NODEGROUP = "sandbox-nodes"
+INSTANCE_TYPE = "t3.medium"
+KUBELET_VERSION = "v1.33.5-eks-113cf36"
+OS_IMAGE = "Amazon Linux 2023.8.20250915"
+KERNEL_VERSION = "6.1.150-174.273.amzn2023.x86_64"
+CONTAINER_RUNTIME = "containerd://1.7.27"
+CAPACITY = {
+    "cpu": "2",
+    "ephemeral-storage": "20893676Ki",
+    "hugepages-1Gi": "0",
+    "hugepages-2Mi": "0",
+    "memory": "3919544Ki",
+    "pods": "17",
+}
+ALLOCATABLE = {
+    **CAPACITY,
+    "cpu": "1930m",
+    "ephemeral-storage": "18181869946",
+    "memory": "3364536Ki",
+}
+"""A ``t3.medium`` under the EKS AMI's kubelet reservations (17 pods: the VPC CNI's limit
+for 3 ENIs of 6 addresses)."""
+NODE_CONDITIONS = (
+    (
+        "MemoryPressure",
+        "False",
+        "KubeletHasSufficientMemory",
+        "kubelet has sufficient memory available",
+    ),
+    ("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+    ("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+)
 CONDITIONS = (
     "PodReadyToStartContainers",
     "Initialized",
@@ -60,6 +100,85 @@ def nodes(store: Store, region: str) -> tuple[Node, ...]:
         subnet = f"10.0.{32 * index}.0/19"
         found.append(Node(name, str(uuid.uuid5(uuid.NAMESPACE_URL, seed + name)), address, subnet))
     return tuple(found)
+
+
+def node_objects(store: Store, region: str, now: dt.datetime) -> list[Obj]:
+    """The ``Node`` object each of the cluster's kubelets registers (see module doc)."""
+    return [
+        node_object(node, index, region, now) for index, node in enumerate(nodes(store, region))
+    ]
+
+
+def node_object(node: Node, index: int, region: str, now: dt.datetime) -> Obj:
+    """The ``Node`` of ``node``, the ``index``-th of the node group (zone ``a``, ``b`` ...)."""
+    zone = f"{region}{'abcdef'[index % 6]}"
+    digest = hashlib.sha256(node.uid.encode()).hexdigest()
+    instance = f"i-0{digest[:16]}"
+    stamp = timestamp(now)
+    labels = {
+        "beta.kubernetes.io/arch": "amd64",
+        "beta.kubernetes.io/instance-type": INSTANCE_TYPE,
+        "beta.kubernetes.io/os": "linux",
+        "eks.amazonaws.com/capacityType": "ON_DEMAND",
+        "eks.amazonaws.com/nodegroup": NODEGROUP,
+        "eks.amazonaws.com/nodegroup-image": f"ami-0{digest[16:32]}",
+        "failure-domain.beta.kubernetes.io/region": region,
+        "failure-domain.beta.kubernetes.io/zone": zone,
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/hostname": node.name,
+        "kubernetes.io/os": "linux",
+        "node.kubernetes.io/instance-type": INSTANCE_TYPE,
+        "topology.kubernetes.io/region": region,
+        "topology.kubernetes.io/zone": zone,
+    }
+    annotations = {
+        "alpha.kubernetes.io/provided-node-ip": node.address,
+        "node.alpha.kubernetes.io/ttl": "0",
+        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+    }
+    conditions = [
+        {
+            "type": kind,
+            "status": value,
+            "lastHeartbeatTime": stamp,
+            "lastTransitionTime": stamp,
+            "reason": reason,
+            "message": message,
+        }
+        for kind, value, reason, message in NODE_CONDITIONS
+    ]
+    system_uuid = (
+        f"ec2{digest[33:38]}-{digest[38:42]}-{digest[42:46]}-{digest[46:50]}-{digest[50:62]}"
+    )
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": node.name, "labels": labels, "annotations": annotations},
+        "spec": {"providerID": f"aws:///{zone}/{instance}"},
+        "status": {
+            "capacity": dict(CAPACITY),
+            "allocatable": dict(ALLOCATABLE),
+            "conditions": conditions,
+            "addresses": [
+                {"type": "InternalIP", "address": node.address},
+                {"type": "InternalDNS", "address": node.name},
+                {"type": "Hostname", "address": node.name},
+            ],
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "nodeInfo": {
+                "machineID": digest[:32],
+                "systemUUID": system_uuid,
+                "bootID": str(uuid.uuid5(uuid.NAMESPACE_URL, node.uid + "/boot")),
+                "kernelVersion": KERNEL_VERSION,
+                "osImage": OS_IMAGE,
+                "containerRuntimeVersion": CONTAINER_RUNTIME,
+                "kubeletVersion": KUBELET_VERSION,
+                "kubeProxyVersion": "",
+                "operatingSystem": "linux",
+                "architecture": "amd64",
+            },
+        },
+    }
 
 
 class Kubelet:

@@ -185,6 +185,7 @@ KINDS: dict[str, Fields] = {
     "RoleBinding": _BINDING,
     "ClusterRoleBinding": _BINDING,
     "SelfSubjectAccessReview": {1: _META, 2: F("spec", "msg", fields=_SSAR_SPEC)},
+    "SelfSubjectRulesReview": {1: _META, 2: F("spec", "msg", fields={1: F("namespace")})},
     "SelfSubjectReview": {1: _META},
     "TokenRequest": {1: _META, 2: F("spec", "msg", fields=_TOKEN_REQUEST_SPEC)},
     "TokenReview": {

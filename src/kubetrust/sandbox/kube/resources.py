@@ -101,6 +101,7 @@ class Resource:
 RBAC = "rbac.authorization.k8s.io"
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "namespaces", "Namespace", False, ("ns",)),
+    Resource("", "v1", "nodes", "Node", False, ("no",), subresources=(STATUS,)),
     Resource("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
     Resource("", "v1", "secrets", "Secret", True),
     Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",), subresources=(TOKEN,)),
@@ -146,6 +147,14 @@ RESOURCES: tuple[Resource, ...] = (
         "v1",
         "selfsubjectaccessreviews",
         "SelfSubjectAccessReview",
+        False,
+        verbs=CREATE_ONLY,
+    ),
+    Resource(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectrulesreviews",
+        "SelfSubjectRulesReview",
         False,
         verbs=CREATE_ONLY,
     ),

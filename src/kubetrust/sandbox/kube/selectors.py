@@ -66,8 +66,9 @@ def parse(selector: str | None) -> Requirement:
 
 
 def parse_fields(selector: str | None) -> Callable[[Mapping[str, object]], bool]:
-    """``?fieldSelector=`` for ``metadata.name`` and ``metadata.namespace`` (what kubectl
-    itself sends, e.g. for ``get <name> --watch``); other fields match nothing."""
+    """``?fieldSelector=`` on a dotted field path: ``metadata.name`` (what kubectl sends for
+    ``get <name> --watch``), a pod's ``spec.nodeName`` and ``status.phase`` (``kubectl
+    describe node``), an event's ``involvedObject.*``; a missing field is ``""``."""
     terms: list[tuple[str, bool, str]] = []
     for term in _split(selector or ""):
         match = _FIELD.match(term)
@@ -77,12 +78,10 @@ def parse_fields(selector: str | None) -> Callable[[Mapping[str, object]], bool]
         terms.append((field, operator != "!=", value))
 
     def matches(obj: Mapping[str, object]) -> bool:
-        metadata = obj.get("metadata")
-        meta = metadata if isinstance(metadata, Mapping) else {}
         for field, equal, value in terms:
-            actual = (
-                meta.get(field.removeprefix("metadata.")) if field.startswith("metadata.") else None
-            )
+            actual: object = obj
+            for part in field.split("."):
+                actual = actual.get(part) if isinstance(actual, Mapping) else None
             if (str(actual or "") == value) != equal:
                 return False
         return True

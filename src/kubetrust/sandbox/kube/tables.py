@@ -25,6 +25,8 @@ _DESCRIPTIONS = {
     "Node": "NodeName is a request to schedule this pod onto a specific node.",
     "Age": "CreationTimestamp is a timestamp representing the server time when this object "
     "was created.",
+    "Roles": "The roles of the node",
+    "Version": "Kubelet Version reported by the node.",
 }
 
 
@@ -115,6 +117,45 @@ def _pod_field(section: str, field: str) -> Callable[[Obj], Cell]:
     return lambda obj: str((obj.get(section) or {}).get(field) or "<none>")
 
 
+def _node_status(obj: Obj) -> Cell:
+    """``printNode``: Ready / NotReady / Unknown from the Ready condition, then
+    ``SchedulingDisabled`` for a cordoned node."""
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    ready = [c for c in conditions if isinstance(c, dict) and c.get("type") == "Ready"]
+    found = (
+        ["Unknown"] if not ready else ["Ready" if ready[0].get("status") == "True" else "NotReady"]
+    )
+    if (obj.get("spec") or {}).get("unschedulable"):
+        found.append("SchedulingDisabled")
+    return ",".join(found)
+
+
+def _node_roles(obj: Obj) -> Cell:
+    """``node-role.kubernetes.io/<role>`` labels and ``kubernetes.io/role``, or ``<none>``
+    (an EKS worker has none)."""
+    labels = _meta(obj, "labels") or {}
+    roles = {key.partition("/")[2] for key in labels if key.startswith("node-role.kubernetes.io/")}
+    if labels.get("kubernetes.io/role"):
+        roles.add(labels["kubernetes.io/role"])
+    return ",".join(sorted(role for role in roles if role)) or "<none>"
+
+
+def _node_address(kind: str) -> Callable[[Obj], Cell]:
+    def cell(obj: Obj) -> Cell:
+        for address in (obj.get("status") or {}).get("addresses") or []:
+            if isinstance(address, dict) and address.get("type") == kind:
+                return str(address.get("address") or "<none>")
+        return "<none>"
+
+    return cell
+
+
+def _node_info(field: str) -> Callable[[Obj], Cell]:
+    return lambda obj: str(
+        ((obj.get("status") or {}).get("nodeInfo") or {}).get(field) or "<unknown>"
+    )
+
+
 _WORKLOAD_WIDE: list[Column] = [
     ("Containers", "string", lambda obj: _images(obj, "name")),
     ("Images", "string", lambda obj: _images(obj, "image")),
@@ -129,8 +170,19 @@ _WIDE: dict[str, list[Column]] = {
     ],
     "Deployment": _WORKLOAD_WIDE,
     "ReplicaSet": _WORKLOAD_WIDE,
+    "Node": [
+        ("Internal-IP", "string", _node_address("InternalIP")),
+        ("External-IP", "string", _node_address("ExternalIP")),
+        ("OS-Image", "string", _node_info("osImage")),
+        ("Kernel-Version", "string", _node_info("kernelVersion")),
+        ("Container-Runtime", "string", _node_info("containerRuntimeVersion")),
+    ],
 }
 """Priority-1 columns: shown by ``kubectl get -o wide`` only."""
+_AFTER_AGE: dict[str, list[Column]] = {
+    "Node": [("Version", "string", _node_info("kubeletVersion"))],
+}
+"""Standard columns the apiserver prints after Age (a node's kubelet version)."""
 
 
 def _columns(kind: str) -> list[Column]:
@@ -157,6 +209,7 @@ def _columns(kind: str) -> list[Column]:
             ("Current", "integer", _status("replicas", 0)),
             ("Ready", "integer", _status("readyReplicas", 0)),
         ],
+        "Node": [("Status", "string", _node_status), ("Roles", "string", _node_roles)],
         "RoleBinding": [("Role", "string", _role_ref)],
         "ClusterRoleBinding": [("Role", "string", _role_ref)],
     }
@@ -170,12 +223,14 @@ def table(
     include: str = "Metadata",
     now: dt.datetime | None = None,
 ) -> Obj:
-    """The Table of ``objects`` of ``kind``: Name, the kind's columns, Age."""
+    """The Table of ``objects`` of ``kind``: Name, the kind's columns, Age (and for a few
+    kinds more after it), then the wide columns."""
     moment = now or dt.datetime.now(dt.UTC)
     columns: list[Column] = [
         ("Name", "string", lambda obj: str(_meta(obj, "name") or "")),
         *_columns(kind),
         ("Age", "string", _age(moment)),
+        *_AFTER_AGE.get(kind, []),
         *_WIDE.get(kind, []),
     ]
     standard = len(columns) - len(_WIDE.get(kind, []))

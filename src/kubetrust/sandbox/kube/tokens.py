@@ -131,7 +131,13 @@ def _binding(
     node = next(
         (n for n in kubelet.nodes(cluster.store, cluster.region) if n.name == node_name), None
     )
-    return (pod_name, uid), ((node.name, node.uid) if node else None)
+    if node is None:
+        return (pod_name, uid), None
+    try:  # the registered Node's uid; the kubelet's own before the Node is seeded
+        node_uid = cluster.store.get(kubelet.NODES, "", node.name)["metadata"]["uid"]
+    except status.ApiError:
+        node_uid = node.uid
+    return (pod_name, uid), (node.name, node_uid)
 
 
 def token_review(authenticate: auth.Authenticate, body: Any) -> Obj:

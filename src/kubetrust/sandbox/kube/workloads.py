@@ -1,5 +1,6 @@
 """The kube-system workloads a new EKS cluster runs, so ``kubectl get pods -n kube-system``
-on a sandbox cluster looks like EKS: the CoreDNS add-on (a Deployment of 2 replicas) and,
+on a sandbox cluster looks like EKS: the nodes' ``Node`` objects (:func:`kubelet.node_objects`,
+so ``kubectl get nodes`` lists them), the CoreDNS add-on (a Deployment of 2 replicas) and,
 per node, the VPC CNI (``aws-node-xxxxx``) and ``kube-proxy-xxxxx`` pods.
 
 EKS runs the latter two as DaemonSets; DaemonSets are not served here, so their pods are
@@ -90,6 +91,8 @@ def seed_system(
     else:
         cluster = target if isinstance(target, Cluster) else target.cluster
     cluster.sync_namespaces()
+    for node in kubelet.node_objects(cluster.store, cluster.region, cluster.now()):
+        _create(cluster, "Node", node)
     image_registry = registry(cluster.region)
     for account in ("coredns", "aws-node", "kube-proxy"):
         _create(cluster, "ServiceAccount", {"metadata": {"name": account}})
@@ -114,11 +117,13 @@ def seed_system(
 
 
 def _create(cluster: Cluster, kind: str, obj: Obj) -> None:
+    """Create ``obj`` in kube-system (cluster-scoped kinds: in no namespace) unless it exists."""
     resource = resources.by_kind(kind)
+    namespace = NAMESPACE if resource.namespaced else ""
     body = {"apiVersion": resource.group_version, "kind": kind, **obj}
-    body["metadata"] = {**obj["metadata"], "namespace": NAMESPACE}
+    body["metadata"] = {**obj["metadata"], **({"namespace": namespace} if namespace else {})}
     try:
-        cluster.create(resource, NAMESPACE, body)
+        cluster.create(resource, namespace, body)
     except status.ApiError as error:
         if error.reason != "AlreadyExists":
             raise
