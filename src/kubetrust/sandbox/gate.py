@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 import json
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlencode
+from urllib.parse import parse_qs, unquote
 
-from kubetrust import errors, policy
+from kubetrust import errors
 from kubetrust.sandbox import (
     credentials,
-    identity,
+    gate_authorize,
+    gate_forward,
     operations,
     policy_writes,
     sigv4,
@@ -39,62 +38,23 @@ from kubetrust.sandbox import (
     sts_api,
     wire,
 )
-from kubetrust.sandbox.world import World, levels_of
+from kubetrust.sandbox.gate_forward import StartResponse, WsgiApp, respond
+from kubetrust.sandbox.gate_request import (
+    MAX_BODY_BYTES,
+    RawRequest,
+    claimed_service,
+    eks_route,
+    looks_like_s3,
+)
+from kubetrust.sandbox.gate_request import read as _read  # a module global: benchmarks time it
+from kubetrust.sandbox.world import World
+
+__all__ = ["MAX_BODY_BYTES", "Gate", "RawRequest", "StartResponse", "WsgiApp"]
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024 * 1024
-StartResponse = Callable[[str, list[tuple[str, str]]], Any]
-WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 _SERVICES = frozenset({"sts", "iam", "s3", "eks"})
 _UNSIGNED_STS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    413: "Payload Too Large",
-    500: "Internal Server Error",
-}
-
-
-@dataclass(slots=True)
-class RawRequest:
-    """A request as it arrived, before anyone interpreted it."""
-
-    method: str
-    raw_path: str
-    raw_query: str
-    headers: dict[str, str]
-    body: bytes
-    parsed_form: dict[str, list[str]] | None = None
-
-    @property
-    def host(self) -> str:
-        return self.headers.get("host", "")
-
-    def form(self) -> dict[str, list[str]]:
-        """Query-protocol parameters: a form-urlencoded UTF-8 body (POST) or the query
-        string (GET). Anything else yields no parameters — and since the gate forwards to
-        moto exactly the parameters it authorized (:meth:`Gate._canonical`), moto can never
-        execute a different operation than the one authorized."""
-        if self.parsed_form is None:
-            self.parsed_form = self._parse_form()
-        return self.parsed_form
-
-    def _parse_form(self) -> dict[str, list[str]]:
-        if self.method != "POST":
-            return parse_qs(self.raw_query, keep_blank_values=True)
-        content_type = self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-        if content_type not in ("", "application/x-www-form-urlencoded"):
-            return {}
-        try:
-            text = self.body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise wire.AwsError(
-                "MalformedQueryString", "The request body is not UTF-8", 400
-            ) from None
-        return parse_qs(text, keep_blank_values=True)
 
 
 class Gate:
@@ -126,7 +86,7 @@ class Gate:
         head = environ.get("REQUEST_METHOD") == "HEAD"
         try:
             request = _read(environ)
-            service = _claimed_service(request)
+            service = claimed_service(request)
             service, caller = self._authenticate(request)
             return self._dispatch(environ, start_response, request, service, caller, request_id)
         except wire.AwsError as refusal:
@@ -158,7 +118,7 @@ class Gate:
         rendered = wire.render_error(
             operations.service_protocol(service), refusal, request_id, service=service, head=head
         )
-        return _respond(start_response, rendered)
+        return respond(start_response, rendered)
 
     # ------------------------------------------------------------------ authentication
     def _authenticate(self, request: RawRequest) -> tuple[str, credentials.Credential | None]:
@@ -193,11 +153,11 @@ class Gate:
             action = ""
         if action in _UNSIGNED_STS:
             return "sts", None
-        if _eks_route(request):
+        if eks_route(request):
             raise wire.AwsError(
                 "MissingAuthenticationTokenException", "Missing Authentication Token", 403
             )
-        if _looks_like_s3(request):
+        if looks_like_s3(request):
             return "s3", None
         raise wire.AwsError(
             "MissingAuthenticationToken", "Request is missing Authentication Token", 403
@@ -215,7 +175,7 @@ class Gate:
     ) -> Iterable[bytes]:
         if service == "sts":
             reply = self._sts(request, caller)
-            return _respond(
+            return respond(
                 start_response, (200, [("Content-Type", "text/xml")], reply.render(request_id))
             )
         op = self._identify(request, service, caller)
@@ -224,7 +184,7 @@ class Gate:
         if caller is not None and self.extras is not None:
             handled = self.extras(caller, op, request)
             if handled is not None:
-                return _respond(start_response, handled)
+                return respond(start_response, handled)
         on_stored = None
         if trust_write is not None:  # bind the trust's principals once moto stored it
             on_stored = functools.partial(self.sts.bindings.record, owner, *trust_write)
@@ -291,66 +251,8 @@ class Gate:
 
     def _authorize(self, op: operations.Operation, caller: credentials.Credential | None) -> str:
         """Authorize every (action, resource) of ``op``; return the account that owns the
-        resource (moto must run the call there)."""
-        principal = caller.principal_arn if caller else "anonymous"
-        owner = caller.account if caller else ""
-        for check in op.authorizations:
-            resource_policy, resource_account = self._resource_policy(op, check.resource)
-            owner = resource_account or owner
-            context = dict(identity.caller_context(caller)) if caller else {}
-            context.update(check.context)
-            decision = policy.authorize(
-                policy.Request(
-                    principal if caller else "*",
-                    check.action,
-                    check.resource,
-                    context or None,
-                    resource_account=resource_account,
-                ),
-                self._policies(caller, resource_policy, resource_account),
-            )
-            if not decision.allowed:
-                logger.info("denied %s %s on %s", principal, check.action, check.resource)
-                raise wire.access_denied(
-                    principal,
-                    check.action,
-                    check.resource,
-                    decision,
-                    service=op.service,
-                    resource_account=resource_account or owner,
-                )
-        return owner
-
-    def _policies(
-        self,
-        caller: credentials.Credential | None,
-        resource_policy: str | None,
-        resource_account: str | None,
-    ) -> policy.PolicySet:
-        rcps = levels_of(self.world.account(resource_account), "rcps") if resource_account else ()
-        if caller is None:
-            return policy.policy_set(resource=resource_policy, rcps=rcps)
-        side = identity.caller_side(self.world, caller)
-        return policy.policy_set(
-            identity=side.identity,
-            boundaries=side.boundaries,
-            session=side.session,
-            scps=side.scps,
-            resource=resource_policy,
-            rcps=rcps,
-        )
-
-    def _resource_policy(
-        self, op: operations.Operation, resource: str
-    ) -> tuple[str | None, str | None]:
-        """The resource's own policy and its account (S3 buckets; others have none here)."""
-        if op.service != "s3" or not resource.startswith("arn:aws:s3:::"):
-            return None, None
-        bucket = resource.removeprefix("arn:aws:s3:::").split("/", 1)[0]
-        owner = state.bucket_owner(bucket, [a.id for a in self.world.accounts])
-        if owner is None:
-            return None, None
-        return state.bucket_policy(owner, bucket), owner
+        resource (moto must run the call there). See :mod:`gate_authorize`."""
+        return gate_authorize.authorize(self.world, op, caller)
 
     def _forward(
         self,
@@ -362,89 +264,12 @@ class Gate:
         on_stored: Callable[[], object] | None = None,
     ) -> Iterable[bytes]:
         """Run the authorized request in moto, in the owning account; ``on_stored`` runs
-        once moto answered 200."""
-        body = self._canonical(environ, request, service)
-        environ["wsgi.input"] = io.BytesIO(body)
-        environ["CONTENT_LENGTH"] = str(len(body))
-        environ.pop("HTTP_TRANSFER_ENCODING", None)
-        if account:
-            environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
-        captured: list[Any] = []
+        once moto answered 200. See :mod:`gate_forward`."""
+        return gate_forward.forward(
+            self.moto_app, environ, start_response, request, account, service, on_stored
+        )
 
-        def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
-            captured[:] = [status, headers]
-            return lambda data: None
-
-        try:
-            chunks = b"".join(self.moto_app(environ, capture))
-        except Exception as exc:  # moto's own failure on input the gate let through
-            logger.warning(
-                "moto failed on %s %s: %s", request.method, request.raw_path, type(exc).__name__
-            )
-            raise _moto_failure(service, type(exc).__name__) from None
-        status, headers = captured
-        if status.startswith("5") or (
-            status.startswith("404")
-            and any(n.lower() == "content-type" and "text/html" in v for n, v in headers)
-        ):
-            raise _moto_failure(service, status)
-        if on_stored is not None and status.startswith("200"):
-            on_stored()
-        start_response(status, headers)
-        return [chunks]
-
-    @staticmethod
-    def _canonical(environ: dict[str, Any], request: RawRequest, service: str) -> bytes:
-        """For query-protocol services, the body moto gets is re-encoded from exactly the
-        parameters the gate parsed and authorized (no query string, no multipart)."""
-        if operations.service_protocol(service) != "query":
-            return request.body
-        body = urlencode(request.form(), doseq=True).encode("ascii")
-        environ["REQUEST_METHOD"] = "POST"
-        environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
-        environ["QUERY_STRING"] = ""
-        for key in ("RAW_URI", "REQUEST_URI"):
-            if key in environ:
-                environ[key] = request.raw_path
-        return body
-
-
-def _moto_failure(service: str, what: str) -> wire.AwsError:
-    """moto could not process a request the gate authorized (an action it does not
-    implement, a value it cannot parse): a 400 in the service's format, never a 500."""
-    code = {
-        "iam": "ValidationError",
-        "sts": "ValidationError",
-        "eks": "InvalidRequestException",
-        "s3": "InvalidRequest",
-    }.get(service, "InvalidRequest")
-    return wire.AwsError(
-        code,
-        f"The sandbox cannot process this request ({what}): the "
-        "operation or one of its parameters is not emulated",
-        400,
-    )
-
-
-def _claimed_service(request: RawRequest) -> str:
-    """The service a request says it is for (credential scope), to answer in its format
-    even when authentication fails; ``sts`` for query calls and ``s3`` otherwise."""
-    parts = sigv4.claimed_scope(request.headers, request.raw_query)
-    if len(parts) >= 5 and parts[3] in ("sts", "iam", "s3", "eks"):
-        return parts[3]
-    if "Action=" in request.raw_query or (request.method == "POST" and b"Action=" in request.body):
-        return "sts"
-    return "eks" if _eks_route(request) else "s3"
-
-
-_EKS_ROUTES = ("clusters", "access-policies", "addons", "cluster-registrations", "insights")
-
-
-def _eks_route(request: RawRequest) -> bool:
-    """An unsigned request to an EKS route (AWS tells EKS from S3 by host; the sandbox's
-    one endpoint tells them by path, unless a bucket has that name)."""
-    first = request.raw_path.lstrip("/").split("/", 1)[0]
-    return first in _EKS_ROUTES and "x-amz-content-sha256" not in request.headers
+    _canonical = staticmethod(gate_forward.canonical)
 
 
 def _role_path(account: str, name: str) -> str | None:
@@ -452,69 +277,3 @@ def _role_path(account: str, name: str) -> str | None:
     if facts is None:
         return None
     return facts.arn.split(":role", 1)[1].rsplit("/", 1)[0] + "/"
-
-
-def _looks_like_s3(request: RawRequest) -> bool:
-    return "Action=" not in request.raw_query and request.method in ("GET", "HEAD", "PUT")
-
-
-def _read(environ: Mapping[str, Any]) -> RawRequest:
-    raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-    raw_path, _, raw_query = str(raw_uri).partition("?")
-    if not raw_query:
-        raw_query = environ.get("QUERY_STRING", "")
-    headers = {
-        key[5:].replace("_", "-").lower(): str(value)
-        for key, value in environ.items()
-        if key.startswith("HTTP_")
-    }
-    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-        if environ.get(key):
-            headers[key.replace("_", "-").lower()] = str(environ[key])
-    return RawRequest(
-        str(environ.get("REQUEST_METHOD", "GET")), raw_path, raw_query, headers, _body(environ)
-    )
-
-
-def _body(environ: Mapping[str, Any]) -> bytes:
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    length_text = environ.get("CONTENT_LENGTH") or ""
-    try:
-        length = int(length_text) if length_text else -1
-    except ValueError:
-        raise wire.AwsError("InvalidRequest", "Content-Length is not a number", 400) from None
-    if length > MAX_BODY_BYTES:
-        raise wire.AwsError(
-            "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 413
-        )
-    try:
-        return _read_stream(stream, length, environ)
-    except (OSError, ValueError) as exc:  # a broken chunked body, a client that went away
-        raise wire.AwsError(
-            "IncompleteBody", f"The request body could not be read: {type(exc).__name__}", 400
-        ) from None
-
-
-def _read_stream(stream: Any, length: int, environ: Mapping[str, Any]) -> bytes:
-    if length >= 0:
-        return bytes(stream.read(length))
-    if environ.get("wsgi.input_terminated") or environ.get("HTTP_TRANSFER_ENCODING"):
-        data = stream.read(MAX_BODY_BYTES + 1)
-        if len(data) > MAX_BODY_BYTES:
-            raise wire.AwsError(
-                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 413
-            )
-        return bytes(data)
-    return b""
-
-
-def _respond(
-    start_response: StartResponse, response: tuple[int, list[tuple[str, str]], bytes]
-) -> list[bytes]:
-    status, headers, body = response
-    headers = [h for h in headers if h[0].lower() != "content-length"]
-    headers.append(("Content-Length", str(len(body))))
-    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
-    return [body]
