@@ -15,12 +15,14 @@ entries are added to the ConfigMap that is there.
 
 from __future__ import annotations
 
-import copy
+import importlib.util
 import json
+import sys
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -53,33 +55,19 @@ def fill(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def _walk(world: Any, path: list[Any]) -> tuple[Any, Any]:
-    node = world
-    for key in path[:-1]:
-        if isinstance(node, dict) and key not in node:
-            node[key] = {}
-        node = node[key]
-    return node, path[-1]
+def _casekit() -> Any:
+    """tests/cases/explain/casekit.py, whose patch format this module's worlds use."""
+    path = Path(__file__).resolve().parents[1] / "cases" / "explain" / "casekit.py"
+    spec = importlib.util.spec_from_file_location("casekit_for_sandbox", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
-def patched(world: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
-    """casekit's patches: ``{set|append|delete: [path...], value: ...}``."""
-    result = copy.deepcopy(world)
-    for patch in patches:
-        if "set" in patch:
-            parent, key = _walk(result, patch["set"])
-            parent[key] = patch["value"]
-        elif "append" in patch:
-            parent, key = _walk(result, patch["append"])
-            if isinstance(parent, dict):
-                parent.setdefault(key, [])
-            parent[key].append(patch["value"])
-        elif "delete" in patch:
-            parent, key = _walk(result, patch["delete"])
-            del parent[key]
-        else:
-            raise AssertionError(f"unknown patch {patch}")
-    return result
+patched: Callable[[dict[str, Any], list[dict[str, Any]]], dict[str, Any]] = _casekit().patched
+"""casekit's patches: ``{set|append|delete: [path...], value: ...}``, applied as written."""
 
 
 @dataclass

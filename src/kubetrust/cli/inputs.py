@@ -50,6 +50,21 @@ def pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return found
 
 
+STATE_DIR_OPTION = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The sandbox's state directory (as `kubetrust sandbox`).",
+)
+ENDPOINT_URL_OPTION = click.option("--endpoint-url", help="Send every AWS call to this endpoint.")
+
+
+def with_options(function: F, options: list[Callable[[F], F]]) -> F:
+    """``function`` decorated by ``options``, the first listed shown first in ``--help``."""
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 def live_options(function: F) -> F:
     """The options that name live inputs (without ``--bundle``)."""
     options = [
@@ -59,11 +74,7 @@ def live_options(function: F) -> F:
             is_flag=True,
             help="Read the running sandbox (its accounts and clusters).",
         ),
-        click.option(
-            "--state-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="The sandbox's state directory (as `kubetrust sandbox`).",
-        ),
+        STATE_DIR_OPTION,
         click.option(
             "--profile",
             "profiles",
@@ -81,7 +92,7 @@ def live_options(function: F) -> F:
             multiple=True,
             help="Regions whose EKS clusters are read (repeatable) [default: the profile's].",
         ),
-        click.option("--endpoint-url", help="Send every AWS call to this endpoint."),
+        ENDPOINT_URL_OPTION,
         click.option(
             "--kubeconfig",
             envvar="KUBECONFIG",
@@ -100,9 +111,7 @@ def live_options(function: F) -> F:
             "--aws-only", is_flag=True, help="Do not read Kubernetes (aws-auth, RBAC, SAs)."
         ),
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return with_options(function, options)
 
 
 def input_options(function: F) -> F:

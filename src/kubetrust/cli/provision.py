@@ -29,7 +29,7 @@ import click
 from kubetrust import errors, provision
 from kubetrust.adapters import AwsAccess, PortFactory
 from kubetrust.cli import output
-from kubetrust.cli.inputs import pairs
+from kubetrust.cli.inputs import ENDPOINT_URL_OPTION, STATE_DIR_OPTION, pairs, with_options
 
 DEFAULT_BACKUP_DIR = Path(".kubetrust") / "backups"
 
@@ -70,7 +70,7 @@ def _common(function: Any) -> Any:
         click.option(
             "--region", help="Default AWS region of the clients (clusters carry their own)."
         ),
-        click.option("--endpoint-url", help="Send every AWS call to this endpoint."),
+        ENDPOINT_URL_OPTION,
         click.option(
             "--kubeconfig",
             envvar="KUBECONFIG",
@@ -95,15 +95,9 @@ def _common(function: Any) -> Any:
             is_flag=True,
             help="Use the local sandbox (started if none runs).",
         ),
-        click.option(
-            "--state-dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="The sandbox's state directory (as `kubetrust sandbox`).",
-        ),
+        STATE_DIR_OPTION,
     ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    return with_options(function, options)
 
 
 def _setup(kw: dict[str, Any]) -> tuple[provision.Spec, PortFactory]:

@@ -71,6 +71,7 @@ class EksTokenAuthenticator:
         self.store = store
         self.keys = keys
         self.clock = clock
+        self._aws_auth: tuple[str, AwsAuthMap] | None = None
 
     def __call__(self, headers: Mapping[str, str]) -> auth.User | None:
         token = auth.bearer_token(headers)
@@ -156,12 +157,17 @@ class EksTokenAuthenticator:
             configmap = self.store.get(CONFIGMAPS, *AWS_AUTH)
         except status.ApiError:
             return AwsAuthMap()
+        version = str(configmap["metadata"].get("resourceVersion"))
+        parsed = self._aws_auth
+        if parsed is not None and parsed[0] == version:
+            return parsed[1]  # parsed once per version of the ConfigMap, not per request
         data = configmap.get("data")
-        if not isinstance(data, dict):
-            return AwsAuthMap()
-        mapping, problems = parse_aws_auth(data, CODEC)
-        for problem in problems:
-            logger.debug("aws-auth %s: %s", problem.path, problem.message)
+        mapping = AwsAuthMap()
+        if isinstance(data, dict):
+            mapping, problems = parse_aws_auth(data, CODEC)
+            for problem in problems:
+                logger.debug("aws-auth %s: %s", problem.path, problem.message)
+        self._aws_auth = (version, mapping)
         return mapping
 
 

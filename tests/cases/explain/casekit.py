@@ -55,10 +55,10 @@ def _walk(world: Any, path: list[Any]) -> tuple[Any, Any]:
     return node, path[-1]
 
 
-def apply(world: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
+def patched(world: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
+    """A copy of ``world`` with ``patches`` applied as written (no placeholders filled)."""
     result = copy.deepcopy(world)
-    for raw in patches:
-        patch = substitute(raw)
+    for patch in patches:
         if "set" in patch:
             parent, key = _walk(result, patch["set"])
             parent[key] = patch["value"]
@@ -71,8 +71,13 @@ def apply(world: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any
             parent, key = _walk(result, patch["delete"])
             del parent[key]
         else:
-            raise AssertionError(f"unknown patch {raw}")
+            raise AssertionError(f"unknown patch {patch}")
     return result
+
+
+def apply(world: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
+    """The case's world: its patches with the placeholders filled, applied."""
+    return patched(world, substitute(patches))
 
 
 def build(case: dict[str, Any], root: Path) -> Topology:

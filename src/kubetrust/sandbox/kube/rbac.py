@@ -61,6 +61,7 @@ class RbacAuthorizer:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._parsed: tuple[str, RbacObjects] | None = None
 
     def __call__(
         self,
@@ -84,10 +85,17 @@ class RbacAuthorizer:
         return (True, decision.reason) if decision.allowed else (False, "")
 
     def objects(self) -> RbacObjects:
-        """The cluster's RBAC objects as they are stored now."""
+        """The cluster's RBAC objects as they are stored now, parsed once per store revision
+        (every request is authorized; writes are rare). The revision is read before the
+        objects, so a write in between only makes the next call parse again: never stale."""
+        revision = self.store.resource_version
+        parsed = self._parsed
+        if parsed is not None and parsed[0] == revision:
+            return parsed[1]
         documents: list[Any] = []
         for kind in RBAC_KINDS:
             items, _ = self.store.list(kind)
             documents.extend(items)
         manifests, _problems = parse_manifests(documents, "store")
+        self._parsed = (revision, manifests.rbac)
         return manifests.rbac
