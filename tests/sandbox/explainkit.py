@@ -239,6 +239,8 @@ class Builder:
         extra: dict[str, Any] = {}
         if role.get("boundary"):
             extra["PermissionsBoundary"] = role["boundary"]
+        if role.get("tags"):
+            extra["Tags"] = [{"Key": k, "Value": v} for k, v in role["tags"].items()]
         iam.create_role(
             RoleName=role["name"],
             Path=role.get("path", "/"),

@@ -18,6 +18,7 @@ case's expectation on every link.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.error
 import urllib.request
@@ -33,7 +34,7 @@ from click.testing import CliRunner
 
 from kubetrust.adapters.aws import AwsAccess
 from kubetrust.adapters.snapshot import SnapshotOptions, take_snapshot
-from kubetrust.chain import kube_links
+from kubetrust.chain import context, kube_links
 from kubetrust.chain.paths import AwsGoal, Goal, KubeGoal
 from kubetrust.chain.rbac import KubeRequest
 from kubetrust.cli import explain as explain_cli
@@ -48,6 +49,14 @@ DATA = yaml.safe_load(Path(__file__).with_name("explain_agreement_cases.yaml").r
 CASES: list[dict[str, Any]] = DATA["cases"]
 ROLES = ["arn:aws:iam::{ci}:role/ci-role-{s}", "arn:aws:iam::{target}:role/target-role-{s}"]
 SESSION = "kubetrust"  # explain's session name: aws-auth templates render the same
+
+
+def sandbox_facts() -> context.RequestFacts:
+    """What every sandbox call carries (kubetrust.chain.context): now, plain HTTP, the
+    loopback peer; the region is the cluster's (us-east-1), as the clients sign."""
+    return context.RequestFacts(
+        now=dt.datetime.now(dt.UTC), secure_transport=False, source_ip="127.0.0.1"
+    )
 
 
 def _roles(case: dict[str, Any], built: Built) -> list[str]:
@@ -270,6 +279,7 @@ def test_sandbox_and_explain_agree(
         goal,
         via=roles,
         session=SESSION,
+        request=sandbox_facts(),
     )
     text = render.explanation_text(explained)
     assert explained.chain is not None, text

@@ -7,7 +7,9 @@ pairs), so candidates come from two indexes built once from the policies' text:
   statement whose action can match ``sts:AssumeRole`` (or ``sts:AssumeRoleWithWebIdentity``
   for federated principals): role ARNs (by account and name: a trust names a role, and every
   session of it, whatever the path, reference A.8), accounts (``:root`` or the bare id), user
-  ARNs, ``"*"``, federated providers and services;
+  ARNs, unique ids (``AROA…``/``AIDA…``: a trust whose principal was deleted shows them,
+  and they still name the one principal that holds the id, A.8), ``"*"``, federated
+  providers and services;
 - caller *intent*: the resource patterns of every identity's Allow statements whose action
   can match ``sts:AssumeRole`` (:func:`assume_patterns`). A trust naming an account (or
   ``"*"``) admits only those callers of the account whose identity policy allows the call
@@ -30,10 +32,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kubetrust import arn, policy
+from kubetrust.chain import context
 from kubetrust.chain import sts as hops
 from kubetrust.model.iam import Role, User
 from kubetrust.model.topology import Topology
-from kubetrust.policy import matching
+from kubetrust.policy import matching, principals
 from kubetrust.policy import sts as sts_requests
 from kubetrust.policy.document import PolicyDocument, Statement
 
@@ -77,6 +80,8 @@ class TrustIndex:
     federated: dict[str, list[Role]] = field(default_factory=dict)
     """Keyed by the provider ARN as written (IAM compares it ignoring case)."""
     services: dict[str, list[Role]] = field(default_factory=dict)
+    unique: dict[str, list[Role]] = field(default_factory=dict)
+    """Keyed by the role's or user's unique id as written (``AROA…``/``AIDA…``)."""
 
     @classmethod
     def build(cls, roles: Iterator[Role]) -> TrustIndex:
@@ -106,6 +111,9 @@ class TrustIndex:
                     self._put(seen, "federated", provider, role)
 
     def _aws(self, seen: set[tuple[str, str]], entry: str, role: Role) -> None:
+        if principals.unique_id_kind(entry) is not None:
+            self._put(seen, "unique", entry, role)
+            return
         if entry.isdigit():
             self._put(seen, "account", entry, role)
             return
@@ -135,14 +143,22 @@ class TrustIndex:
             self.exact.setdefault(key, []).append(role)
         elif kind == "federated":
             self.federated.setdefault(key, []).append(role)
+        elif kind == "unique":
+            self.unique.setdefault(key, []).append(role)
         else:
             self.services.setdefault(key, []).append(role)
 
     def naming(self, caller: Identity) -> list[Role]:
-        """Roles whose trust names ``caller`` itself (its role or user ARN)."""
+        """Roles whose trust names ``caller`` itself: its role or user ARN, or its unique
+        id (only the id ``caller`` holds now: a deleted namesake's id names nobody)."""
         if isinstance(caller, Role):
-            return list(self.roles.get((caller.account, caller.name), ()))
-        return list(self.exact.get(caller.arn, ()))
+            by_name = self.roles.get((caller.account, caller.name), ())
+            by_id = self.unique.get(caller.role_id, ()) if caller.role_id else ()
+        else:
+            by_name = self.exact.get(caller.arn, ())
+            by_id = self.unique.get(caller.user_id, ()) if caller.user_id else ()
+        found = {role.arn: role for role in (*by_name, *by_id)}
+        return list(found.values())
 
 
 def assume_patterns(documents: Sequence[PolicyDocument]) -> tuple[str, ...]:
@@ -182,17 +198,55 @@ def caller_side(topology: Topology, caller: Identity) -> hops.CallerSide:
 
 def role_side(topology: Topology, role: Role) -> hops.RoleSide:
     trust = role.trust if role.trust is not None else _NOBODY
-    return hops.RoleSide(role.arn, trust, topology.rcps(role.account), role.max_session_duration)
+    return hops.RoleSide(
+        role.arn, trust, topology.rcps(role.account), role.max_session_duration, role.tags
+    )
 
 
-def caller_context(caller: Identity, session: str = SESSION_NAME) -> dict[str, object]:
-    """Keys a role session carries (B.4): its role's tags, ``aws:userid``."""
-    if not isinstance(caller, Role):
-        return {}
-    context: dict[str, object] = {f"aws:PrincipalTag/{k}": v for k, v in caller.tags.items()}
-    if caller.role_id:
-        context["aws:userid"] = f"{caller.role_id}:{session}"
-    return context
+def principal(
+    caller: Identity,
+    session: str = SESSION_NAME,
+    *,
+    request: context.RequestFacts | None = None,
+    federated_provider: str | None = None,
+) -> context.Principal:
+    """The context's view of ``caller`` (:mod:`kubetrust.chain.context`): a role session
+    named ``session`` — ``aws:PrincipalArn`` the role's ARN with its path (B.4), its tags,
+    ``aws:userid`` ``AROA…:session``, temporary credentials issued at the request's time,
+    without MFA — or an IAM user with its long-term keys. ``federated_provider`` for the
+    session AssumeRoleWithWebIdentity issued."""
+    if isinstance(caller, Role):
+        return context.Principal(
+            kind=context.ROLE_SESSION,
+            arn=caller.arn,
+            account=caller.account,
+            user_id=f"{caller.role_id}:{session}" if caller.role_id else None,
+            tags=dict(caller.tags),
+            temporary=True,
+            issued_at=request.now if request else None,
+            federated_provider=federated_provider,
+        )
+    return context.Principal(
+        kind=context.USER,
+        arn=caller.arn,
+        account=caller.account,
+        user_id=caller.user_id or None,
+        username=caller.name,
+    )
+
+
+def caller_context(
+    caller: Identity,
+    session: str = SESSION_NAME,
+    *,
+    request: context.RequestFacts | None = None,
+    federated_provider: str | None = None,
+) -> dict[str, object]:
+    """Every key ``caller``'s request carries that does not depend on the resource: the
+    principal's (:func:`principal`) and the request's own (time, transport, region)."""
+    facts = request or context.RequestFacts()
+    who = principal(caller, session, request=facts, federated_provider=federated_provider)
+    return {**context.principal_keys(who, facts.now), **context.request_keys(facts, "sts")}
 
 
 _NOBODY = policy.parse_policy(
@@ -217,8 +271,9 @@ class Verdict:
 class EdgeJudge:
     """Decide ``sts:AssumeRole`` edges with one compiled policy set per role (module doc)."""
 
-    def __init__(self, topology: Topology) -> None:
+    def __init__(self, topology: Topology, request: context.RequestFacts | None = None) -> None:
         self.topology = topology
+        self.request = request  # the facts of the calls judged (time, region…: .context)
         self._caller_sets: dict[str, policy.PolicySet] = {}
         self._trust_sets: dict[str, policy.PolicySet] = {}
 
@@ -240,21 +295,26 @@ class EdgeJudge:
     def judge(self, caller: Identity, target: Role) -> Verdict:
         """Whether ``caller`` may assume ``target`` (sessions named :data:`SESSION_NAME`)."""
         principal = caller_arn(caller)
-        context = caller_context(caller)
+        keys = caller_context(caller, request=self.request)
+        target_side = role_side(self.topology, target)
         if caller.account == target.account:
             hop = hops.assume_role(
                 principal,
                 caller_side(self.topology, caller),
-                role_side(self.topology, target),
+                target_side,
                 session_name=SESSION_NAME,
-                context=context,
+                context=keys,
+                request=self.request,
             )
             failed = hop.failed
             if failed is None:
                 return Verdict(True)
             return Verdict(False, _conditions(failed.trust_side))
         (request,) = sts_requests.assume_role_requests(
-            principal, target.arn, session_name=SESSION_NAME, context=context
+            principal,
+            target.arn,
+            session_name=SESSION_NAME,
+            context={**target_side.context(self.request), **keys},
         )
         trust = policy.authorize(request, self._trust_set(target))
         if not trust.allowed:

@@ -89,7 +89,10 @@ def kube_identity(
 def kube_rbac(
     cluster: Cluster, identity: kid.KubeIdentity, request: rbac.KubeRequest, caller: str
 ) -> Link:
-    """The Kubernetes decision for the mapped identity (:mod:`kubetrust.chain.rbac`)."""
+    """The Kubernetes decision for the mapped identity (:mod:`kubetrust.chain.rbac`), on
+    the request's attributes as the apiserver derives them (:func:`rbac.normalized`: e.g.
+    ``get namespaces/apps`` is in namespace ``apps``), as the sandbox decides it."""
+    request = rbac.normalized(request)
     decision = rbac.authorize(
         identity.username, identity.groups, request, cluster.rbac, identity.grants
     )

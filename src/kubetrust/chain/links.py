@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kubetrust import policy
-from kubetrust.chain import graph
+from kubetrust.chain import context, graph
 from kubetrust.chain import sts as hops
 from kubetrust.model.eks import DEFAULT_AUDIENCE
 from kubetrust.model.iam import Role
@@ -166,8 +166,10 @@ def web_identity(
     role_arn: str,
     *,
     session: str = graph.SESSION_NAME,
+    request: context.RequestFacts | None = None,
 ) -> Link:
-    """Link 1 (module doc): provider lookup in the role's account, audience, trust."""
+    """Link 1 (module doc): provider lookup in the role's account, audience, trust;
+    ``request`` holds the call's facts (time, region…: :mod:`kubetrust.chain.context`)."""
     caller = workload.subject
     issuer = cluster.info.issuer
     token = claims(cluster, workload)
@@ -210,7 +212,12 @@ def web_identity(
             Kind.WEB_IDENTITY, caller, role.arn, False, failure=Failure.NO_TRUST, facts=facts
         )
     hop = hops.assume_role_with_web_identity(
-        provider.arn, issuer, token, graph.role_side(topology, role), session_name=session
+        provider.arn,
+        issuer,
+        token,
+        graph.role_side(topology, role),
+        session_name=session,
+        request=request,
     )
     names = policy_names(topology, None, role)
     return Link(
@@ -226,9 +233,16 @@ def web_identity(
 
 
 def assume_role(
-    topology: Topology, caller: Role, target_arn: str, *, session: str = graph.SESSION_NAME
+    topology: Topology,
+    caller: Role,
+    target_arn: str,
+    *,
+    session: str = graph.SESSION_NAME,
+    request: context.RequestFacts | None = None,
+    federated_provider: str | None = None,
 ) -> Link:
-    """A further hop: ``caller``'s session calls ``sts:AssumeRole`` on ``target_arn``."""
+    """A further hop: ``caller``'s session calls ``sts:AssumeRole`` on ``target_arn``.
+    ``federated_provider``: the IAM OIDC provider whose token made ``caller``'s session."""
     principal = graph.session_arn(caller, session)
     target = topology.role(target_arn)
     if target is None:
@@ -238,7 +252,10 @@ def assume_role(
         graph.caller_side(topology, caller),
         graph.role_side(topology, target),
         session_name=session,
-        context=graph.caller_context(caller, session),
+        context=graph.caller_context(
+            caller, session, request=request, federated_provider=federated_provider
+        ),
+        request=request,
     )
     facts: dict[str, object] = {
         "cross_account": caller.account != target.account,
@@ -280,10 +297,14 @@ def aws_action(
     resource: str,
     *,
     session: str = graph.SESSION_NAME,
+    request: context.RequestFacts | None = None,
+    federated_provider: str | None = None,
 ) -> Link:
     """The goal ``action`` on ``resource`` by ``role``'s session (A.1, A.2): identity
     policies, boundary and SCPs of the session's account; a resource policy and the
-    resource account's RCPs when the inputs hold them."""
+    resource account's RCPs when the inputs hold them. The context is the sandbox's
+    (:mod:`kubetrust.chain.context`), with the resource's tags where the inputs hold them
+    (IAM roles)."""
     principal = graph.session_arn(role, session)
     side = graph.caller_side(topology, role)
     given = topology.resource_policies.get(resource)
@@ -296,8 +317,15 @@ def aws_action(
         rcps=topology.rcps(resource_account) if resource_account else (),
         resource_kind="resource" if given is not None else None,
     )
-    request = policy.Request(principal, action, resource, graph.caller_context(role, session))
-    decision = policy.authorize(request, policies)
+    known = request or context.RequestFacts()
+    who = graph.principal(role, session, request=known, federated_provider=federated_provider)
+    keys = context.build(
+        who,
+        known,
+        _resource(topology, resource, resource_account or role.account),
+        service=action.split(":", 1)[0].lower(),
+    )
+    decision = policy.authorize(policy.Request(principal, action, resource, keys), policies)
     facts: dict[str, object] = {
         "cross_account": bool(resource_account) and resource_account != role.account,
         "resource_policy": given is not None,
@@ -318,6 +346,16 @@ def aws_action(
         decision=decision,
         facts=facts,
     )
+
+
+def _resource(topology: Topology, resource: str, account: str) -> context.Resource:
+    """The resource's side of the context: its account, and its tags when it is an IAM
+    role of the inputs (``aws:`` and ``iam:ResourceTag``). Other resources' tags are not
+    in the inputs (EKS cluster tags, for one): their keys stay absent."""
+    role = topology.role(resource)
+    if role is None:
+        return context.Resource(account=account)
+    return context.Resource(account=account, tags=dict(role.tags), tag_prefixes=("aws", "iam"))
 
 
 def _account_of(resource: str) -> str | None:

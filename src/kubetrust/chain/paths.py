@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kubetrust import errors
-from kubetrust.chain import graph, kube_links, links, rbac
+from kubetrust.chain import context, graph, kube_links, links, rbac
 from kubetrust.chain.links import Failure, Kind, Link, Workload
 from kubetrust.model.iam import Role
 from kubetrust.model.topology import Cluster, Topology
@@ -89,12 +89,21 @@ def evaluate(
     *,
     session: str = graph.SESSION_NAME,
     role_source: str = "",
+    request: context.RequestFacts | None = None,
 ) -> Chain:
-    """Decide every link of the chain ``roles`` (module doc)."""
+    """Decide every link of the chain ``roles`` (module doc). ``request`` holds the facts
+    every call of the chain shares (time, transport…: :mod:`kubetrust.chain.context`);
+    the region, when not given, is the workload's cluster's (the pod calls STS there)."""
     if not roles:
         raise errors.InputError("a chain needs at least one role")
     cluster = topology.cluster(workload.cluster)
-    found: list[Link] = [links.web_identity(topology, cluster, workload, roles[0], session=session)]
+    facts = (request or context.RequestFacts()).with_region(cluster.info.region)
+    first = links.web_identity(
+        topology, cluster, workload, roles[0], session=session, request=facts
+    )
+    found: list[Link] = [first]
+    provider = first.facts.get("provider")
+    web_provider = provider if isinstance(provider, str) else None
     for previous, following in itertools.pairwise(roles):
         caller = topology.role(previous)
         if caller is None:
@@ -109,7 +118,17 @@ def evaluate(
                 )
             )
             continue
-        found.append(links.assume_role(topology, caller, following, session=session))
+        found.append(
+            links.assume_role(
+                topology,
+                caller,
+                following,
+                session=session,
+                request=facts,
+                federated_provider=web_provider,
+            )
+        )
+        web_provider = None  # only the first session came from the token
     last = topology.role(roles[-1])
     if last is None:
         found.append(
@@ -123,7 +142,16 @@ def evaluate(
             )
         )
     else:
-        found.extend(goal_links(topology, last, goal, session=session))
+        found.extend(
+            goal_links(
+                topology,
+                last,
+                goal,
+                session=session,
+                request=facts,
+                federated_provider=web_provider if len(roles) == 1 else None,
+            )
+        )
     return Chain(workload, goal, tuple(roles), tuple(found), role_source)
 
 
@@ -132,11 +160,27 @@ def _goal_kind(goal: Goal) -> Kind:
 
 
 def goal_links(
-    topology: Topology, role: Role, goal: Goal, *, session: str = graph.SESSION_NAME
+    topology: Topology,
+    role: Role,
+    goal: Goal,
+    *,
+    session: str = graph.SESSION_NAME,
+    request: context.RequestFacts | None = None,
+    federated_provider: str | None = None,
 ) -> list[Link]:
     """The goal's links for ``role``'s session: one AWS decision, or mapping then RBAC."""
     if isinstance(goal, AwsGoal):
-        return [links.aws_action(topology, role, goal.action, goal.resource, session=session)]
+        return [
+            links.aws_action(
+                topology,
+                role,
+                goal.action,
+                goal.resource,
+                session=session,
+                request=request,
+                federated_provider=federated_provider,
+            )
+        ]
     cluster = topology.cluster(goal.cluster)
     mapping, identity = kube_links.kube_identity(topology, cluster, role, session=session)
     if identity is None:

@@ -67,6 +67,127 @@ class KubeRequest:
         return f"{self.verb} {what}{where}"
 
 
+NAME_FIELD = "metadata.name"
+NAMESPACES = ("", "namespaces")
+_FIELD_OPERATORS = ("!=", "==", "=")
+
+
+def request_info(
+    verb: str,
+    resource: str = "",
+    group: str = "",
+    subresource: str = "",
+    namespace: str = "",
+    name: str = "",
+    *,
+    field_selector: str = "",
+) -> KubeRequest:
+    """The attributes the apiserver authorizes for a resource request, as upstream
+    ``RequestInfoFactory.NewRequestInfo`` derives them from the URL kubectl sends. The
+    sandbox and explain both build their requests here, so they cannot disagree:
+
+    - the namespace object itself (``namespaces/<name>`` and its subresources) is *in* its
+      namespace: ``get namespaces/apps`` has namespace ``apps``, so a RoleBinding in
+      ``apps`` can grant it (the bootstrap ``view`` role reads "this namespace");
+    - the other built-in cluster-scoped resources (:data:`rbac_defaults.CLUSTER_SCOPED`)
+      have no namespace whatever ``-n`` says: kubectl's URL carries none;
+    - a ``list``/``watch`` whose field selector requires ``metadata.name=X`` is for the name
+      ``X`` (``kubectl get pod X --watch``), when ``X`` is a valid path segment.
+
+    A selector that does not parse gives no name (upstream: the request stays a nameless
+    list, which then fails with 400)."""
+    if (group, resource) == NAMESPACES and name:
+        namespace = name
+    elif (group, resource) in rbac_defaults.CLUSTER_SCOPED:
+        namespace = ""
+    if not name and verb in ("list", "watch") and field_selector:
+        name = exact_name(field_selector)
+    return KubeRequest(verb, resource, group, subresource, namespace, name)
+
+
+def normalized(request: KubeRequest) -> KubeRequest:
+    """``request`` as :func:`request_info` derives it (unchanged for a non-resource URL)."""
+    if not request.is_resource_request:
+        return request
+    return request_info(
+        request.verb,
+        request.resource,
+        request.group,
+        request.subresource,
+        request.namespace,
+        request.name,
+    )
+
+
+def parse_field_selector(text: str) -> tuple[tuple[str, str, str], ...]:
+    """``(field, operator, value)`` terms of a field selector, as upstream
+    ``fields.ParseSelector``: terms split on unescaped commas, the first ``!=``, ``==`` or
+    ``=`` splits a term, values unescape a backslash before ``\\``, ``,`` or ``=``, and
+    nothing is trimmed. Raises ``ValueError`` for what upstream refuses."""
+    terms = []
+    for term in _split_terms(text):
+        for index in range(len(term)):
+            operator = next((op for op in _FIELD_OPERATORS if term.startswith(op, index)), None)
+            if operator is not None:
+                value = _unescape(term[index + len(operator) :])
+                terms.append((term[:index], operator, value))
+                break
+        else:
+            raise ValueError(f"invalid selector: '{text}'; can't understand '{term}'")
+    return tuple(terms)
+
+
+def exact_name(field_selector: str) -> str:
+    """The name a field selector requires (upstream ``RequiresExactMatch("metadata.name")``
+    plus ``IsValidPathSegmentName``), or ``""``."""
+    try:
+        terms = parse_field_selector(field_selector)
+    except ValueError:
+        return ""
+    for field, operator, value in terms:
+        if field == NAME_FIELD and operator != "!=":
+            if value in (".", "..") or "/" in value or "%" in value:
+                return ""
+            return value
+    return ""
+
+
+def _split_terms(text: str) -> list[str]:
+    if not text:
+        return []
+    terms, current, escaped = [], "", False
+    for char in text:
+        if escaped:
+            current, escaped = current + char, False
+        elif char == "\\":
+            current, escaped = current + char, True
+        elif char == ",":
+            terms.append(current)
+            current = ""
+        else:
+            current += char
+    terms.append(current)
+    return terms
+
+
+def _unescape(value: str) -> str:
+    out, escaped = "", False
+    for char in value:
+        if escaped:
+            if char not in "\\,=":
+                raise ValueError(f"invalid field selector value: invalid escape sequence: {value}")
+            out, escaped = out + char, False
+        elif char == "\\":
+            escaped = True
+        elif char in ",=":
+            raise ValueError(f"invalid field selector value: unescaped {char!r}: {value}")
+        else:
+            out += char
+    if escaped:
+        raise ValueError(f"invalid field selector value: unterminated escape: {value}")
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class RbacDecision:
     """The answer: ``allowed``, the ``reason`` (which group, policy or binding decided),

@@ -266,3 +266,39 @@ CLUSTER_ROLE_BINDINGS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 """Bootstrap ClusterRoleBindings: each binds the ClusterRole of the same name to groups."""
+
+CLUSTER_SCOPED: Final[frozenset[tuple[str, str]]] = frozenset(
+    {
+        ("", "namespaces"),
+        ("", "nodes"),
+        ("", "persistentvolumes"),
+        ("", "componentstatuses"),
+        (RBAC_GROUP, "clusterroles"),
+        (RBAC_GROUP, "clusterrolebindings"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("apiregistration.k8s.io", "apiservices"),
+        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
+        ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+        ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+        ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
+        ("authentication.k8s.io", "tokenreviews"),
+        ("authentication.k8s.io", "selfsubjectreviews"),
+        ("authorization.k8s.io", "subjectaccessreviews"),
+        ("authorization.k8s.io", "selfsubjectaccessreviews"),
+        ("authorization.k8s.io", "selfsubjectrulesreviews"),
+        ("certificates.k8s.io", "certificatesigningrequests"),
+        ("flowcontrol.apiserver.k8s.io", "flowschemas"),
+        ("flowcontrol.apiserver.k8s.io", "prioritylevelconfigurations"),
+        ("networking.k8s.io", "ingressclasses"),
+        ("node.k8s.io", "runtimeclasses"),
+        ("scheduling.k8s.io", "priorityclasses"),
+        ("storage.k8s.io", "csidrivers"),
+        ("storage.k8s.io", "csinodes"),
+        ("storage.k8s.io", "storageclasses"),
+        ("storage.k8s.io", "volumeattachments"),
+    }
+)
+"""The built-in cluster-scoped resources, by (group, plural) (``kubectl api-resources
+--namespaced=false`` of a 1.3x cluster). kubectl never puts a namespace in their URLs, so a
+request for them has no namespace whatever ``-n`` says: RoleBindings cannot grant them.
+Resources not listed (custom ones) keep the namespace they are given."""

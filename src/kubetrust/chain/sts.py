@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubetrust import arn, policy
+from kubetrust.chain import context as request_context
 from kubetrust.policy import sts as sts_requests
 
 MAX_CHAINED_SECONDS = 3600
@@ -64,6 +65,19 @@ class RoleSide:
     trust: Document
     rcps: Sequence[Sequence[Document]] = ()
     max_session_duration: int = DEFAULT_DURATION
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """The role's tags: ``aws:ResourceTag/<k>`` of the assume call (STS's role resource)."""
+
+    @property
+    def account(self) -> str:
+        return arn.parse(self.arn).account
+
+    def context(self, request: request_context.RequestFacts | None) -> dict[str, object]:
+        """The keys the role and the request add to an assume call (:mod:`.context`):
+        the role's account and tags, and the request's time, transport, region, peer."""
+        resource = request_context.Resource(account=self.account, tags=dict(self.tags))
+        facts = request or request_context.RequestFacts()
+        return request_context.build(None, facts, resource, service="sts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +123,12 @@ def assume_role(
     source_identity: str | None = None,
     tags: sts_requests.SessionTags | None = None,
     context: Mapping[str, object] | None = None,
+    request: request_context.RequestFacts | None = None,
 ) -> HopResult:
-    """Evaluate ``caller`` calling ``sts:AssumeRole`` on ``role`` (see module doc)."""
+    """Evaluate ``caller`` calling ``sts:AssumeRole`` on ``role`` (see module doc).
+
+    ``context`` holds the caller's keys (:func:`kubetrust.chain.context.principal_keys`),
+    ``request`` the call's own facts; the role adds its account and tags."""
     requests = sts_requests.assume_role_requests(
         caller,
         role.arn,
@@ -118,7 +136,7 @@ def assume_role(
         external_id=external_id,
         source_identity=source_identity,
         tags=tags,
-        context=context,
+        context={**role.context(request), **(context or {})},
     )
     full = policy.policy_set(
         identity=caller_side.identity,
@@ -159,12 +177,16 @@ def assume_role_with_web_identity(
     role: RoleSide,
     *,
     session_name: str,
+    request: request_context.RequestFacts | None = None,
 ) -> HopResult:
     """Evaluate a web identity (the IAM OIDC provider ``provider``, with the token's
     ``claims``) assuming ``role``. There is no caller side: only the trust policy and the
-    role account's RCPs decide (A.2, hop 1)."""
+    role account's RCPs decide (A.2, hop 1). ``aws:FederatedProvider`` is the provider's
+    ARN (the value AWS gives IAM OIDC providers; for other IdPs it is not emulated)."""
+    keys = role.context(request)
+    keys["aws:FederatedProvider"] = provider
     requests = sts_requests.web_identity_requests(
-        provider, role.arn, issuer, claims, session_name=session_name
+        provider, role.arn, issuer, claims, session_name=session_name, context=keys
     )
     policies = policy.policy_set(resource=role.trust, rcps=role.rcps, resource_kind="trust")
     checks = tuple(

@@ -10,6 +10,7 @@ does not count); all 3 for invalid input, 1 when live inputs cannot be read.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 import click
 
 from kubetrust import errors
-from kubetrust.chain import rbac
+from kubetrust.chain import context, rbac
 from kubetrust.chain.paths import AwsGoal, Goal, KubeGoal
 from kubetrust.cli import inputs
 from kubetrust.cli.output import ExitCode
@@ -65,7 +66,7 @@ def parse_kube_resource(
     plural, _, group = kind.partition(".")
     if not plural:
         raise click.UsageError(f"--kube-resource `{text}`: expected TYPE[.GROUP][/NAME]")
-    return rbac.KubeRequest(
+    return rbac.request_info(  # the apiserver's RequestInfo, as the sandbox derives it
         verb,
         plural,
         group,
@@ -171,7 +172,9 @@ def explain(
         workload = explain_lib.workload_for(
             topology, cluster, namespace, serviceaccount, audience=audience
         )
-        result = explain_lib.explain_access(topology, workload, goal, via=via, session=session_name)
+        result = explain_lib.explain_access(
+            topology, workload, goal, via=via, session=session_name, request=_request_facts(kw)
+        )
     except errors.KubetrustError as error:
         _fail(error)
         return
@@ -180,6 +183,16 @@ def explain(
     else:
         click.echo(render.explanation_text(result))
     raise SystemExit(ExitCode.OK if result.allowed else ExitCode.DENIED)
+
+
+def _request_facts(kw: dict[str, Any]) -> context.RequestFacts:
+    """What the chain's calls would carry if made now: this moment (``aws:CurrentTime``),
+    and TLS unless ``--endpoint-url`` is plain HTTP (every AWS endpoint is HTTPS). The
+    region is the workload's cluster's; the source address is unknown (its key stays out)."""
+    endpoint = str(kw.get("endpoint_url") or "")
+    return context.RequestFacts(
+        now=dt.datetime.now(dt.UTC), secure_transport=not endpoint.lower().startswith("http://")
+    )
 
 
 @click.command("audit")

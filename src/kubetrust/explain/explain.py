@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kubetrust import arn, errors
-from kubetrust.chain import graph, paths
+from kubetrust.chain import context, graph, paths
 from kubetrust.chain.links import Workload
 from kubetrust.explain.fixes import Fix, fix_for
 from kubetrust.model.eks import AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE
@@ -73,8 +73,11 @@ def explain_access(
     *,
     via: Sequence[str] = (),
     session: str = graph.SESSION_NAME,
+    request: context.RequestFacts | None = None,
 ) -> Explanation:
-    """Explain whether ``workload`` reaches ``goal``, and why (module doc).
+    """Explain whether ``workload`` reaches ``goal``, and why (module doc). ``request``:
+    the facts every call of the chain carries (the time the caller supplies, transport,
+    region: :mod:`kubetrust.chain.context`); unknown facts leave their keys absent.
 
     Raises :class:`errors.InputError` for an unknown cluster or a malformed ``via``.
     """
@@ -109,7 +112,9 @@ def explain_access(
             problems=problems,
             no_chain=_no_candidate(topology, cluster.info.issuer, workload),
         )
-    chain = paths.evaluate(topology, workload, roles, goal, session=session, role_source=source)
+    chain = paths.evaluate(
+        topology, workload, roles, goal, session=session, role_source=source, request=request
+    )
     fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
     notes += _chain_notes(chain, annotation_source)
     return Explanation(workload, goal, chain, fixes, tuple(notes), problems)

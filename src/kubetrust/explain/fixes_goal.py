@@ -142,7 +142,7 @@ def smallest_role(request: rbac.KubeRequest) -> str | None:
 def kube_rbac(link: Link, topology: Topology, chain: Chain) -> Fix:
     goal = chain.goal
     assert isinstance(goal, KubeGoal)
-    request = goal.request
+    request = rbac.normalized(goal.request)  # the attributes the link decided on
     username = str(link.facts.get("username"))
     groups = [str(g) for g in link.facts.get("groups") or []]  # type: ignore[attr-defined]
     misses = [str(m) for m in link.facts.get("near_misses") or []]  # type: ignore[attr-defined]

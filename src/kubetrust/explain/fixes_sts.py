@@ -71,8 +71,22 @@ def web_identity(link: Link, topology: Topology, chain: Chain) -> Fix:
         )
     role = topology.role(link.target)
     if link.failure is Failure.NO_TRUST or role is None or role.trust is None:
-        return Fix(f"the trust policy of `{role_name}` could not be read", "see the warnings")
+        return unreadable_trust(role_name, role)
     return _web_trust(link, role, role.trust, token)
+
+
+def unreadable_trust(role_name: str, role: Role | None) -> Fix:
+    """A trust the inputs hold but kubetrust could not parse: nobody can assume the role,
+    and the parser's message says what and where (IAM would have refused the document)."""
+    problem = role.trust_problem if role is not None else ""
+    return Fix(
+        f"the trust policy of `{role_name}` could not be read"
+        + (f": {problem}" if problem else ""),
+        "correct that element of the trust policy (IAM refuses such a document with "
+        "MalformedPolicyDocument), or export the role again"
+        if problem
+        else "see the warnings",
+    )
 
 
 def _explicit_or_org(link: Link, role_name: str) -> Fix | None:
@@ -114,12 +128,7 @@ def _web_trust(link: Link, role: Role, trust: PolicyDocument, token: dict[str, o
                 "but does not allow `sts:AssumeRoleWithWebIdentity` there",
                 "set that statement's Action to `sts:AssumeRoleWithWebIdentity`",
             )
-        return Fix(
-            f"the trust policy of `{role.name}` has no statement that lets an OIDC provider "
-            "assume it with `sts:AssumeRoleWithWebIdentity`",
-            "add a statement for the cluster's provider, limited to the service account",
-            statement_json(_irsa_statement(provider, url, str(token.get("sub")))),
-        )
+        return _no_irsa_statement(role, trust, provider, url, str(token.get("sub")))
     ours = [s for s in irsa if provider.lower() in (p.lower() for p in s.providers)]
     if not ours:
         named = irsa[0].providers[0]
@@ -137,6 +146,33 @@ def _web_trust(link: Link, role: Role, trust: PolicyDocument, token: dict[str, o
     return Fix(
         f"the trust policy of `{role.name}` does not admit the token",
         "see the reasons: " + "; ".join(link.decided_by[-3:]),
+    )
+
+
+def _no_irsa_statement(
+    role: Role, trust: PolicyDocument, provider: str, url: str, subject: str
+) -> Fix:
+    """No statement admits an IAM OIDC provider: say whom the trust does admit (another
+    identity provider, SAML, EKS Pod Identity, AWS principals), so the mismatch is plain."""
+    trusted = [
+        f"{statement.label}: {words}"
+        for statement in trust.statements
+        if statement.effect == "Allow"
+        for words in ta.describe_principals(statement)
+    ]
+    shown = f"; it trusts {'; '.join(trusted[:4])}" if trusted else ""
+    action = "add a statement for the cluster's provider, limited to the service account"
+    if ta.trusts_pod_identity(trust):
+        action += (
+            ", or use EKS Pod Identity as the trust intends: a pod identity association for "
+            "the service account (`aws eks create-pod-identity-association`) instead of the "
+            "role annotation"
+        )
+    return Fix(
+        f"the trust policy of `{role.name}` has no statement that lets an OIDC provider "
+        f"assume it with `sts:AssumeRoleWithWebIdentity`{shown}",
+        action,
+        statement_json(_irsa_statement(provider, url, subject)),
     )
 
 
@@ -222,16 +258,16 @@ def assume_role(link: Link, topology: Topology) -> Fix:
     if target is None or caller is None or link.hop is None:
         return Fix("the hop could not be evaluated", "see the warnings")
     if link.failure is Failure.NO_TRUST or target.trust is None:
-        return Fix(f"the trust policy of `{target_name}` could not be read", "see the warnings")
+        return unreadable_trust(target_name, target)
     failed = link.hop.failed
     assert failed is not None
     fixes: list[Fix] = []
     if failed.caller_side is not None and not failed.caller_side.allowed:
         fixes.append(_caller_fix(failed.caller_side, caller, target, topology))
     if not failed.trust_side.allowed:
-        fixes.append(_trust_fix(failed.trust_side, caller, target))
+        fixes.append(_trust_fix(failed.trust_side, caller, target, topology))
     if not fixes:  # same account: each side alone would do, the union still denied
-        fixes.append(_trust_fix(failed.decision, caller, target))
+        fixes.append(_trust_fix(failed.decision, caller, target, topology))
     if len(fixes) == 1:
         return fixes[0]
     return Fix(
@@ -280,7 +316,7 @@ def _caller_fix(decision: policy.Decision, caller: Role, target: Role, topology:
     )
 
 
-def _trust_fix(decision: policy.Decision, caller: Role, target: Role) -> Fix:
+def _trust_fix(decision: policy.Decision, caller: Role, target: Role, topology: Topology) -> Fix:
     for reason in decision.reasons:
         if reason.effect == "Deny":
             return Fix(
@@ -298,6 +334,9 @@ def _trust_fix(decision: policy.Decision, caller: Role, target: Role) -> Fix:
             f"{miss.detail}",
             "meet that condition (e.g. pass the expected ExternalId) or relax it",
         )
+    dangling = _dangling_for_assume(target, topology)
+    if dangling is not None:
+        return _dangling_fix(dangling, caller, target)
     named = _named_aws(target)
     hint = _principal_hint(named, caller)
     return Fix(
@@ -308,6 +347,40 @@ def _trust_fix(decision: policy.Decision, caller: Role, target: Role) -> Fix:
             {"Effect": "Allow", "Principal": {"AWS": caller.arn}, "Action": "sts:AssumeRole"}
         ),
     )
+
+
+def _dangling_for_assume(target: Role, topology: Topology) -> ta.DanglingId | None:
+    """The first unique id of a deleted role (else user) in an Allow of the trust that
+    covers ``sts:AssumeRole`` (reference A.8: what IAM shows once the entity is gone)."""
+    if target.trust is None:
+        return None
+    found = [
+        d
+        for d in ta.dangling_ids(target.trust, ta.known_ids(topology))
+        if ta.allows(d.statement, "sts:AssumeRole") and d.statement.principal is not None
+    ]
+    found.sort(key=lambda d: d.kind != "role")
+    return found[0] if found else None
+
+
+def _dangling_fix(dangling: ta.DanglingId, caller: Role, target: Role) -> Fix:
+    """The trust names a deleted role or user by its unique id; the caller does not match
+    it, even when it is the same name re-created (A.8, "delete-and-recreate")."""
+    kind = dangling.kind
+    cause = (
+        f"the trust policy of `{target.name}` ({dangling.statement.label}) names "
+        f"{dangling.wording}, which matches no current {kind}: a {kind} re-created with the "
+        "same name gets a new unique id"
+    )
+    if kind == "role":
+        action = f"re-save it with the role's ARN: `{caller.arn}` in Principal.AWS"
+    else:
+        action = (
+            f"re-save it with the user's ARN if that user was re-created; for this hop add "
+            f"`{caller.arn}` to Principal.AWS"
+        )
+    statement = {"Effect": "Allow", "Principal": {"AWS": caller.arn}, "Action": "sts:AssumeRole"}
+    return Fix(cause, action, statement_json(statement))
 
 
 def _named_aws(target: Role) -> list[str]:

@@ -8,7 +8,11 @@ are too broad) ask the same questions of a trust policy, so the answers live her
   ``<issuer>:aud`` (reference B.3: the keys are the issuer URL without ``https://``);
 - whether one condition holds for a request context (:func:`condition_holds`), decided by
   the engine's own condition compiler so that the analysis cannot disagree with
-  :func:`kubetrust.policy.authorize`.
+  :func:`kubetrust.policy.authorize`;
+- which ``Principal.AWS`` entries are unique ids (``AROA…``/``AIDA…``) that no role or user
+  of the inputs holds (:func:`dangling_ids`): IAM shows a role's or user's unique id in
+  place of its ARN once it is deleted (reference A.8), and the entry then matches nobody,
+  not even a role re-created with the same name.
 
 A ``*`` or ``?`` in a ``StringEquals`` value is literal (A.7): the value only matches a
 subject that contains that very character, which no Kubernetes service account name can
@@ -17,12 +21,14 @@ subject that contains that very character, which no Kubernetes service account n
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 
 from kubetrust.chain import graph
+from kubetrust.model.topology import Topology
 from kubetrust.policy import PolicyDocument, Statement
 from kubetrust.policy import conditions as policy_conditions
+from kubetrust.policy import principals as policy_principals
 from kubetrust.policy.document import Condition
 
 WEB_IDENTITY = "sts:AssumeRoleWithWebIdentity"
@@ -121,3 +127,97 @@ def subject_scope(values: tuple[str, ...]) -> str | None:
         if any(w in name for w in WILDCARDS):
             return f"every service account of namespace `{namespace}`"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class DanglingId:
+    """A ``Principal.AWS`` (or ``NotPrincipal.AWS``) unique id that no role or user of the
+    inputs holds: ``kind`` is ``role`` or ``user``."""
+
+    statement: Statement
+    unique_id: str
+    kind: str
+
+    @property
+    def wording(self) -> str:
+        """``a deleted role (its unique id AROA…)``: the words explain and audit share."""
+        return f"a deleted {self.kind} (its unique id {self.unique_id})"
+
+
+def known_ids(topology: Topology) -> frozenset[str]:
+    """The unique ids of every role and user of the inputs (built once per audit)."""
+    roles = (r.role_id for r in topology.roles())
+    users = (u.user_id for u in topology.users())
+    return frozenset(i for i in (*roles, *users) if i)
+
+
+def dangling_ids(document: PolicyDocument, known: Collection[str]) -> list[DanglingId]:
+    """Unique-id principals of ``document`` that no role or user in ``known`` holds.
+
+    A dump shows an id in place of an ARN only when IAM can no longer map it back, so
+    such an id names a deleted role or user (reference A.8, A.9).
+    """
+    found: list[DanglingId] = []
+    for statement in document.statements:
+        block = statement.principal or statement.not_principal
+        for entry in block.aws if block is not None else ():
+            kind = policy_principals.unique_id_kind(entry)
+            if kind is not None and entry not in known:
+                found.append(DanglingId(statement, entry, kind))
+    return found
+
+
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+"""The service principal EKS Pod Identity assumes roles as (reference F.1)."""
+
+
+def describe_principals(statement: Statement) -> list[str]:
+    """Who a statement's ``Principal`` names, in words, one item per entry (A.8): explain
+    says what a trust *does* admit when it does not admit the caller."""
+    block = statement.principal
+    if block is None:
+        return []
+    words = ["everyone (`*`)"] if block.everyone else []
+    for entry in block.aws:
+        kind = policy_principals.unique_id_kind(entry)
+        if kind is not None:
+            words.append(f"a deleted {kind} (its unique id {entry})")
+        elif entry.isdigit() or entry.endswith(":root"):
+            account = entry if entry.isdigit() else entry.split(":")[4]
+            words.append(f"account {account} (every principal its policies allow)")
+        else:
+            words.append(f"`{entry}`")
+    for service in block.service:
+        note = " (EKS Pod Identity)" if service.lower() == POD_IDENTITY_SERVICE else ""
+        words.append(f"the service `{service}`{note}")
+    for federated in block.federated:
+        if provider_url(federated) is not None:
+            words.append(f"the OIDC provider `{federated}`")
+        elif ":saml-provider/" in federated:
+            words.append(f"the SAML provider `{federated}` (sts:AssumeRoleWithSAML)")
+        else:
+            words.append(f"`{federated}` tokens (that identity provider's own, not an EKS issuer)")
+    for canonical in block.canonical_user:
+        words.append(f"the canonical user `{canonical}`")
+    return words
+
+
+def trusts_pod_identity(trust: PolicyDocument) -> bool:
+    """Whether an Allow statement lets EKS Pod Identity assume the role (F.1)."""
+    return any(
+        allows(s, "sts:AssumeRole")
+        and s.principal is not None
+        and POD_IDENTITY_SERVICE in (x.lower() for x in s.principal.service)
+        for s in trust.statements
+    )
+
+
+def assume_unique_ids(trust: PolicyDocument) -> list[str]:
+    """Unique ids named by the Allow statements of ``trust`` that cover ``sts:AssumeRole``."""
+    return [
+        entry
+        for statement in trust.statements
+        if statement.principal is not None and allows(statement, "sts:AssumeRole")
+        for entry in statement.principal.aws
+        if policy_principals.unique_id_kind(entry) is not None
+    ]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubetrust import arn, errors
-from kubetrust.chain.rbac import KubeRequest
+from kubetrust.chain.rbac import KubeRequest, request_info
 
 DEFAULT_SESSION = "kubetrust-verify"
 
@@ -163,7 +163,7 @@ def parse_kube_expectation(text: str, cluster: str, region: str | None = None) -
         return KubeExpectation(cluster, KubeRequest(verb, path=what), region)
     kind, _, resource_name = what.partition("/")
     plural, _, group = kind.partition(".")
-    request = KubeRequest(
+    request = request_info(
         verb,
         plural,
         group,

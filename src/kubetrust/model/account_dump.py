@@ -97,11 +97,18 @@ class _Reader:
         self.problems.append(Problem(where, message))
 
     def document(self, raw: object, kind: PolicyKind, where: str) -> PolicyDocument | None:
+        return self.document_or_reason(raw, kind, where)[0]
+
+    def document_or_reason(
+        self, raw: object, kind: PolicyKind, where: str
+    ) -> tuple[PolicyDocument | None, str]:
+        """The parsed document, or ``None`` and why (also recorded as a problem): explain
+        quotes the reason where the unreadable trust breaks a chain."""
         try:
-            return _parse(compact_json(decode_document(raw)), kind)
+            return _parse(compact_json(decode_document(raw)), kind), ""
         except errors.KubetrustError as error:
             self.problem(where, f"unusable {kind.value} policy, left out: {error}")
-            return None
+            return None, str(error)
 
     def entries(self, data: Mapping[str, Any], section: str) -> list[tuple[str, Mapping[str, Any]]]:
         items = data.get(section) or []
@@ -220,12 +227,13 @@ def _roles(reader: _Reader, data: Mapping[str, Any]) -> list[Role]:
         if parsed is None:
             continue
         trust_raw = item.get("AssumeRolePolicyDocument")
-        trust, trust_text = None, ""
+        trust, trust_text, trust_problem = None, "", ""
         if trust_raw is None:
+            trust_problem = "the dump holds no AssumeRolePolicyDocument for it"
             reader.problem(where, f"role `{parsed}` has no AssumeRolePolicyDocument")
         else:
             place = f"{where}.AssumeRolePolicyDocument"
-            trust = reader.document(trust_raw, PolicyKind.TRUST, place)
+            trust, trust_problem = reader.document_or_reason(trust_raw, PolicyKind.TRUST, place)
             try:
                 trust_text = compact_json(decode_document(trust_raw))
             except errors.InputError:
@@ -245,6 +253,7 @@ def _roles(reader: _Reader, data: Mapping[str, Any]) -> list[Role]:
                 role_id=str(item.get("RoleId") or ""),
                 trust=trust,
                 trust_text=trust_text,
+                trust_problem=trust_problem,
                 inline=reader.inline(item, "RolePolicyList", where),
                 attached=reader.attached(item, where),
                 boundary_arn=reader.boundary(item),

@@ -71,6 +71,8 @@ class Role:
     trust: PolicyDocument | None = None
     trust_text: str = ""
     """The trust policy as compact JSON (its size counts against IAM's quota)."""
+    trust_problem: str = ""
+    """Why ``trust`` is ``None`` (the parser's message and where), for explain to quote."""
     inline: tuple[NamedDocument, ...] = ()
     attached: tuple[str, ...] = ()
     boundary_arn: str | None = None

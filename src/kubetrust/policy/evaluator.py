@@ -123,7 +123,9 @@ class CompiledStatement:
         """
         grade = DIRECT
         if self.needs_principal:
-            grade = self.principal_grade(request.caller, has_boundary=request.has_boundary)
+            grade = self.principal_grade(
+                request.caller, has_boundary=request.has_boundary, context=request.context
+            )
             if grade is NONE:
                 return NONE
         resource_re = self.resource_re
@@ -165,18 +167,31 @@ class CompiledStatement:
                 return True
         return False
 
-    def principal_grade(self, caller: principals.Caller, *, has_boundary: bool) -> principals.Grade:
-        """How this statement's Principal/NotPrincipal names ``caller``."""
+    def principal_grade(
+        self,
+        caller: principals.Caller,
+        *,
+        has_boundary: bool,
+        context: matching.Context | None = None,
+    ) -> principals.Grade:
+        """How this statement's Principal/NotPrincipal names ``caller``. ``context`` gives
+        the caller's unique id (``aws:userid``) to entries that are unique ids."""
         matcher = self.principals
         if matcher is None:
             return DIRECT  # identity-side kinds: the principal is implicit
+        unique_id = (
+            principals.caller_unique_id(caller, context)
+            if matcher.unique_ids and context is not None
+            else None
+        )
         if self.source.principal is not None:
-            return matcher.grade(caller)
+            return matcher.grade(caller, unique_id)
         if not self.allow and has_boundary and caller.is_iam:
             # A.4 / boundaries doc: NotPrincipal+Deny always denies a principal that has a
             # permissions boundary, whatever NotPrincipal lists.
             return DIRECT
-        return NONE if matcher.excludes(caller, all_levels=not self.allow) else DIRECT
+        excluded = matcher.excludes(caller, all_levels=not self.allow, unique_id=unique_id)
+        return NONE if excluded else DIRECT
 
 
 class StatementGroup:

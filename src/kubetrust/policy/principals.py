@@ -18,6 +18,13 @@ principal                                        kind                  aws:Princ
 ``*`` or ``anonymous``                           ``anonymous``         ``Anonymous``
 ==============================================  ====================  ==================
 
+A ``Principal.AWS`` entry may also be a *unique id* (``AROA…`` a role, ``AIDA…`` a user,
+A.9): IAM stores a named role or user as its unique id when the policy is saved, and shows
+the id instead of the ARN once that role or user is deleted (A.8, "delete-and-recreate
+breaks the trust"). Such an entry names the entity that had that id, never another one
+with the same name: it matches only a caller whose ``aws:userid`` carries that very id
+(:func:`caller_unique_id`), with the grade the ARN would have had.
+
 How a principal element matches is graded, because the grade decides what else must allow
 (A.1 step 5, A.8): naming the *account* delegates to the account's own policies; naming
 the *role* grants to its sessions but stays limited by boundary and session policies;
@@ -40,6 +47,22 @@ from kubetrust import arn, errors
 from kubetrust.policy.document import PrincipalBlock
 
 _ACCOUNT_ID = re.compile(r"[0-9]{12}\Z")
+UNIQUE_ID = re.compile(r"(AROA|AIDA)[A-Z0-9]{12,124}\Z")
+"""A role's or user's unique id as a principal (A.9; IAM's ``idType``: 16–128 characters)."""
+UNIQUE_ID_KINDS = {"AROA": "role", "AIDA": "user"}
+OTHER_ID_PREFIXES = {
+    "AGPA": "a group",
+    "ANPA": "a managed policy",
+    "ANVA": "a policy version",
+    "AIPA": "an instance profile",
+    "AKIA": "an access key",
+    "ASIA": "a temporary access key",
+    "APKA": "a public key",
+    "ASCA": "a certificate",
+    "ACCA": "a context-specific credential",
+    "ABIA": "an STS bearer token",
+}
+"""Unique-id prefixes of things that are never principals (A.9), for precise messages."""
 _WEB_IDENTITY_NAMES = frozenset(
     {
         "cognito-identity.amazonaws.com",
@@ -195,24 +218,64 @@ def _arn_caller(text: str, parsed: arn.Arn, kind: str) -> Caller:
     return Caller(**common)
 
 
+def unique_id_kind(entry: str) -> str | None:
+    """``"role"`` or ``"user"`` when ``entry`` is a role's or user's unique id, else ``None``."""
+    if UNIQUE_ID.match(entry):
+        return UNIQUE_ID_KINDS[entry[:4]]
+    return None
+
+
+def caller_unique_id(caller: Caller, context: Mapping[str, tuple[str, ...]]) -> str | None:
+    """The unique id of the role or user behind ``caller``, from ``aws:userid`` (B.4: a
+    role session's is ``AROA…:session``, a user's ``AIDA…``); ``None`` when unknown.
+
+    Only the prefix that fits the caller's kind counts, so a request context cannot make a
+    user match a role's id or the reverse.
+    """
+    values = context.get("aws:userid") or ()
+    if len(values) != 1:
+        return None
+    head = values[0].split(":", 1)[0]
+    kind = unique_id_kind(head)
+    if kind == "role" and caller.kind in ("session", "role"):
+        return head
+    if kind == "user" and caller.kind == "user" and head == values[0]:
+        return head
+    return None
+
+
 class PrincipalMatcher:
     """A ``Principal``/``NotPrincipal`` block compiled into sets, with graded matching.
 
     Built once per statement: account ids (from ``123456789012`` and ``:root`` entries),
     roles by ``(partition, account, name)``, exact ARNs (users, sessions, federated users),
-    federated providers and services (case-insensitive names).
+    unique ids (``AROA…``/``AIDA…``, module doc), federated providers and services
+    (case-insensitive names).
     """
 
-    __slots__ = ("_cache", "accounts", "everyone", "exact", "federated", "roles", "services")
+    __slots__ = (
+        "_cache",
+        "accounts",
+        "everyone",
+        "exact",
+        "federated",
+        "roles",
+        "services",
+        "unique_ids",
+    )
 
     def __init__(self, block: PrincipalBlock) -> None:
         self.everyone = block.everyone
         accounts: set[tuple[str, str]] = set()
         roles: set[tuple[str, str, str]] = set()
         exact: set[str] = set()
+        unique_ids: set[str] = set()
         for entry in block.aws:
             if _ACCOUNT_ID.match(entry):
                 accounts.add(("*", entry))
+                continue
+            if UNIQUE_ID.match(entry):
+                unique_ids.add(entry)
                 continue
             parsed = arn.parse(entry)
             if parsed.resource_type == "root":
@@ -224,20 +287,26 @@ class PrincipalMatcher:
         self.accounts = frozenset(accounts)
         self.roles = frozenset(roles)
         self.exact = frozenset(exact)
+        self.unique_ids = frozenset(unique_ids)
         self.federated = frozenset(e.lower() for e in block.federated)
         self.services = frozenset(e.lower() for e in block.service)
-        self._cache: dict[str, Grade] = {}
+        self._cache: dict[tuple[str, str | None], Grade] = {}
 
-    def grade(self, caller: Caller) -> Grade:
-        """How specifically this block names ``caller`` (``Grade.NONE`` if it does not)."""
-        found = self._cache.get(caller.text)
+    def grade(self, caller: Caller, unique_id: str | None = None) -> Grade:
+        """How specifically this block names ``caller`` (``Grade.NONE`` if it does not).
+
+        ``unique_id`` is the caller's (:func:`caller_unique_id`); only entries that are
+        unique ids look at it.
+        """
+        key = (caller.text, unique_id)
+        found = self._cache.get(key)
         if found is None:
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-            found = self._cache[caller.text] = self._grade(caller)
+            found = self._cache[key] = self._grade(caller, unique_id)
         return found
 
-    def _grade(self, caller: Caller) -> Grade:
+    def _grade(self, caller: Caller, unique_id: str | None) -> Grade:
         best = Grade.EVERYONE if self.everyone else Grade.NONE
         kind = caller.kind
         if kind == "service":
@@ -248,6 +317,10 @@ class PrincipalMatcher:
             return best
         if caller.text in self.exact:
             return Grade.DIRECT
+        if unique_id is not None and unique_id in self.unique_ids:
+            # The id stands for the ARN IAM bound it to: a role's grants to its sessions
+            # (ROLE), a user's to the user (DIRECT).
+            return max(best, Grade.ROLE if kind in ("session", "role") else Grade.DIRECT)
         role = (caller.partition, caller.account, caller.role_name)
         if kind in ("session", "role") and role in self.roles:
             return max(best, Grade.ROLE)
@@ -258,17 +331,20 @@ class PrincipalMatcher:
             return max(best, Grade.ACCOUNT)
         return best
 
-    def excludes(self, caller: Caller, *, all_levels: bool) -> bool:
+    def excludes(self, caller: Caller, *, all_levels: bool, unique_id: str | None = None) -> bool:
         """As a NotPrincipal: whether it excludes ``caller``.
 
         For Deny (``all_levels``) every level of the caller (account, role, session) must be
         listed, as the NotPrincipal doc requires; otherwise the Deny still applies (A.4).
+        A unique id lists the role (or user) level of the caller that holds it.
         """
-        hits = [self._lists(level, caller) for level in caller.levels()]
+        hits = [self._lists(level, caller, unique_id) for level in caller.levels()]
         return all(hits) if all_levels else any(hits)
 
-    def _lists(self, level: str, caller: Caller) -> bool:
+    def _lists(self, level: str, caller: Caller, unique_id: str | None) -> bool:
         if level in self.exact:
+            return True
+        if unique_id is not None and unique_id in self.unique_ids and level == caller.principal_arn:
             return True
         if level.endswith(":root"):
             return (caller.partition, caller.account) in self.accounts or (

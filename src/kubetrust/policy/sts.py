@@ -132,10 +132,13 @@ def web_identity_requests(
     claims: Mapping[str, object],
     *,
     session_name: str,
+    context: Mapping[str, object] | None = None,
 ) -> list[Request]:
     """The requests an ``AssumeRoleWithWebIdentity`` must pass: the caller is the IAM OIDC
-    provider ``provider``; the context holds the token's keys (see module doc)."""
-    base = web_identity_context(issuer, claims)
+    provider ``provider``; the context holds the token's keys (see module doc) over the
+    global keys given in ``context``."""
+    base: dict[str, object] = dict(context or {})
+    base.update(web_identity_context(issuer, claims))
     base["sts:RoleSessionName"] = session_name
     source_identity = claims.get(SOURCE_IDENTITY_CLAIM)
     if source_identity is not None and not isinstance(source_identity, str):

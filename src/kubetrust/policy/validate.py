@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from typing import Any, NoReturn
 
 from kubetrust import arn, errors
-from kubetrust.policy import operators
+from kubetrust.policy import operators, principals
 from kubetrust.policy.document import (
     VALID_VERSIONS,
     Condition,
@@ -394,11 +394,22 @@ def _principal_block(value: object, path: str, *, negated: bool) -> PrincipalBlo
 
 
 def _aws_principal(value: str, path: str) -> str:
-    """Accept an account id or an IAM/STS principal ARN; no partial wildcards (A.5, A.8)."""
+    """Accept an account id, a role's or user's unique id, or an IAM/STS principal ARN; no
+    partial wildcards (A.5, A.8).
+
+    Unique ids (``AROA…``, ``AIDA…``) are how IAM stores a named role or user, and what it
+    shows once that role or user is deleted (A.8, A.9): a trust read back from IAM may hold
+    them, so they are valid input. Ids of things that are never principals (a group's
+    ``AGPA…``, an access key's ``AKIA…``) are refused, saying what they are.
+    """
     if "*" in value or "?" in value:
         _fail(BAD_PRINCIPAL, path, f"`{value}`: a wildcard may only stand alone as `*`")
     if re.fullmatch(r"[0-9]{12}", value):
         return value
+    if principals.unique_id_kind(value) is not None:
+        return value
+    if not value.startswith("arn:"):
+        _fail(BAD_PRINCIPAL, path, _not_an_arn(value))
     try:
         parsed = arn.parse(value)
     except errors.InvalidArnError as exc:
@@ -406,12 +417,74 @@ def _aws_principal(value: str, path: str) -> str:
     allowed = _PRINCIPAL_ARN_TYPES.get(parsed.service, frozenset())
     if parsed.resource_type not in allowed:
         _fail(BAD_PRINCIPAL, path, f"`{value}` is not an account, user, role or session ARN")
+    problem = _principal_arn_problem(parsed)
+    if problem:
+        _fail(BAD_PRINCIPAL, path, f"`{value}`: {problem}")
     return value
+
+
+def _not_an_arn(value: str) -> str:
+    """Why a non-ARN ``Principal.AWS`` entry is refused, as precisely as its shape allows."""
+    for prefix, what in principals.OTHER_ID_PREFIXES.items():
+        if value.startswith(prefix) and re.fullmatch(r"[A-Z0-9]{16,128}", value):
+            return f"`{value}` is the unique id of {what}, which cannot be a principal"
+    if re.fullmatch(r"[0-9]{1,11}|[0-9]{13,}", value):
+        return f"`{value}`: an account id has exactly 12 digits"
+    return (
+        f"`{value}` is not an account id, a role or user unique id (AROA…/AIDA…) or an "
+        "IAM/STS principal ARN"
+    )
+
+
+_NAME = re.compile(r"[\w+=,.@-]{1,64}\Z", re.ASCII)
+_SESSION = _NAME  # STS needs 2–64 characters; whether IAM refuses 1 in a policy is not known
+_PATH_PART = re.compile(r"[\x21-\x7e]+\Z")
+
+
+def _principal_arn_problem(parsed: arn.Arn) -> str | None:
+    """What IAM's principal grammar refuses in an IAM/STS principal ARN (A.9): a region
+    (IAM and STS ARNs have none), an account that is not 12 digits, anything after
+    ``root``, a missing or malformed name, a session ARN without its session."""
+    if parsed.region:
+        return f"IAM and STS ARNs have no region (`{parsed.region}`)"
+    if not re.fullmatch(r"[0-9]{12}", parsed.account):
+        return "the account must be 12 digits"
+    kind, resource = parsed.resource_type, parsed.resource
+    if kind == "root":
+        return None if resource == "root" else "the account principal is exactly `:root`"
+    pieces = resource.split("/")
+    if kind == "assumed-role":
+        if len(pieces) != 3 or not _NAME.match(pieces[1]) or not _SESSION.match(pieces[2]):
+            return "a session ARN is `assumed-role/ROLE-NAME/SESSION-NAME`"
+        return None
+    if len(pieces) < 2 or pieces[0] != kind:
+        return f"`{kind}/` must be followed by a name"
+    if not _NAME.match(pieces[-1]):
+        return f"`{pieces[-1]}` is not a valid {kind} name (letters, digits and +=,.@_-)"
+    if any(not _PATH_PART.match(part) for part in pieces[1:-1]):
+        return "the path must be printable characters without spaces between slashes"
+    return None
+
+
+_FEDERATED_ARN_TYPES = frozenset({"oidc-provider", "saml-provider"})
 
 
 def _check_named_principal(value: str, path: str) -> None:
     if not value or "*" in value or "?" in value:
         _fail(BAD_PRINCIPAL, path, f"`{value}`: a named principal cannot hold wildcards")
+    if path.endswith(".Federated") and value.startswith("arn:"):
+        try:
+            parsed = arn.parse(value)
+        except errors.InvalidArnError as exc:
+            _fail(BAD_PRINCIPAL, path, exc.reason + f": `{value}`")
+        if parsed.service != "iam" or parsed.resource_type not in _FEDERATED_ARN_TYPES:
+            _fail(
+                BAD_PRINCIPAL,
+                path,
+                f"`{value}` is not an IAM OIDC or SAML provider ARN; a federated principal "
+                "is a provider (or a web identity provider name such as "
+                "`accounts.google.com`)",
+            )
 
 
 def _conditions(raw: object, path: str) -> tuple[Condition, ...]:

@@ -12,6 +12,8 @@ Every request to the sandbox's AWS endpoint passes here (style anchors, habit 12
 
 Denials and malformed requests are answered in the service's own wire format; an
 unexpected failure becomes ``InternalFailure`` (500) and is logged — never a dead server.
+A kubetrust error that reaches the top (:func:`refusal_for`) is answered with the
+service's own code for it, never with kubetrust's text: that text names internals.
 What is not emulated is listed in the module docs of ``operations`` and ``sts_api``.
 """
 
@@ -26,11 +28,14 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from kubetrust import arn as arns
 from kubetrust import errors
+from kubetrust.chain import context
 from kubetrust.sandbox import (
     credentials,
     gate_authorize,
     gate_forward,
+    oidc,
     operations,
     policy_writes,
     sigv4,
@@ -44,6 +49,7 @@ from kubetrust.sandbox.gate_request import (
     RawRequest,
     claimed_service,
     eks_route,
+    endpoint_service,
     looks_like_s3,
 )
 from kubetrust.sandbox.gate_request import read as _read  # a module global: benchmarks time it
@@ -62,7 +68,7 @@ class Gate:
 
     def __init__(
         self,
-        moto_app: WsgiApp,
+        moto: gate_forward.MotoBackends,
         world: World,
         store: credentials.CredentialStore,
         sts: sts_api.StsService,
@@ -73,7 +79,7 @@ class Gate:
         ]
         | None = None,
     ) -> None:
-        self.moto_app = moto_app
+        self.moto = moto
         self.world = world
         self.store = store
         self.sts = sts
@@ -87,16 +93,18 @@ class Gate:
         try:
             request = _read(environ)
             service = claimed_service(request)
-            service, caller = self._authenticate(request)
+            service = endpoint_service(request, service)
+            service, caller = self._authenticate(request, service)
             return self._dispatch(environ, start_response, request, service, caller, request_id)
         except wire.AwsError as refusal:
             return self._refuse(start_response, service, refusal, request_id, head)
         except sigv4.SignatureError as exc:
-            rejected = wire.AwsError(exc.code, exc.message, exc.status)
+            rejected = wire.AwsError(exc.code, exc.message, exc.status, details=exc.details)
             return self._refuse(start_response, service, rejected, request_id, head)
         except errors.KubetrustError as exc:
-            invalid = wire.AwsError("InvalidRequest", str(exc), 400)
-            return self._refuse(start_response, service, invalid, request_id, head)
+            logger.debug("request %s refused: %s", request_id, exc)
+            mapped = refusal_for(exc, service)
+            return self._refuse(start_response, service, mapped, request_id, head)
         except Exception:
             logger.exception("sandbox gate failed on request %s", request_id)
             failure = wire.AwsError(
@@ -121,8 +129,14 @@ class Gate:
         return respond(start_response, rendered)
 
     # ------------------------------------------------------------------ authentication
-    def _authenticate(self, request: RawRequest) -> tuple[str, credentials.Credential | None]:
+    def _authenticate(
+        self, request: RawRequest, service: str
+    ) -> tuple[str, credentials.Credential | None]:
+        """The caller of a signed request, verified for the endpoint of ``service`` (the
+        service the request is for: its scope must name it and a region it serves), or
+        ``None`` for the unsigned calls AWS accepts."""
         if sigv4.is_signed(request.headers, request.raw_query):
+            region = self.world.region
             verified = sigv4.verify(
                 request.method,
                 request.raw_path,
@@ -131,6 +145,8 @@ class Gate:
                 request.body,
                 self.store.signing_key,
                 self.clock(),
+                service=service,
+                endpoint=sigv4.endpoint_for(service, region, arns.partition_of_region(region)),
             )
             caller = self.store.get(verified.access_key_id)
             if caller is None:  # removed between lookup and now
@@ -173,13 +189,16 @@ class Gate:
         caller: credentials.Credential | None,
         request_id: str,
     ) -> Iterable[bytes]:
+        facts = gate_authorize.request_facts(environ, request, self.clock(), self.world.region)
         if service == "sts":
-            reply = self._sts(request, caller)
+            reply = self._sts(request, caller, facts)
             return respond(
                 start_response, (200, [("Content-Type", "text/xml")], reply.render(request_id))
             )
+        if caller is not None:  # temporary keys some services refuse (issue 10, item 16)
+            credentials.check_service(caller, service)
         op = self._identify(request, service, caller)
-        owner = self._authorize(op, caller)
+        owner = self._authorize(op, caller, facts)
         trust_write = self._check_policy_write(op, request)
         if caller is not None and self.extras is not None:
             handled = self.extras(caller, op, request)
@@ -188,32 +207,45 @@ class Gate:
         on_stored = None
         if trust_write is not None:  # bind the trust's principals once moto stored it
             on_stored = functools.partial(self.sts.bindings.record, owner, *trust_write)
-        return self._forward(environ, start_response, request, owner, service, on_stored)
+        return self._forward(environ, start_response, request, owner, op, caller, on_stored)
 
     def _check_policy_write(
         self, op: operations.Operation, request: RawRequest
     ) -> tuple[str, str] | None:
         """AWS's write-time checks of policy documents (policy_writes.py)."""
         if op.service == "iam":
-            return policy_writes.check_iam_write(op.name, request.form())
+            return policy_writes.check_iam_write(op.name, request.form(), op.resource_account or "")
         if op.service == "s3" and op.name == "PutBucketPolicy":
             policy_writes.check_bucket_policy(request.body)
         return None
 
-    def _sts(self, request: RawRequest, caller: credentials.Credential | None) -> sts_api.Reply:
+    def _sts(
+        self,
+        request: RawRequest,
+        caller: credentials.Credential | None,
+        facts: context.RequestFacts,
+    ) -> sts_api.Reply:
+        """Each STS action by its own handler: the unsigned ones whether signed or not
+        (AWS ignores a signature on them), the others only for an authenticated caller.
+        Every decision STS makes sees the request's own facts (time, transport, region,
+        peer), as every other service's does."""
         params = request.form()
         action = params.get("Action", [""])[0]
-        if caller is None:
-            return self.sts.assume_role_with_web_identity(params)
-        if action == "GetCallerIdentity":
-            return self.sts.get_caller_identity(caller)
-        if action == "AssumeRole":
-            return self.sts.assume_role(caller, params)
-        if action in _UNSIGNED_STS:
-            return self.sts.assume_role_with_web_identity(params)
-        raise wire.AwsError(
-            "InvalidAction", f"Could not find operation {action} for version 2011-06-15", 400
-        )
+        if action == "AssumeRoleWithWebIdentity":
+            return self.sts.assume_role_with_web_identity(params, facts)
+        if action == "AssumeRoleWithSAML":
+            return self.sts.assume_role_with_saml(params)
+        signed = {
+            "GetCallerIdentity": lambda c, _, __: self.sts.get_caller_identity(c),
+            "AssumeRole": self.sts.assume_role,
+            "GetSessionToken": self.sts.get_session_token,
+            "GetFederationToken": self.sts.get_federation_token,
+        }.get(action)
+        if signed is None or caller is None:  # unsigned calls reach here for the two above
+            raise wire.AwsError(
+                "InvalidAction", f"Could not find operation {action} for version 2011-06-15", 400
+            )
+        return signed(caller, params, facts)
 
     def _identify(
         self, request: RawRequest, service: str, caller: credentials.Credential | None
@@ -227,19 +259,20 @@ class Gate:
             except (ValueError, RecursionError):
                 raise wire.AwsError("BadRequestException", "Malformed JSON body", 400) from None
         form = request.form() if operations.service_protocol(service) == "query" else {}
+        raw_path = _routed_path(request, service)
         op = operations.identify_operation(
             service,
             request.method,
-            unquote(request.raw_path),
+            unquote(raw_path),
             parse_qs(request.raw_query, keep_blank_values=True),
             form,
             json_body,
-            request.host,
+            "",  # S3's virtual host is in the routed path already: one decision
             account,
             self.world.region,
             role_path=lambda name: _role_path(account, name),
             headers=request.headers,
-            raw_path=request.raw_path,
+            raw_path=raw_path,
             body=request.body,
             caller_arn=caller.principal_arn if caller else None,
         )
@@ -249,10 +282,15 @@ class Gate:
             )
         return op
 
-    def _authorize(self, op: operations.Operation, caller: credentials.Credential | None) -> str:
+    def _authorize(
+        self,
+        op: operations.Operation,
+        caller: credentials.Credential | None,
+        facts: context.RequestFacts | None = None,
+    ) -> str:
         """Authorize every (action, resource) of ``op``; return the account that owns the
         resource (moto must run the call there). See :mod:`gate_authorize`."""
-        return gate_authorize.authorize(self.world, op, caller)
+        return gate_authorize.authorize(self.world, op, caller, facts)
 
     def _forward(
         self,
@@ -260,16 +298,87 @@ class Gate:
         start_response: StartResponse,
         request: RawRequest,
         account: str,
-        service: str,
+        op: operations.Operation,
+        caller: credentials.Credential | None,
         on_stored: Callable[[], object] | None = None,
     ) -> Iterable[bytes]:
         """Run the authorized request in moto, in the owning account; ``on_stored`` runs
-        once moto answered 200. See :mod:`gate_forward`."""
-        return gate_forward.forward(
-            self.moto_app, environ, start_response, request, account, service, on_stored
+        once moto answered 200. moto learns only what the gate decided (the routed path,
+        operation, account, region and caller): see :mod:`gate_forward`."""
+        target = gate_forward.Target(
+            service=op.service,
+            operation=op.name,
+            account=account,
+            region=self.world.region,
+            access_key_id=caller.access_key_id if caller else None,
+            caller_arn=caller.principal_arn if caller else None,
+            raw_path=_routed_path(request, op.service),
         )
+        return gate_forward.forward(self.moto, environ, start_response, request, target, on_stored)
 
-    _canonical = staticmethod(gate_forward.canonical)
+
+_MALFORMED_POLICY = {"s3": "MalformedPolicy", "eks": "InvalidParameterException"}
+"""The code for a policy document the service cannot read (IAM and STS:
+``MalformedPolicyDocument``; S3's ``PutBucketPolicy`` answers ``MalformedPolicy``)."""
+_INVALID_INPUT = {
+    "iam": (
+        "ValidationError",
+        "The input fails to satisfy the constraints specified by an AWS service.",
+    ),
+    "sts": (
+        "ValidationError",
+        "The input fails to satisfy the constraints specified by an AWS service.",
+    ),
+    "eks": ("InvalidParameterException", "The specified parameter is invalid."),
+    "s3": ("InvalidArgument", "Invalid Argument"),
+}
+"""Each service's generic "your input is invalid" answer (400). The query services' is
+the AWS common error ``ValidationError`` with its documented message (Common Errors,
+API reference); [uncertain] EKS's and S3's messages are generic texts of their codes,
+AWS words each case differently."""
+
+
+def refusal_for(exc: errors.KubetrustError, service: str) -> wire.AwsError:
+    """The AWS answer to a kubetrust error that reached the gate's top level.
+
+    The gate and STS map the errors they expect where they raise them; this is the net
+    under them, so that no internal text (paths, parser details, type names) reaches the
+    wire. A policy document that does not parse is the service's malformed-policy error
+    with IAM's wording of the problem (:attr:`errors.PolicyParseError.aws_message`); an
+    ARN that does not parse is the service's invalid-ARN answer; a refusal that already
+    carries STS's code (a web identity token) keeps it; anything else is the service's
+    generic invalid-input error (400: it is the request that kubetrust could not take)."""
+    if isinstance(exc, errors.PolicyParseError):
+        code = _MALFORMED_POLICY.get(service, "MalformedPolicyDocument")
+        return wire.AwsError(code, exc.aws_message, 400)
+    if isinstance(exc, errors.InvalidArnError):
+        return _invalid_arn(exc.arn, service)
+    if isinstance(exc, oidc.TokenRejected):
+        return wire.AwsError(exc.code, exc.message, exc.status)
+    code, message = _INVALID_INPUT.get(service, _INVALID_INPUT["iam"])
+    return wire.AwsError(code, message, 400)
+
+
+def _invalid_arn(value: str, service: str) -> wire.AwsError:
+    """IAM: ``InvalidInput: ARN <arn> is not valid.`` (hashicorp/terraform-provider-aws
+    #1337); STS: ``ValidationError: <arn> is invalid`` (as :mod:`sts_api` answers a bad
+    ``RoleArn``); [uncertain] EKS and S3 have no reported wording: their generic
+    invalid-parameter answer."""
+    shown = value if len(value) <= 200 else value[:200] + "..."
+    if service == "iam":
+        return wire.AwsError("InvalidInput", f"ARN {shown} is not valid.", 400)
+    if service == "sts":
+        return wire.AwsError("ValidationError", f"{shown} is invalid", 400)
+    code, message = _INVALID_INPUT.get(service, _INVALID_INPUT["iam"])
+    return wire.AwsError(code, message, 400)
+
+
+def _routed_path(request: RawRequest, service: str) -> str:
+    """The raw path the gate routes and moto runs: for S3 the path-style form of a
+    virtual-hosted request (:func:`operations.s3_path_style`), decided once."""
+    if service == "s3":
+        return operations.s3_path_style(request.host, request.raw_path)
+    return request.raw_path
 
 
 def _role_path(account: str, name: str) -> str | None:

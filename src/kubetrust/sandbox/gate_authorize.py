@@ -11,32 +11,47 @@ pipeline reads as its steps; :meth:`Gate._authorize <kubetrust.sandbox.gate.Gate
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from collections.abc import Mapping
+from typing import Any
 
-from kubetrust import policy
-from kubetrust.sandbox import credentials, identity, operations, state, wire
+from kubetrust import arn as arns
+from kubetrust import errors, policy
+from kubetrust.chain import context
+from kubetrust.sandbox import credentials, identity, operations, policy_writes, sigv4, state, wire
+from kubetrust.sandbox.gate_request import RawRequest
 from kubetrust.sandbox.world import World, levels_of
 
 # the gate's own logger name, kept from before this module was split out of it
 logger = logging.getLogger("kubetrust.sandbox.gate")
 
 
-def authorize(world: World, op: operations.Operation, caller: credentials.Credential | None) -> str:
+def authorize(
+    world: World,
+    op: operations.Operation,
+    caller: credentials.Credential | None,
+    request: context.RequestFacts | None = None,
+) -> str:
     """Authorize every (action, resource) of ``op``; return the account that owns the
-    resource (moto must run the call there)."""
+    resource (moto must run the call there). ``request`` holds the request's own facts
+    (time, transport, region, peer: :func:`request_facts`)."""
     principal = caller.principal_arn if caller else "anonymous"
     owner = caller.account if caller else ""
+    facts = request or context.RequestFacts()
+    who = identity.principal(caller) if caller else None
     for check in op.authorizations:
         resource_policy, resource_account = _resource_policy(world, op, check.resource)
         owner = resource_account or owner
-        context = dict(identity.caller_context(caller)) if caller else {}
-        context.update(check.context)
+        resource = _resource(op, check.resource, owner)
+        keys = context.build(who, facts, resource, service=op.service)
+        keys.update(check.context)
         decision = policy.authorize(
             policy.Request(
                 principal if caller else "*",
                 check.action,
                 check.resource,
-                context or None,
+                keys,
                 resource_account=resource_account,
             ),
             _policies(world, caller, resource_policy, resource_account),
@@ -52,6 +67,54 @@ def authorize(world: World, op: operations.Operation, caller: credentials.Creden
                 resource_account=resource_account or owner,
             )
     return owner
+
+
+def request_facts(
+    environ: Mapping[str, Any], request: RawRequest, now: dt.datetime, default_region: str
+) -> context.RequestFacts:
+    """What the request itself tells (:mod:`kubetrust.chain.context`): the sandbox's
+    clock, the transport (the endpoint is plain HTTP, so ``aws:SecureTransport`` is
+    false), the region of the verified credential scope (the endpoint's region for an
+    anonymous request) and the peer address."""
+    scope = sigv4.claimed_scope(request.headers, request.raw_query)
+    region = scope[2] if len(scope) >= 5 and scope[2] else default_region
+    peer = environ.get("REMOTE_ADDR")
+    return context.RequestFacts(
+        now=now,
+        secure_transport=environ.get("wsgi.url_scheme") == "https",
+        region=region,
+        source_ip=peer if isinstance(peer, str) and peer else None,
+    )
+
+
+def _resource(op: operations.Operation, resource: str, owner: str) -> context.Resource:
+    """The resource's side of the context: its account and, where its service authorizes
+    on tags, its tags. IAM roles and users: ``aws:`` and ``iam:ResourceTag``; EKS
+    clusters: ``aws:ResourceTag``. S3 buckets: none, as on AWS where attribute-based
+    access control is off for general purpose buckets until ``PutBucketAbac`` enables it
+    (S3 UG "Enabling ABAC in general purpose buckets"; the sandbox does not emulate it)."""
+    account = _account_of(resource) or op.resource_account or owner or None
+    try:
+        parsed = arns.parse(resource)
+    except errors.InvalidArnError:
+        return context.Resource(account=account)
+    kind = (parsed.service, parsed.resource_type)
+    tags: dict[str, str] | None = None
+    prefixes: tuple[str, ...] = ("aws",)
+    if kind == ("iam", "role"):
+        tags, prefixes = state.role_tags(parsed.account, parsed.resource_name), ("aws", "iam")
+    elif kind == ("iam", "user"):
+        tags, prefixes = state.user_tags(parsed.account, parsed.resource_name), ("aws", "iam")
+    elif kind == ("eks", "cluster"):
+        tags = state.cluster_tags(parsed.account, parsed.region, parsed.resource_name)
+    return context.Resource(account=account, tags=tags, tag_prefixes=prefixes)
+
+
+def _account_of(resource: str) -> str | None:
+    parts = resource.split(":", 5)
+    if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
+        return parts[4]
+    return None
 
 
 def _policies(
@@ -84,4 +147,4 @@ def _resource_policy(
     owner = state.bucket_owner(bucket, [a.id for a in world.accounts])
     if owner is None:
         return None, None
-    return state.bucket_policy(owner, bucket), owner
+    return policy_writes.bucket_policy(owner, bucket), owner  # as S3 holds it (unique ids)

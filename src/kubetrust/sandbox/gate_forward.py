@@ -1,21 +1,45 @@
 """Hand an authorized request to moto, and translate what moto answers.
 
-Once the gate has authorized a request, moto must execute *that* request and nothing else,
-in the owning account; and whatever moto does with input the gate let through (crash, HTML
-404, 5xx) must reach the client as the service's own 400, never as a dead server. Those
-rules, and the WSGI plumbing of writing a final response, are kept here so the pipeline in
-:mod:`kubetrust.sandbox.gate` reads as its steps (that module re-exports the WSGI types).
+Once the gate has authorized a request, moto must execute *that* request and nothing else:
+the operation the gate identified, on the resources it authorized, for the caller it
+authenticated, in the owning account and the sandbox's region. moto re-reads everything by
+itself — its domain dispatcher picks a backend from the ``Authorization`` header, the body
+or the path (``/moto-api/*`` reaches its management app, an unsigned request falls back to
+S3), S3 reads a bucket from any ``Host`` that looks virtual-hosted, every backend reads the
+region from the host, the ``User-Agent`` or the credential scope, the account from a
+client-sent ``x-moto-account-id``, the caller from an ``AWSAccessKeyId`` parameter of a
+presigned call, and a REST operation from an ``Action`` query parameter, an
+``X-Amz-Target`` header or a body that parses as a form. So moto never sees the client's
+request: :func:`forward` builds a new one from the gate's decisions only, for the backend
+app of exactly the authorized service (:class:`MotoBackends`), with
+
+- the path the gate routed (S3: path style, :func:`operations.s3_path_style`) and a host
+  every backend reads as ``<service>.<region>.amazonaws.com`` (path style for S3);
+- the account (``x-moto-account-id``) and the authenticated access key (a stand-in
+  ``Authorization`` header naming it; moto checks no signature);
+- only the parameters the operation has: a query service's form as the gate parsed it
+  (without SigV2/SigV4 parameters), an EKS call's declared query, header and body members
+  (the JSON re-encoded so that it cannot parse as a form), an S3 call's headers without
+  the hop-by-hop and identity ones.
+
+Whatever moto does with input the gate let through (crash, HTML page for a route it lacks,
+5xx) reaches the client as the service's own 400, never as a dead server. A successful
+answer passes through :func:`iam_reads.answer` (documents as IAM and S3 hold them, IAM's
+user ids) before the client sees it.
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, parse_qsl, unquote_to_bytes, urlencode
 
-from kubetrust.sandbox import operations, wire
+from kubetrust.sandbox import iam_reads, operations, wire
 from kubetrust.sandbox.gate_request import RawRequest
 
 # the gate's own logger name, kept from before this module was split out of it
@@ -28,28 +52,106 @@ _REASONS = {
     400: "Bad Request",
     403: "Forbidden",
     404: "Not Found",
+    409: "Conflict",
     413: "Payload Too Large",
     500: "Internal Server Error",
 }
 
+FORWARDED_SERVICES = frozenset({"iam", "s3", "eks"})
+"""The services moto executes (STS is answered by the gate itself)."""
+
+_AUTH_PARAMETERS = frozenset(
+    {
+        # SigV4 presigned and SigV2 parameters: authentication, never an API's input
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "X-Amz-Expires",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Signature",
+        "X-Amz-Security-Token",
+        "AWSAccessKeyId",
+        "Signature",
+        "SignatureMethod",
+        "SignatureVersion",
+        "Timestamp",
+        "Expires",
+        "SecurityToken",
+    }
+)
+_S3_DROPPED_HEADERS = frozenset(
+    {
+        # identity and routing (the gate sets its own), hop-by-hop, and what moto reads as
+        # an operation outside S3's own routing
+        "host",
+        "authorization",
+        "x-amz-security-token",
+        "x-amz-target",
+        "user-agent",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "expect",
+        "te",
+        "trailer",
+        "upgrade",
+        "proxy-authorization",
+        "proxy-connection",
+    }
+)
+_NO_USER = "Must specify userName when calling with non-User credentials"
+"""IAM's answer when a user call without ``UserName`` comes from a role session (AWS's
+text as quoted in public SDK issues)."""
+
+
+class MotoBackends:
+    """moto's Flask app of each forwarded service, made on first use, and nothing else of
+    moto: no domain dispatcher, so no management API, instance metadata or other service
+    is reachable whatever a request looks like."""
+
+    def __init__(self, create_app: Callable[[Any], Any]) -> None:
+        self._create = create_app
+        self._apps: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def app(self, service: str) -> Any:
+        if service not in FORWARDED_SERVICES:
+            raise ValueError(f"moto serves no `{service}` calls through the gate")
+        with self._lock:
+            found = self._apps.get(service)
+            if found is None:
+                found = self._apps[service] = self._create(service)
+            return found
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What the gate decided about a request, all that moto may learn of it."""
+
+    service: str
+    operation: str
+    account: str  # where moto runs it
+    region: str  # the sandbox's region
+    access_key_id: str | None  # the authenticated signer; None for an anonymous call
+    caller_arn: str | None
+    raw_path: str  # the path the gate routed (S3: path style)
+
 
 def forward(
-    moto_app: WsgiApp,
+    backends: MotoBackends,
     environ: dict[str, Any],
     start_response: StartResponse,
     request: RawRequest,
-    account: str,
-    service: str,
+    target: Target,
     on_stored: Callable[[], object] | None = None,
 ) -> Iterable[bytes]:
-    """Run the authorized request in moto, in the owning account; ``on_stored`` runs
-    once moto answered 200."""
-    body = canonical(environ, request, service)
-    environ["wsgi.input"] = io.BytesIO(body)
-    environ["CONTENT_LENGTH"] = str(len(body))
-    environ.pop("HTTP_TRANSFER_ENCODING", None)
-    if account:
-        environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+    """Run the authorized request in moto (see module doc); ``on_stored`` runs once moto
+    answered 200."""
+    app = backends.app(target.service)
+    moto_environ = _environ(environ, request, target)
+    if not _has_route(app, moto_environ):
+        raise _moto_failure(target.service, "no such route")
     captured: list[Any] = []
 
     def capture(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
@@ -57,37 +159,174 @@ def forward(
         return lambda data: None
 
     try:
-        chunks = b"".join(moto_app(environ, capture))
+        chunks = b"".join(app(moto_environ, capture))
     except Exception as exc:  # moto's own failure on input the gate let through
         logger.warning(
             "moto failed on %s %s: %s", request.method, request.raw_path, type(exc).__name__
         )
-        raise _moto_failure(service, type(exc).__name__) from None
+        raise _moto_failure(target.service, type(exc).__name__) from None
     status, headers = captured
-    if status.startswith("5") or (
-        status.startswith("404")
-        and any(n.lower() == "content-type" and "text/html" in v for n, v in headers)
-    ):
-        raise _moto_failure(service, status)
+    if status.startswith("5") or (status.startswith("404") and _html(headers, chunks)):
+        raise _moto_failure(target.service, status)
+    if status.startswith("200"):  # what AWS shows and keeps, not moto's view (iam_reads)
+        shown = iam_reads.answer(target, request, chunks)
+        if shown != chunks:  # a HEAD's Content-Length is the object's: kept unless rewritten
+            chunks = shown
+            headers = [h for h in headers if h[0].lower() != "content-length"]
+            headers.append(("Content-Length", str(len(chunks))))
     if on_stored is not None and status.startswith("200"):
         on_stored()
     start_response(status, headers)
     return [chunks]
 
 
-def canonical(environ: dict[str, Any], request: RawRequest, service: str) -> bytes:
-    """For query-protocol services, the body moto gets is re-encoded from exactly the
-    parameters the gate parsed and authorized (no query string, no multipart)."""
-    if operations.service_protocol(service) != "query":
-        return request.body
-    body = urlencode(request.form(), doseq=True).encode("ascii")
-    environ["REQUEST_METHOD"] = "POST"
-    environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded; charset=utf-8"
-    environ["QUERY_STRING"] = ""
-    for key in ("RAW_URI", "REQUEST_URI"):
-        if key in environ:
-            environ[key] = request.raw_path
-    return body
+def _html(headers: list[tuple[str, str]], body: bytes) -> bool:
+    """A web page (Flask's own 404), not an AWS answer; an empty 404 (S3's answer to a HEAD
+    of a missing bucket or key) is moto's legitimate answer."""
+    html = any(n.lower() == "content-type" and "text/html" in v for n, v in headers)
+    return html and bool(body.strip())
+
+
+def _has_route(app: Any, environ: Mapping[str, Any]) -> bool:
+    """Whether moto's app has a route for the request (else Flask answers a web page)."""
+    adapter = app.url_map.bind_to_environ(dict(environ))
+    try:
+        adapter.match(method=environ["REQUEST_METHOD"])
+    except Exception:  # werkzeug's NotFound/MethodNotAllowed/RequestRedirect
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- the request moto gets
+
+
+def _environ(client: Mapping[str, Any], request: RawRequest, target: Target) -> dict[str, Any]:
+    """A WSGI environ built from the gate's decisions only (module doc)."""
+    if not target.account:  # INVARIANT: every authorized call has an owning account
+        raise wire.AwsError("AccessDenied", "Access Denied", 403)
+    host = _host(target)
+    query, headers, body = _parameters(request, target)
+    env: dict[str, Any] = {k: v for k, v in client.items() if k.startswith("wsgi.")}
+    env.update(
+        {
+            "REQUEST_METHOD": "POST" if _query_protocol(target) else request.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": unquote_to_bytes(target.raw_path).decode("latin-1"),
+            "QUERY_STRING": query,
+            "RAW_URI": target.raw_path + (f"?{query}" if query else ""),
+            "REQUEST_URI": target.raw_path + (f"?{query}" if query else ""),
+            "SERVER_NAME": host,
+            "SERVER_PORT": "443",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": client.get("REMOTE_ADDR", "127.0.0.1"),
+            "wsgi.url_scheme": "https",
+            "wsgi.input": io.BytesIO(body),
+            "CONTENT_LENGTH": str(len(body)),
+        }
+    )
+    for name, value in headers:
+        key = name.upper().replace("-", "_")
+        env[key if key == "CONTENT_TYPE" else f"HTTP_{key}"] = value
+    env["HTTP_HOST"] = host
+    env["HTTP_X_MOTO_ACCOUNT_ID"] = target.account
+    if target.access_key_id:
+        env["HTTP_AUTHORIZATION"] = _stand_in_authorization(target)
+    return env
+
+
+def _host(target: Target) -> str:
+    """A host from which every backend reads the sandbox's region (and S3 path style)."""
+    return f"{target.service}.{target.region}.amazonaws.com"
+
+
+def _stand_in_authorization(target: Target) -> str:
+    """An ``Authorization`` header naming the authenticated key: moto reads the caller
+    from it (IAM's ``GetUser`` without ``UserName``), never a signature."""
+    scope = f"{target.access_key_id}/19700101/{target.region}/{target.service}/aws4_request"
+    return f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature={'0' * 64}"
+
+
+def _query_protocol(target: Target) -> bool:
+    return operations.service_protocol(target.service) == "query"
+
+
+def _parameters(request: RawRequest, target: Target) -> tuple[str, list[tuple[str, str]], bytes]:
+    """``(query string, headers, body)`` moto gets, per protocol."""
+    if _query_protocol(target):
+        form = _query_form(request, target)
+        body = urlencode(form, doseq=True).encode("ascii")
+        return "", [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body
+    if target.service == "eks":
+        return _eks_parameters(request, target)
+    headers = [(n, v) for n, v in request.headers.items() if _s3_header_kept(n)]
+    return request.raw_query, headers, request.body
+
+
+def _s3_header_kept(name: str) -> bool:
+    lower = name.lower()
+    return lower not in _S3_DROPPED_HEADERS and not lower.startswith("x-moto-")
+
+
+def _query_form(request: RawRequest, target: Target) -> dict[str, list[str]]:
+    """Exactly the parameters the gate parsed and authorized (query string and form, as
+    :func:`operations.identify_operation` merges them), without authentication
+    parameters (moto reads the caller from ``AWSAccessKeyId``), and with the caller's
+    ``UserName`` where the operation acts on the caller when it is omitted (moto would
+    look the user up by any access key id the request names)."""
+    merged = parse_qs(request.raw_query, keep_blank_values=True)
+    merged.update(request.form())  # the body's parameters win, as when the gate identified
+    form = {k: list(v) for k, v in merged.items() if k not in _AUTH_PARAMETERS}
+    members = operations.members(target.service, target.operation)
+    if "UserName" in members.optional and not form.get("UserName"):
+        form["UserName"] = [_caller_user(target)]
+    return form
+
+
+def _caller_user(target: Target) -> str:
+    """The IAM user name of the caller, or IAM's refusal for other principals."""
+    arn = target.caller_arn or ""
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[2] == "iam" and parts[5].startswith("user/"):
+        return parts[5].rsplit("/", 1)[-1]
+    raise wire.AwsError("ValidationError", _NO_USER, 400)
+
+
+def _eks_parameters(
+    request: RawRequest, target: Target
+) -> tuple[str, list[tuple[str, str]], bytes]:
+    """The declared members of the EKS operation only: moto's ``_get_param`` prefers any
+    query parameter, then any JSON member, to the path labels the gate authorized on, and
+    picks its operation from an ``Action`` parameter or header before the route."""
+    members = operations.members("eks", target.operation)
+    pairs = [
+        (k, v)
+        for k, v in parse_qsl(request.raw_query, keep_blank_values=True)
+        if k in members.query and k not in _AUTH_PARAMETERS
+    ]
+    query = urlencode(pairs)
+    headers = [(n, v) for n, v in request.headers.items() if n.lower() in members.headers]
+    headers.append(("Content-Type", "application/json"))
+    return query, headers, _eks_body(request.body, members.body)
+
+
+def _eks_body(body: bytes, allowed: frozenset[str]) -> bytes:
+    """The JSON body's declared members, with ``&`` and ``=`` escaped: moto parses a body
+    as a form when the URL has no query, and ``"…&Action=DeleteCluster&…"`` in a string
+    would name its operation. Both are never structural in JSON, so the value is the same.
+    """
+    if not body:
+        return b""
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):  # the gate refused these already
+        return b""
+    if not isinstance(document, dict):
+        return b""
+    kept = {k: v for k, v in document.items() if k in allowed}
+    if not kept:
+        return b""
+    text = json.dumps(kept).replace("&", "\\u0026").replace("=", "\\u003d")
+    return text.encode("utf-8")
 
 
 def _moto_failure(service: str, what: str) -> wire.AwsError:

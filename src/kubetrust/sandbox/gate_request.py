@@ -9,12 +9,14 @@ re-exports :class:`RawRequest` and :data:`MAX_BODY_BYTES`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from kubetrust.sandbox import sigv4, wire
+from kubetrust.sandbox import operations, sigv4, wire
+from kubetrust.sandbox.http import PIECE, BodyError, BodyTooLarge, UnreadableFraming
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -37,7 +39,7 @@ class RawRequest:
     def form(self) -> dict[str, list[str]]:
         """Query-protocol parameters: a form-urlencoded UTF-8 body (POST) or the query
         string (GET). Anything else yields no parameters — and since the gate forwards to
-        moto exactly the parameters it authorized (:func:`gate_forward.canonical`), moto can never
+        moto exactly the parameters it authorized (:mod:`gate_forward`), moto can never
         execute a different operation than the one authorized."""
         if self.parsed_form is None:
             self.parsed_form = self._parse_form()
@@ -85,9 +87,14 @@ def looks_like_s3(request: RawRequest) -> bool:
 
 
 def read(environ: Mapping[str, Any]) -> RawRequest:
-    """The request as sent: the raw URI (not the decoded ``PATH_INFO``) and the body."""
+    """The request as sent: the raw URI (not the decoded ``PATH_INFO``) and the body.
+
+    An absolute-form target (``GET http://host/path``) names its host in the URI, which
+    then replaces the ``Host`` header (RFC 9112 §3.2.2), so that the gate, the signature
+    and moto all read one host and one path; a target that is neither (``*``) is refused.
+    """
     raw_uri = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
-    raw_path, _, raw_query = str(raw_uri).partition("?")
+    raw_target, _, raw_query = str(raw_uri).partition("?")
     if not raw_query:
         raw_query = environ.get("QUERY_STRING", "")
     headers = {
@@ -98,40 +105,109 @@ def read(environ: Mapping[str, Any]) -> RawRequest:
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
         if environ.get(key):
             headers[key.replace("_", "-").lower()] = str(environ[key])
+    raw_path = _origin_form(raw_target, headers)
     return RawRequest(
         str(environ.get("REQUEST_METHOD", "GET")), raw_path, raw_query, headers, _body(environ)
     )
 
 
+_ABSOLUTE_FORM = re.compile(r"(?i)https?://([^/]*)(/.*)?\Z", re.DOTALL)
+
+
+def _origin_form(target: str, headers: dict[str, str]) -> str:
+    """The path of a request target; an absolute-form target's authority becomes the host."""
+    if target.startswith("/"):
+        return target
+    absolute = _ABSOLUTE_FORM.match(target)
+    if absolute is None:
+        # ours: AWS's answer to a request target that is not a path is not documented
+        raise wire.AwsError("InvalidRequest", "The request target is not a path", 400)
+    headers["host"] = absolute.group(1)
+    return absolute.group(2) or "/"
+
+
+_QUERY_SERVICES = ("sts", "iam")
+
+
+def endpoint_service(request: RawRequest, claimed: str) -> str:
+    """The service a request is *for*, judged from the request itself: AWS tells services
+    apart by endpoint, the sandbox's one endpoint by what the request asks. A query call
+    (an ``Action`` of IAM's or STS's API, in the body or the query string) is for that
+    service, whatever its credential scope claims (an IAM-scoped signature on
+    ``AssumeRole`` reaches STS, which refuses the scope); otherwise the claimed service."""
+    try:
+        action = request.form().get("Action", [""])[0]
+    except wire.AwsError:  # a body that is not a form: answered later, in context
+        action = ""
+    if not action:
+        action = parse_qs(request.raw_query).get("Action", [""])[0]
+    owners = [s for s in _QUERY_SERVICES if action in operations.operation_names(s)]
+    return owners[0] if len(owners) == 1 else claimed
+
+
 def _body(environ: Mapping[str, Any]) -> bytes:
+    """The whole body, at most :data:`MAX_BODY_BYTES`: refused unread when its declared
+    length is larger (413), refused when it ends early or breaks chunked framing (400)."""
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
-    length_text = environ.get("CONTENT_LENGTH") or ""
-    try:
-        length = int(length_text) if length_text else -1
-    except ValueError:
-        raise wire.AwsError("InvalidRequest", "Content-Length is not a number", 400) from None
-    if length > MAX_BODY_BYTES:
-        raise wire.AwsError(
-            "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 413
-        )
+    length = _declared_length(environ)
+    if length is not None and length > MAX_BODY_BYTES:
+        raise _too_large()
     try:
         return _read_stream(stream, length, environ)
+    except BodyTooLarge:  # a chunk size past the limit: refused before its bytes arrive
+        raise _too_large() from None
+    except UnreadableFraming as exc:  # headers that give the body no reliable end
+        raise wire.AwsError("InvalidRequest", f"The request is not readable: {exc}", 400) from None
     except (OSError, ValueError) as exc:  # a broken chunked body, a client that went away
+        reason = str(exc) if isinstance(exc, BodyError) else type(exc).__name__
         raise wire.AwsError(
-            "IncompleteBody", f"The request body could not be read: {type(exc).__name__}", 400
+            "IncompleteBody", f"The request body could not be read: {reason}", 400
         ) from None
 
 
-def _read_stream(stream: Any, length: int, environ: Mapping[str, Any]) -> bytes:
-    if length >= 0:
-        return bytes(stream.read(length))
-    if environ.get("wsgi.input_terminated") or environ.get("HTTP_TRANSFER_ENCODING"):
-        data = stream.read(MAX_BODY_BYTES + 1)
-        if len(data) > MAX_BODY_BYTES:
-            raise wire.AwsError(
-                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 413
-            )
-        return bytes(data)
-    return b""
+def _declared_length(environ: Mapping[str, Any]) -> int | None:
+    """``Content-Length`` as a number, ``None`` when absent; digits only (Python's ``int``
+    would also take ``-5``, ``+5`` and ``1_0``)."""
+    text = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise wire.AwsError("InvalidRequest", "Content-Length is not a number", 400)
+    return int(text)
+
+
+def _too_large() -> wire.AwsError:
+    return wire.AwsError(
+        "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", 413
+    )
+
+
+def _read_stream(stream: Any, length: int | None, environ: Mapping[str, Any]) -> bytes:
+    """Read in pieces of at most :data:`~kubetrust.sandbox.http.PIECE` bytes: no caller-sized
+    buffer is ever handed to the stream (werkzeug's dechunking reader, given one larger
+    than what arrived, reported bytes it never wrote, and CPython copied past the end of
+    the buffer). ``length`` bytes exactly, or, for a chunked body, up to one past the limit."""
+    if length is None and not (
+        environ.get("wsgi.input_terminated") or environ.get("HTTP_TRANSFER_ENCODING")
+    ):
+        return b""
+    want = MAX_BODY_BYTES + 1 if length is None else length
+    pieces: list[bytes] = []
+    got = 0
+    while got < want:
+        piece = bytes(stream.read(min(PIECE, want - got)))
+        if not piece:
+            break
+        pieces.append(piece)
+        got += len(piece)
+    if length is not None and got < length:
+        raise wire.AwsError(
+            "IncompleteBody",
+            "You did not provide the number of bytes specified by the Content-Length HTTP header",
+            400,
+        )
+    if got > MAX_BODY_BYTES:
+        raise _too_large()
+    return b"".join(pieces)

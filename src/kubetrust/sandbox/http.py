@@ -1,8 +1,18 @@
-"""HTTP/1.1 keep-alive for the sandbox's werkzeug listeners (AWS endpoint, issuers, clusters).
+"""HTTP/1.1 for the sandbox's werkzeug listeners (AWS endpoint, issuers, clusters).
 
-werkzeug's development server closes every connection; kubectl and the SDKs then pay a TCP
-(and TLS) handshake per call. :class:`KeepAliveHandler` keeps connections open when it is
-safe to (see its docstring).
+werkzeug's development server closes every connection, hands the app its own dechunking
+reader, and (with ``ssl_context``) wraps the *listening* socket, so that every TLS handshake
+runs inside ``accept()`` on the one serving thread. Each of these is a way for one client to
+hurt all the others: kubectl and the SDKs pay a handshake per call; a chunk size larger than
+what arrives made werkzeug's reader report bytes it never wrote, and CPython then copied
+past the end of a buffer (a segfault: every account, cluster and session lost); one idle
+TCP connection to a TLS port froze that port. This module replaces all three:
+
+- :class:`KeepAliveHandler` keeps connections open when it is safe to (see its docstring);
+- :class:`_TrackedInput` decodes the body itself, strictly, in bounded pieces, up to the
+  listener's limit, and fails at once on a framing error (:class:`BodyError`);
+- :class:`Listener` accepts plain sockets and does the TLS handshake in the connection's
+  own thread, under a deadline (:func:`tls_handshake`).
 """
 
 from __future__ import annotations
@@ -11,35 +21,142 @@ import contextlib
 import io
 import logging
 import selectors
+import socket
 import ssl
+import threading
 import time
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 logger = logging.getLogger(__name__)
 
 DRAIN_LIMIT = 64 * 1024  # unread request body read away to keep a connection
+PIECE = 64 * 1024  # the most any one read asks of the socket, whatever a caller asks for
+DEFAULT_MAX_BODY = 64 * 1024 * 1024  # a listener's body limit unless it sets its own
+MAX_CHUNK_LINE = 4096  # Go's net/http limit on a chunk-size or trailer line
+MAX_TRAILER_LINES = 100
+HANDSHAKE_SECONDS = 10.0  # a TLS client that has not finished its handshake by then is dropped
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+class BodyError(OSError):
+    """A request body that breaks HTTP/1.1's framing (a chunk-size line that is not one,
+    a chunk without its CRLF, a body that ends before its length). An ``OSError``, so that
+    readers which already treat a failed read as a broken body keep doing so; the
+    connection is never reused after one."""
+
+    status = 400
+
+
+class UnreadableFraming(BodyError):
+    """Headers that give no reliable end to the body: a transfer coding other than exactly
+    ``chunked`` (werkzeug would read ``gzip, chunked`` as chunked, an app the raw bytes),
+    or ``Content-Length`` headers that disagree (werkzeug would keep the last one). Every
+    read of such a body fails, so each app refuses it in its own format; the connection
+    then closes, so the bytes are never read as a next request."""
+
+
+class BodyTooLarge(BodyError):
+    """A body beyond the listener's limit, known as soon as a length or chunk size says
+    so: refused before the bytes are waited for."""
+
+    status = 413
+
+
+def _chunk_size(rfile: io.BufferedIOBase) -> int:
+    """The size on a chunk-size line (``1*HEXDIG [ BWS ";" ext ] CRLF``), read byte by byte
+    so that the first byte that cannot belong to one fails the body at once rather than
+    after the socket's timeout. A bare LF ends the line too, as in Go's reader."""
+    digits = bytearray()
+    spaces = extension = False
+    for _ in range(MAX_CHUNK_LINE):
+        byte = rfile.read(1)
+        if not byte:
+            raise BodyError("the chunked body ended inside a chunk-size line")
+        if byte == b"\r":
+            byte = rfile.read(1)
+            if byte != b"\n":
+                raise BodyError("a chunk-size line must end with CRLF")
+        if byte == b"\n":
+            return _hex_size(digits)
+        if extension:
+            continue
+        if byte == b";":
+            extension = True
+        elif byte[0] in _HEX and not spaces:
+            digits += byte
+        elif byte in (b" ", b"\t") and digits:
+            spaces = True
+        else:
+            raise BodyError(f"invalid chunk-size line: {bytes(digits + byte)[:40]!r}")
+    raise BodyError("chunk-size line too long")
+
+
+def _hex_size(digits: bytearray) -> int:
+    if not digits:
+        raise BodyError("a chunk-size line without a size")
+    if len(digits) > 16:  # Go: "http chunk length too large"
+        raise BodyTooLarge("chunk length too large")
+    return int(digits, 16)
+
+
+def _chunk_end(rfile: io.BufferedIOBase) -> None:
+    """The CRLF after a chunk's data, byte by byte (see :func:`_chunk_size`)."""
+    if rfile.read(1) != b"\r" or rfile.read(1) != b"\n":
+        raise BodyError("a chunk's data must be followed by CRLF")
+
+
+def _trailers(rfile: io.BufferedIOBase) -> None:
+    """Read away the trailer section after the last chunk (bounded; its fields unused)."""
+    for _ in range(MAX_TRAILER_LINES):
+        line = rfile.readline(MAX_CHUNK_LINE + 1)
+        if not line.endswith(b"\n"):
+            raise BodyError("the chunked body ended inside its trailer section")
+        if line in (b"\r\n", b"\n"):
+            return
+    raise BodyError("too many trailer fields")
 
 
 class _TrackedInput(io.RawIOBase):
-    """``wsgi.input`` that never reads past the request's body (werkzeug hands the app the
-    raw socket file) and knows whether the body was read to its end."""
+    """``wsgi.input``: the request's body and nothing past it (werkzeug hands the app the
+    raw socket file), decoded here for chunked requests, and never more than ``limit``
+    bytes. Reads go to the socket in pieces of at most :data:`PIECE`, whatever size the
+    caller asks for, and a short read is an error (:class:`BodyError`), never a buffer
+    filled with fewer bytes than reported. Knows whether the body was read to its end."""
 
-    def __init__(self, stream: Any, length: int | None, chunked: bool) -> None:
-        self._stream = stream
+    def __init__(
+        self,
+        rfile: io.BufferedIOBase,
+        length: int | None,
+        chunked: bool,
+        limit: int,
+        refusal: str | None = None,
+    ) -> None:
+        self._rfile = rfile
+        self._refusal = refusal
         self._left = length  # None: chunked, or a length that is not a number
         self._chunked = chunked
-        self._eof = not chunked and length == 0
+        self._chunk_left = 0
+        self._limit = limit
+        self._taken = 0
+        self._eof = refusal is None and not chunked and length == 0
+        self.broken = refusal is not None
 
     @classmethod
-    def wrap(cls, environ: dict[str, Any]) -> _TrackedInput:
+    def wrap(
+        cls,
+        environ: dict[str, Any],
+        rfile: io.BufferedIOBase,
+        limit: int,
+        refusal: str | None = None,
+    ) -> _TrackedInput:
         chunked = bool(environ.get("wsgi.input_terminated"))
         text = str(environ.get("CONTENT_LENGTH") or "").strip()
         length: int | None = 0 if not text and not chunked else None
         if text.isdigit() and not chunked:
             length = int(text)
-        tracked = cls(environ["wsgi.input"], length, chunked)
+        tracked = cls(rfile, length, chunked, limit, refusal)
         environ["wsgi.input"] = tracked
         return tracked
 
@@ -50,37 +167,84 @@ class _TrackedInput(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all, when negative), gathered piece by piece: a caller
+        asking for a huge size gets no huge buffer."""
+        if size is None or size < 0:
+            return self.readall()
+        parts: list[bytes] = []
+        got = 0
+        while got < size:
+            piece = bytearray(min(size - got, PIECE))
+            count = self.readinto(piece)
+            if not count:
+                break
+            parts.append(bytes(piece[:count]))
+            got += count
+        return b"".join(parts)
+
     def readinto(self, buffer: Any) -> int:
-        if self._eof:
+        if self._refusal is not None:
+            raise UnreadableFraming(self._refusal)
+        if self._eof or not len(buffer):
             return 0
-        size = len(buffer)
-        if self._left is not None:
-            size = min(size, self._left)
-        elif not self._chunked:
+        if not self._chunked and self._left is None:
             return 0  # unknown framing: nothing is safe to read
-        data = self._stream.read(size) if size else b""
+        try:
+            size = min(len(buffer), PIECE)
+            data = self._chunked_piece(size) if self._chunked else self._sized_piece(size)
+        except BodyError:
+            self.broken = True
+            raise
         buffer[: len(data)] = data
-        if self._left is not None:
-            self._left -= len(data)
-            self._eof = self._left == 0 or not data
-        elif not data:
-            self._eof = True
         return len(data)
+
+    def _sized_piece(self, size: int) -> bytes:
+        assert self._left is not None
+        if self._taken + self._left > self._limit:
+            raise BodyTooLarge(f"the body is longer than {self._limit} bytes")
+        data = self._rfile.read(min(size, self._left))
+        if not data:
+            raise BodyError("the body ended before its Content-Length")
+        self._left -= len(data)
+        self._taken += len(data)
+        self._eof = self._left == 0
+        return data
+
+    def _chunked_piece(self, size: int) -> bytes:
+        if not self._chunk_left:
+            announced = _chunk_size(self._rfile)
+            if not announced:
+                _trailers(self._rfile)
+                self._eof = True
+                return b""
+            if announced > self._limit - self._taken:
+                raise BodyTooLarge(f"the body is longer than {self._limit} bytes")
+            self._chunk_left = announced
+        wanted = min(size, self._chunk_left)
+        data = self._rfile.read(wanted)
+        if len(data) < wanted:
+            raise BodyError("the chunked body ended inside a chunk")
+        self._chunk_left -= len(data)
+        self._taken += len(data)
+        if not self._chunk_left:
+            _chunk_end(self._rfile)
+        return data
 
     def finish(self, limit: int) -> bool:
         """Read away at most ``limit`` unread bytes; whether the body is now complete."""
         if self._eof:
             return True
-        if self._left is not None and self._left > limit:
-            return False
-        if self._left is None and not self._chunked:
+        if self.broken or (not self._chunked and (self._left is None or self._left > limit)):
             return False
         taken = 0
         try:
             while not self._eof and taken <= limit:
-                chunk = self.read(min(65536, limit + 1 - taken))
+                chunk = self.read(min(PIECE, limit + 1 - taken))
+                if not chunk and not self._eof:
+                    return False
                 taken += len(chunk)
-        except (OSError, ValueError):  # a broken chunked body: close instead of reusing
+        except OSError:  # a broken body, a client gone: close instead of reusing
             return False
         return self._eof
 
@@ -136,6 +300,29 @@ class _Response:
         self.sent = True
 
 
+class _DeadlineReader(io.RawIOBase):
+    """The connection's raw reads; while ``deadline`` is set, each waits at most what is
+    left of it. The socket's own timeout bounds each read only, so a client sending a
+    header byte every few seconds would hold its thread forever."""
+
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        self._sock = sock
+        self._timeout = timeout
+        self.deadline: float | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        wait = self._timeout
+        if self.deadline is not None:
+            wait = min(wait, self.deadline - time.monotonic())
+            if wait <= 0:
+                raise TimeoutError("the request head did not arrive in time")
+        self._sock.settimeout(wait)
+        return self._sock.recv_into(buffer)
+
+
 class KeepAliveHandler(WSGIRequestHandler):
     """HTTP/1.1 keep-alive that actually keeps the connection.
 
@@ -147,36 +334,60 @@ class KeepAliveHandler(WSGIRequestHandler):
     length that is not a number, errors), after a bounded drain so that the client reads
     the answer rather than a reset. ``disable_nagle_algorithm`` sets TCP_NODELAY: status
     line and headers, then the body, are two writes, and with Nagle and delayed ACKs each
-    kept-alive call would wait ~40 ms. ``timeout`` ends idle connections and stalled
-    requests. ``log_request`` survives a request line that did not parse (no ``path``).
+    kept-alive call would wait ~40 ms. ``timeout`` ends stalled reads and writes, and
+    ``head_seconds`` bounds the wait for a request line and headers as a whole (idle time
+    included), however the bytes trickle in. The body is the app's to read, through
+    :class:`_TrackedInput` (never werkzeug's dechunking reader); a body whose framing the
+    headers leave unclear is refused on its first read (:class:`UnreadableFraming`), and
+    ``100 Continue`` is sent only for a body that will be read. An app that lets a
+    :class:`BodyError` through gets HTTP's 400/413 rather than a 500. ``log_request``
+    survives a request line that did not parse (no ``path``).
     """
 
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     timeout = 60.0
+    head_seconds = 60.0  # request line and headers, idle wait included (Go: ReadHeaderTimeout)
+
+    def setup(self) -> None:
+        super().setup()
+        self._reader = _DeadlineReader(self.connection, self.timeout)
+        self.rfile = io.BufferedReader(self._reader)
+
+    def handle_one_request(self) -> None:
+        self._reader.deadline = time.monotonic() + self.head_seconds
+        try:
+            super().handle_one_request()
+        finally:
+            self._reader.deadline = None
+
+    def parse_request(self) -> bool:
+        """Headers read (http.server reads them here): the head's deadline ends."""
+        try:
+            return super().parse_request()
+        finally:
+            self._reader.deadline = None
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = str(getattr(self, "path", "") or "")
         logger.debug("%s %s %s", getattr(self, "command", None), path.split("?", 1)[0], code)
 
     def run_wsgi(self) -> None:
-        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
-            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         environ = self.environ = self.make_environ()
-        body = _TrackedInput.wrap(environ)
+        if environ.get("wsgi.input_terminated"):
+            environ.pop("CONTENT_LENGTH", None)  # chunked overrides it (RFC 9112 6.3; as Go)
+        refusal = self._framing_refusal()
+        body = _TrackedInput.wrap(environ, self.rfile, self._body_limit(), refusal)
         response = _Response(self, body, bodiless=environ["REQUEST_METHOD"] == "HEAD")
         try:
-            result = self.server.app(environ, response.start_response)
-            try:
-                for data in result:
-                    response.write(data)
-                response.end()
-            finally:
-                close = getattr(result, "close", None)
-                if close is not None:
-                    close()
+            self._run_app(environ, response)
         except (ConnectionError, TimeoutError, ssl.SSLEOFError):  # the client went away
             self.close_connection = True
+            return
+        except BodyError as exc:  # an app let a broken body through: HTTP's answer, not 500
+            self.close_connection = True
+            if not response.sent:
+                self._refuse(exc.status, str(exc))
             return
         except Exception:
             self.close_connection = True
@@ -186,6 +397,57 @@ class KeepAliveHandler(WSGIRequestHandler):
                     self.send_error(500)
             return
         if self.close_connection and not body.finished:
+            self._discard_unread()
+
+    def _run_app(self, environ: dict[str, Any], response: _Response) -> None:
+        result = self.server.app(environ, response.start_response)
+        try:
+            for data in result:
+                response.write(data)
+            response.end()
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    def handle_expect_100(self) -> bool:
+        """``100 Continue`` (http.server sends it while parsing the request, before
+        ``run_wsgi``) only for a body that will be read: not when the framing is refused
+        or the declared length is beyond the limit (the app refuses it unread; RFC 9110
+        10.1.1 lets the server answer the final status instead)."""
+        declared = str(self.headers.get("Content-Length", "")).strip()
+        if self._framing_refusal() is None and not (
+            declared.isdigit() and int(declared) > self._body_limit()
+        ):
+            super().handle_expect_100()
+        return True
+
+    def _body_limit(self) -> int:
+        return int(getattr(self.server, "max_body", DEFAULT_MAX_BODY))
+
+    def _framing_refusal(self) -> str | None:
+        """Why the body's end cannot be known from the headers (see
+        :class:`UnreadableFraming`; Go's server refuses the same requests)."""
+        codings = [
+            coding.strip().lower()
+            for value in self.headers.get_all("Transfer-Encoding") or []
+            for coding in value.split(",")
+            if coding.strip()
+        ]
+        if codings and codings != ["chunked"]:
+            return f"unsupported transfer encoding: {', '.join(codings)[:100]}"
+        lengths = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if len(lengths) > 1:
+            return "conflicting Content-Length headers"
+        return None
+
+    def _refuse(self, code: int, message: str) -> None:
+        """Answer an HTTP-level refusal and close, reading away (briefly) what the client
+        still sends so that it reads the answer rather than a reset."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.send_error(code, None, message)
+            self.wfile.flush()
             self._discard_unread()
 
     def _discard_unread(self, seconds: float = 1.0, most: int = 16 * 1024 * 1024) -> None:
@@ -204,3 +466,69 @@ class KeepAliveHandler(WSGIRequestHandler):
                 if not data:
                     break
                 taken += len(data)
+
+
+def tls_handshake(
+    context: ssl.SSLContext, sock: socket.socket, seconds: float
+) -> ssl.SSLSocket | None:
+    """``sock`` with TLS negotiated as the server, or ``None`` when the client did not
+    complete a handshake within ``seconds`` (idle, half a ClientHello, not TLS at all).
+    The socket's timeout bounds the whole handshake: CPython's ``do_handshake`` turns it
+    into one deadline, so a client dripping bytes cannot stretch it."""
+    try:
+        sock.settimeout(seconds)
+        secured = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    except OSError:
+        return None
+    try:
+        secured.do_handshake()
+    except (OSError, ValueError) as exc:  # SSLError and TimeoutError are OSErrors
+        logger.debug("TLS handshake failed: %s", exc)
+        secured.close()
+        return None
+    return secured
+
+
+class Listener(ThreadedWSGIServer):
+    """One sandbox listener: werkzeug's threaded server with :class:`KeepAliveHandler`,
+    a request-body limit (``max_body``), and TLS negotiated in each connection's own
+    thread under :data:`HANDSHAKE_SECONDS`. werkzeug's own ``ssl_context`` wraps the
+    listening socket instead, so the handshake ran in ``accept()`` on the serving thread
+    with no timeout, and one idle client froze the port; here ``accept()`` stays plain
+    and ``finish_request`` (already in the connection's thread) negotiates TLS."""
+
+    handshake_seconds = HANDSHAKE_SECONDS
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        app: Any,
+        *,
+        tls: ssl.SSLContext | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        handler: type[KeepAliveHandler] = KeepAliveHandler,
+    ) -> None:
+        super().__init__(host, port, app, handler)
+        self.ssl_context = tls  # werkzeug reads it for wsgi.url_scheme and its SSL errors
+        self.max_body = max_body
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        if self.ssl_context is None:
+            super().finish_request(request, client_address)
+            return
+        secured = tls_handshake(self.ssl_context, request, self.handshake_seconds)
+        if secured is None:
+            return
+        try:
+            super().finish_request(secured, client_address)
+        finally:
+            with contextlib.suppress(OSError):
+                secured.shutdown(socket.SHUT_WR)
+            secured.close()
+
+    def serve_in_thread(self, name: str) -> threading.Thread:
+        """Serve until :meth:`shutdown`, on a daemon thread named ``name``."""
+        thread = threading.Thread(target=self.serve_forever, name=name, daemon=True)
+        thread.start()
+        return thread

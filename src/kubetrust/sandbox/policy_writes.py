@@ -10,11 +10,14 @@ moto stores policy documents nearly as given. AWS checks them when they are save
   Invalid principal in policy: "AWS":"<arn>"``.
 
 Unique-ID binding (A.8, "delete-and-recreate breaks the trust"): IAM saves a principal
-role or user ARN as the entity's unique id. :class:`PrincipalBindings` remembers the id
-each saved document was bound to; when a trust policy is evaluated, a principal whose
-role was deleted and recreated (a new id) no longer matches — exactly as on AWS, where the
-console then shows the stale ``AROA…`` id. ``aws:PrincipalArn`` conditions are ARNs, not
-ids, and keep working after a recreation.
+role or user ARN as the entity's unique id, and so does S3 for a bucket policy. The
+bindings below remember the id each stored trust and bucket policy was bound to, and
+:func:`effective_document` is the document as AWS holds it: a principal whose entity was
+deleted (and perhaps recreated: a new id) is its stale ``AROA…``/``AIDA…`` id, which no
+caller matches. Enforcement (trusts in ``sts_api``, bucket policies in ``gate_authorize``)
+and every read that returns the document (``iam_reads``) use that one function, so
+``explain`` on a sandbox export sees what the sandbox enforces. ``aws:PrincipalArn``
+conditions are ARNs, not ids, and keep working after a recreation.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from typing import Any
 
 from kubetrust import arn as arns
 from kubetrust import errors, policy
-from kubetrust.sandbox import state, wire
+from kubetrust.policy import principals
+from kubetrust.sandbox import iam_conflicts, state, wire
 
 _IAM_DOCUMENTS = {
     "CreateRole": ("AssumeRolePolicyDocument", policy.PolicyKind.TRUST),
@@ -44,9 +48,15 @@ def _malformed(service: str, message: str) -> wire.AwsError:
     return wire.AwsError(code, message, 400)
 
 
-def check_iam_write(name: str, form: Mapping[str, list[str]]) -> tuple[str, str] | None:
-    """Refuse a malformed policy in an IAM write; return ``(role name, document)`` for a
-    trust policy write (to bind its principals), ``None`` otherwise."""
+def check_iam_write(
+    name: str, form: Mapping[str, list[str]], account: str = ""
+) -> tuple[str, str] | None:
+    """Refuse an IAM write that IAM refuses before it changes anything — a malformed policy,
+    or the deletion of an entity of ``account`` that still holds something
+    (:mod:`iam_conflicts`); return ``(role name, document)`` for a trust policy write (to
+    bind its principals), ``None`` otherwise."""
+    if account:
+        iam_conflicts.check_delete(name, form, account)
     spec = _IAM_DOCUMENTS.get(name)
     if spec is None:
         return None
@@ -89,6 +99,14 @@ def _named_entities(parsed: policy.PolicyDocument) -> list[str]:
 
 
 def _check_principals_exist(parsed: policy.PolicyDocument, service: str) -> None:
+    for statement in parsed.statements:
+        block = statement.principal or statement.not_principal
+        for entry in block.aws if block is not None else ():
+            # The grammar reads unique ids (IAM shows them for deleted principals, A.8); IAM
+            # refuses to save one ("Invalid principal in policy", the re:Post article on that
+            # error). [uncertain] whether it accepts a live principal's id; refused here too.
+            if principals.unique_id_kind(entry) is not None:
+                raise _malformed(service, f'Invalid principal in policy: "AWS":"{entry}"')
     for entry in _named_entities(parsed):
         if _unique_id(entry) is None and _is_entity(entry):
             raise _malformed(service, f'Invalid principal in policy: "AWS":"{entry}"')
@@ -112,34 +130,106 @@ def _unique_id(entry: str) -> str | None:
         return None
 
 
-class PrincipalBindings:
-    """The unique ids each trust policy's principals were bound to when it was saved."""
+# --------------------------------------------------------------------------- unique-id binding
+# One table for the process: moto keeps every account's documents in process-global
+# backends, so the ids those documents were bound to are one table too (two sandboxes in
+# one process share moto's documents, and so their bindings).
+_lock = threading.Lock()
+_bound: dict[str, dict[str, str]] = {}
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._bound: dict[str, dict[str, str]] = {}
+
+def _trust_key(account: str, role_name: str) -> str:
+    return f"trust {account}/{role_name}"
+
+
+def _bucket_key(account: str, bucket: str) -> str:
+    return f"bucket {account}/{bucket}"
+
+
+def _bind(key: str, document: str, kind: policy.PolicyKind) -> None:
+    """Remember the unique id of every role or user ``document`` names, as IAM does when it
+    saves the document (called once the document is stored)."""
+    parsed = policy.parse_policy(document, kind)
+    ids = {entry: _unique_id(entry) for entry in _named_entities(parsed)}
+    with _lock:
+        _bound[key] = {k: v for k, v in ids.items() if v}
+
+
+def effective_document(key: str, document: str) -> str:
+    """``document`` as IAM holds it now: the one decision of what a stored trust or bucket
+    policy names, used by enforcement and by every read that returns the document.
+
+    IAM keeps a principal role or user as the unique id it had when the document was
+    saved and shows it back as that entity's *current* ARN (reference A.8). So an entry
+    whose entity was deleted (or deleted and created again: another id) becomes the stale
+    id — which no caller matches and which IAM returns in place of the ARN — and an entry
+    whose user was renamed or moved (``UpdateUser``: same id) becomes the new ARN. A
+    document whose entries all still name their saved entity is returned unchanged."""
+    with _lock:
+        bound = dict(_bound.get(key, {}))
+    swaps = {entry: _shown_as(entry, saved) for entry, saved in bound.items()}
+    swaps = {entry: shown for entry, shown in swaps.items() if shown != entry}
+    if not swaps:
+        return document
+    try:
+        raw = json.loads(document)
+    except ValueError:  # INVARIANT: bound documents passed the grammar when saved
+        return document
+    for statement in _statements(raw):
+        for element in ("Principal", "NotPrincipal"):
+            block = statement.get(element)
+            if isinstance(block, dict) and "AWS" in block:
+                block["AWS"] = _replace(block["AWS"], swaps)
+    return json.dumps(raw)
+
+
+def _shown_as(entry: str, saved_id: str) -> str:
+    """How IAM shows a principal saved as ``entry`` bound to ``saved_id``."""
+    if _unique_id(entry) == saved_id:
+        return entry
+    parsed = arns.parse(entry)
+    if parsed.resource_type == "role":
+        role_now = state.role_by_id(parsed.account, saved_id)
+        return role_now.arn if role_now is not None else saved_id
+    user_now = state.user_by_id(parsed.account, saved_id)
+    return user_now.arn if user_now is not None else saved_id
+
+
+def effective_trust(account: str, role_name: str, document: str) -> str:
+    """The role's trust policy as IAM holds it (:func:`effective_document`)."""
+    return effective_document(_trust_key(account, role_name), document)
+
+
+def bind_bucket_policy(account: str, bucket: str, document: str) -> None:
+    """S3 binds a bucket policy's role and user principals as IAM binds a trust's (the
+    re:Post articles on unknown principals in resource policies and on a recreated user
+    losing bucket access): called once ``PutBucketPolicy`` is stored."""
+    _bind(_bucket_key(account, bucket), document, policy.PolicyKind.RESOURCE)
+
+
+def effective_bucket_policy(account: str, bucket: str, document: str) -> str:
+    """The bucket policy ``document`` as S3 holds it (:func:`effective_document`)."""
+    return effective_document(_bucket_key(account, bucket), document)
+
+
+def bucket_policy(account: str, bucket: str) -> str | None:
+    """The bucket's stored policy as S3 holds it, or ``None`` (enforcement reads this)."""
+    document = state.bucket_policy(account, bucket)
+    if document is None:
+        return None
+    return effective_bucket_policy(account, bucket, document)
+
+
+class PrincipalBindings:
+    """The trust policies' bindings (a view of the process-wide table above, kept for the
+    callers that hold one)."""
 
     def record(self, account: str, role_name: str, document: str) -> None:
-        parsed = policy.parse_policy(document, policy.PolicyKind.TRUST)
-        ids = {entry: _unique_id(entry) for entry in _named_entities(parsed)}
-        with self._lock:
-            self._bound[f"{account}/{role_name}"] = {k: v for k, v in ids.items() if v}
+        _bind(_trust_key(account, role_name), document, policy.PolicyKind.TRUST)
 
     def effective(self, account: str, role_name: str, document: str) -> str:
-        """``document`` with every principal whose entity changed id replaced by the id it
-        was saved with (which matches no caller any more)."""
-        with self._lock:
-            bound = dict(self._bound.get(f"{account}/{role_name}", {}))
-        stale = {entry: saved for entry, saved in bound.items() if _unique_id(entry) != saved}
-        if not stale:
-            return document
-        raw = json.loads(document)
-        for statement in _statements(raw):
-            for element in ("Principal", "NotPrincipal"):
-                block = statement.get(element)
-                if isinstance(block, dict) and "AWS" in block:
-                    block["AWS"] = _replace(block["AWS"], stale)
-        return json.dumps(raw)
+        """The trust as IAM holds it (:func:`effective_document`)."""
+        return effective_trust(account, role_name, document)
 
 
 def _statements(raw: Any) -> list[dict[str, Any]]:
@@ -148,16 +238,7 @@ def _statements(raw: Any) -> list[dict[str, Any]]:
     return [s for s in items if isinstance(s, dict)]
 
 
-def _replace(value: Any, stale: Mapping[str, str]) -> Any:
-    """Stand-in for a stale principal: its old unique id, as a role-session ARN nobody can
-    hold (an ``AROA…`` id alone is not an ARN our grammar accepts)."""
-
-    def swap(entry: Any) -> Any:
-        if isinstance(entry, str) and entry in stale:
-            account = arns.parse(entry).account
-            return f"arn:aws:sts::{account}:assumed-role/{stale[entry]}/deleted-principal"
-        return entry
-
+def _replace(value: Any, swaps: Mapping[str, str]) -> Any:
     if isinstance(value, list):
-        return [swap(v) for v in value]
-    return swap(value)
+        return [swaps.get(v, v) if isinstance(v, str) else v for v in value]
+    return swaps.get(value, value) if isinstance(value, str) else value

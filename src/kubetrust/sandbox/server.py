@@ -24,20 +24,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer
 
 from kubetrust.sandbox import (
     clusters,
     credentials,
     eks_api,
     gate,
+    gate_forward,
     kube_clusters,
     oidc,
     pki,
     state,
     sts_api,
 )
-from kubetrust.sandbox.http import KeepAliveHandler
+from kubetrust.sandbox.gate_request import MAX_BODY_BYTES
+from kubetrust.sandbox.http import DRAIN_LIMIT, Listener
 from kubetrust.sandbox.world import World
 
 logger = logging.getLogger(__name__)
@@ -112,7 +114,7 @@ class SandboxServer:
         self.world_file = world_file
         self.world = world or World()
         self.clock = clock
-        self.store = credentials.CredentialStore()
+        self.store = credentials.CredentialStore(long_term=credentials.iam_key)
         self.issuers = Issuers()
         self._port = port
         self._issuer_port = issuer_port
@@ -125,10 +127,7 @@ class SandboxServer:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> SandboxServer:
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            create_backend_app,
-        )
+        from moto.moto_server.werkzeug_app import create_backend_app
 
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.ca = self._load_ca()
@@ -140,7 +139,9 @@ class SandboxServer:
         )
         self.eks = eks_api.EksExtras(self.world.region, self.clock)
         app = gate.Gate(
-            DomainDispatcherApplication(create_backend_app),
+            # moto's app of each service the gate forwards to, never its domain dispatcher
+            # (which serves /moto-api/* and guesses the service itself): gate_forward
+            gate_forward.MotoBackends(create_backend_app),
             self.world,
             self.store,
             sts,
@@ -241,50 +242,39 @@ class SandboxServer:
 
     def _seed_admins(self) -> None:
         """One administrator per account; its keys are kept in the state directory so that
-        ``sandbox env`` output stays valid across restarts."""
+        ``sandbox env`` output stays valid across restarts. They are real IAM keys of the
+        admin user (restored into IAM on restart), so the credential store finds them in
+        IAM like any other key: deactivating or deleting them works as in AWS."""
         path = self.state_dir / ADMIN_KEYS_FILE
         try:
             kept = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             kept = {}
+        if not isinstance(kept, dict):
+            kept = {}
         for account in self.world.accounts:
-            key, secret = state.ensure_admin(account.id)
             saved = kept.get(account.id)
+            keep = None
             if isinstance(saved, list) and len(saved) == 2:
-                key, secret = str(saved[0]), str(saved[1])
-            self.admin_keys[account.id] = (key, secret)
-            self.store.add(
-                credentials.Credential(
-                    access_key_id=key,
-                    secret_access_key=secret,
-                    account=account.id,
-                    principal_arn=f"arn:aws:iam::{account.id}:user/{state.ADMIN_USER}",
-                    user_id=state.user_id(account.id, state.ADMIN_USER),
-                )
-            )
+                keep = (str(saved[0]), str(saved[1]))
+            self.admin_keys[account.id] = state.ensure_admin(account.id, keep)
         path.write_text(
             json.dumps({a: list(k) for a, k in self.admin_keys.items()}), encoding="utf-8"
         )
         path.chmod(0o600)
 
     def _listen(self, app: Any, port: int, *, tls: bool) -> BaseWSGIServer:
+        """A :class:`~kubetrust.sandbox.http.Listener` on ``port``, served on its own thread.
+        The AWS endpoint takes bodies up to the gate's limit; the issuer reads none."""
         ssl_context = None
         if tls:
             assert self.ca is not None
             cert, key = self.ca.issue_server_certificate(["127.0.0.1", "localhost"])
             ssl_context = pki.server_ssl_context(cert, key)
-        server = make_server(
-            HOST,
-            port,
-            app,
-            threaded=True,
-            request_handler=KeepAliveHandler,
-            ssl_context=ssl_context,
-        )
-        thread = threading.Thread(target=server.serve_forever, name=f"sandbox-{port}", daemon=True)
-        thread.start()
+        limit = DRAIN_LIMIT if tls else MAX_BODY_BYTES
+        server = Listener(HOST, port, app, tls=ssl_context, max_body=limit)
         self._servers.append(server)
-        self._threads.append(thread)
+        self._threads.append(server.serve_in_thread(f"sandbox-{server.server_port}"))
         return server
 
     def _write_state(self) -> None:

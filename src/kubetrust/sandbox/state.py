@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto.eks.models import eks_backends
@@ -52,18 +52,38 @@ def eks(account: str, region: str) -> Any:
     return eks_backends[account][region]
 
 
-def ensure_admin(account: str) -> tuple[str, str]:
+def ensure_admin(account: str, keep: tuple[str, str] | None = None) -> tuple[str, str]:
     """Create the account's administrator (an IAM user with AdministratorAccess) and
-    return one access key for it: the sandbox's equivalent of an account's first admin."""
+    return one access key for it: the sandbox's equivalent of an account's first admin.
+
+    ``keep`` is a key pair handed out by an earlier run of the sandbox: it becomes a real
+    IAM key of the admin again (moto's state did not survive the restart), so that it
+    authenticates exactly as long as IAM says, like every other key."""
     backend = iam(account)
     try:
         user = backend.get_user(ADMIN_USER)
     except Exception:  # moto raises its own NoSuchEntity type
         user = backend.create_user("us-east-1", ADMIN_USER)
         backend.attach_user_policy(ADMIN_POLICY, ADMIN_USER)
+    adopt_user_id(account, ADMIN_USER)  # IAM's id form before any key or binding uses it
+    if keep is not None:
+        held = [k for k in user.access_keys if k.access_key_id == keep[0]]
+        if held:
+            return str(held[0].access_key_id), str(held[0].secret_access_key)
+        if len(user.access_keys) < 2:  # IAM's quota of keys per user
+            return _install_key(backend, keep)
     keys = [k for k in user.access_keys if k.status == "Active"]
     key = keys[0] if keys else backend.create_access_key(ADMIN_USER)
     return key.access_key_id, key.secret_access_key
+
+
+def _install_key(backend: Any, pair: tuple[str, str]) -> tuple[str, str]:
+    """Give the admin the access key ``pair`` (moto has no API to import a key)."""
+    key = backend.create_access_key(ADMIN_USER)
+    del backend.access_keys[key.access_key_id]
+    key.access_key_id, key.secret_access_key = pair
+    backend.access_keys[key.access_key_id] = key
+    return pair
 
 
 def user_arn(account: str, name: str) -> str | None:
@@ -214,6 +234,39 @@ def bucket_owner(name: str, accounts: list[str]) -> str | None:
     return None
 
 
+def role_tags(account: str, name: str) -> dict[str, str]:
+    """The role's tags (moto keeps them as ``[{"Key", "Value"}]``); none if it is gone."""
+    try:
+        found = iam(account).get_role(name)
+    except Exception:  # moto raises its own NoSuchEntity type
+        return {}
+    return _key_values(found.tags)
+
+
+def user_tags(account: str, name: str) -> dict[str, str]:
+    """The user's tags (moto keeps them in its tagger); none if the user is gone."""
+    try:
+        found = iam(account).get_user(name)
+    except Exception:
+        return {}
+    return _key_values(found.tags)
+
+
+def cluster_tags(account: str, region: str, name: str) -> dict[str, str] | None:
+    """The EKS cluster's tags, or ``None`` if there is no such cluster."""
+    try:
+        found = eks(account, region).clusters.get(name)
+    except KeyError:  # a region moto does not know
+        return None
+    if found is None:
+        return None
+    return {str(k): str(v) for k, v in (found.tags or {}).items()}
+
+
+def _key_values(tags: Any) -> dict[str, str]:
+    return {str(t["Key"]): str(t["Value"]) for t in tags or ()}
+
+
 def bucket_policy(account: str, name: str) -> str | None:
     bucket = s3(account).buckets.get(name)
     policy = getattr(bucket, "policy", None) if bucket is not None else None
@@ -235,3 +288,195 @@ def create_role(
     backend.create_role(name, trust, path, None, "", [], str(max_session_duration))
     for policy_name, document in inline.items():
         backend.put_role_policy(name, policy_name, document)
+
+
+# --------------------------------------------------------------------------- keys and ids
+# Added for issue 10 (items 5 and 7): the credential store reads IAM's access keys at the
+# moment a request is verified, and sessions find their principal by its unique id.
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKeyFacts:
+    """An IAM user's long-term access key as IAM holds it now."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    active: bool
+    user: UserFacts
+
+
+def access_key(access_key_id: str) -> AccessKeyFacts | None:
+    """The IAM access key ``access_key_id`` of a user that still exists, or ``None``.
+
+    moto indexes every key it created per account, but keeps the index entry when the
+    user is deleted; the key counts only while its user exists and still holds it."""
+    for account in list(iam_backends.keys()):
+        backend = iam(account)
+        key = backend.access_keys.get(access_key_id)
+        user = _key_holder(backend, key) if key is not None else None
+        if user is None:
+            continue
+        facts = UserFacts(str(user.arn), str(user.name), str(user.id), account)
+        return AccessKeyFacts(
+            str(key.access_key_id), str(key.secret_access_key), key.status == "Active", facts
+        )
+    return None
+
+
+def _key_holder(backend: Any, key: Any) -> Any | None:
+    """The user holding ``key`` now: found by the key, not by the name moto wrote on the key
+    (``UpdateUser`` renames a user without updating its keys; IAM's keys follow the user)."""
+    for user in list(backend.users.values()):
+        if any(k is key for k in user.access_keys):
+            return user
+    return None
+
+
+def user_by_id(account: str, unique_id: str) -> UserFacts | None:
+    """The user of ``account`` whose unique id (``AIDA…``) is ``unique_id``: a user deleted
+    and created again under the same name has another id, and is not found by the old one."""
+    for user in list(iam(account).users.values()):
+        if user.id == unique_id:
+            return UserFacts(str(user.arn), str(user.name), str(user.id), account)
+    return None
+
+
+def role_by_id(account: str, unique_id: str) -> RoleFacts | None:
+    """The role of ``account`` whose unique id (``AROA…``) is ``unique_id`` (see
+    :func:`user_by_id`: a role of the same name created later is another role)."""
+    found = iam(account).get_role_by_id(unique_id)
+    if found is None:
+        return None
+    return role(account, str(found.name)) if found.id == unique_id else None
+
+
+def mfa_seed(account: str, user_name: str, serial_number: str) -> str | None:
+    """The base32 seed of the virtual MFA device ``serial_number`` if it is enabled for
+    the user, else ``None`` (moto keeps the seed it generated for the device)."""
+    backend = iam(account)
+    user = backend.users.get(user_name)
+    device = backend.virtual_mfa_devices.get(serial_number)
+    if user is None or device is None or serial_number not in user.mfa_devices:
+        return None
+    return str(device.base32_string_seed)
+
+
+def saml_provider_exists(provider_arn: str) -> bool:
+    """Whether an IAM SAML provider with this ARN exists (in the account the ARN names)."""
+    try:
+        parsed = arns.parse(provider_arn)
+    except Exception:
+        return False
+    if parsed.account not in iam_backends:
+        return False
+    return any(p.arn == provider_arn for p in iam(parsed.account).list_saml_providers())
+
+
+# --------------------------------------------------------------------------- IAM's ids and holdings
+# Added for issue 10 (IAM reads and deletes): IAM's unique-id form for users, and what an
+# entity still holds when it is deleted.
+
+_ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def adopt_user_id(account: str, name: str) -> str | None:
+    """Give the user ``name`` a unique id of IAM's form (reference A.9: ``AIDA`` + 17
+    characters of ``A-Z2-7``, like IAM's own ids and the role ids moto already makes) in
+    place of moto's random lowercase one, and return it (``None``: no such user).
+
+    Called once the user exists and before anything can have recorded its id (the
+    sandbox's admin, ``CreateUser`` through the gate), so that ``GetUser``, ``ListUsers``,
+    ``GetCallerIdentity``, trust bindings and EKS access entries all see one id."""
+    backend = iam(account)
+    user = backend.users.get(name)
+    if user is None:
+        return None
+    if not str(user.id).startswith("AIDA"):
+        taken = {str(u.id) for u in backend.users.values()}
+        new_id = _iam_id(account, "AIDA", taken)
+        user.id = new_id
+    return str(user.id)
+
+
+def _iam_id(account: str, prefix: str, taken: set[str]) -> str:
+    from moto.iam.utils import generate_access_key_id_from_account_id
+
+    while True:  # 32**8 random tails: a collision is a formality
+        found = generate_access_key_id_from_account_id(account, prefix, 21)
+        if found not in taken:
+            return str(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """What an IAM entity still has, in the order IAM's ``Delete*`` checks it (the ones
+    ``DeleteUser`` names in its API reference, then policies and memberships); each is a
+    count, 0 when there is none."""
+
+    login_profile: int = 0
+    access_keys: int = 0
+    signing_certificates: int = 0
+    ssh_public_keys: int = 0
+    mfa_devices: int = 0
+    inline_policies: int = 0
+    attached_policies: int = 0
+    groups: int = 0
+    members: int = 0  # a group's users
+    instance_profiles: int = 0  # a role's
+    attachments: int = 0  # a managed policy's
+    other_versions: int = 0  # a managed policy's non-default versions
+
+
+def user_holdings(account: str, name: str) -> Holdings | None:
+    """What the user ``name`` holds, or ``None`` when there is no such user."""
+    backend = iam(account)
+    user = backend.users.get(name)
+    if user is None:
+        return None
+    return Holdings(
+        login_profile=1 if user.password else 0,
+        access_keys=len(user.access_keys),
+        signing_certificates=len(user.signing_certificates),
+        ssh_public_keys=len(user.ssh_public_keys),
+        mfa_devices=len(user.mfa_devices),
+        inline_policies=len(user.policies),
+        attached_policies=len(user.managed_policies),
+        groups=sum(1 for g in backend.groups.values() if user in g.users),
+    )
+
+
+def group_holdings(account: str, name: str) -> Holdings | None:
+    group = iam(account).groups.get(name)
+    if group is None:
+        return None
+    return Holdings(
+        inline_policies=len(group.policies),
+        attached_policies=len(group.managed_policies),
+        members=len(group.users),
+    )
+
+
+def role_holdings(account: str, name: str) -> Holdings | None:
+    backend = iam(account)
+    try:
+        found = backend.get_role(name)
+    except Exception:  # moto raises its own NoSuchEntity type
+        return None
+    profiles = [p for p in backend.instance_profiles.values() if found in p.roles]
+    return Holdings(
+        inline_policies=len(found.policies),
+        attached_policies=len(found.managed_policies),
+        instance_profiles=len(profiles),
+    )
+
+
+def policy_holdings(account: str, policy_arn: str) -> Holdings | None:
+    """What a customer managed policy of ``account`` holds (``None``: no such policy)."""
+    managed = iam(account).managed_policies.get(policy_arn)
+    if managed is None:
+        return None
+    versions = getattr(managed, "versions", [])
+    return Holdings(
+        attachments=int(managed.attachment_count),
+        other_versions=sum(1 for v in versions if not v.is_default),
+    )

@@ -65,16 +65,21 @@ class AwsError(Exception):
 
     A value (frozen, compared by its fields) that can also be raised, so code deep in the
     gate can ``raise`` the answer and the top level render it with :func:`render_error`.
+    ``details`` are S3's extra ``<Error>`` elements (``Region``, ``HeadersNotSigned``); the
+    other protocols have no place for them.
     """
 
     code: str
     message: str
     status: int
     sender_fault: bool = True
+    details: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not _CODE.match(self.code):
             raise ValueError(f"error code `{self.code}` is not an AWS error code")
+        if any(not _CODE.match(name) for name, _ in self.details):
+            raise ValueError("error detail names must be XML element names")
         if not 300 <= self.status <= 599:
             raise ValueError(f"error status {self.status} is not an HTTP error status")
 
@@ -160,7 +165,8 @@ def _rest_xml(error: AwsError, request_id: str, host_id: str | None) -> Response
     text = (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f"<Error><Code>{_xml(error.code)}</Code><Message>{_xml(error.message)}</Message>"
-        f"<RequestId>{_xml(request_id)}</RequestId><HostId>{_xml(host)}</HostId></Error>"
+        + "".join(f"<{name}>{_xml(value)}</{name}>" for name, value in error.details)
+        + f"<RequestId>{_xml(request_id)}</RequestId><HostId>{_xml(host)}</HostId></Error>"
     )
     headers = [
         ("x-amz-request-id", request_id),

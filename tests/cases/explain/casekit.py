@@ -4,7 +4,8 @@ A case names its base world (``seed``: ``seed_world.yaml``) and a list of patche
 ``{set|append|delete: [path...], value: ...}``; path items are mapping keys or list
 indexes. In keys and string values, ``{prefix}`` stands for the seed cluster's issuer
 without ``https://``, ``{ci}`` and ``{target}`` for the two accounts, ``{other}`` for a
-third account — so that a case reads like the mistake it pins.
+third account, ``{ci_role_id}`` for the unique id (``AROA…``) the bundle gives the seed's
+``ci-account-iam-role`` — so that a case reads like the mistake it pins.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SUBSTITUTIONS = {
     "{ci}": "111111111111",
     "{target}": "222222222222",
     "{other}": "333333333333",
+    "{ci_role_id}": worlds.unique_id("AROA", "arn:aws:iam::111111111111:role/ci-account-iam-role"),
 }
 
 

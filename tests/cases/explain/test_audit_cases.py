@@ -43,6 +43,8 @@ def test_table_covers_every_rule() -> None:
         "chained-session-duration",
         "max-session-only-chained",
         "trust-policy-size",
+        "principal-deleted",
+        "trust-public-idp-no-audience",
     }
     assert expected <= named, expected - named
 

@@ -15,7 +15,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from kubetrust.chain import rbac
 from kubetrust.chain.paths import AwsGoal, Goal, KubeGoal
 from kubetrust.cli import explain as explain_cli
 from kubetrust.explain import explain, render
@@ -52,16 +51,11 @@ def _spec(case: dict[str, Any]) -> dict[str, Any]:
 def _goal(spec: dict[str, Any]) -> Goal:
     if "kube" in spec:
         kube = spec["kube"]
-        request = rbac.KubeRequest(
-            kube["verb"], *_resource(kube["resource"]), namespace=kube.get("namespace", "")
+        request = explain_cli.parse_kube_resource(  # TYPE[.GROUP][/NAME], as the CLI reads it
+            kube["resource"], namespace=kube.get("namespace"), subresource=None, verb=kube["verb"]
         )
         return KubeGoal(kube["cluster"], request)
     return AwsGoal(spec["action"], spec["resource"], spec.get("account"))
-
-
-def _resource(text: str) -> tuple[str, str]:
-    plural, _, group = text.partition(".")
-    return plural, group
 
 
 def test_table_is_well_formed() -> None:

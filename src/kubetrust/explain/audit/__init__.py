@@ -54,6 +54,8 @@ def reach_report(ctx: AuditContext) -> Iterator[Finding]:
 RULES: Mapping[str, Rule] = {
     "irsa-trust": rules_iam.irsa_trusts,
     "root-trust": rules_iam.root_trusts,
+    "principal-deleted": rules_iam.dangling_principals,
+    "public-idp-trust": rules_iam.public_idp_trusts,
     "trust-size": rules_iam.trust_size,
     "node-roles": rules_iam.node_roles,
     "session-duration": rules_iam.chained_durations,

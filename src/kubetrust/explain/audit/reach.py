@@ -9,7 +9,8 @@ through :class:`kubetrust.chain.graph.TrustIndex`):
 - web identity from the service accounts of a cluster to a role whose trust names the
   cluster's OIDC provider in the role's account, described by its ``:sub`` conditions
   (a ``StringEquals`` value with a wildcard never matches and makes no edge);
-- AWS services (``ec2.amazonaws.com``: every pod on a node with that instance profile).
+- AWS services (``ec2.amazonaws.com``: every pod on a node with that instance profile);
+- ``sts:AssumeRole`` from a role or user that a trust names by its unique id (A.8).
 
 A *target role* is one that a principal of another account, or a web identity, reaches
 directly; for each, :func:`reachers` lists every principal with a path to it — not only
@@ -78,6 +79,7 @@ def build(topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge) -
     """Every edge of the organization (module doc)."""
     reach = ReachGraph()
     _named_edges(topology, index, judge, reach)
+    _unique_id_edges(topology, index, judge, reach)
     assumers = _assumers(topology)
     for account, targets in index.accounts.items():
         _pattern_edges(assumers.get(account, ()), targets, judge, reach)
@@ -113,6 +115,35 @@ def _named_edges(
             continue
         for target in targets:
             _judged(judge, user, target, _user_source(user), reach)
+
+
+def _unique_id_edges(
+    topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge, reach: ReachGraph
+) -> None:
+    """Trusts naming a role or user of the inputs by its unique id (``AROA…``/``AIDA…``,
+    reference A.8), from the index's ``unique`` entries. An id no principal of the inputs
+    holds (a deleted principal's) makes no edge; a trust naming the caller by ARN as well
+    made its edge in :func:`_named_edges` already."""
+    if not index.unique:
+        return
+    holders: dict[str, Role | User] = {r.role_id: r for r in topology.roles() if r.role_id}
+    holders.update({u.user_id: u for u in topology.users() if u.user_id})
+    for unique_id, targets in index.unique.items():
+        caller = holders.get(unique_id)
+        if caller is None:
+            continue
+        by_arn = {r.arn for r in _named_by_arn(index, caller)}
+        source = _role_source(caller) if isinstance(caller, Role) else _user_source(caller)
+        for target in targets:
+            if target.arn not in by_arn:
+                _judged(judge, caller, target, source, reach)
+
+
+def _named_by_arn(index: graph.TrustIndex, caller: Role | User) -> list[Role]:
+    """The roles whose trust names ``caller`` by its ARN (what :func:`_named_edges` saw)."""
+    if isinstance(caller, Role):
+        return index.roles.get((caller.account, caller.name), [])
+    return index.exact.get(caller.arn, [])
 
 
 def _pattern_edges(

@@ -7,6 +7,14 @@
   condition (admits every other subject); no ``:aud`` condition.
 - Cross-account trusts naming an account root, or ``*``, without any condition (A.8: the
   root delegates to every principal of that account whose identity policy allows it).
+- Trusts admitting a public identity provider's own tokens (``accounts.google.com``,
+  ``cognito-identity.amazonaws.com``, ``graph.facebook.com``, ``www.amazon.com``, A.8)
+  without a condition on its audience key (``:aud``, or ``:app_id``): every user of every
+  application of that provider can assume the role.
+- Trust and resource policies naming a deleted role or user by its unique id (A.8: IAM
+  shows ``AROA…``/``AIDA…`` once it cannot map the id back to an ARN): an Allow that
+  admits nobody (the intended caller, re-created, is locked out), a Deny that guards
+  against nobody (the re-created principal is not denied).
 - Node instance roles that can assume roles of other accounts: every pod on the node gets
   that access — the anti-pattern the seed warns against.
 - Trust policies near IAM's default size quota (2,048 characters, whitespace not counted).
@@ -131,6 +139,78 @@ def root_trusts(ctx: AuditContext) -> Iterator[Finding]:
                         "sts:ExternalId condition",
                         {"account": account},
                     )
+
+
+PUBLIC_IDP_AUDIENCE_KEYS = {
+    "accounts.google.com": ("accounts.google.com:aud",),
+    "cognito-identity.amazonaws.com": ("cognito-identity.amazonaws.com:aud",),
+    "graph.facebook.com": ("graph.facebook.com:app_id",),
+    "www.amazon.com": ("www.amazon.com:app_id",),
+}
+"""The key that pins a public identity provider's tokens to one application (IAM UG,
+"Available keys for AWS web identity federation")."""
+
+
+def public_idp_trusts(ctx: AuditContext) -> Iterator[Finding]:
+    """Web identity trusts of public providers with no audience condition (module doc)."""
+    for role in ctx.topology.roles():
+        if role.trust is None:
+            continue
+        for statement in role.trust.statements:
+            if statement.principal is None or not ta.allows(statement, ta.WEB_IDENTITY):
+                continue
+            tested = {c.key.lower() for c in statement.conditions}
+            for provider in statement.principal.federated:
+                keys = PUBLIC_IDP_AUDIENCE_KEYS.get(provider.lower())
+                if keys is None or tested & set(keys):
+                    continue
+                yield Finding(
+                    "trust-public-idp-no-audience",
+                    Severity.CRITICAL,
+                    f"{role.arn} trust {statement.label}",
+                    f"the trust of `{role.name}` admits `{provider}` tokens without a "
+                    f"`{keys[0]}` condition: a user of any application of that provider "
+                    "can assume it",
+                    f'add "StringEquals": {{"{keys[0]}": "<your application or pool id>"}}',
+                    {"provider": provider},
+                )
+
+
+def dangling_principals(ctx: AuditContext) -> Iterator[Finding]:
+    """Unique-id principals that no role or user of the inputs holds (module doc)."""
+    known = ta.known_ids(ctx.topology)
+    for role in ctx.topology.roles():
+        if role.trust is not None:
+            for found in ta.dangling_ids(role.trust, known):
+                yield _dangling(f"{role.arn} trust", f"the trust of `{role.name}`", found)
+    for given in ctx.topology.resource_policies.values():
+        for found in ta.dangling_ids(given.document, known):
+            yield _dangling(f"{given.resource} policy", "the resource policy", found)
+
+
+def _dangling(where: str, what: str, found: ta.DanglingId) -> Finding:
+    statement = found.statement
+    if statement.effect == "Deny":
+        severity = Severity.MEDIUM
+        effect = (
+            "this Deny applies to nobody: a role or user re-created with the same name is "
+            "not denied"
+        )
+    else:
+        severity = Severity.LOW
+        effect = (
+            "it admits nobody: a role or user re-created with the same name gets a new id "
+            "and does not match"
+        )
+    return Finding(
+        "principal-deleted",
+        severity,
+        f"{where} {statement.label}",
+        f"{what} names {found.wording}; {effect}",
+        f"re-save it with the {found.kind}'s ARN (IAM binds the current {found.kind}'s id), "
+        "or remove the entry",
+        {"unique_id": found.unique_id, "kind": found.kind, "effect": statement.effect},
+    )
 
 
 def _root_account(entry: str) -> str | None:

@@ -32,9 +32,10 @@ def _principal_kind(principal_arn: str) -> str | None:
 
 
 def _caller_principal(caller: credentials.Credential) -> model.Principal | None:
-    """The IAM principal behind a caller: the role of a session, or the user."""
+    """The IAM principal behind a caller: the role of a session, or the user. A session's
+    role is found by its unique id: a role of the same name made later is another role."""
     if caller.role_arn is not None:
-        role = state.role_by_arn(caller.role_arn)
+        role = state.role_by_id(caller.account, caller.bound_id)
         if role is None:
             return None
         return model.Principal(role.arn, role.id, "role", role.account, role.name)

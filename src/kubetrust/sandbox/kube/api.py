@@ -23,12 +23,16 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from kubetrust.chain import rbac as rbac_chain
 from kubetrust.model.kube import RbacObjects
 from kubetrust.sandbox.kube import (
     auth,
     bodies,
     discovery,
+    escalation,
+    impersonation,
     irsa,
+    params,
     patch,
     rbac,
     resources,
@@ -107,6 +111,9 @@ class KubeApi:
             response = self._dispatch(request)
         except status.ApiError as error:
             response = json_response(error.status(), error.code)
+        except impersonation.Impersonation as error:  # upstream's InternalError, plain text
+            uri = environ.get("REQUEST_URI") or request.full_path.rstrip("?")
+            response = Response(f'Internal Server Error: "{uri}": {error}', 500)
         except Exception:  # the last resort: log it, answer 500, keep serving
             LOG.exception("kube api: unexpected error on %s %s", request.method, request.path)
             internal = status.ApiError("InternalError", "Internal error occurred: unexpected error")
@@ -121,6 +128,7 @@ class KubeApi:
         user = self.authenticate(HeaderView(request.headers))
         if user is None:
             raise status.ApiError("Unauthorized", "Unauthorized")
+        user = impersonation.apply(user, request.headers.items(), self.authorize)
         parts = [part for part in path.split("/") if part]
         document = self._discovery(parts)
         if document is not None:
@@ -136,29 +144,36 @@ class KubeApi:
                 answer = reviews.review(kind, user, request, self.authorize, self._rbac_objects)
                 return json_response(answer, 201)
         verb = routing.verb(request, found)
-        self._authorize(user, verb, found)
+        self._authorize(user, routing.attributes(verb, found, request), found)
         if kind == "TokenReview":
             body = bodies.read(request, kind)
             return json_response(tokens.token_review(self.authenticate, body), 201)
-        return self._serve(verb, found, request)
+        return self._serve(user, verb, found, request)
 
     def _rbac_objects(self) -> RbacObjects:
         """The stored RBAC objects (what a rules review lists), read fresh."""
         return rbac.RbacAuthorizer(self.store).objects()
 
-    def _authorize(self, user: auth.User, verb: str, found: Target) -> None:
-        resource = found.group_resource()
-        allowed, reason = self.authorize(user, verb, resource, found.namespace, found.name)
+    def _authorize(self, user: auth.User, asked: rbac_chain.KubeRequest, found: Target) -> None:
+        """403 unless ``user`` may do ``asked`` (the request's RequestInfo attributes)."""
+        resource = auth.GroupResource(asked.group, asked.resource, asked.subresource)
+        namespace, name = asked.namespace or None, asked.name or None
+        allowed, reason = self.authorize(user, asked.verb, resource, namespace, name)
         if not allowed:
-            message = auth.forbidden_message(
-                user, verb, resource, found.namespace, found.name, reason
-            )
+            message = auth.forbidden_message(user, asked.verb, resource, namespace, name, reason)
             details = {
-                "name": found.name or "",
+                "name": asked.name,
                 "group": found.resource.group,
                 "kind": found.resource.plural,
             }
             raise status.ApiError("Forbidden", message, details)
+
+    def _guard(
+        self, user: auth.User, verb: str, found: Target, obj: Obj, old: Obj | None = None
+    ) -> None:
+        """RBAC's escalation prevention for writes of roles and bindings (a no-op for
+        every other write): :func:`escalation.guard`."""
+        escalation.guard(user, verb, found, obj, old, self.authorize, self._rbac_objects)
 
     def _discovery(self, parts: list[str]) -> dict[str, Any] | None:
         if parts == ["api"]:
@@ -182,7 +197,7 @@ class KubeApi:
         return None
 
     # ------------------------------------------------------------------ serving
-    def _serve(self, verb: str, found: Target, request: Request) -> Response:
+    def _serve(self, user: auth.User, verb: str, found: Target, request: Request) -> Response:
         resource, name, namespace = found.resource, found.name, found.scope
         if resource.namespaced and not found.namespace and verb != "list":
             raise routing.not_allowed()  # e.g. POST /api/v1/configmaps: only lists span namespaces
@@ -193,10 +208,13 @@ class KubeApi:
         if verb == "watch":
             accept = request.headers.get("Accept", "").lower().replace(" ", "")
             return watch.response(self.store, found, request, table=TABLE in accept)
+        if verb == "list":
+            params.list_options(request.args)  # decoded, so malformed options are a 400
         if verb in ("get", "list"):
             return self._read(found, request)
         if verb == "create":
             obj = bodies.prepare(resource, found, bodies.read(request, resource.kind))
+            self._guard(user, verb, found, obj)
             return json_response(self.cluster.create(resource, namespace, obj), 201)
         assert name is not None
         if verb == "update":
@@ -205,10 +223,12 @@ class KubeApi:
                 raise status.bad_request(
                     "the name of the object does not match the name on the URL"
                 )
+            self._guard(user, verb, found, obj, self.store.get(resource.key, namespace, name))
             return json_response(self.cluster.update(resource, namespace, name, obj))
         if verb == "patch":
-            return json_response(self._patch(found, request))
+            return json_response(self._patch(user, found, request))
         if verb == "delete":
+            params.int_param(request.args, "gracePeriodSeconds")  # an int64, or a 400
             policy = bodies.delete_options(request)
             return json_response(self.cluster.delete(resource, namespace, name, policy))
         raise routing.not_allowed()
@@ -228,7 +248,7 @@ class KubeApi:
         media = request.headers.get("Content-Type", "")
         return json_response(subresources.serve(self.cluster, verb, found, media, body))
 
-    def _patch(self, found: Target, request: Request) -> Obj:
+    def _patch(self, user: auth.User, found: Target, request: Request) -> Obj:
         """Apply a patch to the stored object. As the apiserver does, a patch that did not
         pin a resourceVersion is retried when a concurrent write got in between."""
         assert found.name is not None
@@ -239,6 +259,7 @@ class KubeApi:
             current = self.store.get(resource.key, namespace, found.name)
             patched = patch.apply(content_type, current, changes)
             patched = bodies.prepare(resource, found, patched)
+            self._guard(user, "patch", found, patched, current)
             pinned = patched["metadata"].get("resourceVersion")
             try:
                 return self.cluster.update(resource, namespace, found.name, patched, patched=True)

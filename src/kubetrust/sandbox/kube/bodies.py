@@ -19,8 +19,10 @@ from typing import Any
 
 import yaml
 from werkzeug.datastructures import Headers
+from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
+from kubetrust.sandbox.http import BodyTooLarge
 from kubetrust.sandbox.kube import patch, protowire, resources, status
 from kubetrust.sandbox.kube.routing import Target
 
@@ -75,12 +77,26 @@ def read_patch(request: Request) -> Any:
     return parse_json(raw(request))
 
 
+def _too_large() -> status.ApiError:
+    """The apiserver's answer to a body past its limit (``apierrors.
+    NewRequestEntityTooLargeError``: 413, reason ``RequestEntityTooLarge``)."""
+    return status.ApiError(
+        "RequestEntityTooLarge", f"Request entity too large: limit is {MAX_BODY}"
+    )
+
+
 def raw(request: Request) -> bytes:
     if (request.content_length or 0) > MAX_BODY:
-        raise status.ApiError("BadRequest", "the request body is too large")
-    data = request.get_data(cache=False)
+        raise _too_large()
+    try:
+        data = request.get_data(cache=False)
+    except BodyTooLarge:  # a chunked body past the listener's limit (sandbox.http)
+        raise _too_large() from None
+    except (OSError, ClientDisconnected) as exc:  # broken chunked framing, a short body
+        reason = str(exc) if isinstance(exc, OSError) else "it ended before its Content-Length"
+        raise status.bad_request(f"the request body could not be read: {reason}") from None
     if len(data) > MAX_BODY:
-        raise status.ApiError("BadRequest", "the request body is too large")
+        raise _too_large()
     return data
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Request
 
-from kubetrust.sandbox.kube import auth, resources, status
+from kubetrust.chain import rbac
+from kubetrust.sandbox.kube import auth, params, resources, status
 
 METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 
@@ -73,8 +74,25 @@ def target(parts: list[str]) -> Target:
     return Target(resource, namespace, name, subresource)
 
 
+def attributes(verb: str, found: Target, request: Request) -> rbac.KubeRequest:
+    """What the request is authorized as (upstream ``RequestInfo``): derived by
+    :func:`kubetrust.chain.rbac.request_info`, the one place explain uses too — the
+    namespace object is in its own namespace, and a list or watch selecting one
+    ``metadata.name`` is for that name."""
+    return rbac.request_info(
+        verb,
+        found.resource.plural,
+        found.resource.group,
+        found.subresource,
+        found.namespace or "",
+        found.name or "",
+        field_selector=request.args.get("fieldSelector") or "",
+    )
+
+
 def is_watch(request: Request) -> bool:
-    return request.args.get("watch", "").lower() in ("true", "1")
+    """``?watch=`` as upstream decodes it: any value but ``0``/``false`` is a watch."""
+    return params.bool_param(request.args, "watch")
 
 
 def verb(request: Request, found: Target) -> str:
@@ -87,9 +105,9 @@ def verb(request: Request, found: Target) -> str:
             raise not_allowed()
         return wanted
     if method in ("GET", "HEAD"):
-        if is_watch(request):
-            return "watch"
-        return "get" if found.name else "list"
+        if found.name:  # upstream serves a named GET as a get, whatever ``?watch`` says
+            return "get"
+        return "watch" if is_watch(request) else "list"
     mapped = METHOD_VERBS.get(method)
     if mapped is None or (mapped == "create") == bool(found.name):
         if method == "DELETE" and not found.name:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from kubetrust.chain import rbac
+
 Requirement = Callable[[Mapping[str, str]], bool]
 
 _SET = re.compile(r"^\s*(!?)\s*([A-Za-z0-9./_-]+)\s+(in|notin)\s*\(([^)]*)\)\s*$")
 _EQ = re.compile(r"^\s*([A-Za-z0-9./_-]+)\s*(==|=|!=)\s*([A-Za-z0-9._-]*)\s*$")
-_FIELD = re.compile(r"^\s*([A-Za-z0-9./_-]+)\s*(==|=|!=)\s*([^,]*?)\s*$")
 _EXISTS = re.compile(r"^\s*(!?)\s*([A-Za-z0-9./_-]+)\s*$")
 
 
@@ -68,14 +69,13 @@ def parse(selector: str | None) -> Requirement:
 def parse_fields(selector: str | None) -> Callable[[Mapping[str, object]], bool]:
     """``?fieldSelector=`` on a dotted field path: ``metadata.name`` (what kubectl sends for
     ``get <name> --watch``), a pod's ``spec.nodeName`` and ``status.phase`` (``kubectl
-    describe node``), an event's ``involvedObject.*``; a missing field is ``""``."""
-    terms: list[tuple[str, bool, str]] = []
-    for term in _split(selector or ""):
-        match = _FIELD.match(term)
-        if not match:
-            raise ValueError(f"invalid selector: {term.strip()!r}")
-        field, operator, value = match.groups()
-        terms.append((field, operator != "!=", value))
+    describe node``), an event's ``involvedObject.*``; a missing field is ``""``. Parsed by
+    :func:`kubetrust.chain.rbac.parse_field_selector`, the parser that also decides which
+    name a list or watch is authorized for: what is filtered is what was authorized."""
+    terms = [
+        (field, operator != "!=", value)
+        for field, operator, value in rbac.parse_field_selector(selector or "")
+    ]
 
     def matches(obj: Mapping[str, object]) -> bool:
         for field, equal, value in terms:

@@ -1,9 +1,10 @@
 """Serve a cluster's API over HTTPS on loopback, as DescribeCluster's endpoint promises.
 
 The certificate is issued by the sandbox CA for ``127.0.0.1`` and ``localhost`` (what the
-kubeconfig's ``certificate-authority-data`` must verify). The handler is the sandbox's
-keep-alive handler, so kubectl's many discovery calls share one TLS connection instead of
-a handshake each.
+kubeconfig's ``certificate-authority-data`` must verify). The listener is the sandbox's
+(:class:`~kubetrust.sandbox.http.Listener`): keep-alive, so kubectl's many discovery calls
+share one TLS connection instead of a handshake each; TLS negotiated in each connection's
+thread, so an idle client cannot freeze the port; bodies cut at the apiserver's limit.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
-
 from kubetrust.sandbox import pki
-from kubetrust.sandbox.http import KeepAliveHandler
+from kubetrust.sandbox.http import Listener
 from kubetrust.sandbox.kube.api import KubeApi
+from kubetrust.sandbox.kube.bodies import MAX_BODY
 
 HOST = "127.0.0.1"
 HOSTS = ("127.0.0.1", "localhost")
@@ -30,7 +30,7 @@ class KubeApiServer:
         self.ca = ca
         self.port = port
         self.app = app
-        self._server: BaseWSGIServer | None = None
+        self._server: Listener | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -41,22 +41,12 @@ class KubeApiServer:
     def start(self) -> KubeApiServer:
         cert_pem, key_pem = self.ca.issue_server_certificate(list(HOSTS))
         context = pki.server_ssl_context(cert_pem, key_pem)
-        server = make_server(
-            HOST,
-            self.port,
-            self.app,
-            threaded=True,
-            request_handler=KeepAliveHandler,
-            ssl_context=context,
-        )
+        server = Listener(HOST, self.port, self.app, tls=context, max_body=MAX_BODY)
         self.port = server.server_port
         if isinstance(self.app, KubeApi):  # APIVersions names the address clients use
             self.app.server_address = f"{HOST}:{self.port}"
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name=f"kube-api-{self.port}", daemon=True
-        )
-        self._thread.start()
+        self._thread = server.serve_in_thread(f"kube-api-{self.port}")
         return self
 
     def stop(self) -> None:

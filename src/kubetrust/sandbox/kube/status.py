@@ -21,6 +21,7 @@ _CODES = {
     "Gone": 410,
     "UnsupportedMediaType": 415,
     "Invalid": 422,
+    "RequestEntityTooLarge": 413,
     "InternalError": 500,
 }
 

@@ -8,20 +8,23 @@ current object. Label and field selectors filter by the object's current state. 
 ``allowWatchBookmarks`` a ``BOOKMARK`` goes out every few idle seconds (it also lets the
 server notice a client that went away). A resourceVersion older than the store's history
 is an ``ERROR`` event with a 410 ``Expired`` Status, as the apiserver sends it. Streams end
-after ``timeoutSeconds``, at most ``MAX_SECONDS``: clients then watch again.
+after ``timeoutSeconds``, at most ``MAX_SECONDS``, or within a poll of the client going
+away: clients then watch again. No stream outlives its bound.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import select
+import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from werkzeug.wrappers import Request, Response
 
-from kubetrust.sandbox.kube import selectors, status, tables
+from kubetrust.sandbox.kube import params, selectors, status, tables
 from kubetrust.sandbox.kube.routing import Target
 from kubetrust.sandbox.kube.store import Obj, Store
 
@@ -33,38 +36,61 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 
 def response(store: Store, found: Target, request: Request, *, table: bool) -> Response:
-    """The streaming response of a watch request (see module doc)."""
+    """The streaming response of a watch request (see module doc). Every option is decoded
+    first (:mod:`~kubetrust.sandbox.kube.params`): a ``timeoutSeconds`` that is not an
+    int64 — ``nan`` included — is a 400, never a stream without end."""
     args = request.args
     field_selector = args.get("fieldSelector") or ""
-    if found.name:  # the legacy watch of one object: a name field selector
-        term = f"metadata.name={found.name}"
-        field_selector = f"{field_selector},{term}" if field_selector else term
     try:
         labels = selectors.parse(args.get("labelSelector"))
         fields = selectors.parse_fields(field_selector)
     except ValueError as exc:
         raise status.bad_request(str(exc)) from None
-    since_text = args.get("resourceVersion") or ""
-    if since_text and not (since_text.isascii() and since_text.isdigit()):
-        raise status.bad_request(f"invalid resource version: {since_text}")
-    try:
-        timeout = float(args.get("timeoutSeconds") or MAX_SECONDS)
-    except ValueError:
-        raise status.bad_request("timeoutSeconds must be a number") from None
-    options = _Options(
+    options = params.list_options(args)
+    settings = _Options(
         store=store,
         kind=found.resource.key,
         namespace=found.namespace if found.resource.namespaced else None,
         matches=lambda obj: bool(labels(obj["metadata"].get("labels") or {}) and fields(obj)),
         table=found.resource.kind if table else "",
         include=args.get("includeObject", "Metadata"),
-        bookmarks=args.get("allowWatchBookmarks", "").lower() == "true",
+        bookmarks=options.bookmarks,
+        gone=_peer_gone(request.environ.get("werkzeug.socket")),
     )
-    initial = since_text in ("", "0") or args.get("sendInitialEvents", "").lower() == "true"
-    start = int(since_text or 0)
-    deadline = time.monotonic() + min(max(timeout, 0.0), MAX_SECONDS)
-    stream = _guarded(_stream(options, start, initial, deadline))
+    since = options.resource_version
+    initial = not since or options.initial_events
+    deadline = time.monotonic() + _seconds(options.timeout_seconds)
+    stream = _guarded(_stream(settings, since or 0, initial, deadline))
     return Response(stream, content_type="application/json")
+
+
+def _seconds(timeout: int | None) -> float:
+    """How long the stream lasts: ``timeoutSeconds`` within [0, ``MAX_SECONDS``]; absent is
+    ``MAX_SECONDS`` (upstream: a random 30-60 minutes). A negative value ends the stream at
+    once, as upstream's timer fires at once. (``0`` ends it at once too, where upstream
+    would use its default: a deliberate shortcut tests rely on.)"""
+    if timeout is None:
+        return MAX_SECONDS
+    return float(min(max(timeout, 0), MAX_SECONDS))
+
+
+def _peer_gone(sock: socket.socket | None) -> Callable[[], bool]:
+    """Whether the client went away: while a watch streams, an HTTP/1.1 client sends
+    nothing, so a readable socket means it closed (FIN or TLS close_notify). Checked on
+    every poll, so a quiet watch ends within ``POLL_SECONDS`` of its client, not at its
+    deadline. Without a socket (in-process tests) the client never goes."""
+    if sock is None:
+        return lambda: False
+    peer = sock
+
+    def gone() -> bool:
+        try:
+            readable, _, _ = select.select([peer], [], [], 0)
+        except (OSError, ValueError):  # closed under us
+            return True
+        return bool(readable)
+
+    return gone
 
 
 def _guarded(events: Iterator[bytes]) -> Iterator[bytes]:
@@ -88,6 +114,7 @@ class _Options:
     table: str
     include: str
     bookmarks: bool
+    gone: Callable[[], bool]
 
 
 def _line(event: str, obj: Obj, options: _Options | None = None) -> bytes:
@@ -130,7 +157,7 @@ def _stream(options: _Options, since: int, initial: bool, deadline: float) -> It
                 yield _line(event, obj, options)
                 quiet_since = time.monotonic()
         since = revision
-        if left <= 0:
+        if left <= 0 or options.gone():
             return
         if options.bookmarks and time.monotonic() - quiet_since > BOOKMARK_SECONDS:
             yield _line("BOOKMARK", _bookmark(since))

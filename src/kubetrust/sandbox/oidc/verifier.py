@@ -100,7 +100,8 @@ def verify_web_identity_token(
     2. the claims ``iss``, ``sub``, ``aud``, ``exp`` are present (in that order: "Missing a
        required claim: <name>"), strings, a string or list of strings, and integers
        (``exp``, and ``iat``/``nbf`` when present);
-    3. an IAM OIDC provider exists for ``iss`` ("No OpenIDConnect provider found ...");
+    3. ``iss`` is an ``https://`` URL and an IAM OIDC provider exists for it ("No
+       OpenIDConnect provider found ..." otherwise, also for an ``iss`` without scheme);
     4. the issuer's keys can be fetched and one with the token's ``kid`` exists
        ("Couldn't retrieve verification key ..."), and the signature verifies;
     5. ``exp`` is after ``now`` (``ExpiredTokenException``), ``nbf`` is not after it;
@@ -116,12 +117,8 @@ def verify_web_identity_token(
     text = _token_text(token)
     header, claims = _parse(text)
     issuer, subject, audiences, expires = _required_claims(claims)
-    provider_url = issuer.removeprefix("https://")
-    try:
-        provider = provider_lookup(provider_url)
-    except KubetrustError:
-        provider = None
-    if provider is None or provider.url != provider_url:
+    provider = _provider_for(issuer, provider_lookup)
+    if provider is None:
         raise errors.TokenRejected(
             errors._INVALID,
             f"No OpenIDConnect provider found in your account for {issuer}",
@@ -154,6 +151,23 @@ def verify_web_identity_token(
         claims=claims,
         provider_arn=provider.arn,
     )
+
+
+def _provider_for(
+    issuer: str, provider_lookup: Callable[[str], OidcProvider | None]
+) -> OidcProvider | None:
+    """The IAM OIDC provider whose URL is exactly ``issuer``. IAM provider URLs are
+    ``https://`` URLs (stored without the scheme, B.3), so an ``iss`` without the scheme,
+    or with another one, names no provider, even when the rest of it is a provider's
+    stored URL (the lookup is never asked about it)."""
+    if not issuer.startswith("https://"):
+        return None
+    provider_url = issuer.removeprefix("https://")
+    try:
+        provider = provider_lookup(provider_url)
+    except KubetrustError:
+        return None
+    return provider if provider is not None and provider.url == provider_url else None
 
 
 def _token_text(token: object) -> str:

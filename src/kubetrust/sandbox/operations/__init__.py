@@ -30,11 +30,14 @@ from kubetrust.sandbox.operations.model import (
     Authorization,
     EksArnLookup,
     EntityPathLookup,
+    Members,
     Operation,
     Params,
     PathLookup,
+    members,
+    operation_names,
 )
-from kubetrust.sandbox.operations.s3 import LOCAL_S3_HOST_SUFFIXES, s3_virtual_bucket
+from kubetrust.sandbox.operations.s3 import LOCAL_S3_HOST_SUFFIXES, s3_path_style, s3_virtual_bucket
 
 __all__ = [
     "LOCAL_S3_HOST_SUFFIXES",
@@ -42,11 +45,15 @@ __all__ = [
     "Authorization",
     "EksArnLookup",
     "EntityPathLookup",
+    "Members",
     "Operation",
     "Params",
     "PathLookup",
     "identify_operation",
+    "members",
+    "operation_names",
     "operation_protocol_name",
+    "s3_path_style",
     "s3_virtual_bucket",
     "service_protocol",
 ]

@@ -145,6 +145,47 @@ def _model(service: str) -> Any:
     return _session().get_service_model(service)
 
 
+@dataclass(frozen=True, slots=True)
+class Members:
+    """The wire names of an operation's input members, by where the protocol carries them
+    (botocore ``serialization.location``): what moto may be handed, and nothing else."""
+
+    query: frozenset[str]
+    headers: frozenset[str]  # lower case
+    body: frozenset[str]
+    optional: frozenset[str]  # members (any location) the caller may omit
+
+
+@functools.cache
+def members(service: str, operation: str) -> Members:
+    """The input members of ``operation`` of ``service`` (empty for an unknown one)."""
+    model = _model(_known(service))
+    if operation not in model.operation_names:
+        return Members(frozenset(), frozenset(), frozenset(), frozenset())
+    shape = model.operation_model(operation).input_shape
+    if shape is None:
+        return Members(frozenset(), frozenset(), frozenset(), frozenset())
+    where: dict[str, set[str]] = {"querystring": set(), "header": set(), "": set()}
+    for name, member in shape.members.items():
+        location = member.serialization.get("location", "")
+        wire = str(member.serialization.get("name", name))
+        if location in where:
+            where[location].add(wire.lower() if location == "header" else wire)
+    optional = frozenset(shape.members) - frozenset(shape.required_members)
+    return Members(
+        frozenset(where["querystring"]),
+        frozenset(where["header"]),
+        frozenset(where[""]),
+        optional,
+    )
+
+
+@functools.cache
+def operation_names(service: str) -> frozenset[str]:
+    """Every operation of ``service`` in botocore's model."""
+    return frozenset(_model(_known(service)).operation_names)
+
+
 def _known(service: str) -> str:
     name = service.lower()
     if name not in SERVICES:

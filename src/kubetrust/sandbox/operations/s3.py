@@ -292,25 +292,49 @@ def _s3_path_style(host: str, path: str, raw_path: str | None) -> tuple[str, str
     bucket = s3_virtual_bucket(host)
     if bucket is None:
         return path, raw_path
-    raw = None if raw_path is None else "/" + urllib.parse.quote(bucket, safe="") + raw_path
+    raw = None if raw_path is None else s3_path_style(host, raw_path)
     return "/" + bucket + path, raw
+
+
+def s3_path_style(host: str, raw_path: str) -> str:
+    """The path-style raw path (``/bucket/key``) of an S3 request: *the* decision of which
+    bucket and key it names. The gate authorizes on it and hands moto exactly this path
+    with a host moto reads as path style, so the two can never address different buckets.
+    """
+    bucket = s3_virtual_bucket(host)
+    if bucket is None:
+        return raw_path
+    return "/" + urllib.parse.quote(bucket, safe="") + raw_path
+
+
+_HOST_SYNTAX = re.compile(r"[a-z0-9.-]+(?::[0-9]{1,5})?\Z")
 
 
 def s3_virtual_bucket(host: str) -> str | None:
     """The bucket named by a virtual-hosted S3 ``Host`` header, or ``None``.
 
     ``bkt.localhost:4566`` and ``bkt.s3.localhost`` (the sandbox), and AWS's own
-    ``bkt.s3.amazonaws.com`` / ``bkt.s3.us-east-1.amazonaws.com`` forms; an IP address,
-    ``localhost`` or ``s3.localhost`` names none (path style).
+    ``bkt.s3.amazonaws.com`` / ``bkt.s3.us-east-1.amazonaws.com`` forms, in any case and
+    with or without the trailing dot of a fully qualified name; an IP address (v4 or a
+    bracketed v6 literal), ``localhost``, ``s3.localhost``, any other name and anything
+    that is not one host name (empty, two ``Host`` headers joined by a comma) name none
+    (path style).
     """
     name = host.strip().lower()
-    if name.startswith("["):
+    if not _HOST_SYNTAX.match(name):
         return None
-    name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    name = name.partition(":")[0].removesuffix(".")
     if name in ("s3.localhost", "localhost"):
         return None
     for suffix in LOCAL_S3_HOST_SUFFIXES:
         if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
+            return _bucket(name[: -len(suffix)])
     found = _AWS_S3_HOST.match(name)
-    return None if found is None else found.group("bucket")
+    return None if found is None else _bucket(found.group("bucket"))
+
+
+def _bucket(label: str) -> str | None:
+    """A host's bucket part, if it can be a bucket name (no empty labels: ``a..b``)."""
+    if not label or label.startswith(".") or label.endswith(".") or ".." in label:
+        return None
+    return label

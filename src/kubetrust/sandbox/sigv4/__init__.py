@@ -16,14 +16,17 @@ request, string to sign and signature are botocore's step methods, logged at deb
 with the session token redacted (secrets and signatures are never logged).
 
 What is checked, in order: the shape of the ``Authorization`` header or of the presigned
-query parameters; the date (``X-Amz-Date``, else ``Date``); that the credential scope date
-is the request's date; the clock (15 minutes either way; for S3 presigned URLs
-``X-Amz-Date + X-Amz-Expires`` instead, at most 604800 s); the access key, its session
-token and its expiry; for S3 the ``x-amz-content-sha256`` rules and that every ``x-amz-*``
-header is signed; the signature; then the payload: a hex ``x-amz-content-sha256`` must be
-the body's SHA-256, and S3 ``aws-chunked`` bodies must be well framed, carry
-``x-amz-decoded-content-length`` bytes and, for ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``
-(with or without ``-TRAILER``), a valid chained signature on every chunk.
+query parameters; when the caller names the ``endpoint`` the request reached, that the
+scope's service and region fit it and that ``host`` is signed (:mod:`.scope`); the date
+(``X-Amz-Date``, else ``Date``); that the credential scope date is the request's date; the
+clock (15 minutes either way; for S3 presigned URLs ``X-Amz-Date + X-Amz-Expires`` instead,
+at most 604800 s, and not dated ahead); the access key, its session token and its expiry;
+for S3 the ``x-amz-content-sha256`` rules and that every ``x-amz-*`` header is signed; the
+signature; then the payload: a hex ``x-amz-content-sha256`` must be the body's SHA-256
+(services other than S3 always hash the body: ``UNSIGNED-PAYLOAD`` is S3's alone), and S3
+``aws-chunked`` bodies must be well framed, carry ``x-amz-decoded-content-length`` bytes
+and, for ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` (with or without ``-TRAILER``), a valid
+chained signature on every chunk.
 
 Observed on the wire (boto3 1.44.8 and aws CLI 1.46.3, whose vendored botocore is 1.43.x):
 S3 ``PutObject`` and ``aws s3 cp`` to a plain-HTTP endpoint send ``X-Amz-Content-SHA256``
@@ -54,10 +57,7 @@ Not verified (fidelity gaps):
   are verified, the trailing checksum line is not), and the trailer checksums themselves;
 - SigV4a (``AWS4-ECDSA-P256-SHA256``) and SigV2 (``AWS AKID:sig``, ``AWSAccessKeyId=``):
   refused with S3's answer of SigV4-only regions; S3 browser POST uploads: not handled;
-- an S3 presigned URL dated in the future (only its expiry is checked);
 - the 8 KiB minimum chunk size of aws-chunked uploads;
-- that the scope's region and service fit the endpoint (the caller routes, and may check
-  ``VerifiedRequest.region``/``service``), and that ``host`` is among the signed headers;
 - S3 canonical paths are used as sent (botocore sends them encoded once); a client that
   percent-encodes a path differently from botocore would fail here and pass on AWS.
 """
@@ -71,6 +71,7 @@ from kubetrust.sandbox.sigv4.chunked import (
 )
 from kubetrust.sandbox.sigv4.errors import Dialect, SignatureError, dialect_for
 from kubetrust.sandbox.sigv4.parse import ALGORITHM, MAX_PRESIGNED_EXPIRES, claimed_scope, is_signed
+from kubetrust.sandbox.sigv4.scope import Endpoint, endpoint_for
 from kubetrust.sandbox.sigv4.verifier import MAX_SKEW, SigningKey, VerifiedRequest, verify
 
 __all__ = [
@@ -81,11 +82,13 @@ __all__ = [
     "STREAMING_SIGNED_TRAILER",
     "STREAMING_UNSIGNED_TRAILER",
     "Dialect",
+    "Endpoint",
     "SignatureError",
     "SigningKey",
     "VerifiedRequest",
     "claimed_scope",
     "dialect_for",
+    "endpoint_for",
     "is_signed",
     "verify",
 ]

@@ -31,15 +31,20 @@ class SignatureError(KubetrustError):
 
     ``code`` is AWS's error code (``SignatureDoesNotMatch``), ``message`` its wording and
     ``status`` the HTTP status; the gate renders them in the service's wire format.
+    ``details`` are the extra elements S3 puts in its ``<Error>`` (``Region`` of a wrongly
+    scoped request, which botocore's region redirector reads; ``HeadersNotSigned``).
     """
 
-    def __init__(self, code: str, message: str, status: int) -> None:
+    def __init__(
+        self, code: str, message: str, status: int, details: tuple[tuple[str, str], ...] = ()
+    ) -> None:
         self.code = code
         self.status = status
+        self.details = details
         super().__init__(message)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.code, self.message, self.status))
+        return (type(self), (self.code, self.message, self.status, self.details))
 
     def __repr__(self) -> str:
         return f"SignatureError({self.code!r}, {self.message!r}, {self.status})"
@@ -110,5 +115,7 @@ def _fail(kind: str, dialect: Dialect, message: str = "") -> SignatureError:
     return SignatureError(code, message or stock, status)
 
 
-def _s3_error(code: str, message: str, status: int = 400) -> SignatureError:
-    return SignatureError(code, message, status)
+def _s3_error(
+    code: str, message: str, status: int = 400, *, details: tuple[tuple[str, str], ...] = ()
+) -> SignatureError:
+    return SignatureError(code, message, status, details)

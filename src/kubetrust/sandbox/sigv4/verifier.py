@@ -22,7 +22,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.compat import HTTPHeaders
 from botocore.credentials import ReadOnlyCredentials
 
-from kubetrust.sandbox.sigv4 import chunked, errors, parse
+from kubetrust.sandbox.sigv4 import chunked, errors, parse, scope
 
 logger = logging.getLogger("kubetrust.sandbox.sigv4")  # the package's name, as before the split
 
@@ -75,10 +75,14 @@ def _check_scope_date(claim: parse._Claim, dialect: errors.Dialect) -> None:
 
 
 def _check_clock(claim: parse._Claim, now: datetime, dialect: errors.Dialect) -> None:
-    """15 minutes either way of ``now``; S3 presigned URLs: ``X-Amz-Expires`` instead."""
+    """15 minutes either way of ``now``; S3 presigned URLs: ``X-Amz-Expires`` after their
+    date, and not valid before it (beyond the same 15 minutes of skew): a URL dated a year
+    ahead must not work now and for a year more."""
     if dialect is errors.Dialect.S3 and claim.presigned:
         if claim.expires is not None and now - claim.signed_at > timedelta(seconds=claim.expires):
             raise errors._s3_error("AccessDenied", "Request has expired", 403)
+        if claim.signed_at - now > MAX_SKEW:
+            raise errors._s3_error("AccessDenied", "Request is not yet valid", 403)
         return
     if now - claim.signed_at > MAX_SKEW:
         message = (
@@ -132,11 +136,13 @@ def _declared_payload(
 ) -> str | None:
     """The payload hash the request declares (``x-amz-content-sha256``), with S3's rules.
 
-    None means "hash the body", as botocore does for services other than S3.
+    None means "hash the body". Only S3 lets a request declare its payload
+    (``UNSIGNED-PAYLOAD``, aws-chunked); every other service hashes the body it received,
+    so a declared value there can only match or fail, never unbind the body.
     """
-    declared = parse._header(wire, "x-amz-content-sha256")
     if dialect is not errors.Dialect.S3 or claim.presigned:
-        return None if claim.presigned else declared
+        return None
+    declared = parse._header(wire, "x-amz-content-sha256")
     if declared is None:
         raise errors._s3_error(
             "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
@@ -344,6 +350,7 @@ def verify(
     now: datetime,
     *,
     service: str | None = None,
+    endpoint: scope.Endpoint | None = None,
 ) -> VerifiedRequest:
     """Authenticate one request exactly as AWS would, or raise :class:`SignatureError`.
 
@@ -352,6 +359,8 @@ def verify(
     already removed, S3 ``aws-chunked`` encoding not). ``lookup`` maps an access key id to
     its :class:`SigningKey`; ``now`` is the sandbox clock (naive means UTC). ``service``,
     when the caller knows it, picks the error dialect before the credential scope is read.
+    ``endpoint``, when given, is the endpoint the request reached: the scope's service and
+    region must fit it and ``host`` must be signed (:mod:`.scope`).
     """
     now = parse._utc(now)
     wire = parse._wire_headers(headers)
@@ -361,6 +370,8 @@ def verify(
     )
     claim = parse._claim(wire, pairs, dialect)
     dialect = errors.dialect_for(service if service is not None else claim.service)
+    if endpoint is not None:
+        scope.check(claim, endpoint, dialect)
     _check_scope_date(claim, dialect)
     _check_clock(claim, now, dialect)
     key = _resolve_key(claim, lookup, now, dialect)
