@@ -195,6 +195,7 @@ class Builder:
             roleArn=self._service_role(account),
             resourcesVpcConfig={"subnetIds": []},
             accessConfig={"authenticationMode": cluster.get("authentication_mode", "CONFIG_MAP")},
+            **({"tags": cluster["tags"]} if cluster.get("tags") else {}),
         )
         record = cluster_records.find(self.sandbox.state_dir, cluster["name"], account)
         self._records[cluster["name"]] = record

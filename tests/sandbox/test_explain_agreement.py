@@ -18,6 +18,7 @@ case's expectation on every link.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import urllib.error
@@ -80,13 +81,15 @@ def builder(sandbox: Any) -> Builder:
 
 def _clusters(world: dict[str, Any], run: str) -> dict[str, str]:
     """The clusters a case gets: the shared CI cluster unless the case changes the OIDC
-    providers (they are per issuer), and the shared target cluster of its mode."""
+    providers (they are per issuer), and the shared target cluster of its mode unless the
+    case tags it (tags are the cluster's own: ``aws:ResourceTag``)."""
     base = [a.get("oidc_providers") for a in DATA["base"]["accounts"]]
     own = [a.get("oidc_providers") for a in world["accounts"]] != base
     mode = world["clusters"][1].get("authentication_mode", "CONFIG_MAP")
+    shared = f"tgt-{run}-{mode.lower().replace('_', '-')}"
     return {
         "{ci_cluster}": "ci-{s}" if own else f"ci-{run}",
-        "{tgt_cluster}": f"tgt-{run}-{mode.lower().replace('_', '-')}",
+        "{tgt_cluster}": "tgt-{s}" if world["clusters"][1].get("tags") else shared,
     }
 
 
@@ -285,6 +288,8 @@ def test_sandbox_and_explain_agree(
     assert explained.chain is not None, text
     verdicts = ["ok" if link.allowed else "FAIL" for link in explained.chain.links]
     assert verdicts == case["expect"]["links"], text
+    for words in fill(case["expect"].get("text") or [], built.names):
+        assert words in text, text  # the cause and the fix name what the request carried
     real = run_for_real(sandbox, builder.aws, built, case, roles, goal)
     assert real == verdicts[: len(real)], f"sandbox {real} vs explain {verdicts}\n{text}"
     assert explained.allowed is (real == verdicts and "FAIL" not in real)
@@ -409,3 +414,48 @@ def test_unread_access_entries_leave_aws_auth_out(
     assert target is not None
     link, identity = kube_links.kube_identity(topology, topology.cluster(cluster["name"]), target)
     assert identity is None and not link.allowed
+
+
+def test_applied_condition_fix_works(
+    sandbox: Any, builder: Builder, worlds: dict[str, Built], topology: Topology, tmp_path: Path
+) -> None:
+    """explain's fix for a trust condition that misses (an aws:PrincipalArn pattern
+    without the CI role's path) names the value the request carries; written into the
+    trust as the fix says, the sandbox then lets the hop through, and explain agrees."""
+    case = next(c for c in CASES if c["id"] == "trust-everyone-principal-arn-without-path")
+    built = worlds[case["id"]]
+    roles, goal = _roles(case, built), _goal(case, built)
+    workload = explain.workload_for(
+        topology,
+        built.world["clusters"][0]["name"],
+        f"ns-{built.names['{s}']}",
+        "ci-serviceaccount",
+    )
+    before = explain.explain_access(
+        topology, workload, goal, via=roles, session=SESSION, request=sandbox_facts()
+    )
+    fix = before.fixes[1]
+    assert fix is not None and fix.action.startswith("correct that condition to admit `")
+    value = fix.action.split("`")[1]
+    trust = copy.deepcopy(built.world["accounts"][1]["roles"][0]["trust"])
+    trust["Statement"][0]["Condition"] = {"ArnEquals": {"aws:PrincipalArn": value}}
+    name = roles[1].rsplit("/", 1)[1]
+    builder.aws.client("iam", account=TARGET).update_assume_role_policy(
+        RoleName=name, PolicyDocument=json.dumps(trust)
+    )
+    assert run_for_real(sandbox, builder.aws, built, case, roles, goal) == ["ok", "ok", "ok"]
+    out = tmp_path / "fixed"
+    take_snapshot(
+        [builder.access(CI), builder.access(TARGET)],
+        out,
+        SnapshotOptions(clusters=(built.world["clusters"][0]["name"],)),
+    )
+    after = explain.explain_access(
+        bundle.load_bundle([out]),
+        workload,
+        goal,
+        via=roles,
+        session=SESSION,
+        request=sandbox_facts(),
+    )
+    assert after.allowed, render.explanation_text(after)

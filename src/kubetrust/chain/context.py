@@ -233,6 +233,21 @@ def resource_keys(resource: Resource) -> dict[str, object]:
     return context
 
 
+_TAG_PREFIXES: Mapping[tuple[str, str], tuple[str, ...]] = {
+    ("iam", "role"): ("aws", "iam"),
+    ("iam", "user"): ("aws", "iam"),
+    ("eks", "cluster"): ("aws",),
+}
+
+
+def tag_prefixes(service: str, resource_type: str) -> tuple[str, ...]:
+    """The condition-key prefixes under which a resource's tags appear
+    (``<prefix>:ResourceTag/<k>``): IAM roles and users under ``aws:`` and ``iam:``, EKS
+    clusters under ``aws:``; ``()`` for the kinds whose tags are not authorized on here
+    (S3 buckets: ABAC is off for general purpose buckets unless enabled; module table)."""
+    return _TAG_PREFIXES.get((service, resource_type), ())
+
+
 def merged_tags(base: Mapping[str, str], override: Mapping[str, str]) -> dict[str, str]:
     """``base`` tags with ``override`` over them, keys compared ignoring case: session tags
     over the role's own tags (B.6, "New session tags override role tags")."""

@@ -349,13 +349,24 @@ def aws_action(
 
 
 def _resource(topology: Topology, resource: str, account: str) -> context.Resource:
-    """The resource's side of the context: its account, and its tags when it is an IAM
-    role of the inputs (``aws:`` and ``iam:ResourceTag``). Other resources' tags are not
-    in the inputs (EKS cluster tags, for one): their keys stay absent."""
+    """The resource's side of the context: its account, and its tags when the inputs hold
+    them and its service authorizes on them (:func:`kubetrust.chain.context.tag_prefixes`):
+    IAM roles (``aws:`` and ``iam:ResourceTag``) and EKS clusters (``aws:ResourceTag``, as
+    ``describe-cluster`` shows them). Other resources' tags are not in the inputs: their
+    keys stay absent."""
     role = topology.role(resource)
-    if role is None:
-        return context.Resource(account=account)
-    return context.Resource(account=account, tags=dict(role.tags), tag_prefixes=("aws", "iam"))
+    if role is not None:
+        return context.Resource(
+            account=account, tags=dict(role.tags), tag_prefixes=context.tag_prefixes("iam", "role")
+        )
+    cluster = next((c for c in topology.clusters if c.info.arn == resource), None)
+    if cluster is not None:
+        return context.Resource(
+            account=account,
+            tags=dict(cluster.info.tags),
+            tag_prefixes=context.tag_prefixes("eks", "cluster"),
+        )
+    return context.Resource(account=account)
 
 
 def _account_of(resource: str) -> str | None:

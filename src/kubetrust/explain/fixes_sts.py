@@ -15,6 +15,8 @@ condition that does not hold).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from kubetrust import arn, policy
 from kubetrust.chain import graph
 from kubetrust.chain.links import Failure, Link
@@ -264,10 +266,11 @@ def assume_role(link: Link, topology: Topology) -> Fix:
     fixes: list[Fix] = []
     if failed.caller_side is not None and not failed.caller_side.allowed:
         fixes.append(_caller_fix(failed.caller_side, caller, target, topology))
+    keys = failed.request.context or {}
     if not failed.trust_side.allowed:
-        fixes.append(_trust_fix(failed.trust_side, caller, target, topology))
+        fixes.append(_trust_fix(failed.trust_side, caller, target, topology, keys))
     if not fixes:  # same account: each side alone would do, the union still denied
-        fixes.append(_trust_fix(failed.decision, caller, target, topology))
+        fixes.append(_trust_fix(failed.decision, caller, target, topology, keys))
     if len(fixes) == 1:
         return fixes[0]
     return Fix(
@@ -316,7 +319,13 @@ def _caller_fix(decision: policy.Decision, caller: Role, target: Role, topology:
     )
 
 
-def _trust_fix(decision: policy.Decision, caller: Role, target: Role, topology: Topology) -> Fix:
+def _trust_fix(
+    decision: policy.Decision,
+    caller: Role,
+    target: Role,
+    topology: Topology,
+    keys: Mapping[str, object],
+) -> Fix:
     for reason in decision.reasons:
         if reason.effect == "Deny":
             return Fix(
@@ -329,10 +338,11 @@ def _trust_fix(decision: policy.Decision, caller: Role, target: Role, topology: 
     misses = [r for r in decision.reasons if r.effect == "NotApplicable"]
     if misses:
         miss = misses[0]
+        carried, action = _condition_miss(target, miss.statement, keys)
         return Fix(
             f"the trust policy of `{target.name}` ({miss.statement}) names the caller, but "
-            f"{miss.detail}",
-            "meet that condition (e.g. pass the expected ExternalId) or relax it",
+            f"{miss.detail}{carried}",
+            action,
         )
     dangling = _dangling_for_assume(target, topology)
     if dangling is not None:
@@ -347,6 +357,70 @@ def _trust_fix(decision: policy.Decision, caller: Role, target: Role, topology: 
             {"Effect": "Allow", "Principal": {"AWS": caller.arn}, "Action": "sts:AssumeRole"}
         ),
     )
+
+
+_CALL_PARAMETERS = {
+    "sts:externalid": "ExternalId",
+    "sts:sourceidentity": "SourceIdentity",
+    "sts:rolesessionname": "RoleSessionName",
+    "sts:transitivetagkeys": "TransitiveTagKeys",
+}
+"""Keys whose value is a parameter of the ``AssumeRole`` call itself (B.4)."""
+
+
+def _condition_miss(target: Role, label: str, keys: Mapping[str, object]) -> tuple[str, str]:
+    """What the request carried for the first unmet condition of the trust statement
+    ``label`` (``; the request's <key> is `<value>```, or that it carries none), and the
+    action that meets it: a "meet that condition" without the value sends users guessing
+    (an ``aws:PrincipalArn`` written as the session ARN, or without the role's path)."""
+    trust = target.trust
+    if trust is None:
+        return "", "meet that condition or relax it"
+    statement = next((st for st in trust.statements if st.label == label), None)
+    shown = {key.lower(): value for key, value in keys.items()}
+    for condition in statement.conditions if statement is not None else ():
+        if ta.condition_holds(condition, trust, _strings(keys)):
+            continue
+        key = condition.key
+        parameter = _CALL_PARAMETERS.get(key.lower())
+        if key.lower() not in shown:
+            if parameter is not None:
+                return (
+                    f"; the call passes no {parameter}",
+                    f"pass {parameter} in the AssumeRole call, or relax that condition",
+                )
+            return (
+                f"; the request carries no `{key}`",
+                "relax that condition: no such key in this request",
+            )
+        value = _shown(shown[key.lower()])
+        hint = ""
+        if key.lower() == "aws:principalarn":
+            hint = " (a session's aws:PrincipalArn is its role's ARN, with the role's path)"
+        if parameter is not None:
+            return (
+                f"; the call passes {parameter} `{value}`",
+                f"pass the {parameter} the condition expects, or relax that condition",
+            )
+        return (
+            f"; the request's `{key}` is `{value}`{hint}",
+            f"correct that condition to admit `{value}`, or relax it",
+        )
+    return "", "meet that condition or relax it"
+
+
+def _strings(keys: Mapping[str, object]) -> dict[str, object]:
+    """The context as :func:`trust_analysis.condition_holds` reads it (booleans as IAM
+    writes them: ``true``/``false``)."""
+    return {k: _shown(v) if isinstance(v, bool) else v for k, v in keys.items()}
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value)
+    return str(value)
 
 
 def _dangling_for_assume(target: Role, topology: Topology) -> ta.DanglingId | None:

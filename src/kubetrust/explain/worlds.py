@@ -22,7 +22,7 @@ description can later seed both the sandbox and explain::
         resource_policies: [{resource: ARN, policy: {...}}]
     clusters:
       - {name: ci-cluster, account: "111111111111", region: us-east-1,
-         issuer: https://..., authentication_mode: CONFIG_MAP,
+         issuer: https://..., authentication_mode: CONFIG_MAP, tags: {env: prod},
          aws_auth: {mapRoles: [...], mapUsers: [...], mapAccounts: [...]},
          access_entries: [{principalArn, kubernetesGroups, username, type,
                            policies: [{policyArn, accessScope}]}],
@@ -199,6 +199,8 @@ def write_cluster(root: Path, cluster: Mapping[str, Any]) -> None:
     }
     if cluster.get("issuer"):
         describe["identity"] = {"oidc": {"issuer": cluster["issuer"]}}
+    if cluster.get("tags"):
+        describe["tags"] = dict(cluster["tags"])
     _write_json(folder / "describe-cluster.json", {"cluster": describe})
     if "aws_auth" in cluster:
         folder.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,9 @@
 Inputs (already decoded from JSON by the caller) and what is taken from them:
 
 - ``aws eks describe-cluster``: ``cluster.name``, ``arn``, ``identity.oidc.issuer`` (the
-  issuer of the cluster's service account tokens, reference C.1) and
-  ``accessConfig.authenticationMode``. A cluster without ``accessConfig`` predates access
+  issuer of the cluster's service account tokens, reference C.1),
+  ``accessConfig.authenticationMode`` and ``tags`` (``aws:ResourceTag`` of EKS actions on
+  the cluster). A cluster without ``accessConfig`` predates access
   entries: ``CONFIG_MAP``, the default for clusters created through the API (E.1).
 - ``aws iam get-open-id-connect-provider`` (``Url``, ``ClientIDList``; it carries no ARN, so
   the account comes from where the file sits) or ``list-open-id-connect-providers``
@@ -70,6 +71,8 @@ class ClusterInfo:
     issuer: str | None = None
     authentication_mode: str = CONFIG_MAP
     status: str = ""
+    tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    """The cluster's tags: ``aws:ResourceTag/<k>`` of every EKS action on the cluster."""
 
 
 def parse_describe_cluster(data: Mapping[str, Any]) -> ClusterInfo:
@@ -102,7 +105,21 @@ def parse_describe_cluster(data: Mapping[str, Any]) -> ClusterInfo:
         issuer=issuer if isinstance(issuer, str) and issuer else None,
         authentication_mode=mode if isinstance(mode, str) and mode else CONFIG_MAP,
         status=str(cluster.get("status") or ""),
+        tags=_cluster_tags(cluster.get("tags")),
     )
+
+
+def _cluster_tags(raw: object) -> dict[str, str]:
+    """``describe-cluster``'s ``tags`` (a key → value object; absent or empty when the
+    cluster has none). Raises :class:`errors.InputError` on another shape: a tag guard
+    judged on tags read wrong would be judged wrong."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise errors.InputError("`cluster.tags` must map tag keys to string values")
+    return dict(raw)
 
 
 def parse_oidc_providers(

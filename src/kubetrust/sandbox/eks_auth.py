@@ -12,7 +12,10 @@ in the authenticator's order (reference D.2):
    cluster name>``. Here the SigV4 query signature is recomputed in-process against the
    sandbox's credential store with that header — so a token minted for another cluster
    fails exactly as on EKS (the signed header value differs), as do tampered tokens,
-   unknown keys and expired sessions;
+   unknown keys and expired sessions. The replay is checked as the sandbox's own STS
+   endpoint checks a call (the gate): a scope for a region STS does not serve
+   (``xx-fake-9``) or a URL that does not sign ``host`` fails there, so it fails here too
+   — the authenticator's guards do not look at either, STS does;
 3. the GetCallerIdentity answer (ARN, account, ``UserId``) becomes a
    :class:`~kubetrust.chain.kube_identity.Caller`, mapped by the cluster's authentication
    mode (E.1): the creator's invisible ``system:masters`` (``CONFIG_MAP`` mode, D.3), access
@@ -30,6 +33,7 @@ import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 
+from kubetrust import arn as arns
 from kubetrust import eks_token, errors
 from kubetrust.chain import kube_identity as kid
 from kubetrust.model.aws_auth import AwsAuthMap, parse_aws_auth
@@ -109,6 +113,7 @@ class EksTokenAuthenticator:
             self.keys.signing_key,
             now,
             service="sts",
+            endpoint=self._sts_endpoint(),
         )
         credential = self.keys.get(verified.access_key_id)
         if credential is None:  # removed between the two lookups
@@ -119,6 +124,12 @@ class EksTokenAuthenticator:
             user_id=credential.user_id,
             access_key_id=credential.access_key_id,
         )
+
+    def _sts_endpoint(self) -> sigv4.Endpoint:
+        """The STS endpoint the token is replayed against, as the gate sees it: the regions
+        STS serves in the cluster's partition, and ``host`` must be signed."""
+        region = self.cluster.region
+        return sigv4.endpoint_for("sts", region, arns.partition_of_region(region))
 
     # ------------------------------------------------------------------ mapping
     def map(self, caller: kid.Caller) -> kid.KubeIdentity | kid.NotMapped:

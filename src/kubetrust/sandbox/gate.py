@@ -37,6 +37,7 @@ from kubetrust.sandbox import (
     gate_forward,
     oidc,
     operations,
+    param_checks,
     policy_writes,
     sigv4,
     state,
@@ -198,6 +199,7 @@ class Gate:
         if caller is not None:  # temporary keys some services refuse (issue 10, item 16)
             credentials.check_service(caller, service)
         op = self._identify(request, service, caller)
+        _check_parameters(request, op)
         owner = self._authorize(op, caller, facts)
         trust_write = self._check_policy_write(op, request)
         if caller is not None and self.extras is not None:
@@ -371,6 +373,40 @@ def _invalid_arn(value: str, service: str) -> wire.AwsError:
         return wire.AwsError("ValidationError", f"{shown} is invalid", 400)
     code, message = _INVALID_INPUT.get(service, _INVALID_INPUT["iam"])
     return wire.AwsError(code, message, 400)
+
+
+def _check_parameters(request: RawRequest, op: operations.Operation) -> None:
+    """AWS's model validation of the call's parameters, before it is authorized
+    (:mod:`param_checks`): the parameters exactly as the gate read them to identify the
+    operation (query-protocol: query string merged with the form, the form winning)."""
+    query = parse_qs(request.raw_query, keep_blank_values=True)
+    if op.service == "iam":
+        merged = {**query, **request.form()}
+        param_checks.check_query(op.service, op.name, merged)
+    elif op.service == "eks":
+        raw_path = request.raw_path
+        labels = operations.route_labels(
+            "eks",
+            request.method,
+            unquote(raw_path),
+            query,
+            headers=request.headers,
+            raw_path=raw_path,
+        )
+        param_checks.check_rest_json(
+            "eks", op.name, labels, query, request.headers, _json_object(request.body)
+        )
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    """An EKS body as the gate parsed it (a malformed one was refused in ``_identify``)."""
+    if not body:
+        return None
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def _routed_path(request: RawRequest, service: str) -> str:

@@ -1,4 +1,5 @@
-"""IAM's ``DeleteConflict``: an entity that still holds something cannot be deleted.
+"""IAM's conflicts: an entity that still holds something cannot be deleted, and a name
+that differs from a taken one only in case cannot be taken.
 
 IAM refuses ``DeleteUser``, ``DeleteGroup``, ``DeleteRole`` and ``DeletePolicy`` with
 ``DeleteConflict`` (HTTP 409) while the entity still has what its API reference lists
@@ -14,6 +15,14 @@ best reading of IAM's pattern, marked ``[uncertain]``. The order of the checks w
 entity holds several things is not documented: ours follows ``DeleteUser``'s list.
 Not emulated: service-specific (Git) credentials (moto keeps none), and a policy used only
 as a permissions boundary (IAM's behaviour not confirmed).
+
+Names: "names are not distinguished by case" (IAM UG, "IAM object names"; ``CreateRole``:
+"you cannot create resources named both MyResource and myresource") — for users, groups,
+roles, policies and instance profiles, whatever their path. moto compares names exactly
+(and managed policies by ARN, so the same name under another path was a second policy):
+``MyRole`` next to ``myrole`` was a second role, which a policy naming one ARN does not
+name. The gate refuses it as IAM does, with ``EntityAlreadyExists`` (409) and the text IAM
+uses for an exact duplicate (moto's texts, which are IAM's).
 """
 
 from __future__ import annotations
@@ -62,6 +71,43 @@ _CHECKS: dict[str, tuple[str, _Lookup, tuple[tuple[str, str], ...]]] = {
     "DeleteRole": ("RoleName", state.role_holdings, _ROLE),
     "DeletePolicy": ("PolicyArn", state.policy_holdings, _POLICY),
 }
+
+
+_CREATES: dict[str, tuple[str, str, str]] = {
+    # operation → (name parameter, entity kind, IAM's message for a taken name)
+    "CreateRole": ("RoleName", "role", "Role with name {} already exists."),
+    "CreateUser": ("UserName", "user", "User {} already exists"),
+    "UpdateUser": ("NewUserName", "user", "User {} already exists"),
+    "CreateGroup": ("GroupName", "group", "Group {} already exists"),
+    "UpdateGroup": ("NewGroupName", "group", "Group {} already exists"),
+    "CreateInstanceProfile": (
+        "InstanceProfileName",
+        "instance-profile",
+        "Instance Profile {} already exists.",
+    ),
+    "CreatePolicy": (
+        "PolicyName",
+        "policy",
+        "A policy called {} already exists. Duplicate names are not allowed.",
+    ),
+}
+
+
+def check_name_taken(name: str, form: Mapping[str, list[str]], account: str) -> None:
+    """Refuse a name that an entity of the same kind in ``account`` already has, in any
+    case (module doc). An exact duplicate is refused the same way (moto would too)."""
+    spec = _CREATES.get(name)
+    if spec is None or not account.isdigit():
+        return
+    field, kind, message = spec
+    wanted = (form.get(field) or [""])[0]
+    if not wanted:
+        return
+    folded = wanted.casefold()
+    old = (form.get(field.removeprefix("New")) or [""])[0] if field.startswith("New") else ""
+    for taken in state.iam_names(account, kind):
+        if taken.casefold() == folded and taken != old:  # renaming to a case variant of itself
+            raise wire.AwsError("EntityAlreadyExists", message.format(wanted), 409)
 
 
 def check_delete(name: str, form: Mapping[str, list[str]], account: str) -> None:

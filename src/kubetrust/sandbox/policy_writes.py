@@ -57,6 +57,7 @@ def check_iam_write(
     bind its principals), ``None`` otherwise."""
     if account:
         iam_conflicts.check_delete(name, form, account)
+        iam_conflicts.check_name_taken(name, form, account)
     spec = _IAM_DOCUMENTS.get(name)
     if spec is None:
         return None

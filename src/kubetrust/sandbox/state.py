@@ -131,6 +131,23 @@ def user_by_arn(user_arn: str) -> UserFacts | None:
     return UserFacts(str(found.arn), str(found.name), str(found.id), parsed.account)
 
 
+def iam_names(account: str, kind: str) -> list[str]:
+    """The names of every IAM entity of ``kind`` in ``account`` (``role``, ``user``,
+    ``group``, ``instance-profile``, ``policy``: customer managed only)."""
+    backend = iam(account)
+    attribute = {
+        "role": "roles",
+        "user": "users",
+        "group": "groups",
+        "instance-profile": "instance_profiles",
+        "policy": "managed_policies",
+    }[kind]
+    entities = list(getattr(backend, attribute).values())
+    if kind == "policy":  # moto keeps AWS managed policies (`iam::aws:`) with the account's
+        entities = [p for p in entities if f":iam::{account}:" in str(p.arn)]
+    return [str(entity.name) for entity in entities]
+
+
 def role(account: str, name: str) -> RoleFacts | None:
     """The role ``name`` in ``account`` (names are unique whatever the path), or ``None``."""
     try:

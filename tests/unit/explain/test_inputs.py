@@ -142,6 +142,16 @@ def test_describe_cluster_defaults_to_config_map() -> None:
         )
 
 
+def test_describe_cluster_tags() -> None:
+    """Tags decide aws:ResourceTag guards on EKS actions: read them, refuse odd shapes."""
+    cluster = {"name": "c", "arn": f"arn:aws:eks:eu-west-1:{CI}:cluster/c"}
+    assert eks.parse_describe_cluster({"cluster": cluster}).tags == {}
+    tagged = eks.parse_describe_cluster({"cluster": {**cluster, "tags": {"env": "prod"}}})
+    assert tagged.tags == {"env": "prod"}
+    with pytest.raises(errors.InputError, match=r"cluster\.tags"):
+        eks.parse_describe_cluster({"cluster": {**cluster, "tags": [{"Key": "env"}]}})
+
+
 def test_oidc_providers_in_every_shape() -> None:
     url = "oidc.eks.us-east-1.amazonaws.com/id/ABC"
     got, _ = eks.parse_oidc_providers({"Url": f"https://{url}", "ClientIDList": ["a"]}, account=CI)

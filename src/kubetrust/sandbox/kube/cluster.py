@@ -174,6 +174,8 @@ class Cluster:
             errors += validation.workload_errors(kind, obj, old)
         elif kind in ("ConfigMap", "Secret"):
             errors += validation.config_key_errors(obj.get("data"), "data")
+        elif kind in ("RoleBinding", "ClusterRoleBinding") and old is not None:
+            errors += validation.binding_update_errors(old, obj)
         name = obj["metadata"].get("name") or obj["metadata"].get("generateName") or ""
         validation.raise_invalid(kind, resource.group, name, errors)
 

@@ -285,6 +285,21 @@ def pod_update_errors(old: Obj, new: Obj) -> list[FieldError]:
     return [FieldError("spec", "Forbidden", detail=detail)]
 
 
+def binding_update_errors(old: Obj, new: Obj) -> list[FieldError]:
+    """``ValidateRoleBindingUpdate``/``ValidateClusterRoleBindingUpdate``: a binding's
+    ``roleRef`` never changes (delete and recreate it instead; the new binding then goes
+    through the ``bind`` check as a whole). Without this an update could repoint a binding
+    that others rely on at another role, which the apiserver refuses with 422."""
+    ref = new.get("roleRef")
+    if ref == old.get("roleRef"):
+        return []
+    ref = ref if isinstance(ref, dict) else {}
+    fields = (("APIGroup", "apiGroup"), ("Kind", "kind"), ("Name", "name"))
+    shown = ", ".join(f"{go}:{go_repr(str(ref.get(key) or ''))}" for go, key in fields)
+    value = Raw(f"rbac.RoleRef{{{shown}}}")
+    return [FieldError("roleRef", "Invalid value", value, "cannot change roleRef")]
+
+
 # ---------------------------------------------------------------------- workloads
 def workload_errors(kind: str, obj: Obj, old: Obj | None = None) -> list[FieldError]:
     """Deployments and ReplicaSets: selector, template labels, replicas, pod template."""

@@ -53,6 +53,7 @@ __all__ = [
     "members",
     "operation_names",
     "operation_protocol_name",
+    "route_labels",
     "s3_path_style",
     "s3_virtual_bucket",
     "service_protocol",
@@ -89,6 +90,22 @@ def operation_protocol_name(
         return model._query_action(query, form)
     match = routes._route(service, method, path, query, headers or {}, host, raw_path)
     return None if match is None else match[0]
+
+
+def route_labels(
+    service: str,
+    method: str,
+    path: str,
+    query: Params,
+    *,
+    headers: Mapping[str, str] | None = None,
+    raw_path: str | None = None,
+) -> dict[str, str]:
+    """The decoded path labels of a REST request's route (``{name}`` of
+    ``/clusters/{name}``), as :func:`identify_operation` matched them; empty when no route
+    matches. The gate checks them against the operation's model (:mod:`..param_checks`)."""
+    match = routes._route(model._known(service), method, path, query, headers or {}, "", raw_path)
+    return {} if match is None else dict(match[1])
 
 
 def identify_operation(
