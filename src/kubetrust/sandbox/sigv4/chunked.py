@@ -87,7 +87,7 @@ def _chunk_signature(signer: Any, request: Any, previous: str, data: bytes) -> s
 
 def _incomplete_body() -> errors.SignatureError:
     # ours: S3's IncompleteBody code for an aws-chunked body that does not add up
-    return errors._s3_error("IncompleteBody", "The request body terminated unexpectedly")
+    return errors.s3_error("IncompleteBody", "The request body terminated unexpectedly")
 
 
 def _check_chunked(
@@ -95,7 +95,7 @@ def _check_chunked(
     body: bytes,
     signer: Any,
     request: Any,
-    claim: parse._Claim,
+    claim: parse.Claim,
     wire: Mapping[str, list[str]],
 ) -> None:
     """Framing and decoded length of an aws-chunked body; chunk signatures when signed."""
@@ -112,9 +112,9 @@ def _check_chunked(
     for data, signature in chunks:
         expected = _chunk_signature(signer, request, previous, data)
         if signature is None or not parse._same(expected, signature):
-            raise errors._fail("mismatch", errors.Dialect.S3)
+            raise errors.fail("mismatch", errors.Dialect.S3)
         previous = signature
     if declared == STREAMING_SIGNED_TRAILER and not any(
         line.startswith(b"x-amz-trailer-signature:") for line in trailers
     ):
-        raise errors._fail("mismatch", errors.Dialect.S3)
+        raise errors.fail("mismatch", errors.Dialect.S3)

@@ -63,7 +63,7 @@ _S3_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your key and signing method."
 )
-_S3_HEADER_MALFORMED = "The authorization header is malformed; "
+S3_HEADER_MALFORMED = "The authorization header is malformed; "
 _S3_CREDENTIAL_FORMAT = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 )
@@ -109,13 +109,13 @@ _FAILURES: dict[tuple[str, Dialect], tuple[str, int, str]] = {
 }
 
 
-def _fail(kind: str, dialect: Dialect, message: str = "") -> SignatureError:
+def fail(kind: str, dialect: Dialect, message: str = "") -> SignatureError:
     """The dialect's error for one kind of failure; ``message`` replaces the stock text."""
     code, status, stock = _FAILURES[(kind, dialect)]
     return SignatureError(code, message or stock, status)
 
 
-def _s3_error(
+def s3_error(
     code: str, message: str, status: int = 400, *, details: tuple[tuple[str, str], ...] = ()
 ) -> SignatureError:
     return SignatureError(code, message, status, details)

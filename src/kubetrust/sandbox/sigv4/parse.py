@@ -39,7 +39,7 @@ def _basic(moment: datetime) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Claim:
+class Claim:
     """What a request says about its own signature, before any of it is believed."""
 
     access_key_id: str
@@ -133,22 +133,22 @@ def _split_credential(credential: str, dialect: errors.Dialect, presigned: bool)
     parts = credential.split("/")
     if dialect is errors.Dialect.S3 and (len(parts) != 5 or parts[4] != "aws4_request"):
         if presigned:
-            raise errors._s3_error(
+            raise errors.s3_error(
                 "AuthorizationQueryParametersError",
                 f"Error parsing the X-Amz-Credential parameter; {errors._S3_CREDENTIAL_FORMAT}",
             )
-        raise errors._fail(
-            "incomplete", dialect, errors._S3_HEADER_MALFORMED + errors._S3_CREDENTIAL_FORMAT
+        raise errors.fail(
+            "incomplete", dialect, errors.S3_HEADER_MALFORMED + errors._S3_CREDENTIAL_FORMAT
         )
     if len(parts) != 5:
-        raise errors._fail(
+        raise errors.fail(
             "incomplete",
             dialect,
             "Credential must have exactly 5 slash-delimited elements, "
             f"e.g. keyid/date/region/service/term, got '{credential}'",
         )
     if parts[4] != "aws4_request":  # ours: recalled AWS wording, not found in public sources
-        raise errors._fail(
+        raise errors.fail(
             "incomplete",
             dialect,
             f"Credential should be scoped with a valid terminator: 'aws4_request', not "
@@ -175,7 +175,7 @@ def _parse_http_date(value: str) -> datetime | None:
 
 def _iso_date_error(dialect: errors.Dialect, value: str) -> errors.SignatureError:
     # ours: recalled AWS wording for a malformed X-Amz-Date
-    return errors._fail(
+    return errors.fail(
         "incomplete",
         dialect,
         f"Date must be in ISO-8601 'basic format'. Got '{value}'. "
@@ -196,7 +196,7 @@ def _header_date(wire: Mapping[str, list[str]], dialect: errors.Dialect) -> tupl
         if moment is not None:
             return _basic(moment), moment
     if dialect is errors.Dialect.S3:
-        raise errors._s3_error(
+        raise errors.s3_error(
             "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header", 403
         )
     raise _iso_date_error(dialect, amz if amz is not None else _header(wire, "date") or "")
@@ -209,8 +209,8 @@ def _unsupported_mechanism(dialect: errors.Dialect) -> errors.SignatureError:
         "Please use AWS4-HMAC-SHA256."
     )
     if dialect is errors.Dialect.S3:
-        return errors._s3_error("InvalidRequest", message)
-    return errors._fail("incomplete", dialect, message)
+        return errors.s3_error("InvalidRequest", message)
+    return errors.fail("incomplete", dialect, message)
 
 
 def _authorization_fields(auth: str, dialect: errors.Dialect) -> tuple[str, dict[str, str]]:
@@ -223,13 +223,13 @@ def _authorization_fields(auth: str, dialect: errors.Dialect) -> tuple[str, dict
     if dialect is errors.Dialect.S3 and algorithm in ("AWS", "AWS4-ECDSA-P256-SHA256"):
         raise _unsupported_mechanism(dialect)
     if dialect is errors.Dialect.S3 and algorithm != ALGORITHM:
-        raise errors._s3_error("InvalidArgument", "Unsupported Authorization Type")
+        raise errors.s3_error("InvalidArgument", "Unsupported Authorization Type")
     fields: dict[str, str] = {}
     for part in re.split(r"[,\s]+", rest):
         if not part:
             continue
         if "=" not in part:
-            raise errors._fail(
+            raise errors.fail(
                 "incomplete",
                 dialect,
                 f"'{part}' not a valid key=value pair (missing equal-sign) in "
@@ -251,10 +251,10 @@ def _require_fields(
     ]
     if dialect is errors.Dialect.S3:
         if missing:
-            raise errors._fail(
+            raise errors.fail(
                 "incomplete",
                 dialect,
-                errors._S3_HEADER_MALFORMED + "the authorization header requires three components: "
+                errors.S3_HEADER_MALFORMED + "the authorization header requires three components: "
                 "Credential, SignedHeaders, and Signature.",
             )
         return
@@ -263,20 +263,20 @@ def _require_fields(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
         )
     if missing:
-        raise errors._fail("incomplete", dialect, " ".join(missing) + f" Authorization={auth}")
+        raise errors.fail("incomplete", dialect, " ".join(missing) + f" Authorization={auth}")
 
 
-def _header_claim(auth: str, wire: Mapping[str, list[str]], dialect: errors.Dialect) -> _Claim:
+def _header_claim(auth: str, wire: Mapping[str, list[str]], dialect: errors.Dialect) -> Claim:
     algorithm, fields = _authorization_fields(auth, dialect)
     _require_fields(auth, fields, wire, dialect)
     if algorithm != ALGORITHM:  # ours: recalled AWS wording
-        raise errors._fail("incomplete", dialect, f"Unsupported AWS 'algorithm': '{algorithm}'")
+        raise errors.fail("incomplete", dialect, f"Unsupported AWS 'algorithm': '{algorithm}'")
     akid, scope_date, region, service, _ = _split_credential(
         fields["Credential"], dialect, presigned=False
     )
     timestamp, signed_at = _header_date(wire, dialect)
     signed_line = fields["SignedHeaders"]
-    return _Claim(
+    return Claim(
         access_key_id=akid,
         scope_date=scope_date,
         region=region,
@@ -298,16 +298,16 @@ def _query_expires(pairs: Sequence[tuple[str, str]], dialect: errors.Dialect) ->
     if dialect is not errors.Dialect.S3:
         return None
     if raw is None or not _INTEGER.fullmatch(raw.strip()):
-        raise errors._s3_error(
+        raise errors.s3_error(
             "AuthorizationQueryParametersError", "X-Amz-Expires should be a number"
         )
     expires = int(raw.strip())
     if expires < 0:
-        raise errors._s3_error(
+        raise errors.s3_error(
             "AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative"
         )
     if expires > MAX_PRESIGNED_EXPIRES:
-        raise errors._s3_error(
+        raise errors.s3_error(
             "AuthorizationQueryParametersError",
             "X-Amz-Expires must be less than a week (in seconds); that is, the given "
             "X-Amz-Expires must be less than 604800 seconds",
@@ -324,35 +324,35 @@ def _require_query_params(pairs: Sequence[tuple[str, str]], dialect: errors.Dial
     if not missing:
         return
     if dialect is errors.Dialect.S3:
-        raise errors._s3_error("AuthorizationQueryParametersError", errors._S3_QUERY_PARAMS)
+        raise errors.s3_error("AuthorizationQueryParametersError", errors._S3_QUERY_PARAMS)
     # ours: recalled AWS wording
     said = " ".join(f"AWS query-string parameters must include '{name}'." for name in missing)
-    raise errors._fail("incomplete", dialect, f"{said} Re-examine the query-string parameters.")
+    raise errors.fail("incomplete", dialect, f"{said} Re-examine the query-string parameters.")
 
 
-def _query_claim(pairs: Sequence[tuple[str, str]], dialect: errors.Dialect) -> _Claim:
+def _query_claim(pairs: Sequence[tuple[str, str]], dialect: errors.Dialect) -> Claim:
     _require_query_params(pairs, dialect)
     algorithm = _first(pairs, "X-Amz-Algorithm") or ""
     if algorithm != ALGORITHM:
         if dialect is errors.Dialect.S3:
-            raise errors._s3_error(
+            raise errors.s3_error(
                 "AuthorizationQueryParametersError",
                 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"',
             )
-        raise errors._fail("incomplete", dialect, f"Unsupported AWS 'algorithm': '{algorithm}'")
+        raise errors.fail("incomplete", dialect, f"Unsupported AWS 'algorithm': '{algorithm}'")
     credential = _first(pairs, "X-Amz-Credential") or ""
     akid, scope_date, region, service, _ = _split_credential(credential, dialect, presigned=True)
     timestamp = _first(pairs, "X-Amz-Date") or ""
     signed_at = _parse_amz_date(timestamp)
     if signed_at is None:
         if dialect is errors.Dialect.S3:
-            raise errors._s3_error(
+            raise errors.s3_error(
                 "AuthorizationQueryParametersError",
                 "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"",
             )
         raise _iso_date_error(dialect, timestamp)
     signed_line = _first(pairs, "X-Amz-SignedHeaders") or ""
-    return _Claim(
+    return Claim(
         access_key_id=akid,
         scope_date=scope_date,
         region=region,
@@ -370,7 +370,7 @@ def _query_claim(pairs: Sequence[tuple[str, str]], dialect: errors.Dialect) -> _
 
 def _claim(
     wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str]], dialect: errors.Dialect
-) -> _Claim:
+) -> Claim:
     auth = _header(wire, "authorization")
     presigned = any(name in _PRESIGN_MARKERS for name, _ in pairs)
     if auth is not None and presigned:
@@ -379,15 +379,15 @@ def _claim(
             "Signature query string parameter or the Authorization header should be specified"
         )
         if dialect is errors.Dialect.S3:
-            raise errors._s3_error("InvalidArgument", message)
-        raise errors._fail("incomplete", dialect, message)  # ours: S3's wording, the query code
+            raise errors.s3_error("InvalidArgument", message)
+        raise errors.fail("incomplete", dialect, message)  # ours: S3's wording, the query code
     if auth is not None:
         return _header_claim(auth, wire, dialect)
     if presigned:
         return _query_claim(pairs, dialect)
     if all(_first(pairs, marker) is not None for marker in _SIGV2_QUERY):
         raise _unsupported_mechanism(dialect)
-    raise errors._fail("missing", dialect)
+    raise errors.fail("missing", dialect)
 
 
 def _same(left: str, right: str) -> bool:

@@ -69,11 +69,11 @@ def endpoint_for(service: str, region: str, partition: str) -> Endpoint:
     return Endpoint(service, frozenset({region}), region)
 
 
-def check(claim: parse._Claim, endpoint: Endpoint, dialect: errors.Dialect) -> None:
+def check(claim: parse.Claim, endpoint: Endpoint, dialect: errors.Dialect) -> None:
     """Refuse a scope for another service or region, and a request that does not sign
     ``host``, as the endpoint would."""
     if claim.service != endpoint.service:
-        raise errors._fail(
+        raise errors.fail(
             "mismatch",
             dialect,
             f"Credential should be scoped to correct service: '{endpoint.service}'. ",
@@ -85,10 +85,10 @@ def check(claim: parse._Claim, endpoint: Endpoint, dialect: errors.Dialect) -> N
 
 
 def _wrong_region(
-    claim: parse._Claim, endpoint: Endpoint, dialect: errors.Dialect
+    claim: parse.Claim, endpoint: Endpoint, dialect: errors.Dialect
 ) -> errors.SignatureError:
     if dialect is not errors.Dialect.S3:
-        return errors._fail(
+        return errors.fail(
             "mismatch",
             dialect,
             f"Credential should be scoped to a valid region, not '{claim.region}'. ",
@@ -96,25 +96,25 @@ def _wrong_region(
     said = f"the region '{claim.region}' is wrong; expecting '{endpoint.home}'"
     details = (("Region", endpoint.home),)
     if claim.presigned:
-        return errors._s3_error(
+        return errors.s3_error(
             "AuthorizationQueryParametersError",
             f"Error parsing the X-Amz-Credential parameter; {said}",
             details=details,
         )
-    return errors._s3_error(
-        "AuthorizationHeaderMalformed", errors._S3_HEADER_MALFORMED + said, details=details
+    return errors.s3_error(
+        "AuthorizationHeaderMalformed", errors.S3_HEADER_MALFORMED + said, details=details
     )
 
 
 def _host_unsigned(dialect: errors.Dialect) -> errors.SignatureError:
     if dialect is errors.Dialect.S3:
-        return errors._s3_error(
+        return errors.s3_error(
             "AccessDenied",
             "There were headers present in the request which were not signed",
             403,
             details=(("HeadersNotSigned", "host"),),
         )
-    return errors._fail(
+    return errors.fail(
         "incomplete",
         dialect,
         "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",

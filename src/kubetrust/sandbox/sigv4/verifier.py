@@ -57,16 +57,16 @@ class VerifiedRequest:
 # --- checking the claim ------------------------------------------------------------------
 
 
-def _check_scope_date(claim: parse._Claim, dialect: errors.Dialect) -> None:
+def _check_scope_date(claim: parse.Claim, dialect: errors.Dialect) -> None:
     """The credential scope must be dated the day the request was signed."""
     if claim.scope_date == claim.timestamp[:8]:
         return
     if dialect is errors.Dialect.S3:
         reason = "Invalid credential date. Date is not the same as X-Amz-Date."
         if claim.presigned:
-            raise errors._s3_error("AuthorizationQueryParametersError", reason)
-        raise errors._fail("incomplete", dialect, errors._S3_HEADER_MALFORMED + reason)
-    raise errors._fail(
+            raise errors.s3_error("AuthorizationQueryParametersError", reason)
+        raise errors.fail("incomplete", dialect, errors.S3_HEADER_MALFORMED + reason)
+    raise errors.fail(
         "mismatch",
         dialect,
         "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
@@ -74,15 +74,15 @@ def _check_scope_date(claim: parse._Claim, dialect: errors.Dialect) -> None:
     )
 
 
-def _check_clock(claim: parse._Claim, now: datetime, dialect: errors.Dialect) -> None:
+def _check_clock(claim: parse.Claim, now: datetime, dialect: errors.Dialect) -> None:
     """15 minutes either way of ``now``; S3 presigned URLs: ``X-Amz-Expires`` after their
     date, and not valid before it (beyond the same 15 minutes of skew): a URL dated a year
     ahead must not work now and for a year more."""
     if dialect is errors.Dialect.S3 and claim.presigned:
         if claim.expires is not None and now - claim.signed_at > timedelta(seconds=claim.expires):
-            raise errors._s3_error("AccessDenied", "Request has expired", 403)
+            raise errors.s3_error("AccessDenied", "Request has expired", 403)
         if claim.signed_at - now > MAX_SKEW:
-            raise errors._s3_error("AccessDenied", "Request is not yet valid", 403)
+            raise errors.s3_error("AccessDenied", "Request is not yet valid", 403)
         return
     if now - claim.signed_at > MAX_SKEW:
         message = (
@@ -97,16 +97,16 @@ def _check_clock(claim: parse._Claim, now: datetime, dialect: errors.Dialect) ->
     else:
         return
     if dialect is errors.Dialect.S3:
-        raise errors._s3_error(
+        raise errors.s3_error(
             "RequestTimeTooSkewed",
             "The difference between the request time and the current time is too large.",
             403,
         )
-    raise errors._fail("mismatch", dialect, message)
+    raise errors.fail("mismatch", dialect, message)
 
 
 def _resolve_key(
-    claim: parse._Claim,
+    claim: parse.Claim,
     lookup: Callable[[str], SigningKey | None],
     now: datetime,
     dialect: errors.Dialect,
@@ -114,25 +114,25 @@ def _resolve_key(
     """The signing key, if it exists, its session token matches and it has not expired."""
     key = lookup(claim.access_key_id)
     if key is None:
-        raise errors._fail("unknown-key", dialect)
+        raise errors.fail("unknown-key", dialect)
     if key.session_token is None:
         if claim.token is not None:
-            raise errors._fail("bad-token", dialect)
+            raise errors.fail("bad-token", dialect)
     elif claim.token is None:
-        raise errors._fail("unknown-key" if dialect is errors.Dialect.S3 else "bad-token", dialect)
+        raise errors.fail("unknown-key" if dialect is errors.Dialect.S3 else "bad-token", dialect)
     elif not parse._same(claim.token, key.session_token):
-        raise errors._fail("bad-token", dialect)
+        raise errors.fail("bad-token", dialect)
     if key.expires_at is not None and now >= parse._utc(key.expires_at):
-        raise errors._fail("expired-token", dialect)
+        raise errors.fail("expired-token", dialect)
     return key
 
 
-def _signed_names(claim: parse._Claim) -> set[str]:
+def _signed_names(claim: parse.Claim) -> set[str]:
     return {name.lower() for name in claim.signed_headers}
 
 
 def _declared_payload(
-    claim: parse._Claim, wire: Mapping[str, list[str]], dialect: errors.Dialect
+    claim: parse.Claim, wire: Mapping[str, list[str]], dialect: errors.Dialect
 ) -> str | None:
     """The payload hash the request declares (``x-amz-content-sha256``), with S3's rules.
 
@@ -144,11 +144,11 @@ def _declared_payload(
         return None
     declared = parse._header(wire, "x-amz-content-sha256")
     if declared is None:
-        raise errors._s3_error(
+        raise errors.s3_error(
             "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
         )
     if "x-amz-content-sha256" not in _signed_names(claim):
-        raise errors._s3_error(
+        raise errors.s3_error(
             "InvalidRequest", "header 'x-amz-content-sha256' must be included in signature"
         )
     known = (
@@ -158,16 +158,16 @@ def _declared_payload(
         chunked.STREAMING_SIGNED_TRAILER,
     )
     if declared not in known and not _SHA256_HEX.fullmatch(declared):
-        raise errors._s3_error("InvalidArgument", errors._S3_CONTENT_SHA256_VALUES)
+        raise errors.s3_error("InvalidArgument", errors._S3_CONTENT_SHA256_VALUES)
     return declared
 
 
-def _check_headers_signed(claim: parse._Claim, wire: Mapping[str, list[str]]) -> None:
+def _check_headers_signed(claim: parse.Claim, wire: Mapping[str, list[str]]) -> None:
     """S3 refuses ``x-amz-*`` headers that the signature does not cover."""
     covered = _signed_names(claim) | ({"x-amz-content-sha256"} if claim.presigned else set())
     unsigned = [name for name in wire if name.startswith("x-amz-") and name not in covered]
     if unsigned:
-        raise errors._s3_error(
+        raise errors.s3_error(
             "AccessDenied", "There were headers present in the request which were not signed", 403
         )
 
@@ -192,7 +192,7 @@ class _Recompute:
         service: str,
         region: str,
         *,
-        claim: parse._Claim,
+        claim: parse.Claim,
         wire: Mapping[str, list[str]],
         query: Sequence[tuple[str, str]],
         payload: str | None,
@@ -248,7 +248,7 @@ class _Recomputation:
 
 
 def _signer(
-    claim: parse._Claim,
+    claim: parse.Claim,
     key: SigningKey,
     wire: Mapping[str, list[str]],
     pairs: Sequence[tuple[str, str]],
@@ -272,7 +272,7 @@ def _signer(
     )
 
 
-def _request(method: str, raw_path: str, body: bytes, claim: parse._Claim) -> Any:
+def _request(method: str, raw_path: str, body: bytes, claim: parse.Claim) -> Any:
     path = raw_path if raw_path.startswith("/") else "/" + raw_path
     request = AWSRequest(method=method, url=_URL_BASE + path, data=body)
     request.context["timestamp"] = claim.timestamp
@@ -295,7 +295,7 @@ def _recompute(signer: Any, request: Any) -> _Recomputation:
 
 
 def _check_signature(
-    signer: _Recompute, request: Any, claim: parse._Claim, dialect: errors.Dialect
+    signer: _Recompute, request: Any, claim: parse.Claim, dialect: errors.Dialect
 ) -> None:
     try:
         expected = _recompute(signer, request).signature
@@ -303,9 +303,9 @@ def _check_signature(
         # INVARIANT: only input botocore cannot canonicalize gets here (lone surrogates in a
         # header, a path that is not a URL path); AWS cannot verify those either
         logger.debug("cannot canonicalize the request: %s", type(exc).__name__)
-        raise errors._fail("mismatch", dialect) from exc
+        raise errors.fail("mismatch", dialect) from exc
     if not parse._same(expected, claim.signature):
-        raise errors._fail("mismatch", dialect)
+        raise errors.fail("mismatch", dialect)
 
 
 # --- the payload -------------------------------------------------------------------------
@@ -316,7 +316,7 @@ def _check_payload(
     body: bytes,
     signer: Any,
     request: Any,
-    claim: parse._Claim,
+    claim: parse.Claim,
     wire: Mapping[str, list[str]],
     dialect: errors.Dialect,
 ) -> None:
@@ -327,13 +327,13 @@ def _check_payload(
         if hashlib.sha256(body).hexdigest() == declared:
             return
         if dialect is errors.Dialect.S3:
-            raise errors._s3_error(
+            raise errors.s3_error(
                 "XAmzContentSHA256Mismatch",
                 "The provided 'x-amz-content-sha256' header does not match what was computed.",
             )
-        raise errors._fail("mismatch", dialect)
+        raise errors.fail("mismatch", dialect)
     if dialect is not errors.Dialect.S3:
-        raise errors._fail("mismatch", dialect)  # ours: a payload hash we cannot check
+        raise errors.fail("mismatch", dialect)  # ours: a payload hash we cannot check
     chunked._check_chunked(declared, body, signer, request, claim, wire)
 
 
