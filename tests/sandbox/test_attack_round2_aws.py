@@ -49,8 +49,9 @@ def test_role_name_in_another_case_is_taken(aws: Any) -> None:
         RoleName=upper,
         AssumeRolePolicyDocument=_trust(aws),
     )
-    names = [r["RoleName"] for r in iam.list_roles()["Roles"]]
-    assert upper not in names
+    pages = iam.get_paginator("list_roles").paginate()
+    names = [r["RoleName"] for page in pages for r in page["Roles"]]
+    assert name in names and upper not in names
 
 
 def test_users_groups_profiles_in_another_case(aws: Any) -> None:

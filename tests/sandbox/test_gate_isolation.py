@@ -337,12 +337,17 @@ def test_an_absolute_form_target_is_read_once(aws: Any, private_bucket: str) -> 
 
 
 def test_a_presigned_iam_call_reaches_iam(aws: Any, sentinel_role: str) -> None:
+    """A presigned GetRole (not ListRoles: other tests' roles would page the sentinel out)."""
     answer = presigned(
-        aws, "iam", "GET", "/?Action=ListRoles&Version=2010-05-08", credentials=admin(aws, aws.CI)
+        aws,
+        "iam",
+        "GET",
+        f"/?Action=GetRole&RoleName={sentinel_role}&Version=2010-05-08",
+        credentials=admin(aws, aws.CI),
     )
     assert answer.status == 200, answer
     root = ElementTree.fromstring(answer.body)
-    assert root.tag.endswith("ListRolesResponse"), answer
+    assert root.tag.endswith("GetRoleResponse"), answer
     assert sentinel_role.encode() in answer.body
 
 

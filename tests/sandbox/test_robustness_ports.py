@@ -687,3 +687,78 @@ def test_the_deadline_is_per_request_on_a_kept_connection(quick_head: Listener) 
             sock.sendall(b"cd")
             assert final_status(read_answer(sock)) == 200
             time.sleep(0.7)
+
+
+# --------------------------------------------------------------------------- connection cap
+
+
+def test_more_idle_connections_than_the_cap_on_every_port(victim: Victim) -> None:
+    """Past each listener's cap (sandbox.http.MAX_CONNECTIONS) of idle TCP connections,
+    plain and before the TLS handshake: the oldest idle ones are evicted, a legitimate
+    client is served within the bound, and the process survives (autouse check)."""
+    from kubetrust.sandbox.http import MAX_CONNECTIONS
+
+    held: list[socket.socket] = []
+    try:
+        for port in victim.ports.values():
+            held += [port.connect(handshake=False) for _ in range(MAX_CONNECTIONS + 40)]
+        for _ in range(3):
+            assert_served_quickly(victim)
+        assert any(_closed(sock) for sock in held)  # the cap evicted some
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_a_full_listener_evicts_idle_connections_and_serves_new_ones() -> None:
+    """An in-process listener capped at 4: ten idle clients, then a real request; it is
+    answered at once, and the listener never holds more than its cap plus the evicted."""
+    listener = Listener("127.0.0.1", 0, _hello, max_connections=4)
+    thread = listener.serve_in_thread("capped")
+    idle: list[socket.socket] = []
+    try:
+        address = ("127.0.0.1", listener.server_port)
+        idle = [socket.create_connection(address, timeout=TIMEOUT) for _ in range(10)]
+        started = time.monotonic()
+        with socket.create_connection(address, timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert final_status(read_answer(sock)) == 200
+        assert time.monotonic() - started < SERVED_WITHIN
+        assert sum(_closed(sock) for sock in idle) >= 7  # the oldest idle were evicted
+        assert listener.connections.open <= 4
+    finally:
+        for sock in idle:
+            sock.close()
+        listener.shutdown()
+        listener.server_close()
+        thread.join(timeout=TIMEOUT)
+
+
+def test_a_full_listener_of_busy_connections_closes_the_newcomer() -> None:
+    """Every slot serving a request (a body still arriving): a new connection waits its
+    bound for a slot, then is closed unanswered; once a slot frees, clients are served."""
+    listener = Listener("127.0.0.1", 0, _hello, max_connections=2)
+    listener.connections.wait = 0.5
+    thread = listener.serve_in_thread("busy")
+    busy: list[socket.socket] = []
+    try:
+        address = ("127.0.0.1", listener.server_port)
+        for _ in range(2):
+            sock = socket.create_connection(address, timeout=TIMEOUT)
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+            busy.append(sock)
+        time.sleep(0.3)
+        with socket.create_connection(address, timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_answer(sock) == b""
+        busy.pop().close()
+        time.sleep(0.3)
+        with socket.create_connection(address, timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert final_status(read_answer(sock)) == 200
+    finally:
+        for sock in busy:
+            sock.close()
+        listener.shutdown()
+        listener.server_close()
+        thread.join(timeout=TIMEOUT)

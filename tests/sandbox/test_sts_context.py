@@ -429,9 +429,10 @@ def test_a_deleted_roles_session_does_not_carry_its_successors_tags(aws: Any) ->
     stale = store.get(old["AccessKeyId"])
     current = store.get(new["AccessKeyId"])
     assert stale is not None and current is not None
-    assert "team" not in identity.principal(stale).tags
-    assert "aws:PrincipalTag/team" not in identity.caller_context(stale)
-    assert identity.principal(current).tags.get("team") == "red"  # the positive sibling
+    assert "team" not in identity.principal(stale, aws.sandbox.world).tags
+    assert "aws:PrincipalTag/team" not in identity.caller_context(stale, None, aws.sandbox.world)
+    current_tags = identity.principal(current, aws.sandbox.world).tags
+    assert current_tags.get("team") == "red"  # the positive sibling
 
 
 def test_a_deleted_users_session_does_not_carry_its_successors_tags(aws: Any) -> None:
@@ -446,7 +447,7 @@ def test_a_deleted_users_session_does_not_carry_its_successors_tags(aws: Any) ->
     iam.create_user(UserName=name, Tags=[{"Key": "team", "Value": "red"}])
     stale = aws.sandbox.store.get(session["AccessKeyId"])
     assert stale is not None
-    assert "aws:PrincipalTag/team" not in identity.caller_context(stale)
+    assert "aws:PrincipalTag/team" not in identity.caller_context(stale, None, aws.sandbox.world)
     iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=document([ALLOW_ALL]))
     with pytest.raises(ClientError) as refused:  # and it acts with nothing of the successor's
         aws.client("s3", credentials=keys_of(session)).list_buckets()
@@ -467,10 +468,11 @@ def test_mfa_keys_of_the_principal_follow_the_session(aws: Any) -> None:
     assert mfa is not None and plain is not None and long_term is not None
     now = dt.datetime.now(dt.UTC)
     facts = context.RequestFacts(now=now + dt.timedelta(seconds=90))
-    with_mfa = identity.caller_context(mfa, facts)
+    with_mfa = identity.caller_context(mfa, facts, aws.sandbox.world)
     assert with_mfa["aws:MultiFactorAuthPresent"] is True
     assert 85 <= int(str(with_mfa["aws:MultiFactorAuthAge"])) <= 120
-    without = identity.caller_context(plain, facts)
+    without = identity.caller_context(plain, facts, aws.sandbox.world)
     assert without["aws:MultiFactorAuthPresent"] is False
     assert "aws:MultiFactorAuthAge" not in without
-    assert "aws:MultiFactorAuthPresent" not in identity.caller_context(long_term, facts)
+    long_term_keys = identity.caller_context(long_term, facts, aws.sandbox.world)
+    assert "aws:MultiFactorAuthPresent" not in long_term_keys

@@ -199,8 +199,23 @@ def caller_side(topology: Topology, caller: Identity) -> hops.CallerSide:
 def role_side(topology: Topology, role: Role) -> hops.RoleSide:
     trust = role.trust if role.trust is not None else _NOBODY
     return hops.RoleSide(
-        role.arn, trust, topology.rcps(role.account), role.max_session_duration, role.tags
+        role.arn,
+        trust,
+        topology.rcps(role.account),
+        role.max_session_duration,
+        role.tags,
+        org_of(topology, role.account),
     )
+
+
+def org_of(topology: Topology | None, account: str | None) -> context.Org | None:
+    """The organization membership of ``account`` as the request context shows it
+    (:class:`kubetrust.chain.context.Org`), when the inputs hold it; ``None`` otherwise,
+    and the org keys stay absent, as for an account outside any organization."""
+    found = topology.membership(account) if topology is not None else None
+    if found is None or found.org_id is None:
+        return None
+    return context.Org(found.org_id, found.paths)
 
 
 def principal(
@@ -209,12 +224,15 @@ def principal(
     *,
     request: context.RequestFacts | None = None,
     federated_provider: str | None = None,
+    topology: Topology | None = None,
 ) -> context.Principal:
     """The context's view of ``caller`` (:mod:`kubetrust.chain.context`): a role session
     named ``session`` — ``aws:PrincipalArn`` the role's ARN with its path (B.4), its tags,
     ``aws:userid`` ``AROA…:session``, temporary credentials issued at the request's time,
     without MFA — or an IAM user with its long-term keys. ``federated_provider`` for the
-    session AssumeRoleWithWebIdentity issued."""
+    session AssumeRoleWithWebIdentity issued. ``topology``: where the caller's account's
+    organization is found (``aws:PrincipalOrgID``/``…Paths``); without it they are absent."""
+    org = org_of(topology, caller.account)
     if isinstance(caller, Role):
         return context.Principal(
             kind=context.ROLE_SESSION,
@@ -225,6 +243,7 @@ def principal(
             temporary=True,
             issued_at=request.now if request else None,
             federated_provider=federated_provider,
+            org=org,
         )
     return context.Principal(
         kind=context.USER,
@@ -232,6 +251,7 @@ def principal(
         account=caller.account,
         user_id=caller.user_id or None,
         username=caller.name,
+        org=org,
     )
 
 
@@ -241,11 +261,18 @@ def caller_context(
     *,
     request: context.RequestFacts | None = None,
     federated_provider: str | None = None,
+    topology: Topology | None = None,
 ) -> dict[str, object]:
     """Every key ``caller``'s request carries that does not depend on the resource: the
     principal's (:func:`principal`) and the request's own (time, transport, region)."""
     facts = request or context.RequestFacts()
-    who = principal(caller, session, request=facts, federated_provider=federated_provider)
+    who = principal(
+        caller,
+        session,
+        request=facts,
+        federated_provider=federated_provider,
+        topology=topology,
+    )
     return {**context.principal_keys(who, facts.now), **context.request_keys(facts, "sts")}
 
 
@@ -295,7 +322,7 @@ class EdgeJudge:
     def judge(self, caller: Identity, target: Role) -> Verdict:
         """Whether ``caller`` may assume ``target`` (sessions named :data:`SESSION_NAME`)."""
         principal = caller_arn(caller)
-        keys = caller_context(caller, request=self.request)
+        keys = caller_context(caller, request=self.request, topology=self.topology)
         target_side = role_side(self.topology, target)
         if caller.account == target.account:
             hop = hops.assume_role(

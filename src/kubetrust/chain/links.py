@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from kubetrust import policy
 from kubetrust.chain import context, graph
@@ -253,7 +253,11 @@ def assume_role(
         graph.role_side(topology, target),
         session_name=session,
         context=graph.caller_context(
-            caller, session, request=request, federated_provider=federated_provider
+            caller,
+            session,
+            request=request,
+            federated_provider=federated_provider,
+            topology=topology,
         ),
         request=request,
     )
@@ -318,11 +322,14 @@ def aws_action(
         resource_kind="resource" if given is not None else None,
     )
     known = request or context.RequestFacts()
-    who = graph.principal(role, session, request=known, federated_provider=federated_provider)
+    who = graph.principal(
+        role, session, request=known, federated_provider=federated_provider, topology=topology
+    )
+    owner = resource_account or role.account
     keys = context.build(
         who,
         known,
-        _resource(topology, resource, resource_account or role.account),
+        replace(_resource(topology, resource, owner), org=graph.org_of(topology, owner)),
         service=action.split(":", 1)[0].lower(),
     )
     decision = policy.authorize(policy.Request(principal, action, resource, keys), policies)

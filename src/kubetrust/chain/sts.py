@@ -37,7 +37,7 @@ MAX_CHAINED_SECONDS = 3600
 MIN_DURATION = 900
 MAX_DURATION = 43200
 DEFAULT_DURATION = 3600
-_SESSION_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]*\Z")
+_SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
 
 Document = str | Mapping[str, Any] | policy.PolicyDocument
 
@@ -67,6 +67,9 @@ class RoleSide:
     max_session_duration: int = DEFAULT_DURATION
     tags: Mapping[str, str] = field(default_factory=dict)
     """The role's tags: ``aws:ResourceTag/<k>`` of the assume call (STS's role resource)."""
+    org: request_context.Org | None = None
+    """The organization of the role's account: ``aws:ResourceOrgID``/``…Paths`` of the
+    assume call (absent when the account is in none)."""
 
     @property
     def account(self) -> str:
@@ -74,8 +77,11 @@ class RoleSide:
 
     def context(self, request: request_context.RequestFacts | None) -> dict[str, object]:
         """The keys the role and the request add to an assume call (:mod:`.context`):
-        the role's account and tags, and the request's time, transport, region, peer."""
-        resource = request_context.Resource(account=self.account, tags=dict(self.tags))
+        the role's account, organization and tags, and the request's time, transport,
+        region, peer."""
+        resource = request_context.Resource(
+            account=self.account, tags=dict(self.tags), org=self.org
+        )
         facts = request or request_context.RequestFacts()
         return request_context.build(None, facts, resource, service="sts")
 
@@ -236,23 +242,61 @@ def _account_trust(account: str) -> policy.PolicyDocument:
 
 
 def check_session_name(name: object) -> str | None:
-    """STS's ``ValidationError`` message for a bad ``RoleSessionName``, or ``None`` (B.1)."""
-    if not isinstance(name, str):
-        return (
-            "1 validation error detected: Value at 'roleSessionName' failed to satisfy "
-            "constraint: Member must not be null"
-        )
-    head = (
-        f"1 validation error detected: Value '{name}' at 'roleSessionName' failed to "
-        "satisfy constraint: Member must "
+    """STS's ``ValidationError`` message for a bad ``RoleSessionName``, or ``None`` (B.1):
+    the model's length 2–64 and pattern, every violated one listed, as the sandbox's STS
+    answers it (:func:`text_problems`)."""
+    value = name if isinstance(name, str) else None
+    problems = text_problems(
+        value,
+        "roleSessionName",
+        2,
+        64,
+        pattern=_SESSION_NAME,
+        pattern_text=r"[\w+=,.@-]*",
+        required=True,
     )
-    if len(name) < 2:
-        return head + "have length greater than or equal to 2"
-    if len(name) > 64:
-        return head + "have length less than or equal to 64"
-    if not _SESSION_NAME.match(name):
-        return head + r"satisfy regular expression pattern: [\w+=,.@-]*"
-    return None
+    return validation_message(problems)
+
+
+def text_problems(
+    value: str | None,
+    member: str,
+    low: int,
+    high: int | None = None,
+    *,
+    pattern: re.Pattern[str] | None = None,
+    pattern_text: str = "",
+    required: bool = False,
+    secret: bool = False,
+) -> list[str]:
+    """The constraints a string member of an STS call violates, each worded as STS words
+    it (B.1): "Value null at 'roleArn' failed to satisfy constraint: Member must not be
+    null", "Value 'x' at 'roleSessionName' failed to satisfy constraint: Member must have
+    length greater than or equal to 2"; a ``secret`` member's value is not shown ("Value
+    at 'policy' …"). The one implementation: explain's checks and the sandbox's STS
+    (``sandbox/sts_params``) both word their problems here."""
+    if value is None:
+        if not required:
+            return []
+        return [f"Value null at '{member}' failed to satisfy constraint: Member must not be null"]
+    shown = f"Value at '{member}'" if secret else f"Value '{value}' at '{member}'"
+    head = f"{shown} failed to satisfy constraint: Member must "
+    problems: list[str] = []
+    if len(value) < low:
+        problems.append(head + f"have length greater than or equal to {low}")
+    elif high is not None and len(value) > high:
+        problems.append(head + f"have length less than or equal to {high}")
+    if pattern is not None and not pattern.fullmatch(value):
+        problems.append(head + f"satisfy regular expression pattern: {pattern_text}")
+    return problems
+
+
+def validation_message(problems: Sequence[str]) -> str | None:
+    """STS's ``ValidationError`` text listing ``problems``, or ``None`` when there are none."""
+    if not problems:
+        return None
+    noun = "error" if len(problems) == 1 else "errors"
+    return f"{len(problems)} validation {noun} detected: " + "; ".join(problems)
 
 
 def check_duration(

@@ -148,6 +148,24 @@ def sandbox_accesses(state_dir: Path | None) -> list[AwsAccess]:
     ]
 
 
+def sandbox_organization(state_dir: Path | None, result: SnapshotResult) -> None:
+    """Write each snapshotted account's ``organization.json`` (SCP/RCP levels, organization
+    id and path) from the world the sandbox runs: the sandbox serves no Organizations API
+    to read them from (:func:`kubetrust.sandbox.world.organization_json`)."""
+    import json
+
+    from kubetrust.sandbox import process, world
+
+    facts = process.read_state(state_dir or process.default_state_dir()) or {}
+    world_file = facts.get("world_file")
+    running = world.load_world(Path(world_file) if world_file else None)
+    for account in result.accounts:
+        found = world.organization_json(running, account)
+        if found is not None:
+            path = result.root / "accounts" / account / "organization.json"
+            path.write_text(json.dumps(found, indent=2), encoding="utf-8")
+
+
 def accesses(kw: dict[str, Any]) -> list[AwsAccess]:
     """The accounts the live options name (:func:`live_options`)."""
     region = kw["regions"][0] if kw["regions"] else None
@@ -180,6 +198,8 @@ def snapshot(kw: dict[str, Any], out: Path) -> SnapshotResult:
     if not found:
         raise click.UsageError("give --sandbox, --profile or --live")
     result = take_snapshot(found, out, snapshot_options(kw))
+    if kw["use_sandbox"]:
+        sandbox_organization(kw["state_dir"], result)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     return result

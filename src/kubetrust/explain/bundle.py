@@ -7,7 +7,8 @@ file)::
       accounts/<any>/authorization-details.json   aws iam get-account-authorization-details
       accounts/<any>/roles.json                   aws iam list-roles            (optional)
       accounts/<any>/oidc-providers.json          providers, or oidc-providers/*.json
-      accounts/<any>/organization.json            {"scps": [[doc...]...], "rcps": [...]}
+      accounts/<any>/organization.json            {"scps": [[doc...]...], "rcps": [...],
+                                                   "id": "o-…", "path": "o-…/r-…/ou-…/"}
       accounts/<any>/resource-policies.json       [{"resource": ARN, "policy": doc}]
       accounts/<any>.json                         an authorization-details file alone
       clusters/<any>/describe-cluster.json        aws eks describe-cluster
@@ -297,10 +298,40 @@ def _levels(path: Path, raw: object, name: str) -> tuple[tuple[Any, ...], ...]:
     return tuple(levels)
 
 
+_ORG_ID = re.compile(r"o-[a-z0-9]{10,32}\Z")
+_ORG_PATH = re.compile(
+    r"(o-[a-z0-9]{10,32})/r-[0-9a-z]{4,32}/(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}/)*\Z"
+)
+
+
 def _org(path: Path) -> OrgPolicies:
+    """The account's SCP/RCP levels and, when given, its organization id and path (the
+    values of ``aws:PrincipalOrgID``/``aws:ResourceOrgID`` and their ``…OrgPaths``).
+    Both are optional so bundles written before they were read still load; a path
+    without an id, or one that is not under the id, is refused."""
     data = _mapping(path, read_json(path))
+    org_id, org_path = data.get("id"), data.get("path")
+    if org_id is not None and (not isinstance(org_id, str) or not _ORG_ID.match(org_id)):
+        raise BundleError(
+            path,
+            f"`id` {errors.shown(org_id)} is not an organization id (`o-` and 10 to 32 "
+            "lowercase letters or digits)",
+        )
+    paths: tuple[str, ...] = ()
+    if org_path is not None:
+        found = _ORG_PATH.match(org_path) if isinstance(org_path, str) else None
+        if found is None or found.group(1) != org_id:
+            raise BundleError(
+                path,
+                f"`path` {errors.shown(org_path)} must be the account's path in the "
+                "organization `id` names, as `o-…/r-…/ou-…/` (one `ou-…/` per OU level)",
+            )
+        paths = (str(org_path),)
     return OrgPolicies(
-        _levels(path, data.get("scps"), "scps"), _levels(path, data.get("rcps"), "rcps")
+        _levels(path, data.get("scps"), "scps"),
+        _levels(path, data.get("rcps"), "rcps"),
+        org_id if isinstance(org_id, str) else None,
+        paths,
     )
 
 

@@ -166,11 +166,13 @@ def write_account(root: Path, account: Mapping[str, Any], encode: str = "object"
     ]
     if providers:
         _write_json(folder / "oidc-providers.json", providers)
-    if account.get("scps") or account.get("rcps"):
-        _write_json(
-            folder / "organization.json",
-            {"scps": account.get("scps") or [], "rcps": account.get("rcps") or []},
-        )
+    if account.get("scps") or account.get("rcps") or account.get("org_id"):
+        organization = {"scps": account.get("scps") or [], "rcps": account.get("rcps") or []}
+        if account.get("org_id"):
+            organization["id"] = account["org_id"]
+        if account.get("org_path"):
+            organization["path"] = account["org_path"]
+        _write_json(folder / "organization.json", organization)
     if account.get("resource_policies"):
         _write_json(folder / "resource-policies.json", account["resource_policies"])
 

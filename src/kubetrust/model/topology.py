@@ -45,10 +45,16 @@ class Cluster:
 
 @dataclass(frozen=True, slots=True)
 class OrgPolicies:
-    """The SCP and RCP levels that bind one account (reference A.1 steps 3–4)."""
+    """One account's place in AWS Organizations: the SCP and RCP levels that bind it
+    (reference A.1 steps 3–4) and, when known, the organization's id and the account's
+    path (``o-…/r-…/ou-…/``), the values of ``aws:PrincipalOrgID``/``aws:ResourceOrgID``
+    and their ``…OrgPaths`` keys. ``org_id`` ``None``: membership unknown (older bundles
+    hold only the levels), so those keys stay absent."""
 
     scps: Levels = ()
     rcps: Levels = ()
+    org_id: str | None = None
+    paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,6 +167,12 @@ class Topology:
     def rcps(self, account: str) -> Levels:
         policies = self.org.get(account)
         return policies.rcps if policies is not None else ()
+
+    def membership(self, account: str | None) -> OrgPolicies | None:
+        """``account``'s organization facts when the inputs say it is a member (an
+        organization id is known), else ``None``."""
+        policies = self.org.get(account) if account else None
+        return policies if policies is not None and policies.org_id else None
 
     # ------------------------------------------------------------------ OIDC and EKS
     def provider(self, account: str, url: str) -> OidcProvider | None:

@@ -39,11 +39,11 @@ def authorize(
     principal = caller.principal_arn if caller else "anonymous"
     owner = caller.account if caller else ""
     facts = request or context.RequestFacts()
-    who = identity.principal(caller) if caller else None
+    who = identity.principal(caller, world) if caller else None
     for check in op.authorizations:
         resource_policy, resource_account = _resource_policy(world, op, check.resource)
         owner = resource_account or owner
-        resource = _resource(op, check.resource, owner)
+        resource = identity.resource_side(world, _resource(op, check.resource, owner))
         keys = context.build(who, facts, resource, service=op.service)
         keys.update(check.context)
         decision = policy.authorize(
@@ -89,25 +89,34 @@ def request_facts(
 
 def _resource(op: operations.Operation, resource: str, owner: str) -> context.Resource:
     """The resource's side of the context: its account and, where its service authorizes
-    on tags, its tags. IAM roles and users: ``aws:`` and ``iam:ResourceTag``; EKS
-    clusters: ``aws:ResourceTag``. S3 buckets: none, as on AWS where attribute-based
-    access control is off for general purpose buckets until ``PutBucketAbac`` enables it
-    (S3 UG "Enabling ABAC in general purpose buckets"; the sandbox does not emulate it)."""
+    on tags, its tags under the prefixes :func:`kubetrust.chain.context.tag_prefixes`
+    names (the one table explain reads too). S3 buckets have none there, as on AWS where
+    attribute-based access control is off for general purpose buckets until
+    ``PutBucketAbac`` enables it (S3 UG "Enabling ABAC in general purpose buckets"; the
+    sandbox does not emulate it)."""
     account = _account_of(resource) or op.resource_account or owner or None
     try:
         parsed = arns.parse(resource)
     except errors.InvalidArnError:
         return context.Resource(account=account)
-    kind = (parsed.service, parsed.resource_type)
-    tags: dict[str, str] | None = None
-    prefixes: tuple[str, ...] = ("aws",)
-    if kind == ("iam", "role"):
-        tags, prefixes = state.role_tags(parsed.account, parsed.resource_name), ("aws", "iam")
-    elif kind == ("iam", "user"):
-        tags, prefixes = state.user_tags(parsed.account, parsed.resource_name), ("aws", "iam")
-    elif kind == ("eks", "cluster"):
-        tags = state.cluster_tags(parsed.account, parsed.region, parsed.resource_name)
+    prefixes = context.tag_prefixes(parsed.service, parsed.resource_type)
+    if not prefixes:
+        return context.Resource(account=account)
+    tags = _tags(parsed)
     return context.Resource(account=account, tags=tags, tag_prefixes=prefixes)
+
+
+def _tags(parsed: arns.Arn) -> dict[str, str] | None:
+    """The stored tags of a kind whose tags are authorized on (``None`` when it is gone,
+    or for a kind of the table the sandbox stores no tags of)."""
+    kind = (parsed.service, parsed.resource_type)
+    if kind == ("iam", "role"):
+        return state.role_tags(parsed.account, parsed.resource_name)
+    if kind == ("iam", "user"):
+        return state.user_tags(parsed.account, parsed.resource_name)
+    if kind == ("eks", "cluster"):
+        return state.cluster_tags(parsed.account, parsed.region, parsed.resource_name)
+    return None
 
 
 def _account_of(resource: str) -> str | None:

@@ -168,6 +168,7 @@ def forward(
     status, headers = captured
     if status.startswith("5") or (status.startswith("404") and _html(headers, chunks)):
         raise _moto_failure(target.service, status)
+    chunks = _well_formed(target, status, headers, chunks)
     if status.startswith("200"):  # what AWS shows and keeps, not moto's view (iam_reads)
         shown = iam_reads.answer(target, request, chunks)
         if shown != chunks:  # a HEAD's Content-Length is the object's: kept unless rewritten
@@ -178,6 +179,56 @@ def forward(
         on_stored()
     start_response(status, headers)
     return [chunks]
+
+
+_PAYLOAD_OPERATIONS = frozenset({"GetObject", "HeadObject"})
+"""S3 operations whose 2xx body is the object's own bytes, never an XML document of S3's."""
+
+
+def _well_formed(target: Target, status: str, headers: list[tuple[str, str]], body: bytes) -> bytes:
+    """moto's XML answer as a document every client can parse. moto echoes request
+    values (an S3 key, a value without a pattern) into its bodies without asking whether
+    XML 1.0 can carry them; a NUL there made the answer unreadable to every SDK. An error
+    answer keeps its code and status with each such character as U+FFFD (as the gate's own
+    error bodies: :func:`wire.xml_sanitized`); a successful answer is refused instead,
+    since a listing with altered keys would mislead. [uncertain] AWS S3 itself writes such
+    keys as character references (``&#x7;``) that XML 1.0 parsers refuse (boto/botocore
+    #3496): the client fails there as here, with S3's answer readable here."""
+    if not _xml_answer(target, status, headers, body):
+        return body
+    text = body.decode("utf-8", errors="replace")
+    if not wire.xml_unsafe(text):
+        return body
+    if status.startswith("2"):
+        logger.info("moto answered %s with characters XML cannot carry", target.operation)
+        raise _unsafe_answer(target.service)
+    headers[:] = [h for h in headers if h[0].lower() != "content-length"]
+    fixed = wire.xml_sanitized(text).encode("utf-8")
+    headers.append(("Content-Length", str(len(fixed))))
+    return fixed
+
+
+def _xml_answer(target: Target, status: str, headers: list[tuple[str, str]], body: bytes) -> bool:
+    """Whether moto's answer is an XML document of the service (not an object's bytes)."""
+    if not body or target.service == "eks":  # EKS answers JSON, which escapes anything
+        return False
+    if target.service == "s3" and status.startswith("2"):
+        return target.operation not in _PAYLOAD_OPERATIONS
+    return True
+
+
+def _unsafe_answer(service: str) -> wire.AwsError:
+    """[uncertain] ours: the answer would carry characters XML 1.0 cannot (S3: ask for
+    ``EncodingType=url``, which S3 offers for exactly this)."""
+    if service == "s3":
+        return wire.AwsError(
+            "InvalidRequest",
+            "The answer would contain characters XML cannot carry; "
+            "request it with encoding-type=url",
+            400,
+        )
+    code, _ = _UNSAFE_PARAMETER.get(service, _UNSAFE_PARAMETER["iam"])
+    return wire.AwsError(code, "The answer would contain characters XML cannot carry", 400)
 
 
 def _html(headers: list[tuple[str, str]], body: bytes) -> bool:
@@ -276,10 +327,54 @@ def _query_form(request: RawRequest, target: Target) -> dict[str, list[str]]:
     merged = parse_qs(request.raw_query, keep_blank_values=True)
     merged.update(request.form())  # the body's parameters win, as when the gate identified
     form = {k: list(v) for k, v in merged.items() if k not in _AUTH_PARAMETERS}
+    _refuse_unsafe_parameters(target.service, form)
     members = operations.members(target.service, target.operation)
     if "UserName" in members.optional and not form.get("UserName"):
         form["UserName"] = [_caller_user(target)]
     return form
+
+
+_UNSAFE_PARAMETER = {"iam": ("ValidationError", 400), "sts": ("ValidationError", 400)}
+
+
+def _refuse_unsafe_parameters(service: str, form: Mapping[str, list[str]]) -> None:
+    """A query call whose parameters hold characters XML 1.0 cannot carry never reaches
+    moto: IAM answers in XML, and moto would echo them (a NUL in a ``PolicyArn``, which
+    has no pattern in the model for :mod:`param_checks` to refuse it by). Refused as AWS's
+    model validation answers, every such member at once, without its value (the value
+    itself cannot be shown). [uncertain] AWS's exact constraint text for such input is not
+    reported publicly; the shape is B.1's."""
+    problems = [
+        f"Value at '{_member_label(key)}' failed to satisfy constraint: Member must "
+        "contain only characters XML 1.0 allows"
+        for key, values in sorted(form.items())
+        if wire.XML_INVALID.search(key) is None
+        and any(wire.XML_INVALID.search(value) for value in values)
+    ]
+    if any(wire.XML_INVALID.search(key) for key in form):
+        problems.append(
+            "Value at 'parameterName' failed to satisfy constraint: Member must "
+            "contain only characters XML 1.0 allows"
+        )
+    if problems:
+        code, status = _UNSAFE_PARAMETER.get(service, _UNSAFE_PARAMETER["iam"])
+        noun = "error" if len(problems) == 1 else "errors"
+        message = f"{len(problems)} validation {noun} detected: " + "; ".join(problems)
+        raise wire.AwsError(code, message, status)
+
+
+def _member_label(key: str) -> str:
+    """A query key as AWS's messages name the member: ``PolicyArn`` → ``policyArn``,
+    ``Tags.member.1.Value`` → ``tags.1.member.value`` (as :mod:`param_checks` does)."""
+    parts = key.split(".")
+    out: list[str] = []
+    for index, part in enumerate(parts):
+        if part == "member" and index + 1 < len(parts) and parts[index + 1].isdigit():
+            continue
+        out.append(part[:1].lower() + part[1:])
+        if part.isdigit() and index > 0 and parts[index - 1] == "member":
+            out.append("member")
+    return ".".join(out)
 
 
 def _caller_user(target: Target) -> str:
@@ -331,7 +426,10 @@ def _eks_body(body: bytes, allowed: frozenset[str]) -> bytes:
 
 def _moto_failure(service: str, what: str) -> wire.AwsError:
     """moto could not process a request the gate authorized (an action it does not
-    implement, a value it cannot parse): a 400 in the service's format, never a 500."""
+    implement, a value it cannot parse): a 400 in the service's format, never a 500.
+    ``what`` (an exception's type, moto's status) is logged, never answered: it names
+    internals."""
+    logger.debug("moto could not process a %s request: %s", service, what)
     code = {
         "iam": "ValidationError",
         "sts": "ValidationError",
@@ -340,8 +438,8 @@ def _moto_failure(service: str, what: str) -> wire.AwsError:
     }.get(service, "InvalidRequest")
     return wire.AwsError(
         code,
-        f"The sandbox cannot process this request ({what}): the "
-        "operation or one of its parameters is not emulated",
+        "The sandbox cannot process this request: the operation or one of its "
+        "parameters is not emulated",
         400,
     )
 

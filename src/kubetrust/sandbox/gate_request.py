@@ -9,6 +9,7 @@ re-exports :class:`RawRequest` and :data:`MAX_BODY_BYTES`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,9 +17,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from kubetrust.sandbox import operations, sigv4, wire
-from kubetrust.sandbox.http import PIECE, BodyError, BodyTooLarge, UnreadableFraming
+from kubetrust.sandbox.http import PIECE, BodyTooLarge, UnreadableFraming
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
+
+# the gate's own logger name, kept from before this module was split out of it
+logger = logging.getLogger("kubetrust.sandbox.gate")
 
 
 @dataclass(slots=True)
@@ -159,12 +163,23 @@ def _body(environ: Mapping[str, Any]) -> bytes:
     except BodyTooLarge:  # a chunk size past the limit: refused before its bytes arrive
         raise _too_large() from None
     except UnreadableFraming as exc:  # headers that give the body no reliable end
-        raise wire.AwsError("InvalidRequest", f"The request is not readable: {exc}", 400) from None
+        logger.debug("request framing refused: %s", exc)
+        raise wire.AwsError("InvalidRequest", _UNREADABLE_FRAMING, 400) from None
     except (OSError, ValueError) as exc:  # a broken chunked body, a client that went away
-        reason = str(exc) if isinstance(exc, BodyError) else type(exc).__name__
-        raise wire.AwsError(
-            "IncompleteBody", f"The request body could not be read: {reason}", 400
-        ) from None
+        logger.debug("request body unreadable: %s: %s", type(exc).__name__, exc)
+        raise wire.AwsError("IncompleteBody", _INCOMPLETE_BODY, 400) from None
+
+
+_UNREADABLE_FRAMING = (
+    "The request's Transfer-Encoding and Content-Length headers do not frame its body"
+)
+"""[uncertain] AWS's front ends answer such framing before any service sees it and their
+text is not documented; this one is ours. No exception text reaches the wire: it names
+internals (reader classes, byte reprs of what the client sent) and the detail is logged."""
+_INCOMPLETE_BODY = "The request body ended before its framing said it would"
+"""[uncertain] S3's ``IncompleteBody`` answer to a chunked body cut short is not quoted
+publicly (its documented text is about ``Content-Length``, :func:`_read_stream`); the
+code is S3's, the words are ours, the reader's own text is logged."""
 
 
 def _declared_length(environ: Mapping[str, Any]) -> int | None:

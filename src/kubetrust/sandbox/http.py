@@ -18,13 +18,16 @@ TCP connection to a TLS port froze that port. This module replaces all three:
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
+import itertools
 import logging
 import selectors
 import socket
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -356,17 +359,25 @@ class KeepAliveHandler(WSGIRequestHandler):
 
     def handle_one_request(self) -> None:
         self._reader.deadline = time.monotonic() + self.head_seconds
+        self._idle(True)
         try:
             super().handle_one_request()
         finally:
             self._reader.deadline = None
 
     def parse_request(self) -> bool:
-        """Headers read (http.server reads them here): the head's deadline ends."""
+        """Headers read (http.server reads them here): the head's deadline ends, and the
+        connection is no longer idle (its listener will not evict it: :class:`Connections`)."""
         try:
             return super().parse_request()
         finally:
             self._reader.deadline = None
+            self._idle(False)
+
+    def _idle(self, idle: bool) -> None:
+        connections = getattr(self.server, "connections", None)
+        if isinstance(connections, Connections):
+            connections.idle(idle)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         path = str(getattr(self, "path", "") or "")
@@ -468,8 +479,119 @@ class KeepAliveHandler(WSGIRequestHandler):
                 taken += len(data)
 
 
+MAX_CONNECTIONS = 256  # open connections (threads) per listener; see Connections
+FULL_WAIT_SECONDS = 2.0  # how long a new connection waits for a slot when none is idle
+
+
+class Connections:
+    """The open connections of one listener, at most ``limit`` at once.
+
+    werkzeug's threaded server gives each connection a thread until it ends, so many idle
+    clients meant as many threads (each ending only at its deadline: 10 s for a TLS
+    handshake, 60 s for a request head). Refusing new connections once full would let a
+    few hundred idle sockets lock every legitimate client out for as long as they are
+    renewed; so a new connection instead **evicts the connection idle longest** — one
+    waiting for its TLS handshake or for a request head, never one whose request is being
+    read or answered — and is served. This is what HTTP servers do under pressure (Go's
+    and nginx's servers close idle keep-alive connections first); a kept-alive client
+    evicted between two requests reconnects (the SDKs and kubectl retry a request on a
+    reused connection that was closed before it was answered). Only when every slot is
+    busy with a request does the new connection wait, at most ``wait`` seconds, for one
+    to end; it is then closed unanswered. Eviction is a ``shutdown()`` of the socket,
+    which ends the blocked read in its thread at once.
+
+    Each connection holds a token (never reused, unlike its descriptor); its thread knows
+    its own (:meth:`attach`), and releases it before its socket closes, so that an
+    eviction never reaches a later connection on the same descriptor.
+    """
+
+    def __init__(self, limit: int, wait: float = FULL_WAIT_SECONDS) -> None:
+        self.limit = limit
+        self.wait = wait
+        self._changed = threading.Condition()
+        self._open: dict[int, tuple[int, float | None]] = {}  # token -> (fd, idle since)
+        self._evicted: set[int] = set()
+        self._tokens = itertools.count(1)
+        self._mine = threading.local()
+
+    def admit(self, sock: socket.socket) -> int | None:
+        """A slot's token for ``sock`` (evicting an idle connection if need be); ``None``
+        when none freed within the wait."""
+        deadline = time.monotonic() + self.wait
+        with self._changed:
+            while len(self._open) - len(self._evicted) >= self.limit:
+                if self._evict_one():
+                    continue
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._changed.wait(left)
+            token = next(self._tokens)
+            self._open[token] = (sock.fileno(), time.monotonic())
+            return token
+
+    def _evict_one(self) -> bool:
+        candidates = [
+            (since, token, fd)
+            for token, (fd, since) in self._open.items()
+            if since is not None and token not in self._evicted
+        ]
+        if not candidates:
+            return False
+        _, token, fd = min(candidates)
+        self._evicted.add(token)
+        _shutdown_fd(fd)
+        logger.debug("an idle connection evicted for a new one (%d open)", len(self._open))
+        return True
+
+    def attach(self, token: int) -> None:
+        """The calling thread serves the connection of ``token``."""
+        self._mine.token = token
+
+    def current(self) -> int | None:
+        """The token of the calling thread's connection (``None`` outside one)."""
+        token = getattr(self._mine, "token", None)
+        return token if isinstance(token, int) else None
+
+    def idle(self, idle: bool) -> None:
+        """The calling thread's connection waits for a request head (``True``) or is
+        serving one (``False``: it is not evicted then)."""
+        token = self.current()
+        with self._changed:
+            if token in self._open:
+                fd, _ = self._open[token]
+                self._open[token] = (fd, time.monotonic() if idle else None)
+
+    def release(self, token: int) -> None:
+        """The connection of ``token`` is about to close: its slot is free (idempotent)."""
+        with self._changed:
+            self._open.pop(token, None)
+            self._evicted.discard(token)
+            self._changed.notify_all()
+
+    @property
+    def open(self) -> int:
+        with self._changed:
+            return len(self._open)
+
+
+def _shutdown_fd(fd: int) -> None:
+    """Shut the connection on ``fd`` down in both directions (a duplicate descriptor:
+    ``shutdown`` acts on the connection, the owner's socket object stays untouched)."""
+    try:
+        duplicate = socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return
+    with duplicate, contextlib.suppress(OSError):
+        duplicate.shutdown(socket.SHUT_RDWR)
+
+
 def tls_handshake(
-    context: ssl.SSLContext, sock: socket.socket, seconds: float
+    context: ssl.SSLContext,
+    sock: socket.socket,
+    seconds: float,
+    *,
+    before_close: Callable[[], object] | None = None,
 ) -> ssl.SSLSocket | None:
     """``sock`` with TLS negotiated as the server, or ``None`` when the client did not
     complete a handshake within ``seconds`` (idle, half a ClientHello, not TLS at all).
@@ -484,6 +606,8 @@ def tls_handshake(
         secured.do_handshake()
     except (OSError, ValueError) as exc:  # SSLError and TimeoutError are OSErrors
         logger.debug("TLS handshake failed: %s", exc)
+        if before_close is not None:
+            before_close()
         secured.close()
         return None
     return secured
@@ -508,24 +632,61 @@ class Listener(ThreadedWSGIServer):
         tls: ssl.SSLContext | None = None,
         max_body: int = DEFAULT_MAX_BODY,
         handler: type[KeepAliveHandler] = KeepAliveHandler,
+        max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         super().__init__(host, port, app, handler)
         self.ssl_context = tls  # werkzeug reads it for wsgi.url_scheme and its SSL errors
         self.max_body = max_body
+        self.connections = Connections(max_connections)
+        self._admitted: dict[Any, int] = {}  # a new connection's token, until its thread runs
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """A thread for the connection once it has a slot (:class:`Connections`); closed
+        unanswered when none frees in time."""
+        token = self.connections.admit(request)
+        if token is None:
+            logger.info("connection refused: all %d connections busy", self.connections.limit)
+            self.shutdown_request(request)
+            return
+        self._admitted[request] = token
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread: nobody holds the slot
+            self._admitted.pop(request, None)
+            self.connections.release(token)
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        token = self._admitted.pop(request, None)
+        if token is not None:
+            self.connections.attach(token)
+        super().process_request_thread(request, client_address)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.ssl_context is None:
-            super().finish_request(request, client_address)
-            return
-        secured = tls_handshake(self.ssl_context, request, self.handshake_seconds)
-        if secured is None:
-            return
+        token = self.connections.current()
+        release = functools.partial(self._release, token)
         try:
-            super().finish_request(secured, client_address)
+            if self.ssl_context is None:
+                super().finish_request(request, client_address)
+                return
+            secured = tls_handshake(
+                self.ssl_context, request, self.handshake_seconds, before_close=release
+            )
+            if secured is None:
+                return
+            try:
+                super().finish_request(secured, client_address)
+            finally:
+                release()  # before the TLS socket closes
+                with contextlib.suppress(OSError):
+                    secured.shutdown(socket.SHUT_WR)
+                secured.close()
         finally:
-            with contextlib.suppress(OSError):
-                secured.shutdown(socket.SHUT_WR)
-            secured.close()
+            release()  # before shutdown_request closes the socket
+
+    def _release(self, token: int | None) -> None:
+        if token is not None:
+            self.connections.release(token)
 
     def serve_in_thread(self, name: str) -> threading.Thread:
         """Serve until :meth:`shutdown`, on a daemon thread named ``name``."""

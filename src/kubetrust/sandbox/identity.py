@@ -44,17 +44,21 @@ def caller_side(world: World, caller: credentials.Credential) -> hops.CallerSide
 
 
 def caller_context(
-    caller: credentials.Credential, request: context.RequestFacts | None = None
+    caller: credentials.Credential,
+    request: context.RequestFacts | None,
+    world: World,
 ) -> dict[str, object]:
     """Every key that comes from the caller's credentials, plus the request's own (time,
-    transport, region, peer) when ``request`` is given (:mod:`kubetrust.chain.context`)."""
-    found = context.principal_keys(principal(caller), request.now if request else None)
+    transport, region, peer) when ``request`` is given (:mod:`kubetrust.chain.context`),
+    and the organization's keys of ``world`` (:func:`principal`). ``world`` is required:
+    a caller judged without it would silently lose its ``aws:PrincipalOrg*`` keys."""
+    found = context.principal_keys(principal(caller, world), request.now if request else None)
     if request is not None:
         found.update(context.request_keys(request, "sts"))
     return found
 
 
-def principal(caller: credentials.Credential) -> context.Principal:
+def principal(caller: credentials.Credential, world: World) -> context.Principal:
     """The context's view of ``caller`` (B.4): a role session's ``aws:PrincipalArn`` is its
     role's ARN with the path, its tags the role's current tags under the session tags;
     a user's tags are the user's own. The role or user is found by the unique id the key
@@ -64,7 +68,13 @@ def principal(caller: credentials.Credential) -> context.Principal:
     Temporary keys (sessions, GetSessionToken) carry the MFA and issue-time keys; MFA is
     what STS recorded when it issued them (:attr:`credentials.Credential.mfa_at`: a
     GetSessionToken or AssumeRole call with a valid code, or a caller's MFA kept by the
-    session it assumed). Long-term keys carry no MFA key (:mod:`kubetrust.chain.context`)."""
+    session it assumed). Long-term keys carry no MFA key (:mod:`kubetrust.chain.context`).
+
+    Every principal of a member account — user, role session, federated user, root —
+    carries its account's organization id and path (``aws:PrincipalOrgID``,
+    ``aws:PrincipalOrgPaths``); outside an organization neither is present (UG page).
+    Every decider passes the sandbox's ``world``; without one (unit tests of the other
+    keys) the organization keys are absent, which fails closed: an org guard then denies."""
     base = context.Principal(
         kind=context.USER,
         arn=caller.principal_arn,
@@ -74,6 +84,7 @@ def principal(caller: credentials.Credential) -> context.Principal:
         issued_at=caller.issued_at,
         mfa_at=mfa_time(caller),
         source_identity=caller.source_identity,
+        org=world.org_of(caller.account),
     )
     if caller.role_arn is not None:
         provider = caller.web_identity.get("provider")
@@ -106,6 +117,15 @@ def _role_tags(caller: credentials.Credential) -> dict[str, str]:
     that role is gone."""
     role = state.role_by_id(caller.account, caller.bound_id)
     return state.role_tags(role.account, role.name) if role is not None else {}
+
+
+def resource_side(world: World, resource: context.Resource) -> context.Resource:
+    """``resource`` with its account's organization (``aws:ResourceOrgID`` and
+    ``aws:ResourceOrgPaths``: present only when the account owning the resource is a
+    member, UG page). The one place the sandbox adds it, so the gate and STS agree."""
+    if resource.org is not None or not resource.account:
+        return resource
+    return dataclasses.replace(resource, org=world.org_of(resource.account))
 
 
 def _user_tags(caller: credentials.Credential) -> dict[str, str]:

@@ -283,7 +283,7 @@ class SandboxServer:
             "endpoint": self.endpoint,
             "issuer_base": self.issuer_base,
             "region": self.world.region,
-            "world_file": str(self.world_file) if self.world_file else None,
+            "world_file": str(self.world_file.resolve()) if self.world_file else None,
             "ca_file": str(self.state_dir / CA_FILE),
             "accounts": {
                 account: {"access_key_id": key, "secret_access_key": secret}

@@ -170,7 +170,8 @@ class StsService:
         acting = self._with_mfa(caller, serial, code, facts)
         duration = self._duration(params, role, chained=caller.kind == credentials.ROLE_SESSION)
         session_policies = self._session_policies(params, role.account)
-        tags = _session_tags(params)
+        source_identity = _chained_source_identity(caller, source_identity)
+        tags = _hop_tags(caller, _session_tags(params))
         hop = hops.assume_role(
             caller.principal_arn,
             identity.caller_side(self.world, caller),
@@ -179,7 +180,7 @@ class StsService:
             external_id=external_id,
             source_identity=source_identity,
             tags=tags,
-            context=identity.caller_context(acting, facts),
+            context=identity.caller_context(acting, facts, self.world),
             request=facts,
         )
         failed = hop.failed
@@ -192,9 +193,9 @@ class StsService:
             session_policies,
             facts,
             chained=True,
-            tags=_inherited_tags(caller, tags),
-            transitive=_inherited_transitive(caller, tags),
-            source_identity=caller.source_identity or source_identity,
+            tags=dict(tags.tags) if tags else {},
+            transitive=tuple(tags.transitive) if tags else (),
+            source_identity=source_identity,
             mfa_at=identity.mfa_time(acting),
         )
         return Reply("AssumeRole", _role_session_xml(issued))
@@ -354,6 +355,7 @@ class StsService:
             chained=False,
             tags=dict(tags.tags) if tags else {},
             transitive=tuple(tags.transitive) if tags else (),
+            source_identity=_token_source_identity(web.claims),
             web_identity={
                 "provider": web.provider_arn,
                 "subject": web.subject,
@@ -447,9 +449,9 @@ class StsService:
         call's own keys (``extra``: the session tags of a TagSession check)."""
         side = identity.caller_side(self.world, caller)
         keys = context.build(
-            identity.principal(caller),
+            identity.principal(caller, self.world),
             facts,
-            context.Resource(account=caller.account),
+            identity.resource_side(self.world, context.Resource(account=caller.account)),
             service="sts",
         )
         keys.update(extra or {})
@@ -508,6 +510,7 @@ class StsService:
             levels_of(account, "rcps"),
             role.max_session_duration,
             state.role_tags(role.account, role.name),
+            self.world.org_of(role.account),
         )
 
     def _denied(
@@ -640,24 +643,75 @@ def _session_tags(params: Params) -> sts_requests.SessionTags | None:
     )
 
 
-def _inherited_tags(
-    caller: credentials.Credential, tags: sts_requests.SessionTags | None
-) -> dict[str, str]:
-    """Transitive tags of the caller's session persist; new tags are added (B.6)."""
-    inherited = {k: v for k, v in caller.tags.items() if k in caller.transitive_tag_keys}
-    if tags is not None:
-        inherited.update(tags.tags)
+def _chained_source_identity(caller: credentials.Credential, requested: str | None) -> str | None:
+    """The source identity of the new session: the caller's, once set, which this hop
+    sets again (so it needs ``sts:SetSourceIdentity`` and is ``sts:SourceIdentity`` of
+    the request, IAM UG "Permissions required to set source identity": "When you assume
+    a role with another role ... permissions for sts:SetSourceIdentity are required in
+    both the permissions policy ... and in the role trust policy"), else the requested
+    one. A different value is refused: "the value that is set cannot be changed" (B.1).
+    [uncertain] STS's error code and text for that refusal are unreported; ours is a
+    ``ValidationError``."""
+    inherited = caller.source_identity
+    if inherited is None:
+        return requested
+    if requested is not None and requested != inherited:
+        raise _validation(
+            f"The source identity {requested} cannot replace the source identity "
+            f"{inherited} that the calling session already carries: it cannot be changed"
+        )
     return inherited
 
 
-def _inherited_transitive(
-    caller: credentials.Credential, tags: sts_requests.SessionTags | None
-) -> tuple[str, ...]:
-    """The caller's transitive keys stay transitive, with the new ones (B.6)."""
-    keys = list(caller.transitive_tag_keys)
-    if tags is not None:
-        keys.extend(k for k in tags.transitive if k not in keys)
-    return tuple(keys)
+def _hop_tags(
+    caller: credentials.Credential, requested: sts_requests.SessionTags | None
+) -> sts_requests.SessionTags | None:
+    """The session tags this hop sets: the caller's inherited transitive tags and the
+    requested ones, all transitive keys kept (B.6). The hop sets the inherited tags
+    again, so it is decided with them (``sts:TagSession``, ``aws:RequestTag/*``), as
+    AWS refuses a chained hop into a role whose trust lacks ``sts:TagSession`` when the
+    session carries transitive tags ([seen] aws/copilot-cli#5358). Tag keys compare
+    ignoring case; a requested key equal to an inherited transitive one fails ("If you
+    try to pass the Heart = 3 session tag, the operation will fail": IAM UG, "Chaining
+    roles with session tags"; [uncertain] the error's code and text are unreported, ours
+    is a ``ValidationError``), and so do two requested keys that differ only in case."""
+    transitive = {key.lower() for key in caller.transitive_tag_keys}
+    inherited = {k: v for k, v in caller.tags.items() if k.lower() in transitive}
+    wanted = dict(requested.tags) if requested else {}
+    _check_tag_keys(wanted, inherited)
+    keys = [k for k in caller.transitive_tag_keys if k in inherited]
+    for key in requested.transitive if requested else ():
+        if key.lower() not in {k.lower() for k in keys}:
+            keys.append(key)
+    if not inherited and not wanted:
+        return None if requested is None else requested
+    return sts_requests.SessionTags({**inherited, **wanted}, tuple(keys))
+
+
+def _check_tag_keys(wanted: Mapping[str, str], inherited: Mapping[str, str]) -> None:
+    """Requested tag keys must differ from each other and from the inherited transitive
+    keys, ignoring case (see :func:`_hop_tags`)."""
+    seen: set[str] = set()
+    for key in wanted:
+        if key.lower() in seen:
+            # [uncertain] STS's text; IAM's for the same mistake in TagRole reads so.
+            raise _validation(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+            )
+        seen.add(key.lower())
+    clash = sorted(k for k in inherited if k.lower() in seen)
+    if clash:
+        raise _validation(
+            f"The session tag {clash[0]} is a transitive tag of the calling session: "
+            "a later session in the role chain cannot set it again"
+        )
+
+
+def _token_source_identity(claims: Mapping[str, object]) -> str | None:
+    """The token's source identity (B.2): the session keeps it, and every later hop of
+    the chain carries it (the trust already decided ``sts:SetSourceIdentity`` for it)."""
+    value = claims.get(sts_requests.SOURCE_IDENTITY_CLAIM)
+    return value if isinstance(value, str) else None
 
 
 def _credentials_block(issued: credentials.Credential) -> str:

@@ -26,6 +26,7 @@ import re
 import struct
 from collections.abc import Mapping
 
+from kubetrust.chain import sts
 from kubetrust.sandbox import wire
 
 Params = Mapping[str, list[str]]
@@ -68,23 +69,16 @@ class Checks:
         """The parameter ``key`` if present; its length and pattern checked."""
         values = self.params.get(key)
         value = values[0] if values else None
-        if value is None:
-            if required:
-                self.problems.append(
-                    f"Value null at '{member}' failed to satisfy constraint: "
-                    "Member must not be null"
-                )
-            return None
-        shown = f"Value at '{member}'" if secret else f"Value '{value}' at '{member}'"
-        head = f"{shown} failed to satisfy constraint: Member must "
-        if len(value) < low:
-            self.problems.append(head + f"have length greater than or equal to {low}")
-        elif high is not None and len(value) > high:
-            self.problems.append(head + f"have length less than or equal to {high}")
-        if pattern is not None and not pattern.fullmatch(value):
-            self.problems.append(
-                head + f"satisfy regular expression pattern: {_PATTERN_TEXT[pattern]}"
-            )
+        self.problems += sts.text_problems(
+            value,
+            member,
+            low,
+            high,
+            pattern=pattern,
+            pattern_text=_PATTERN_TEXT[pattern] if pattern is not None else "",
+            required=required,
+            secret=secret,
+        )
         return value
 
     def integer(self, key: str, member: str, low: int, high: int) -> int | None:
@@ -120,13 +114,7 @@ class Checks:
         """Raise STS's ``ValidationError`` listing every problem found, if any."""
         if not self.problems:
             return
-        count = len(self.problems)
-        noun = "error" if count == 1 else "errors"
-        raise wire.AwsError(
-            "ValidationError",
-            f"{count} validation {noun} detected: " + "; ".join(self.problems),
-            400,
-        )
+        raise wire.AwsError("ValidationError", sts.validation_message(self.problems) or "", 400)
 
 
 # --------------------------------------------------------------------------- MFA

@@ -55,7 +55,7 @@ WEB_IDENTITY_DENIED = "Not authorized to perform sts:AssumeRoleWithWebIdentity"
 
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]*\Z")
 _HEADER_SAFE = re.compile(r"[\x21-\x7e]+\Z")
-_XML_INVALID = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+XML_INVALID = re.compile("[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -181,9 +181,43 @@ def _host_id(request_id: str) -> str:
     return base64.b64encode(hashlib.sha256(request_id.encode()).digest()).decode()
 
 
+_CHARACTER_REFERENCE = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def xml_unsafe(text: str) -> bool:
+    """Whether ``text`` (an XML document) holds a character XML 1.0 cannot carry, raw
+    or as a character reference (``&#0;``, ``&#x1;``): no parser reads such a document."""
+    if XML_INVALID.search(text):
+        return True
+    return any(not _xml_char(_reference_point(m)) for m in _CHARACTER_REFERENCE.finditer(text))
+
+
+def xml_sanitized(text: str) -> str:
+    """``text`` with every character XML 1.0 cannot carry, raw or referenced, as U+FFFD
+    (what :func:`_xml` does to the values the sandbox renders itself)."""
+    text = XML_INVALID.sub("\ufffd", text)
+    return _CHARACTER_REFERENCE.sub(
+        lambda m: m.group(0) if _xml_char(_reference_point(m)) else "&#xFFFD;", text
+    )
+
+
+def _reference_point(found: re.Match[str]) -> int:
+    return int(found.group(1), 16) if found.group(1) else int(found.group(2))
+
+
+def _xml_char(point: int) -> bool:
+    """XML 1.0's ``Char`` production."""
+    return (
+        point in (0x9, 0xA, 0xD)
+        or 0x20 <= point <= 0xD7FF
+        or 0xE000 <= point <= 0xFFFD
+        or (0x10000 <= point <= 0x10FFFF)
+    )
+
+
 def _xml(text: str) -> str:
     """Text escaped for an XML element; characters XML 1.0 cannot carry become U+FFFD."""
-    return escape(_XML_INVALID.sub("\ufffd", text))
+    return escape(XML_INVALID.sub("\ufffd", text))
 
 
 # --------------------------------------------------------------------------- errors

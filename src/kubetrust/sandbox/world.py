@@ -1,18 +1,36 @@
-"""The sandbox's world: which accounts exist, the region, and the organization's policies.
+"""The sandbox's world: which accounts exist, the region, and the organization.
 
 Default world: accounts ``111111111111`` (the seed's CI account) and ``222222222222`` (its
 target), region ``us-east-1``, no organization. A world file (YAML or JSON) may add
-accounts and give each account its SCP and RCP levels (organization root → OUs → account;
-reference A.1 steps 3–4)::
+accounts, an organization (its id, root, management account and OU tree, each account in
+the root or an OU: :mod:`kubetrust.sandbox.world_org`) and SCP/RCP levels (reference A.1
+steps 3–4)::
 
     region: us-east-1
+    organization:
+      id: o-a1b2c3d4e5
+      root: r-ab12
+      management_account: "111111111111"      # at the root unless an OU names it
+      scps: [{Version: "2012-10-17", Statement: [...]}]   # attached to the root
+      ous:
+        - id: ou-ab12-11111111
+          name: workloads
+          scps: [...]                          # attached to this OU
+          accounts: ["222222222222"]
+          ous: []                              # child OUs, as deep as needed
     accounts:
       - id: "111111111111"
         name: ci
-        scps:                      # levels; each level a list of policy documents
-          - [{Version: "2012-10-17", Statement: [{Effect: Allow, Action: "*", Resource: "*"}]}]
       - id: "222222222222"
         name: target
+        scps:                      # the account's own levels; each a list of documents
+          - [{Version: "2012-10-17", Statement: [{Effect: Allow, Action: "*", Resource: "*"}]}]
+
+In an organization an account's SCP (RCP) levels are its nodes' from the root down, then
+its own; the management account has none (SCPs and RCPs do not bind it). Without an
+``organization:`` block, accounts may still carry ``scps``/``rcps`` levels (as before
+organizations were modelled): they bind, but no account is a member of an organization,
+so ``aws:PrincipalOrgID``, ``aws:ResourceOrgID`` and their paths stay absent.
 
 Validation is strict: unknown keys, malformed account ids and malformed policies are
 rejected with the file and the place, before the sandbox starts.
@@ -20,6 +38,7 @@ rejected with the file and the place, before the sandbox starts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -30,7 +49,9 @@ from typing import Any
 import yaml
 
 from kubetrust import errors
+from kubetrust.chain import context
 from kubetrust.policy import PolicyKind, parse_policy
+from kubetrust.sandbox.world_org import Organization, parse_organization
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNTS = (("111111111111", "ci"), ("222222222222", "target"))
@@ -70,9 +91,18 @@ class World:
     accounts: tuple[Account, ...] = field(
         default_factory=lambda: tuple(Account(i, n) for i, n in DEFAULT_ACCOUNTS)
     )
+    organization: Organization | None = None
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
+
+    def org_of(self, account_id: str | None) -> context.Org | None:
+        """The organization membership of ``account_id`` as the request context shows it
+        (``aws:PrincipalOrgID``/``aws:ResourceOrgID`` and their paths); ``None`` for an
+        account outside any organization, or an unknown one."""
+        if self.organization is None or not account_id:
+            return None
+        return self.organization.membership(account_id)
 
 
 def load_world(path: Path | None) -> World:
@@ -93,20 +123,49 @@ def load_world(path: Path | None) -> World:
 def parse_world(raw: object, where: str = "world") -> World:
     if not isinstance(raw, Mapping):
         raise errors.InputError(f"{where}: a world must be a mapping")
-    _no_unknown(raw, {"region", "accounts"}, where)
+    _no_unknown(raw, {"region", "accounts", "organization"}, where)
     region = raw.get("region", DEFAULT_REGION)
     if not isinstance(region, str) or not _REGION.match(region):
         raise errors.InputError(f"{where}: region {errors.shown(region)} is not a region name")
     items = raw.get("accounts")
     if items is None:
-        return World(region=region)
-    if not isinstance(items, list) or not items:
+        accounts = World().accounts
+    elif not isinstance(items, list) or not items:
         raise errors.InputError(f"{where}: `accounts` must be a non-empty list")
-    accounts = tuple(_account(item, f"{where}: accounts[{i}]") for i, item in enumerate(items))
+    else:
+        accounts = tuple(_account(item, f"{where}: accounts[{i}]") for i, item in enumerate(items))
     ids = [a.id for a in accounts]
     if len(set(ids)) != len(ids):
         raise errors.InputError(f"{where}: account ids must be unique")
-    return World(region=region, accounts=accounts)
+    if raw.get("organization") is None:
+        return World(region=region, accounts=accounts)
+    organization = parse_organization(raw["organization"], set(ids), f"{where}: organization")
+    accounts = tuple(_in_organization(a, organization, where) for a in accounts)
+    return World(region=region, accounts=accounts, organization=organization)
+
+
+def _in_organization(account: Account, organization: Organization, where: str) -> Account:
+    """``account`` with its organization levels before its own (module doc); the
+    management account's own levels are refused: nothing would ever apply them."""
+    if account.id == organization.management_account:
+        if account.scps or account.rcps:
+            raise errors.InputError(
+                f"{where}: account {account.id} is the management account: SCPs and RCPs "
+                "do not apply to it (remove its `scps`/`rcps`)"
+            )
+        return account
+    if account.id not in organization.paths:
+        if account.scps or account.rcps:
+            raise errors.InputError(
+                f"{where}: account {account.id} is not in the organization: SCPs and RCPs "
+                "bind only its members (place it in the root or an OU)"
+            )
+        return account
+    return dataclasses.replace(
+        account,
+        scps=tuple(organization.scps.get(account.id, ())) + account.scps,
+        rcps=tuple(organization.rcps.get(account.id, ())) + account.rcps,
+    )
 
 
 def _no_unknown(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -216,3 +275,23 @@ def levels_of(account: Account | None, which: str) -> Sequence[Sequence[str]]:
     if account is None:
         return ()
     return account.scps if which == "scps" else account.rcps
+
+
+def organization_json(world: World, account_id: str) -> dict[str, Any] | None:
+    """What explain's bundle holds for ``account_id`` in ``organization.json``
+    (:mod:`kubetrust.explain.bundle`): the SCP and RCP levels the sandbox enforces and, for
+    a member, the organization id and the account's path. ``None`` when there is nothing to
+    say (no levels, no organization). The sandbox serves no Organizations API, so
+    ``kubetrust snapshot --sandbox`` reads these from the world the sandbox runs."""
+    account = world.account(account_id)
+    membership = world.org_of(account_id)
+    if account is None or (membership is None and not account.scps and not account.rcps):
+        return None
+    found: dict[str, Any] = {
+        "scps": [[json.loads(d) for d in level] for level in account.scps],
+        "rcps": [[json.loads(d) for d in level] for level in account.rcps],
+    }
+    if membership is not None:
+        found["id"] = membership.id
+        found["path"] = membership.paths[0]
+    return found

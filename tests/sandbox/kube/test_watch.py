@@ -19,7 +19,7 @@ CM = "/api/v1/namespaces/default/configmaps"
 
 def watch(app: App, query: str, accept: str = "application/json") -> list[dict[str, Any]]:
     headers = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Accept": accept}
-    response = app.client.get(f"{CM}?watch=true&timeoutSeconds=0&{query}", headers=headers)
+    response = app.client.get(f"{CM}?watch=true&timeoutSeconds=-1&{query}", headers=headers)
     assert response.status_code == 200
     return [json.loads(line) for line in response.get_data().splitlines()]
 

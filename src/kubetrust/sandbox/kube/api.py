@@ -8,8 +8,10 @@ apiserver's ``forbidden`` wording), then serve: reads from the
 :class:`~kubetrust.sandbox.kube.cluster.Cluster` (admission, validation, controllers).
 Every failure is a ``Status`` object; an unexpected exception is logged and answered
 ``500 InternalError``, so no request can take the server down.
-``/version`` and health checks need no credentials (``system:public-info-viewer``);
-discovery and the three self reviews need only authentication (``system:basic-user``).
+Every path is authorized through RBAC, as upstream: non-resource URLs by
+``nonResourceURLs`` rules (discovery by the bootstrap ``system:discovery`` binding, health
+and ``/version`` by ``system:public-info-viewer``, which alone reaches an anonymous caller),
+the self reviews by ``system:basic-user``; a 404 comes only after authorization.
 Watches stream the store's changes (:mod:`~kubetrust.sandbox.kube.watch`).
 """
 
@@ -123,39 +125,72 @@ class KubeApi:
     # ------------------------------------------------------------------ dispatch
     def _dispatch(self, request: Request) -> Response:
         path = "/" + request.path.strip("/")
-        if path in PUBLIC_PATHS:
-            return json_response(discovery.version()) if path == "/version" else Response("ok")
         user = self.authenticate(HeaderView(request.headers))
-        if user is None:
-            raise status.ApiError("Unauthorized", "Unauthorized")
+        if user is None:  # a presented token nobody accepts is a 401, never anonymous
+            if path not in PUBLIC_PATHS or auth.bearer_token(HeaderView(request.headers)):
+                raise status.ApiError("Unauthorized", "Unauthorized")
+            user = auth.ANONYMOUS  # authorized like anyone: public-info-viewer's group
         user = impersonation.apply(user, request.headers.items(), self.authorize)
         parts = [part for part in path.split("/") if part]
-        document = self._discovery(parts)
-        if document is not None:
-            if request.method not in ("GET", "HEAD"):
-                raise routing.not_allowed()
-            return json_response(document)
-        found = routing.target(parts)
+        if not routing.is_resource_request(parts):
+            self._authorize_path(user, request)
+            return self._non_resource(parts, request)
+        try:
+            found = routing.target(parts)
+        except status.ApiError as error:  # unknown resource: authorized first, as upstream
+            if error.reason == "NotFound":
+                self._authorize(user, routing.raw_attributes(parts, request))
+            raise
         kind = found.resource.kind
-        if found.resource.verbs == resources.CREATE_ONLY:
-            if request.method != "POST" or found.name:
-                raise routing.not_allowed()
-            if kind in SELF_REVIEWS:
-                answer = reviews.review(kind, user, request, self.authorize, self._rbac_objects)
-                return json_response(answer, 201)
         verb = routing.verb(request, found)
         self._authorize(user, routing.attributes(verb, found, request), found)
+        if found.resource.verbs == resources.CREATE_ONLY and verb != "create":
+            raise routing.not_allowed()  # reviews are created, never read back
+        if kind in SELF_REVIEWS:
+            answer = reviews.review(kind, user, request, self.authorize, self._rbac_objects)
+            return json_response(answer, 201)
         if kind == "TokenReview":
             body = bodies.read(request, kind)
             return json_response(tokens.token_review(self.authenticate, body), 201)
         return self._serve(user, verb, found, request)
 
+    def _authorize_path(self, user: auth.User, request: Request) -> None:
+        """403 unless ``user`` may use this non-resource URL: upstream authorizes the raw
+        path with the lower-cased method as verb (``get``, ``post``, ``head`` ...), granted
+        only by ``nonResourceURLs`` rules (``system:discovery``, ``system:public-info-viewer``
+        bind them by default). Only then does an unknown path answer 404."""
+        verb = request.method.lower()
+        allowed, reason = self.authorize(user, verb, auth.GroupResource("", ""), None, request.path)
+        if not allowed:
+            message = auth.forbidden_message(
+                user, verb, auth.GroupResource("", ""), None, request.path, reason
+            )
+            raise status.ApiError("Forbidden", message, {})
+
+    def _non_resource(self, parts: list[str], request: Request) -> Response:
+        """The served non-resource URLs: health, ``/version``, discovery, OpenAPI; anything
+        else (``/metrics`` included: not served here) is the apiserver's 404."""
+        path = "/" + "/".join(parts)
+        if path in PUBLIC_PATHS:
+            if request.method not in ("GET", "HEAD"):
+                raise routing.not_allowed()
+            return json_response(discovery.version()) if path == "/version" else Response("ok")
+        document = self._discovery(parts)
+        if document is None:
+            raise routing.no_resource()
+        if request.method not in ("GET", "HEAD"):
+            raise routing.not_allowed()
+        return json_response(document)
+
     def _rbac_objects(self) -> RbacObjects:
         """The stored RBAC objects (what a rules review lists), read fresh."""
         return rbac.RbacAuthorizer(self.store).objects()
 
-    def _authorize(self, user: auth.User, asked: rbac_chain.KubeRequest, found: Target) -> None:
-        """403 unless ``user`` may do ``asked`` (the request's RequestInfo attributes)."""
+    def _authorize(
+        self, user: auth.User, asked: rbac_chain.KubeRequest, found: Target | None = None
+    ) -> None:
+        """403 unless ``user`` may do ``asked`` (the request's RequestInfo attributes);
+        ``found`` is the served resource (``None`` for one this server does not know)."""
         resource = auth.GroupResource(asked.group, asked.resource, asked.subresource)
         namespace, name = asked.namespace or None, asked.name or None
         allowed, reason = self.authorize(user, asked.verb, resource, namespace, name)
@@ -163,8 +198,8 @@ class KubeApi:
             message = auth.forbidden_message(user, asked.verb, resource, namespace, name, reason)
             details = {
                 "name": asked.name,
-                "group": found.resource.group,
-                "kind": found.resource.plural,
+                "group": found.resource.group if found else asked.group,
+                "kind": found.resource.plural if found else asked.resource,
             }
             raise status.ApiError("Forbidden", message, details)
 
@@ -258,6 +293,7 @@ class KubeApi:
         for attempt in range(PATCH_ATTEMPTS):
             current = self.store.get(resource.key, namespace, found.name)
             patched = patch.apply(content_type, current, changes)
+            bodies.check_name(patched, found.name)
             patched = bodies.prepare(resource, found, patched)
             self._guard(user, "patch", found, patched, current)
             pinned = patched["metadata"].get("resourceVersion")

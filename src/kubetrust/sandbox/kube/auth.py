@@ -14,10 +14,14 @@ import hmac
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from kubetrust.chain import rbac
 from kubetrust.chain.kube_identity import AccessGrant
+from kubetrust.model.kube import RbacObjects
 
 MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
+UNAUTHENTICATED = "system:unauthenticated"
+ANONYMOUS_NAME = "system:anonymous"
 READ_VERBS = frozenset({"get", "list", "watch"})
 
 
@@ -60,6 +64,11 @@ Authenticate = Callable[[Mapping[str, str]], User | None]
 Authorize = Callable[[User, str, GroupResource, str | None, str | None], tuple[bool, str]]
 
 
+ANONYMOUS = User(ANONYMOUS_NAME, groups=(UNAUTHENTICATED,))
+"""Who an unauthenticated request is (upstream's anonymous authenticator): it reaches
+authorization, where only the public-info paths are granted to its group."""
+
+
 def bearer_token(headers: Mapping[str, str]) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header, if any."""
     value = headers.get("Authorization") or ""
@@ -97,8 +106,9 @@ def admin_user(username: str = "kubernetes-admin") -> User:
 
 class GroupAuthorizer:
     """Members of ``admin_groups`` may do anything; members of ``reader_groups`` may get,
-    list and watch anything; nobody else may do anything. Enough to test 403s; RBAC
-    evaluation of stored Roles is a separate piece."""
+    list and watch anything; everyone has what the bootstrap bindings give their groups
+    (discovery, health, the self reviews: every cluster has those bindings); nobody else may
+    do anything. Enough to test 403s; RBAC evaluation of stored Roles is a separate piece."""
 
     def __init__(
         self,
@@ -121,7 +131,16 @@ class GroupAuthorizer:
             return True, "member of an admin group"
         if verb in READ_VERBS and groups & self.reader_groups:
             return True, "member of a reader group"
-        return False, ""
+        if resource.resource:
+            asked = rbac.KubeRequest(
+                verb, resource.resource, resource.group, resource.subresource, namespace or ""
+            )
+        else:
+            asked = rbac.KubeRequest(verb, path=name or "")
+        bootstrap = rbac.authorize(
+            user.username, user.groups, asked, RbacObjects(), authenticated=False
+        )
+        return (True, bootstrap.reason) if bootstrap.allowed else (False, "")
 
 
 def forbidden_message(
@@ -134,7 +153,12 @@ def forbidden_message(
 ) -> str:
     """The apiserver's 403 message (``errors.NewForbidden`` around ``forbiddenMessage``):
     ``pods "x" is forbidden: User "u" cannot get resource "pods" in API group "" in the
-    namespace "default"``; cluster-scoped requests end ``at the cluster scope``."""
+    namespace "default"``; cluster-scoped requests end ``at the cluster scope``. A
+    non-resource request (``resource`` empty, the URL path as ``name``) reads ``forbidden:
+    User "u" cannot get path "/metrics"``, as upstream ``forbiddenMessage``."""
+    if not resource.resource:
+        text = f'forbidden: User "{user.username}" cannot {verb} path "{name or ""}"'
+        return text + (f": {reason}" if reason else "")
     plural = resource.resource + (f"/{resource.subresource}" if resource.subresource else "")
     what = (
         f'User "{user.username}" cannot {verb} resource "{plural}" in API group "{resource.group}"'

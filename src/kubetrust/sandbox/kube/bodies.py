@@ -202,6 +202,24 @@ def prepare(resource: resources.Resource, found: Target, body: Any) -> Obj:
     return body
 
 
+def check_name(obj: Obj, name: str) -> None:
+    """Upstream ``checkName`` on a patched object: a patch cannot rename its object or
+    leave it without a name (a merge patch nulling ``metadata``, a top-level
+    ``$retainKeys`` without it). 400 BadRequest with the apiserver's wording (the
+    ``name must be provided`` text is the namer's ``errEmptyName``)."""
+    metadata = obj.get("metadata")
+    given = metadata.get("name") if isinstance(metadata, dict) else None
+    if not given:
+        raise status.bad_request(
+            f"the name of the object ({name} based on URL) was undeterminable: "
+            "name must be provided"
+        )
+    if given != name:
+        raise status.bad_request(
+            f"the name of the object ({given}) does not match the name on the URL ({name})"
+        )
+
+
 def delete_options(request: Request) -> str:
     """The ``propagationPolicy`` of a DELETE (body ``DeleteOptions`` or query);
     ``Background`` when none is given, as for every kind served here."""

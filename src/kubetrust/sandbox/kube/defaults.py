@@ -91,8 +91,7 @@ def pod_spec(spec: Obj) -> Obj:
     spec.setdefault("securityContext", {})
     spec.setdefault("schedulerName", "default-scheduler")
     spec.setdefault("enableServiceLinks", True)
-    if spec.get("serviceAccountName"):
-        spec["serviceAccount"] = spec["serviceAccountName"]  # the deprecated alias
+    _service_account_alias(spec)
     for section in ("initContainers", "containers"):
         for container in spec.get(section) or []:
             if isinstance(container, dict):
@@ -101,6 +100,20 @@ def pod_spec(spec: Obj) -> Obj:
         if isinstance(volume, dict):
             _volume(volume)
     return spec
+
+
+def _service_account_alias(spec: Obj) -> None:
+    """``serviceAccount`` is the deprecated alias of ``serviceAccountName``: upstream's v1
+    conversion (``Convert_v1_PodSpec_To_core_PodSpec``) takes it when the name is empty,
+    the name winning when both are set, and writes the name back into the alias. Done
+    before admission, so the ServiceAccount plugin checks, and the IRSA webhook reads, the
+    account the pod really runs as (not ``default``)."""
+    if not spec.get("serviceAccountName") and spec.get("serviceAccount"):
+        spec["serviceAccountName"] = spec["serviceAccount"]
+    if spec.get("serviceAccountName"):
+        spec["serviceAccount"] = spec["serviceAccountName"]
+    else:
+        spec.pop("serviceAccount", None)
 
 
 def _container(container: Obj, host_network: bool) -> None:

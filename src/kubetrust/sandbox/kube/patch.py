@@ -89,7 +89,8 @@ def strategic_merge(target: Any, patch: Any) -> Any:
     if directive == "replace":
         return _strip_directives(body)
     result: dict[str, Any] = copy.deepcopy(target) if isinstance(target, dict) else {}
-    retain = body.pop("$retainKeys", None)
+    if "$retainKeys" in body:
+        result = _retain_keys(result, body)
     for key, value in body.items():
         if key.startswith("$setElementOrder/"):
             continue  # order hint only: merged lists keep the server's order, new items last
@@ -107,9 +108,28 @@ def strategic_merge(target: Any, patch: Any) -> Any:
                 result.pop(key, None)
             else:
                 result[key] = merged
-    if isinstance(retain, list):
-        result = {k: v for k, v in result.items() if k in retain}
     return result
+
+
+RETAIN_KEYS_FORMAT = "invalid patch format of retainKeys"
+"""``mergepatch.ErrBadPatchFormatForRetainKeys``, answered 400 BadRequest by the apiserver."""
+
+
+def _retain_keys(original: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """Upstream ``applyRetainKeysDirective``, at every level the top one included: the
+    list must be a list naming every key the patch sets (nulls and list directives aside),
+    else 400 ``invalid patch format of retainKeys``; the original keeps only the listed
+    keys, before the patch merges in. (``{"$retainKeys": ["spec"], ...}`` on an object
+    therefore drops its ``metadata``: the name check then refuses the result.)"""
+    retain = body.pop("$retainKeys")
+    if not isinstance(retain, list):
+        raise status.bad_request(RETAIN_KEYS_FORMAT)
+    for key, value in body.items():
+        if value is None or key.startswith(("$deleteFromPrimitiveList/", "$setElementOrder/")):
+            continue
+        if key not in retain:
+            raise status.bad_request(RETAIN_KEYS_FORMAT)
+    return {key: value for key, value in original.items() if key in retain}
 
 
 def _delete_from_list(current: Any, gone: Any, directive: str) -> list[Any]:

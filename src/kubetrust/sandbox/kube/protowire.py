@@ -197,16 +197,21 @@ KINDS: dict[str, Fields] = {
 
 
 def _varint(data: bytes, position: int) -> tuple[int, int]:
+    """A base-128 varint as Go's protobuf reads it: at most 10 bytes, the tenth only 0 or 1
+    (a value past 64 bits is an overflow, not a big number); returned as the int64 it
+    encodes (two's complement), since every int field here is an int32/int64."""
     value = shift = 0
     while True:
-        if position >= len(data) or shift > 63:
+        if position >= len(data):
             raise ValueError("truncated varint")
         byte = data[position]
         position += 1
+        if shift == 63 and byte > 1:
+            raise ValueError("integer overflow")
         value |= (byte & 0x7F) << shift
         shift += 7
         if not byte & 0x80:
-            return value, position
+            return value - (1 << 64) if value >= 1 << 63 else value, position
 
 
 def fields(data: bytes) -> Iterator[tuple[int, bytes | int]]:
@@ -216,17 +221,21 @@ def fields(data: bytes) -> Iterator[tuple[int, bytes | int]]:
     while position < len(data):
         key, position = _varint(data, position)
         number, wire = key >> 3, key & 7
+        if number <= 0:
+            raise ValueError(f"illegal tag {number} (wire type {wire})")
         if wire == 0:
             value, position = _varint(data, position)
             yield number, value
         elif wire == 2:
             length, position = _varint(data, position)
-            if position + length > len(data):
+            if length < 0 or position + length > len(data):
                 raise ValueError("truncated field")
             yield number, data[position : position + length]
             position += length
         elif wire in (1, 5):
             position += 8 if wire == 1 else 4
+            if position > len(data):
+                raise ValueError("truncated fixed-width field")
         else:
             raise ValueError(f"unsupported wire type {wire}")
 

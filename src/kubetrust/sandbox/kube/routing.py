@@ -114,3 +114,35 @@ def verb(request: Request, found: Target) -> str:
             raise status.ApiError("MethodNotAllowed", "deletecollection is not supported")
         raise not_allowed()
     return mapped
+
+
+def is_resource_request(parts: list[str]) -> bool:
+    """Whether upstream ``RequestInfoFactory`` reads the path as a resource request:
+    ``/api/<v>/<resource>...`` (3+ segments) or ``/apis/<g>/<v>/<resource>...`` (4+);
+    ``/api``, ``/api/v1``, ``/apis/<g>/<v>``, ``/openapi/...``, ``/metrics`` are not."""
+    if parts[:1] == ["api"]:
+        return len(parts) >= 3
+    if parts[:1] == ["apis"]:
+        return len(parts) >= 4
+    return False
+
+
+def raw_attributes(parts: list[str], request: Request) -> rbac.KubeRequest:
+    """The attributes of a resource request this server cannot serve (an unknown group,
+    resource or subresource): upstream authorizes them from the URL alone before it
+    answers 404, so a caller without the permission learns nothing but 403."""
+    group, rest = ("", parts[2:]) if parts[0] == "api" else (parts[1], parts[3:])
+    namespace = ""
+    if len(rest) >= 2 and rest[0] == "namespaces":
+        namespace = rest[1]
+        if len(rest) > 2:
+            rest = rest[2:]
+    resource, name, sub = [*rest, "", "", ""][:3]
+    method = request.method
+    if method in ("GET", "HEAD"):
+        action = "get" if name else ("watch" if is_watch(request) else "list")
+    elif method == "DELETE" and not name:
+        action = "deletecollection"
+    else:
+        action = METHOD_VERBS.get(method, method.lower())
+    return rbac.request_info(action, resource, group, sub, namespace, name)

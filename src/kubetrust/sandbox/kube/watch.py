@@ -65,11 +65,12 @@ def response(store: Store, found: Target, request: Request, *, table: bool) -> R
 
 
 def _seconds(timeout: int | None) -> float:
-    """How long the stream lasts: ``timeoutSeconds`` within [0, ``MAX_SECONDS``]; absent is
-    ``MAX_SECONDS`` (upstream: a random 30-60 minutes). A negative value ends the stream at
-    once, as upstream's timer fires at once. (``0`` ends it at once too, where upstream
-    would use its default: a deliberate shortcut tests rely on.)"""
-    if timeout is None:
+    """How long the stream lasts, as upstream ``ListResource``: absent or ``0`` is the
+    server's default (upstream: ``MinRequestTimeout`` x [1, 2), 30-60 minutes; here
+    ``MAX_SECONDS``, and a stream also ends within a poll of its client going away); a
+    negative value ends the stream at once (upstream's timer fires at once); anything else
+    is capped at ``MAX_SECONDS``."""
+    if not timeout:
         return MAX_SECONDS
     return float(min(max(timeout, 0), MAX_SECONDS))
 
