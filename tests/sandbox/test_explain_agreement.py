@@ -36,11 +36,13 @@ from click.testing import CliRunner
 from kubetrust.adapters.aws import AwsAccess
 from kubetrust.adapters.snapshot import SnapshotOptions, take_snapshot
 from kubetrust.chain import context, kube_links
+from kubetrust.chain import sts as hops
 from kubetrust.chain.paths import AwsGoal, Goal, KubeGoal
 from kubetrust.chain.rbac import KubeRequest
 from kubetrust.cli import explain as explain_cli
 from kubetrust.explain import bundle, explain, render
 from kubetrust.model.topology import Topology
+from kubetrust.policy import sts as sts_requests
 from kubetrust.sandbox import clusters as cluster_records
 from kubetrust.sandbox import kube_access, pki
 
@@ -74,6 +76,43 @@ def _roles(case: dict[str, Any], built: Built) -> list[str]:
     return [str(r) for r in fill(roles, built.names)]
 
 
+def case_patches(case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The case's patches: the named sets it ``uses`` (the file's ``patch_sets``), then
+    its own."""
+    shared = [p for name in case.get("uses") or [] for p in DATA["patch_sets"][name]]
+    return copy.deepcopy([*shared, *(case.get("patch") or [])])  # worlds share no objects
+
+
+def hop_params(case: dict[str, Any]) -> list[hops.HopParams | None]:
+    """What each hop of the case passes (``hops[i]`` for the call into ``roles[i]``): a
+    source identity, session tags and their transitive keys."""
+    found: list[hops.HopParams | None] = []
+    for hop in case.get("hops") or []:
+        given = hop or {}
+        tags = given.get("tags")
+        session_tags = (
+            sts_requests.SessionTags(dict(tags), tuple(given.get("transitive") or ()))
+            if tags
+            else None
+        )
+        found.append(hops.HopParams(given.get("source_identity"), session_tags))
+    return found
+
+
+def _assume_kwargs(params: hops.HopParams | None) -> dict[str, Any]:
+    """The AssumeRole parameters of a hop, as boto3 sends them."""
+    kwargs: dict[str, Any] = {}
+    if params is None:
+        return kwargs
+    if params.source_identity is not None:
+        kwargs["SourceIdentity"] = params.source_identity
+    if params.tags is not None:
+        kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in params.tags.tags.items()]
+        if params.tags.transitive:
+            kwargs["TransitiveTagKeys"] = list(params.tags.transitive)
+    return kwargs
+
+
 @pytest.fixture(scope="module")
 def builder(sandbox: Any) -> Builder:
     return Builder(sandbox)
@@ -98,7 +137,7 @@ def worlds(builder: Builder) -> dict[str, Built]:
     run = uuid.uuid4().hex[:4]
     built = {}
     for number, case in enumerate(CASES):
-        world = patched(DATA["base"], case.get("patch") or [])
+        world = patched(DATA["base"], case_patches(case))
         suffix = f"{run}{number:02d}"
         clusters = {k: v.replace("{s}", suffix) for k, v in _clusters(world, run).items()}
         built[case["id"]] = builder.build(fill(world, clusters), suffix)
@@ -225,13 +264,15 @@ def run_for_real(
         return ["FAIL"]
     verdicts = ["ok"]
     credentials = aws.session_credentials(answer)
-    for role in roles[1:]:
+    params = hop_params(case)
+    for number, role in enumerate(roles[1:], start=1):
+        extra = _assume_kwargs(params[number] if number < len(params) else None)
         try:
             answer = aws.client("sts", credentials=credentials).assume_role(
-                RoleArn=role, RoleSessionName=SESSION
+                RoleArn=role, RoleSessionName=SESSION, **extra
             )
         except ClientError as error:
-            assert _code(error) == "AccessDenied", error
+            assert _code(error) == case.get("sandbox_error", "AccessDenied"), error
             return [*verdicts, "FAIL"]
         verdicts.append("ok")
         credentials = aws.session_credentials(answer)
@@ -283,6 +324,7 @@ def test_sandbox_and_explain_agree(
         via=roles,
         session=SESSION,
         request=sandbox_facts(),
+        hop_params=hop_params(case),
     )
     text = render.explanation_text(explained)
     assert explained.chain is not None, text

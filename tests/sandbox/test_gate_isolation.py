@@ -585,3 +585,183 @@ def test_an_eks_call_lands_in_the_sandboxs_region(aws: Any, cluster_role: str) -
     assert answer.status == 200, answer
     assert json.loads(answer.body)["cluster"]["arn"].startswith(f"arn:aws:eks:{aws.REGION}:")
     assert name in _cluster_names(aws)
+
+
+# --------------------------------------------------------------------------- one S3 operation
+
+
+def _s3_user(aws: Any, bucket: str, allow: list[str], deny: list[str] | None = None) -> Credentials:
+    """A user of the CI account with ``allow`` (and ``deny``) on ``bucket`` and its keys."""
+    iam = aws.client("iam", account=aws.CI)
+    name = aws.unique("s3-one")
+    iam.create_user(UserName=name)
+    resources = [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]
+    statements = [{"Effect": "Allow", "Action": allow, "Resource": resources}]
+    if deny:
+        statements.append({"Effect": "Deny", "Action": deny, "Resource": resources})
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="one-s3-action",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+@pytest.fixture
+def own_bucket(aws: Any) -> str:
+    """A CI-account bucket holding ``k.txt``, without a bucket policy."""
+    bucket = aws.unique("b-dispatch")
+    s3 = aws.client("s3", account=aws.CI)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="k.txt", Body=b"object bytes")
+    return bucket
+
+
+def _policy_of(aws: Any, bucket: str) -> str | None:
+    try:
+        return str(aws.client("s3", account=aws.CI).get_bucket_policy(Bucket=bucket)["Policy"])
+    except Exception as exc:  # botocore's NoSuchBucketPolicy
+        assert "NoSuchBucketPolicy" in str(exc), exc
+        return None
+
+
+def _open_policy(bucket: str) -> bytes:
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}).encode()
+
+
+@pytest.mark.parametrize("query", ["tagging&policy", "policy&tagging", "tagging&policy=x"])
+def test_two_sub_resources_are_refused_as_s3_refuses_them(
+    aws: Any, own_bucket: str, query: str
+) -> None:
+    """A caller allowed only ``s3:PutBucketTagging`` sends a policy with ``?tagging&policy``:
+    S3 refuses two sub-resources (``InvalidArgument``, ``ResourceType``), and the bucket
+    keeps no policy."""
+    creds = _s3_user(aws, own_bucket, ["s3:PutBucketTagging"])
+    answer = signed(
+        aws, "s3", "PUT", f"/{own_bucket}?{query}", _open_policy(own_bucket), credentials=creds
+    )
+    assert answer.status == 400, answer
+    assert s3_code(answer) == "InvalidArgument"
+    root = ElementTree.fromstring(answer.body)
+    assert root.findtext("Message") == "Conflicting query string parameters: policy, tagging"
+    assert root.findtext("ArgumentName") == "ResourceType"
+    assert root.findtext("ArgumentValue") == "policy"
+    assert _policy_of(aws, own_bucket) is None
+
+
+def test_an_x_id_annotation_does_not_name_the_operation(aws: Any, own_bucket: str) -> None:
+    """``x-id`` is what SDKs add to label a call; the sub-resource decides. A caller allowed
+    only ``s3:PutBucketTagging`` labelling a policy write as ``PutBucketTagging`` is
+    refused as the policy write it is."""
+    creds = _s3_user(aws, own_bucket, ["s3:PutBucketTagging"])
+    answer = signed(
+        aws,
+        "s3",
+        "PUT",
+        f"/{own_bucket}?policy&x-id=PutBucketTagging",
+        _open_policy(own_bucket),
+        credentials=creds,
+    )
+    assert answer.status == 403, answer
+    assert s3_code(answer) == "AccessDenied"
+    assert _policy_of(aws, own_bucket) is None
+
+
+def test_tagging_alone_still_works(aws: Any, own_bucket: str) -> None:
+    """The positive case: the same caller tags the bucket."""
+    creds = _s3_user(aws, own_bucket, ["s3:PutBucketTagging"])
+    tagging = b"<Tagging><TagSet><Tag><Key>team</Key><Value>a</Value></Tag></TagSet></Tagging>"
+    answer = signed(
+        aws, "s3", "PUT", f"/{own_bucket}?tagging&x-id=PutBucketTagging", tagging, credentials=creds
+    )
+    assert answer.status in (200, 204), answer
+    tags = aws.client("s3", account=aws.CI).get_bucket_tagging(Bucket=own_bucket)["TagSet"]
+    assert tags == [{"Key": "team", "Value": "a"}]
+
+
+@pytest.mark.parametrize(
+    ("method", "query"),
+    [
+        ("DELETE", "uploadId=1&x-id=GetObject"),
+        ("DELETE", "tagging&uploadId=1"),
+        ("POST", "uploadId=1&acl"),
+        ("POST", "uploads&uploadId=1"),
+        ("PUT", "acl&uploadId=1&partNumber=1"),
+        ("PUT", "tagging&x-id=GetObject"),
+    ],
+)
+def test_a_reader_cannot_write_through_key_combinations(
+    aws: Any, own_bucket: str, method: str, query: str
+) -> None:
+    """A caller allowed only ``s3:GetObject`` combines an object's sub-resource keys: no
+    delete, abort, complete, upload or tagging write happens."""
+    creds = _s3_user(aws, own_bucket, ["s3:GetObject"])
+    answer = signed(aws, "s3", method, f"/{own_bucket}/k.txt?{query}", b"", credentials=creds)
+    assert answer.status in (400, 403), answer
+    s3 = aws.client("s3", account=aws.CI)
+    assert s3.get_object(Bucket=own_bucket, Key="k.txt")["Body"].read() == b"object bytes"
+    assert s3.get_object_tagging(Bucket=own_bucket, Key="k.txt")["TagSet"] == []
+    assert s3.list_multipart_uploads(Bucket=own_bucket).get("Uploads", []) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "allow", "deny"),
+    [
+        # moto has no analytics, metrics or inventory deletion: its default is DeleteBucket
+        ("DELETE", "?analytics&id=a", ["s3:*"], ["s3:DeleteBucket"]),
+        ("DELETE", "?metrics&id=a", ["s3:*"], ["s3:DeleteBucket"]),
+        ("DELETE", "?inventory&id=a", ["s3:*"], ["s3:DeleteBucket"]),
+        # and no torrent or retention read: its default reads the object
+        ("GET", "/k.txt?torrent", ["s3:GetObjectTorrent"], []),
+        ("GET", "/k.txt?retention", ["s3:GetObjectRetention"], []),
+    ],
+)
+def test_an_operation_moto_lacks_never_runs_as_its_default(
+    aws: Any, own_bucket: str, method: str, target: str, allow: list[str], deny: list[str]
+) -> None:
+    """An operation the sandbox does not emulate is refused, never run as what moto does
+    for an unknown sub-resource (delete the bucket, return the object)."""
+    creds = _s3_user(aws, own_bucket, allow, deny)
+    answer = signed(aws, "s3", method, f"/{own_bucket}{target}", b"", credentials=creds)
+    assert answer.status == 400, answer
+    assert b"object bytes" not in answer.body
+    s3 = aws.client("s3", account=aws.CI)
+    assert s3.get_object(Bucket=own_bucket, Key="k.txt")["Body"].read() == b"object bytes"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        "action=DeleteRole&Version=2010-05-08&RoleName={role}",
+        "ACTION=DeleteRole&Version=2010-05-08&RoleName={role}",
+        "Action=ListRoles&action=DeleteRole&Version=2010-05-08&RoleName={role}",
+        "action=DeleteRole&Action=ListRoles&Version=2010-05-08&RoleName={role}",
+    ],
+)
+def test_an_iam_action_in_another_case_is_not_an_action(aws: Any, form: str) -> None:
+    """IAM reads ``Action`` only: ``action=DeleteRole`` (any case) is no operation, and
+    beside ``Action=ListRoles`` the call is the listing, authorized and run as such; the
+    role survives either way."""
+    iam = aws.client("iam", account=aws.CI)
+    creds = admin(aws, aws.CI)
+    role = aws.unique("case-role")
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{aws.CI}:root"},
+        "Action": "sts:AssumeRole",
+    }
+    trust = {"Version": "2012-10-17", "Statement": [statement]}
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    body = form.format(role=role).encode()
+    answer = signed(aws, "iam", "POST", "/", body, {"Content-Type": FORM}, credentials=creds)
+    assert answer.status in (200, 400), answer
+    assert iam.get_role(RoleName=role)["Role"]["RoleName"] == role
+    if answer.status == 200:
+        assert b"<ListRolesResponse" in answer.body

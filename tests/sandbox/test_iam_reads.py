@@ -101,6 +101,12 @@ def _trust_of(listing: list[dict[str, Any]], name: str) -> Any:
     return next(r["AssumeRolePolicyDocument"] for r in listing if r["RoleName"] == name)
 
 
+def _all(iam: Any, operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
+    """Every item of a paged IAM listing (other tests' roles share the account)."""
+    pages = iam.get_paginator(operation).paginate(**kwargs)
+    return [item for page in pages for item in page[key]]
+
+
 # ---------------------------------------------------------------------- trusts naming roles
 
 
@@ -129,8 +135,8 @@ def test_trust_naming_a_recreated_role_shows_its_old_id_and_admits_nobody(aws: A
     assert shown["Statement"][0]["Principal"]["AWS"] == [src["RoleId"], keep["Arn"]]
     assert shown["Statement"][1]["Principal"]["AWS"] == src["RoleId"]
     assert shown["Statement"][1]["Condition"] == condition
-    assert _trust_of(iam.list_roles()["Roles"], name) == shown
-    details = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    assert _trust_of(_all(iam, "list_roles", "Roles"), name) == shown
+    details = _all(iam, "get_account_authorization_details", "RoleDetailList", Filter=["Role"])
     assert _trust_of(details, name) == shown
     iam.create_instance_profile(InstanceProfileName=name)
     iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
@@ -200,10 +206,12 @@ def test_user_ids_have_iams_form_and_are_one_everywhere(aws: Any) -> None:
     assert USER_ID.match(user["UserId"]), user["UserId"]
     seen = {
         iam.get_user(UserName=name)["User"]["UserId"],
-        next(u["UserId"] for u in iam.list_users()["Users"] if u["UserName"] == name),
+        next(u["UserId"] for u in _all(iam, "list_users", "Users") if u["UserName"] == name),
         next(
             u["UserId"]
-            for u in iam.get_account_authorization_details(Filter=["User"])["UserDetailList"]
+            for u in _all(
+                iam, "get_account_authorization_details", "UserDetailList", Filter=["User"]
+            )
             if u["UserName"] == name
         ),
         aws.client("sts", credentials=keys).get_caller_identity()["UserId"],

@@ -225,23 +225,28 @@ def principal(
     request: context.RequestFacts | None = None,
     federated_provider: str | None = None,
     topology: Topology | None = None,
+    carried: hops.Carried | None = None,
 ) -> context.Principal:
     """The context's view of ``caller`` (:mod:`kubetrust.chain.context`): a role session
     named ``session`` — ``aws:PrincipalArn`` the role's ARN with its path (B.4), its tags,
     ``aws:userid`` ``AROA…:session``, temporary credentials issued at the request's time,
     without MFA — or an IAM user with its long-term keys. ``federated_provider`` for the
     session AssumeRoleWithWebIdentity issued. ``topology``: where the caller's account's
-    organization is found (``aws:PrincipalOrgID``/``…Paths``); without it they are absent."""
+    organization is found (``aws:PrincipalOrgID``/``…Paths``); without it they are absent.
+    ``carried``: what the hop that made the session set (session tags over the role's,
+    ``aws:SourceIdentity``), as the sandbox keeps it on the session's credentials."""
     org = org_of(topology, caller.account)
     if isinstance(caller, Role):
+        session_set = carried or hops.Carried()
         return context.Principal(
             kind=context.ROLE_SESSION,
             arn=caller.arn,
             account=caller.account,
             user_id=f"{caller.role_id}:{session}" if caller.role_id else None,
-            tags=dict(caller.tags),
+            tags=context.merged_tags(caller.tags, session_set.tags),
             temporary=True,
             issued_at=request.now if request else None,
+            source_identity=session_set.source_identity,
             federated_provider=federated_provider,
             org=org,
         )
@@ -262,6 +267,7 @@ def caller_context(
     request: context.RequestFacts | None = None,
     federated_provider: str | None = None,
     topology: Topology | None = None,
+    carried: hops.Carried | None = None,
 ) -> dict[str, object]:
     """Every key ``caller``'s request carries that does not depend on the resource: the
     principal's (:func:`principal`) and the request's own (time, transport, region)."""
@@ -272,6 +278,7 @@ def caller_context(
         request=facts,
         federated_provider=federated_provider,
         topology=topology,
+        carried=carried,
     )
     return {**context.principal_keys(who, facts.now), **context.request_keys(facts, "sts")}
 

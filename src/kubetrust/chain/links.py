@@ -30,6 +30,7 @@ from kubetrust.chain import sts as hops
 from kubetrust.model.eks import DEFAULT_AUDIENCE
 from kubetrust.model.iam import Role
 from kubetrust.model.topology import Cluster, Topology
+from kubetrust.policy import sts as sts_requests
 
 
 class Kind(enum.Enum):
@@ -55,6 +56,7 @@ class Failure(enum.Enum):
     NOT_MAPPED = "not-mapped"
     RBAC_DENIED = "rbac-denied"
     NOT_REACHED = "not-reached"
+    INVALID_REQUEST = "invalid-request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,24 +242,42 @@ def assume_role(
     session: str = graph.SESSION_NAME,
     request: context.RequestFacts | None = None,
     federated_provider: str | None = None,
+    carried: hops.Carried | None = None,
+    params: hops.HopParams | None = None,
 ) -> Link:
     """A further hop: ``caller``'s session calls ``sts:AssumeRole`` on ``target_arn``.
-    ``federated_provider``: the IAM OIDC provider whose token made ``caller``'s session."""
+    ``federated_provider``: the IAM OIDC provider whose token made ``caller``'s session;
+    ``carried``: what that session carries (source identity, session tags), which this
+    hop sets again with ``params``' own (:func:`kubetrust.chain.sts.chained_tags`)."""
     principal = graph.session_arn(caller, session)
     target = topology.role(target_arn)
     if target is None:
         return Link(Kind.ASSUME_ROLE, principal, target_arn, False, failure=Failure.UNKNOWN_ROLE)
+    try:
+        source_identity, tags = hop_parameters(carried, params)
+    except hops.ChainRefused as refused:
+        return Link(
+            Kind.ASSUME_ROLE,
+            principal,
+            target.arn,
+            False,
+            (f"STS refuses the call (ValidationError): {refused}",),
+            Failure.INVALID_REQUEST,
+        )
     hop = hops.assume_role(
         principal,
         graph.caller_side(topology, caller),
         graph.role_side(topology, target),
         session_name=session,
+        source_identity=source_identity,
+        tags=tags,
         context=graph.caller_context(
             caller,
             session,
             request=request,
             federated_provider=federated_provider,
             topology=topology,
+            carried=carried,
         ),
         request=request,
     )
@@ -294,6 +314,27 @@ def assume_role(
     )
 
 
+def hop_parameters(
+    carried: hops.Carried | None, params: hops.HopParams | None
+) -> tuple[str | None, sts_requests.SessionTags | None]:
+    """The source identity and session tags an ``AssumeRole`` hop sets: what the calling
+    session carries and what the call passes, by the sandbox's own rule (B.1, B.6).
+    Raises :class:`kubetrust.chain.sts.ChainRefused` where STS refuses the parameters."""
+    given = params or hops.HopParams()
+    inherited = carried or hops.Carried()
+    source_identity = hops.chained_source_identity(inherited.source_identity, given.source_identity)
+    return source_identity, hops.chained_tags(inherited, given.tags)
+
+
+def carried_after(carried: hops.Carried | None, params: hops.HopParams | None) -> hops.Carried:
+    """What the session an ``AssumeRole`` hop issues carries on (unchanged when STS
+    refuses the call: the chain is then evaluated as if it had passed)."""
+    try:
+        return hops.Carried.of(*hop_parameters(carried, params))
+    except hops.ChainRefused:
+        return carried or hops.Carried()
+
+
 def aws_action(
     topology: Topology,
     role: Role,
@@ -303,6 +344,7 @@ def aws_action(
     session: str = graph.SESSION_NAME,
     request: context.RequestFacts | None = None,
     federated_provider: str | None = None,
+    carried: hops.Carried | None = None,
 ) -> Link:
     """The goal ``action`` on ``resource`` by ``role``'s session (A.1, A.2): identity
     policies, boundary and SCPs of the session's account; a resource policy and the
@@ -323,7 +365,12 @@ def aws_action(
     )
     known = request or context.RequestFacts()
     who = graph.principal(
-        role, session, request=known, federated_provider=federated_provider, topology=topology
+        role,
+        session,
+        request=known,
+        federated_provider=federated_provider,
+        topology=topology,
+        carried=carried,
     )
     owner = resource_account or role.account
     keys = context.build(

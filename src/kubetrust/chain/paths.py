@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from kubetrust import errors
 from kubetrust.chain import context, graph, kube_links, links, rbac
+from kubetrust.chain import sts as hops
 from kubetrust.chain.links import Failure, Kind, Link, Workload
 from kubetrust.model.iam import Role
 from kubetrust.model.topology import Cluster, Topology
@@ -90,10 +91,15 @@ def evaluate(
     session: str = graph.SESSION_NAME,
     role_source: str = "",
     request: context.RequestFacts | None = None,
+    hop_params: Sequence[hops.HopParams | None] = (),
 ) -> Chain:
     """Decide every link of the chain ``roles`` (module doc). ``request`` holds the facts
     every call of the chain shares (time, transport…: :mod:`kubetrust.chain.context`);
-    the region, when not given, is the workload's cluster's (the pod calls STS there)."""
+    the region, when not given, is the workload's cluster's (the pod calls STS there).
+    ``hop_params[i]``: the source identity and session tags the ``AssumeRole`` into
+    ``roles[i]`` passes (``i >= 1``; the first hop's come from the token, and EKS's
+    carry none, C.1). Each session carries its source identity and transitive tags into
+    the next hop, as the sandbox does (:func:`kubetrust.chain.links.carried_after`)."""
     if not roles:
         raise errors.InputError("a chain needs at least one role")
     cluster = topology.cluster(workload.cluster)
@@ -104,7 +110,9 @@ def evaluate(
     found: list[Link] = [first]
     provider = first.facts.get("provider")
     web_provider = provider if isinstance(provider, str) else None
-    for previous, following in itertools.pairwise(roles):
+    carried = hops.Carried()  # an EKS token carries no source identity nor tags (C.1)
+    for number, (previous, following) in enumerate(itertools.pairwise(roles), start=1):
+        params = hop_params[number] if number < len(hop_params) else None
         caller = topology.role(previous)
         if caller is None:
             found.append(
@@ -126,8 +134,11 @@ def evaluate(
                 session=session,
                 request=facts,
                 federated_provider=web_provider,
+                carried=carried,
+                params=params,
             )
         )
+        carried = links.carried_after(carried, params)
         web_provider = None  # only the first session came from the token
     last = topology.role(roles[-1])
     if last is None:
@@ -150,6 +161,7 @@ def evaluate(
                 session=session,
                 request=facts,
                 federated_provider=web_provider if len(roles) == 1 else None,
+                carried=carried,
             )
         )
     return Chain(workload, goal, tuple(roles), tuple(found), role_source)
@@ -167,8 +179,10 @@ def goal_links(
     session: str = graph.SESSION_NAME,
     request: context.RequestFacts | None = None,
     federated_provider: str | None = None,
+    carried: hops.Carried | None = None,
 ) -> list[Link]:
-    """The goal's links for ``role``'s session: one AWS decision, or mapping then RBAC."""
+    """The goal's links for ``role``'s session: one AWS decision, or mapping then RBAC.
+    ``carried``: the session's source identity and tags (its AWS request context)."""
     if isinstance(goal, AwsGoal):
         return [
             links.aws_action(
@@ -179,6 +193,7 @@ def goal_links(
                 session=session,
                 request=request,
                 federated_provider=federated_provider,
+                carried=carried,
             )
         ]
     cluster = topology.cluster(goal.cluster)

@@ -119,6 +119,100 @@ class HopResult:
         return next((c for c in self.checks if not c.decision.allowed), None)
 
 
+class ChainRefused(ValueError):
+    """STS refuses a chained hop's parameters before any policy is read (a
+    ``ValidationError``); the message is the one the sandbox answers."""
+
+
+@dataclass(frozen=True, slots=True)
+class HopParams:
+    """What one ``AssumeRole`` call passes besides the role and session name: a source
+    identity and session tags (with their transitive keys)."""
+
+    source_identity: str | None = None
+    tags: sts_requests.SessionTags | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """What a session hands to the sessions it makes (B.1, B.6): its source identity and
+    its session tags, of which the ``transitive`` keys are inherited by the next hop."""
+
+    source_identity: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    transitive: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, source_identity: str | None, tags: sts_requests.SessionTags | None) -> Carried:
+        """What the session a hop issued carries, from what the hop set."""
+        if tags is None:
+            return cls(source_identity)
+        return cls(source_identity, dict(tags.tags), tuple(tags.transitive))
+
+
+def chained_source_identity(inherited: str | None, requested: str | None) -> str | None:
+    """The source identity of the new session: the caller's, once set, which this hop
+    sets again (so it needs ``sts:SetSourceIdentity`` and is ``sts:SourceIdentity`` of
+    the request, IAM UG "Permissions required to set source identity": "When you assume
+    a role with another role ... permissions for sts:SetSourceIdentity are required in
+    both the permissions policy ... and in the role trust policy"), else the requested
+    one. A different value is refused: "the value that is set cannot be changed" (B.1).
+    [uncertain] STS's error code and text for that refusal are unreported; ours is a
+    ``ValidationError`` (:class:`ChainRefused`)."""
+    if inherited is None:
+        return requested
+    if requested is not None and requested != inherited:
+        raise ChainRefused(
+            f"The source identity {requested} cannot replace the source identity "
+            f"{inherited} that the calling session already carries: it cannot be changed"
+        )
+    return inherited
+
+
+def chained_tags(
+    carried: Carried, requested: sts_requests.SessionTags | None
+) -> sts_requests.SessionTags | None:
+    """The session tags a hop sets: the caller's inherited transitive tags and the
+    requested ones, all transitive keys kept (B.6). The hop sets the inherited tags
+    again, so it is decided with them (``sts:TagSession``, ``aws:RequestTag/*``), as
+    AWS refuses a chained hop into a role whose trust lacks ``sts:TagSession`` when the
+    session carries transitive tags ([seen] aws/copilot-cli#5358). Tag keys compare
+    ignoring case; a requested key equal to an inherited transitive one fails ("If you
+    try to pass the Heart = 3 session tag, the operation will fail": IAM UG, "Chaining
+    roles with session tags"; [uncertain] the error's code and text are unreported, ours
+    is a ``ValidationError``), and so do two requested keys that differ only in case."""
+    transitive = {key.lower() for key in carried.transitive}
+    inherited = {k: v for k, v in carried.tags.items() if k.lower() in transitive}
+    wanted = dict(requested.tags) if requested else {}
+    _check_tag_keys(wanted, inherited)
+    keys = [k for k in carried.transitive if k in inherited]
+    for key in requested.transitive if requested else ():
+        if key.lower() not in {k.lower() for k in keys}:
+            keys.append(key)
+    if not inherited and not wanted:
+        return requested
+    return sts_requests.SessionTags({**inherited, **wanted}, tuple(keys))
+
+
+def _check_tag_keys(wanted: Mapping[str, str], inherited: Mapping[str, str]) -> None:
+    """Requested tag keys must differ from each other and from the inherited transitive
+    keys, ignoring case (see :func:`chained_tags`)."""
+    seen: set[str] = set()
+    for key in wanted:
+        if key.lower() in seen:
+            # [uncertain] STS's text; IAM's for the same mistake in TagRole reads so.
+            raise ChainRefused(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
+            )
+        seen.add(key.lower())
+    clash = sorted(k for k in inherited if k.lower() in seen)
+    if clash:
+        raise ChainRefused(
+            f"The session tag {clash[0]} is a transitive tag of the calling session: "
+            "a later session in the role chain cannot set it again"
+        )
+
+
 def assume_role(
     caller: str,
     caller_side: CallerSide,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kubetrust import arn, errors
 from kubetrust.chain import context, graph, paths
+from kubetrust.chain import sts as hops
 from kubetrust.chain.links import Workload
 from kubetrust.explain.fixes import Fix, fix_for
 from kubetrust.model.eks import AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE
@@ -74,10 +75,13 @@ def explain_access(
     via: Sequence[str] = (),
     session: str = graph.SESSION_NAME,
     request: context.RequestFacts | None = None,
+    hop_params: Sequence[hops.HopParams | None] = (),
 ) -> Explanation:
     """Explain whether ``workload`` reaches ``goal``, and why (module doc). ``request``:
     the facts every call of the chain carries (the time the caller supplies, transport,
     region: :mod:`kubetrust.chain.context`); unknown facts leave their keys absent.
+    ``hop_params``: the source identity and session tags each hop of ``via`` passes
+    (:func:`kubetrust.chain.paths.evaluate`); a searched chain passes none.
 
     Raises :class:`errors.InputError` for an unknown cluster or a malformed ``via``.
     """
@@ -113,7 +117,14 @@ def explain_access(
             no_chain=_no_candidate(topology, cluster.info.issuer, workload),
         )
     chain = paths.evaluate(
-        topology, workload, roles, goal, session=session, role_source=source, request=request
+        topology,
+        workload,
+        roles,
+        goal,
+        session=session,
+        role_source=source,
+        request=request,
+        hop_params=hop_params if via else (),
     )
     fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
     notes += _chain_notes(chain, annotation_source)

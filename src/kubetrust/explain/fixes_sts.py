@@ -253,6 +253,12 @@ def assume_role(link: Link, topology: Topology) -> Fix:
     target_name = name_of(link.target)
     if link.failure is Failure.UNKNOWN_ROLE:
         return unknown_role(link.target, topology, what="role ARN of this hop")
+    if link.failure is Failure.INVALID_REQUEST:
+        return Fix(
+            link.decided_by[0],
+            "pass no source identity or session tag the calling session already carries "
+            "(a source identity and transitive session tags persist through the chain)",
+        )
     target = topology.role(link.target)
     caller = (
         topology.role(arn.canonicalize(link.caller)) if link.caller.startswith("arn:") else None

@@ -37,7 +37,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, unquote_to_bytes, urlencode
+from urllib.parse import parse_qs, parse_qsl, unquote_plus, unquote_to_bytes, urlencode
 
 from kubetrust.sandbox import iam_reads, operations, wire
 from kubetrust.sandbox.gate_request import RawRequest
@@ -100,6 +100,86 @@ _S3_DROPPED_HEADERS = frozenset(
         "proxy-connection",
     }
 )
+MOTO_S3_OPERATIONS = frozenset(
+    {
+        # buckets
+        "ListBuckets",
+        "CreateBucket",
+        "HeadBucket",
+        "DeleteBucket",
+        "ListObjects",
+        "ListObjectsV2",
+        "ListObjectVersions",
+        "ListMultipartUploads",
+        "GetBucketLocation",
+        "DeleteObjects",
+        # bucket configurations moto has a branch for
+        *(
+            f"{verb}{what}"
+            for verb in ("Get", "Put", "Delete")
+            for what in (
+                "BucketPolicy",
+                "BucketTagging",
+                "BucketCors",
+                "BucketWebsite",
+                "BucketEncryption",
+                "BucketReplication",
+                "BucketOwnershipControls",
+                "PublicAccessBlock",
+            )
+        ),
+        "GetBucketPolicyStatus",
+        "GetBucketAcl",
+        "PutBucketAcl",
+        "GetBucketVersioning",
+        "PutBucketVersioning",
+        "GetBucketLifecycleConfiguration",
+        "PutBucketLifecycleConfiguration",
+        "DeleteBucketLifecycle",
+        "GetBucketLogging",
+        "PutBucketLogging",
+        "GetBucketNotificationConfiguration",
+        "PutBucketNotificationConfiguration",
+        "GetBucketAccelerateConfiguration",
+        "PutBucketAccelerateConfiguration",
+        "GetBucketInventoryConfiguration",
+        "PutBucketInventoryConfiguration",
+        "ListBucketInventoryConfigurations",
+        "GetObjectLockConfiguration",
+        "PutObjectLockConfiguration",
+        # objects
+        "GetObject",
+        "HeadObject",
+        "PutObject",
+        "CopyObject",
+        "DeleteObject",
+        "GetObjectAcl",
+        "PutObjectAcl",
+        "GetObjectTagging",
+        "PutObjectTagging",
+        "DeleteObjectTagging",
+        "GetObjectLegalHold",
+        "PutObjectLegalHold",
+        "PutObjectRetention",
+        "GetObjectAttributes",
+        "RestoreObject",
+        "SelectObjectContent",
+        "CreateMultipartUpload",
+        "UploadPart",
+        "UploadPartCopy",
+        "CompleteMultipartUpload",
+        "AbortMultipartUpload",
+        "ListParts",
+    }
+)
+"""The S3 operations moto's dispatcher (``moto/s3/responses.py``) has a branch for. Any
+other operation falls through its branches to a default that is a different operation:
+``DELETE /b?analytics`` deletes the bucket, ``GET /b/k?torrent`` or ``?retention`` reads
+the object, ``PUT /b?requestPayment`` creates a bucket, ``PUT /b/k?renameObject`` writes
+the object. So the gate forwards only these, and refuses the rest as not emulated, after
+authorizing the operation the client named. ``tests/sandbox/test_s3_dispatch_agreement``
+proves, against moto's own dispatcher, that each one runs as itself and no other does."""
+
 _NO_USER = "Must specify userName when calling with non-User credentials"
 """IAM's answer when a user call without ``UserName`` comes from a role session (AWS's
 text as quoted in public SDK issues)."""
@@ -148,6 +228,8 @@ def forward(
 ) -> Iterable[bytes]:
     """Run the authorized request in moto (see module doc); ``on_stored`` runs once moto
     answered 200."""
+    if target.service == "s3" and target.operation not in MOTO_S3_OPERATIONS:
+        raise _moto_failure(target.service, f"moto's S3 has no {target.operation}")
     app = backends.app(target.service)
     moto_environ = _environ(environ, request, target)
     if not _has_route(app, moto_environ):
@@ -309,13 +391,31 @@ def _parameters(request: RawRequest, target: Target) -> tuple[str, list[tuple[st
         return "", [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")], body
     if target.service == "eks":
         return _eks_parameters(request, target)
-    headers = [(n, v) for n, v in request.headers.items() if _s3_header_kept(n)]
-    return request.raw_query, headers, request.body
+    headers = [(n, v) for n, v in request.headers.items() if _s3_header_kept(target, n)]
+    return _s3_query(request.raw_query, target.operation), headers, request.body
 
 
-def _s3_header_kept(name: str) -> bool:
+def _s3_header_kept(target: Target, name: str) -> bool:
     lower = name.lower()
-    return lower not in _S3_DROPPED_HEADERS and not lower.startswith("x-moto-")
+    if lower in _S3_DROPPED_HEADERS or lower.startswith("x-moto-"):
+        return False
+    return not operations.s3_foreign_header(target.operation, lower)
+
+
+def _s3_query(raw_query: str, operation: str) -> str:
+    """The client's query with only the keys the authorized S3 operation has (its route's
+    sub-resource keys and its query members), each pair as sent. moto's S3 picks its own
+    operation from whichever sub-resource key it tests first (``?tagging&policy`` is a
+    policy write to it; ``?uploadId=`` turns any object call into a multipart one), so a
+    key the gate did not route on must never reach it; authentication parameters and
+    ``x-id`` are not members either."""
+    allowed = operations.s3_operation_query_keys(operation)
+    kept = [
+        pair
+        for pair in raw_query.split("&")
+        if pair and unquote_plus(pair.partition("=")[0]) in allowed
+    ]
+    return "&".join(kept)
 
 
 def _query_form(request: RawRequest, target: Target) -> dict[str, list[str]]:

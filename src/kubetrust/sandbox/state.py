@@ -183,8 +183,11 @@ def role_by_arn(role_arn: str) -> RoleFacts | None:
 
 
 def _documents(entity: Any) -> Iterator[str]:
-    yield from (str(doc) for doc in entity.policies.values())
-    for managed in entity.managed_policies.values():
+    # ``list(...)`` copies moto's dicts in one step: another request thread may change them
+    # (PutRolePolicy, AttachRolePolicy) while these documents are read (a live iteration
+    # would raise "dictionary changed size during iteration").
+    yield from (str(doc) for doc in list(entity.policies.values()))
+    for managed in list(entity.managed_policies.values()):
         document = _default_document(managed)
         if document is not None:
             yield document
@@ -409,7 +412,7 @@ def adopt_user_id(account: str, name: str) -> str | None:
     if user is None:
         return None
     if not str(user.id).startswith("AIDA"):
-        taken = {str(u.id) for u in backend.users.values()}
+        taken = {str(u.id) for u in list(backend.users.values())}
         new_id = _iam_id(account, "AIDA", taken)
         user.id = new_id
     return str(user.id)
@@ -458,7 +461,7 @@ def user_holdings(account: str, name: str) -> Holdings | None:
         mfa_devices=len(user.mfa_devices),
         inline_policies=len(user.policies),
         attached_policies=len(user.managed_policies),
-        groups=sum(1 for g in backend.groups.values() if user in g.users),
+        groups=sum(1 for g in list(backend.groups.values()) if user in g.users),
     )
 
 
@@ -479,7 +482,7 @@ def role_holdings(account: str, name: str) -> Holdings | None:
         found = backend.get_role(name)
     except Exception:  # moto raises its own NoSuchEntity type
         return None
-    profiles = [p for p in backend.instance_profiles.values() if found in p.roles]
+    profiles = [p for p in list(backend.instance_profiles.values()) if found in p.roles]
     return Holdings(
         inline_policies=len(found.policies),
         attached_policies=len(found.managed_policies),

@@ -644,67 +644,25 @@ def _session_tags(params: Params) -> sts_requests.SessionTags | None:
 
 
 def _chained_source_identity(caller: credentials.Credential, requested: str | None) -> str | None:
-    """The source identity of the new session: the caller's, once set, which this hop
-    sets again (so it needs ``sts:SetSourceIdentity`` and is ``sts:SourceIdentity`` of
-    the request, IAM UG "Permissions required to set source identity": "When you assume
-    a role with another role ... permissions for sts:SetSourceIdentity are required in
-    both the permissions policy ... and in the role trust policy"), else the requested
-    one. A different value is refused: "the value that is set cannot be changed" (B.1).
-    [uncertain] STS's error code and text for that refusal are unreported; ours is a
-    ``ValidationError``."""
-    inherited = caller.source_identity
-    if inherited is None:
-        return requested
-    if requested is not None and requested != inherited:
-        raise _validation(
-            f"The source identity {requested} cannot replace the source identity "
-            f"{inherited} that the calling session already carries: it cannot be changed"
-        )
-    return inherited
+    """The new session's source identity by the one rule explain follows too
+    (:func:`kubetrust.chain.sts.chained_source_identity`)."""
+    try:
+        return hops.chained_source_identity(caller.source_identity, requested)
+    except hops.ChainRefused as refused:
+        raise _validation(str(refused)) from None
 
 
 def _hop_tags(
     caller: credentials.Credential, requested: sts_requests.SessionTags | None
 ) -> sts_requests.SessionTags | None:
-    """The session tags this hop sets: the caller's inherited transitive tags and the
-    requested ones, all transitive keys kept (B.6). The hop sets the inherited tags
-    again, so it is decided with them (``sts:TagSession``, ``aws:RequestTag/*``), as
-    AWS refuses a chained hop into a role whose trust lacks ``sts:TagSession`` when the
-    session carries transitive tags ([seen] aws/copilot-cli#5358). Tag keys compare
-    ignoring case; a requested key equal to an inherited transitive one fails ("If you
-    try to pass the Heart = 3 session tag, the operation will fail": IAM UG, "Chaining
-    roles with session tags"; [uncertain] the error's code and text are unreported, ours
-    is a ``ValidationError``), and so do two requested keys that differ only in case."""
-    transitive = {key.lower() for key in caller.transitive_tag_keys}
-    inherited = {k: v for k, v in caller.tags.items() if k.lower() in transitive}
-    wanted = dict(requested.tags) if requested else {}
-    _check_tag_keys(wanted, inherited)
-    keys = [k for k in caller.transitive_tag_keys if k in inherited]
-    for key in requested.transitive if requested else ():
-        if key.lower() not in {k.lower() for k in keys}:
-            keys.append(key)
-    if not inherited and not wanted:
-        return None if requested is None else requested
-    return sts_requests.SessionTags({**inherited, **wanted}, tuple(keys))
-
-
-def _check_tag_keys(wanted: Mapping[str, str], inherited: Mapping[str, str]) -> None:
-    """Requested tag keys must differ from each other and from the inherited transitive
-    keys, ignoring case (see :func:`_hop_tags`)."""
-    seen: set[str] = set()
-    for key in wanted:
-        if key.lower() in seen:
-            # [uncertain] STS's text; IAM's for the same mistake in TagRole reads so.
-            raise _validation(
-                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
-            )
-        seen.add(key.lower())
-    clash = sorted(k for k in inherited if k.lower() in seen)
-    if clash:
-        raise _validation(
-            f"The session tag {clash[0]} is a transitive tag of the calling session: "
-            "a later session in the role chain cannot set it again"
-        )
+    """The session tags this hop sets, by the one rule explain follows too
+    (:func:`kubetrust.chain.sts.chained_tags`): the caller's session tags, of which its
+    transitive keys are inherited, and the requested ones."""
+    carried = hops.Carried(None, dict(caller.tags), tuple(caller.transitive_tag_keys))
+    try:
+        return hops.chained_tags(carried, requested)
+    except hops.ChainRefused as refused:
+        raise _validation(str(refused)) from None
 
 
 def _token_source_identity(claims: Mapping[str, object]) -> str | None:

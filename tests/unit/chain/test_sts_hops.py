@@ -167,3 +167,28 @@ def test_duration_rules(
         assert message is None
     else:
         assert message is not None and fragment in message
+
+
+# ---------------------------------------------------------------------- chaining (B.1, B.6)
+
+
+def test_chained_source_identity_persists_and_cannot_change() -> None:
+    """Once set, the source identity is every later hop's; another value is refused."""
+    assert sts.chained_source_identity(None, "alice") == "alice"
+    assert sts.chained_source_identity("alice", None) == "alice"
+    assert sts.chained_source_identity("alice", "alice") == "alice"
+    with pytest.raises(sts.ChainRefused, match="cannot replace the source identity alice"):
+        sts.chained_source_identity("alice", "bob")
+
+
+def test_chained_tags_inherit_only_transitive_keys() -> None:
+    """Transitive tags are set again (with their keys kept transitive), plain ones drop;
+    an inherited key cannot be passed again, whatever its case."""
+    carried = sts.Carried(None, {"team": "red", "cost": "1"}, ("team",))
+    tags = sts.chained_tags(carried, sts_requests.SessionTags({"env": "dev"}))
+    assert tags is not None
+    assert dict(tags.tags) == {"team": "red", "env": "dev"}
+    assert tuple(tags.transitive) == ("team",)
+    assert sts.chained_tags(sts.Carried(None, {"cost": "1"}), None) is None
+    with pytest.raises(sts.ChainRefused, match="transitive tag"):
+        sts.chained_tags(carried, sts_requests.SessionTags({"Team": "blue"}))

@@ -37,7 +37,13 @@ from kubetrust.sandbox.operations.model import (
     members,
     operation_names,
 )
-from kubetrust.sandbox.operations.s3 import LOCAL_S3_HOST_SUFFIXES, s3_path_style, s3_virtual_bucket
+from kubetrust.sandbox.operations.routes import s3_operation_query_keys, s3_selectors
+from kubetrust.sandbox.operations.s3 import (
+    LOCAL_S3_HOST_SUFFIXES,
+    s3_foreign_header,
+    s3_path_style,
+    s3_virtual_bucket,
+)
 
 __all__ = [
     "LOCAL_S3_HOST_SUFFIXES",
@@ -54,7 +60,10 @@ __all__ = [
     "operation_names",
     "operation_protocol_name",
     "route_labels",
+    "s3_foreign_header",
+    "s3_operation_query_keys",
     "s3_path_style",
+    "s3_selectors",
     "s3_virtual_bucket",
     "service_protocol",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -285,6 +286,30 @@ def _s3_context(req: model._Request) -> dict[str, object]:
         if header in req.headers:
             context[f"s3:{header}"] = req.headers[header]
     return context
+
+
+@functools.cache
+def _declared_amz_headers() -> frozenset[str]:
+    """Every ``x-amz-*`` header some S3 operation declares as an input member."""
+    return frozenset(
+        header
+        for name in model.operation_names("s3")
+        for header in model.members("s3", name).headers
+        if header.startswith("x-amz-")
+    )
+
+
+def s3_foreign_header(operation: str, header: str) -> bool:
+    """Whether ``header`` is an input of some other S3 operation but not of ``operation``:
+    ``x-amz-copy-source`` on anything but ``CopyObject``/``UploadPartCopy``. moto's S3
+    picks its operation from such headers too (a ``PUT`` with ``x-amz-copy-source`` is a
+    copy), so moto only ever sees the ones the authorized operation has. Headers no
+    operation declares (``x-amz-content-sha256``, ``x-amz-meta-*``, ``Content-*``) are
+    framing and metadata, kept."""
+    lower = header.lower()
+    if lower not in _declared_amz_headers():
+        return False
+    return lower not in model.members("s3", operation).headers
 
 
 def _s3_path_style(host: str, path: str, raw_path: str | None) -> tuple[str, str | None]:
