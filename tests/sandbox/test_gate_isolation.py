@@ -28,7 +28,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -765,3 +765,77 @@ def test_an_iam_action_in_another_case_is_not_an_action(aws: Any, form: str) -> 
     assert iam.get_role(RoleName=role)["Role"]["RoleName"] == role
     if answer.status == 200:
         assert b"<ListRolesResponse" in answer.body
+
+
+# --------------------------------------------------------------------------- EKS path spelling
+
+
+@pytest.fixture(scope="module")
+def eks_tagger(aws: Any, two_clusters: tuple[str, str]) -> Credentials:
+    """A user allowed every EKS action except tagging the first of ``two_clusters`` (an
+    explicit Deny on its exact ARN, as a guard on one production cluster reads)."""
+    iam = aws.client("iam", account=aws.CI)
+    name = aws.unique("eks-tagger")
+    iam.create_user(UserName=name)
+    guarded = f"arn:aws:eks:{aws.REGION}:{aws.CI}:cluster/{two_clusters[0]}"
+    statements = [
+        {"Effect": "Allow", "Action": "eks:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "eks:TagResource", "Resource": guarded},
+    ]
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="no-tags-on-one-cluster",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+    )
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def _cluster_tags(aws: Any, name: str) -> dict[str, str]:
+    cluster = aws.client("eks", account=aws.CI).describe_cluster(name=name)["cluster"]
+    return dict(cluster.get("tags") or {})
+
+
+@pytest.mark.parametrize("suffix", [";x", "%3B", "/", ";", "/;x"])
+def test_a_tag_arn_spelled_another_way_tags_only_what_was_authorized(
+    aws: Any, two_clusters: tuple[str, str], eks_tagger: Credentials, suffix: str
+) -> None:
+    """``POST /tags/<ARN of the guarded cluster>;x`` was authorized on ``…cluster/N;x``
+    (the Deny on ``…cluster/N`` did not match) and moto, reading ``;x`` as URL parameters,
+    tagged ``…cluster/N``. moto now gets the path rebuilt from the authorized ARN, so the
+    call tags nothing, or is refused; the guarded cluster keeps no such tag."""
+    guarded = two_clusters[0]
+    arn = f"arn:aws:eks:{aws.REGION}:{aws.CI}:cluster/{guarded}"
+    target = "/tags/" + quote(arn, safe="") + suffix
+    key = aws.unique("spelled")
+    body = json.dumps({"tags": {key: suffix}}).encode()
+    headers = {"Content-Type": "application/json"}
+    answer = signed(aws, "eks", "POST", target, body, headers, credentials=eks_tagger)
+    assert answer.status < 500, answer
+    assert key not in _cluster_tags(aws, guarded)
+
+
+def test_the_tagger_tags_the_cluster_it_may_tag(
+    aws: Any, two_clusters: tuple[str, str], eks_tagger: Credentials
+) -> None:
+    """The control: the same user tags the other cluster, with the SDK's spelling and with
+    a trailing slash (both name that cluster's ARN to the gate and, now, to moto)."""
+    other = two_clusters[1]
+    arn = f"arn:aws:eks:{aws.REGION}:{aws.CI}:cluster/{other}"
+    headers = {"Content-Type": "application/json"}
+    for index, suffix in enumerate(["", "/"]):
+        body = json.dumps({"tags": {f"t{index}": "v"}}).encode()
+        target = "/tags/" + quote(arn, safe="") + suffix
+        answer = signed(aws, "eks", "POST", target, body, headers, credentials=eks_tagger)
+        assert answer.status == 200, answer
+    assert {"t0", "t1"} <= set(_cluster_tags(aws, other))
+    refused = signed(
+        aws,
+        "eks",
+        "POST",
+        "/tags/" + quote(f"arn:aws:eks:{aws.REGION}:{aws.CI}:cluster/{two_clusters[0]}", safe=""),
+        b'{"tags": {"denied": "v"}}',
+        headers,
+        credentials=eks_tagger,
+    )
+    assert refused.status == 403, refused

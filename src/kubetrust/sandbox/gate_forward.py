@@ -13,8 +13,10 @@ presigned call, and a REST operation from an ``Action`` query parameter, an
 request: :func:`forward` builds a new one from the gate's decisions only, for the backend
 app of exactly the authorized service (:class:`MotoBackends`), with
 
-- the path the gate routed (S3: path style, :func:`operations.s3_path_style`) and a host
-  every backend reads as ``<service>.<region>.amazonaws.com`` (path style for S3);
+- the path the gate routed (S3: path style, :func:`operations.s3_path_style`; EKS: the
+  operation's path rebuilt from the labels it authorized, :func:`operations.rest_path`)
+  and a host every backend reads as ``<service>.<region>.amazonaws.com`` (path style
+  for S3);
 - the account (``x-moto-account-id``) and the authenticated access key (a stand-in
   ``Authorization`` header naming it; moto checks no signature);
 - only the parameters the operation has: a query service's form as the gate parsed it
@@ -37,7 +39,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, unquote_plus, unquote_to_bytes, urlencode
+from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, unquote_to_bytes, urlencode
 
 from kubetrust.sandbox import iam_reads, operations, wire
 from kubetrust.sandbox.gate_request import RawRequest
@@ -338,16 +340,17 @@ def _environ(client: Mapping[str, Any], request: RawRequest, target: Target) -> 
     if not target.account:  # INVARIANT: every authorized call has an owning account
         raise wire.AwsError("AccessDenied", "Access Denied", 403)
     host = _host(target)
+    path = _forwarded_path(request, target)
     query, headers, body = _parameters(request, target)
     env: dict[str, Any] = {k: v for k, v in client.items() if k.startswith("wsgi.")}
     env.update(
         {
             "REQUEST_METHOD": "POST" if _query_protocol(target) else request.method,
             "SCRIPT_NAME": "",
-            "PATH_INFO": unquote_to_bytes(target.raw_path).decode("latin-1"),
+            "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
             "QUERY_STRING": query,
-            "RAW_URI": target.raw_path + (f"?{query}" if query else ""),
-            "REQUEST_URI": target.raw_path + (f"?{query}" if query else ""),
+            "RAW_URI": path + (f"?{query}" if query else ""),
+            "REQUEST_URI": path + (f"?{query}" if query else ""),
             "SERVER_NAME": host,
             "SERVER_PORT": "443",
             "SERVER_PROTOCOL": "HTTP/1.1",
@@ -365,6 +368,31 @@ def _environ(client: Mapping[str, Any], request: RawRequest, target: Target) -> 
     if target.access_key_id:
         env["HTTP_AUTHORIZATION"] = _stand_in_authorization(target)
     return env
+
+
+def _forwarded_path(request: RawRequest, target: Target) -> str:
+    """The raw path moto gets. EKS: rebuilt from the labels the gate authorized
+    (:func:`operations.rest_path`), never the client's spelling, which moto's routers read
+    by rules of their own (its tag handlers keep a trailing ``/`` in the ARN and drop a
+    ``;…`` suffix as URL parameters: ``POST /tags/…cluster%2Fprod;x`` was authorized on
+    ``cluster/prod;x`` and tagged ``cluster/prod``). S3 and the query services: the path
+    the gate routed (S3's path-style form; moto's IAM reads no path)."""
+    if target.service != "eks":
+        return target.raw_path
+    raw, method, headers = target.raw_path, request.method, request.headers
+    query = parse_qs(request.raw_query, keep_blank_values=True)
+    name = operations.operation_protocol_name(
+        "eks", method, unquote(raw), query, {}, headers=headers, raw_path=raw
+    )
+    if name != target.operation:  # INVARIANT: the gate authorized this route's operation
+        raise _moto_failure(target.service, "route changed")
+    labels = operations.route_labels(
+        "eks", method, unquote(raw), query, headers=headers, raw_path=raw
+    )
+    try:
+        return operations.rest_path("eks", target.operation, labels)
+    except KeyError:  # a label the route has but the match lacks: never for a routed call
+        raise _moto_failure(target.service, "missing label") from None
 
 
 def _host(target: Target) -> str:
@@ -420,13 +448,17 @@ def _s3_query(raw_query: str, operation: str) -> str:
 
 def _query_form(request: RawRequest, target: Target) -> dict[str, list[str]]:
     """Exactly the parameters the gate parsed and authorized (query string and form, as
-    :func:`operations.identify_operation` merges them), without authentication
-    parameters (moto reads the caller from ``AWSAccessKeyId``), and with the caller's
-    ``UserName`` where the operation acts on the caller when it is omitted (moto would
-    look the user up by any access key id the request names)."""
+    :func:`operations.identify_operation` merges them, each key's first value), without
+    authentication parameters (moto reads the caller from ``AWSAccessKeyId``), and with
+    the caller's ``UserName`` where the operation acts on the caller when it is omitted
+    (moto would look the user up by any access key id the request names)."""
     merged = parse_qs(request.raw_query, keep_blank_values=True)
     merged.update(request.form())  # the body's parameters win, as when the gate identified
-    form = {k: list(v) for k, v in merged.items() if k not in _AUTH_PARAMETERS}
+    # one value per key, the one the gate read (its first; the query protocol sends each
+    # key once), and the authorized Action by name: a second ``Action`` or ``RoleName``
+    # can never be the one moto's parser picks
+    form = {k: list(v[:1]) for k, v in merged.items() if k not in _AUTH_PARAMETERS}
+    form["Action"] = [target.operation]
     _refuse_unsafe_parameters(target.service, form)
     members = operations.members(target.service, target.operation)
     if "UserName" in members.optional and not form.get("UserName"):

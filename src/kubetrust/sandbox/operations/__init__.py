@@ -37,7 +37,7 @@ from kubetrust.sandbox.operations.model import (
     members,
     operation_names,
 )
-from kubetrust.sandbox.operations.routes import s3_operation_query_keys, s3_selectors
+from kubetrust.sandbox.operations.routes import rest_path, s3_operation_query_keys, s3_selectors
 from kubetrust.sandbox.operations.s3 import (
     LOCAL_S3_HOST_SUFFIXES,
     s3_foreign_header,
@@ -59,6 +59,7 @@ __all__ = [
     "members",
     "operation_names",
     "operation_protocol_name",
+    "rest_path",
     "route_labels",
     "s3_foreign_header",
     "s3_operation_query_keys",

@@ -167,6 +167,24 @@ def _route(
     return best[1], best[2]
 
 
+def rest_path(service: str, name: str, labels: Mapping[str, str]) -> str:
+    """The raw path of REST operation ``name`` with its decoded ``labels``, encoded as the
+    SDKs encode them (every reserved character of a label, ``/`` included, as ``%XX``;
+    ``/`` kept in a greedy ``{Key+}``): the one spelling of the resource the gate
+    authorized. A second router reading the client's own spelling (moto reads a trailing
+    ``/`` into a tag ARN, and drops a ``;…`` suffix as URL parameters) could name another
+    resource than the one authorized; this spelling it reads as the gate did.
+    ``KeyError`` when a label of the route is missing (never for a routed request)."""
+    operation = model._model(model._known(service)).operation_model(name)
+    template = str(operation.http["requestUri"]).partition("?")[0]
+
+    def label(found: re.Match[str]) -> str:
+        safe = "/" if found.group(2) else ""
+        return urllib.parse.quote(labels[found.group(1)], safe=safe)
+
+    return _LABEL.sub(label, template)
+
+
 @functools.cache
 def s3_selectors() -> frozenset[str]:
     """S3's sub-resource keys: each literal query key of a route (``acl``, ``tagging``,
