@@ -81,6 +81,13 @@ class Aws:
         }
 
     @staticmethod
+    def listed(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
+        """Every item of a paged listing: the session's sandbox is shared, so other tests'
+        roles and clusters can push a test's own past the first page."""
+        pages = client.get_paginator(operation).paginate(**kwargs)
+        return [item for page in pages for item in page[key]]
+
+    @staticmethod
     def unique(prefix: str) -> str:
         return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

@@ -492,7 +492,7 @@ def test_cluster_creator_gets_an_admin_entry(aws: Any) -> None:
         "is set to CONFIG_MAP",
         400,
     )
-    assert name not in eks.list_clusters()["clusters"]
+    assert name not in aws.listed(eks, "list_clusters", "clusters")
 
 
 def test_config_map_mode_refuses_access_entry_calls(aws: Any) -> None:

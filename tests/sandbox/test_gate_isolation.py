@@ -526,7 +526,7 @@ def two_clusters(aws: Any, cluster_role: str) -> tuple[str, str]:
 
 
 def _cluster_names(aws: Any) -> set[str]:
-    return set(aws.client("eks", account=aws.CI).list_clusters()["clusters"])
+    return set(aws.listed(aws.client("eks", account=aws.CI), "list_clusters", "clusters"))
 
 
 @pytest.mark.parametrize(

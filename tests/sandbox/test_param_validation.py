@@ -48,7 +48,9 @@ def _trust(aws: Any) -> str:
 
 def test_empty_role_name_is_refused_and_creates_nothing(aws: Any) -> None:
     iam = _loose(aws, "iam")
-    before = {r["RoleName"] for r in aws.client("iam", account=aws.CI).list_roles()["Roles"]}
+    before = {
+        r["RoleName"] for r in aws.listed(aws.client("iam", account=aws.CI), "list_roles", "Roles")
+    }
     found = _refusal(iam.create_role, RoleName="", AssumeRolePolicyDocument=_trust(aws))
     assert found == (
         "ValidationError",
@@ -57,7 +59,9 @@ def test_empty_role_name_is_refused_and_creates_nothing(aws: Any) -> None:
         f"to satisfy constraint: Member must satisfy regular expression pattern: {ROLE_PATTERN}",
         400,
     )
-    after = {r["RoleName"] for r in aws.client("iam", account=aws.CI).list_roles()["Roles"]}
+    after = {
+        r["RoleName"] for r in aws.listed(aws.client("iam", account=aws.CI), "list_roles", "Roles")
+    }
     assert after == before
 
 

@@ -113,7 +113,11 @@ def test_apply_kill_reapply_idempotent_destroy(
     roles = {names["ci_role"], names["target_role"]}
     killed = _apply_killed_at_its_first_role(command, roles, monkeypatch)
     assert killed == -signal.SIGKILL, f"the first apply was not cut short (exit {killed})"
-    made = {r["RoleName"] for iam in (iam_ci, iam_target) for r in iam.list_roles()["Roles"]}
+    made = {
+        r["RoleName"]
+        for iam in (iam_ci, iam_target)
+        for r in aws.listed(iam, "list_roles", "Roles")
+    }
     assert len(made & roles) == 1, made & roles
     assert _aws_auth_roles(target_admin) == [FOREIGN], "the killed apply got to aws-auth"
 
@@ -168,5 +172,5 @@ def test_apply_kill_reapply_idempotent_destroy(
     destroyed = _kubetrust("destroy", *where, "--backup-dir", str(tmp_path / "backups"))
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
     assert _aws_auth_roles(target_admin) == [FOREIGN]
-    left = {r["RoleName"] for r in iam_ci.list_roles()["Roles"]}
+    left = {r["RoleName"] for r in aws.listed(iam_ci, "list_roles", "Roles")}
     assert names["ci_role"] not in left

@@ -201,7 +201,7 @@ def test_eks_signed_for_another_region_is_refused_not_a_server_error(
     assert json.loads(data)["message"] == (
         f"Credential should be scoped to a valid region, not '{region}'. "
     )
-    clusters = aws.client("eks", account=aws.CI).list_clusters()["clusters"]
+    clusters = aws.listed(aws.client("eks", account=aws.CI), "list_clusters", "clusters")
     assert "never" not in clusters
 
 
@@ -347,7 +347,9 @@ def test_unsigned_payload_is_s3s_alone(
     else:
         assert query_error(status, headers, data, service)[0] == "SignatureDoesNotMatch"
     if service == "eks":
-        assert "swapped" not in aws.client("eks", account=aws.CI).list_clusters()["clusters"]
+        assert "swapped" not in aws.listed(
+            aws.client("eks", account=aws.CI), "list_clusters", "clusters"
+        )
 
 
 def test_unsigned_payload_still_works_for_s3(aws: Any) -> None:
