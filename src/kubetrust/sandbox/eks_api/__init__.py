@@ -112,7 +112,7 @@ def authentication_mode(account: str, region: str, cluster: str) -> str | None:
     """The cluster's authentication mode (``None`` for an unknown cluster), so that the
     Kubernetes side knows whether aws-auth, access entries or both apply (E.1)."""
     found = state.eks(account, region).clusters.get(cluster)
-    return None if found is None else model._mode_of(found)
+    return None if found is None else model.mode_of(found)
 
 
 def creator(account: str, region: str, cluster: str) -> Principal | None:
@@ -133,10 +133,10 @@ class EksExtras(modes._Modes, policies._Policies):
         self.region = region
         self.clock: model.Clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self._lock = threading.RLock()
-        self._access: dict[tuple[str, str, str], model._ClusterAccess] = {}
-        self._creations: dict[tuple[str, str, str], model._Creation] = {}
+        self._access: dict[tuple[str, str, str], model.ClusterAccess] = {}
+        self._creations: dict[tuple[str, str, str], model.Creation] = {}
         self._handlers: dict[
-            str, Callable[[credentials.Credential, model._Call], model.Response | None]
+            str, Callable[[credentials.Credential, model.Call], model.Response | None]
         ] = {
             "CreateCluster": self._create_cluster,
             "UpdateClusterConfig": self._update_cluster_config,
@@ -172,7 +172,7 @@ class EksExtras(modes._Modes, policies._Policies):
         except wire.AwsError as refusal:
             return wire.render_error("rest-json", refusal, model._request_id())
 
-    def _call(self, caller: credentials.Credential, request: gate.RawRequest) -> model._Call:
+    def _call(self, caller: credentials.Credential, request: gate.RawRequest) -> model.Call:
         """Path labels split before decoding: a principal ARN's ``%2F`` stays in its label."""
         parts = tuple(unquote(p) for p in request.raw_path.split("/") if p)
         try:
@@ -181,7 +181,7 @@ class EksExtras(modes._Modes, policies._Policies):
             parsed = {}
         body = parsed if isinstance(parsed, dict) else {}
         query = parse_qs(request.raw_query, keep_blank_values=True)
-        return model._Call(
+        return model.Call(
             caller.account, model._region_of(request.headers, self.region), parts, query, body
         )
 
@@ -193,7 +193,7 @@ class EksExtras(modes._Modes, policies._Policies):
         ``mode`` and the default bootstrap would, so that it has a creator like any cluster."""
         principal = principals._lookup_principal(creator_arn)
         with self._lock:
-            self._creations[(account, region, name)] = model._Creation(principal, mode, True)
+            self._creations[(account, region, name)] = model.Creation(principal, mode, True)
 
     # ------------------------------------------------------------------ Kubernetes side
     def creator(self, account: str, region: str, cluster: str) -> Principal | None:
@@ -211,7 +211,7 @@ class EksExtras(modes._Modes, policies._Policies):
         unique_id = principal_id.split(":", 1)[0]
         with self._lock:
             found = state.eks(account, region).clusters.get(cluster)
-            if found is None or model._mode_of(found) == model.CONFIG_MAP:
+            if found is None or model.mode_of(found) == model.CONFIG_MAP:
                 return None
             access = self._state(account, region, cluster, found)
             for entry in access.entries.values():

@@ -16,7 +16,7 @@ from kubetrust.sandbox.eks_api import model, principals
 class _Entries(model._Hook):
     """The hook's handlers for access entries (E.2, E.3)."""
 
-    def _create_entry(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _create_entry(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         """E.2. Texts: [seen] "already in use" (409, terraform-aws-eks#2977/#3293), "invalid
         principal" (terraform-aws-eks#2969, a principal that does not exist or an ARN
         without the role's path), "kubernetes group name … cannot start with system:"
@@ -32,7 +32,7 @@ class _Entries(model._Hook):
         existing = access.entries.get(principal_arn)
         if existing is not None:
             if token and existing.client_request_token == token:
-                return model._ok({"accessEntry": existing.to_wire()})
+                return model.ok({"accessEntry": existing.to_wire()})
             raise wire.AwsError("ResourceInUseException", model._ENTRY_IN_USE, 409)
         principal = principals._lookup_principal(principal_arn)
         _check_new_entry(kind, principal, access, groups, username)
@@ -46,7 +46,7 @@ class _Entries(model._Hook):
             client_request_token=str(token) if token else None,
         )
         access.entries[principal.arn] = entry
-        return model._ok({"accessEntry": entry.to_wire()})
+        return model.ok({"accessEntry": entry.to_wire()})
 
     def _new_entry(
         self,
@@ -73,20 +73,20 @@ class _Entries(model._Hook):
             modified_at=now,
         )
 
-    def _describe_entry(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _describe_entry(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         """[seen] not-found text: terraform-aws-eks#3024 (AssociateAccessPolicy), the same
         for DescribeAccessEntry in CLI transcripts."""
         entry = self._entry(self._api_cluster(call), call.label(3))
-        return model._ok({"accessEntry": entry.to_wire()})
+        return model.ok({"accessEntry": entry.to_wire()})
 
-    def _list_entries(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _list_entries(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         access = self._api_cluster(call)
         policy = call.first("associatedPolicyArn")
         arns = [a for a, e in access.entries.items() if policy is None or e.policy(policy)]
-        page, token = model._page(arns, call)
-        return model._ok({"accessEntries": page, **({"nextToken": token} if token else {})})
+        page, token = model.page(arns, call)
+        return model.ok({"accessEntries": page, **({"nextToken": token} if token else {})})
 
-    def _update_entry(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _update_entry(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         """Groups and username change; type and principal never do (E.2). EKS checks the
         name prefixes whatever the type ([seen] aws-ia/terraform-aws-eks-blueprints#2004,
         an EC2_LINUX entry: "The username must not begin with system:")."""
@@ -110,13 +110,13 @@ class _Entries(model._Hook):
             modified_at=self._now(),
         )
         access.entries[entry.principal_arn] = entry
-        return model._ok({"accessEntry": entry.to_wire()})
+        return model.ok({"accessEntry": entry.to_wire()})
 
-    def _delete_entry(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _delete_entry(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         access = self._api_cluster(call)
         entry = self._entry(access, call.label(3))
         del access.entries[entry.principal_arn]
-        return model._ok({})
+        return model.ok({})
 
 
 # --------------------------------------------------------------------------- validation
@@ -132,7 +132,7 @@ def _check_type(kind: str) -> None:
 def _check_new_entry(
     kind: str,
     principal: model.Principal,
-    access: model._ClusterAccess,
+    access: model.ClusterAccess,
     groups: list[str],
     username: object,
 ) -> None:

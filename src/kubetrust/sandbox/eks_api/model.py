@@ -135,7 +135,7 @@ class AccessEntry:
 
 
 @dataclass(slots=True)
-class _ClusterAccess:
+class ClusterAccess:
     """The access state of one moto cluster object (a recreated cluster starts afresh)."""
 
     cluster: Any
@@ -145,7 +145,7 @@ class _ClusterAccess:
 
 
 @dataclass(frozen=True, slots=True)
-class _Creation:
+class Creation:
     """What a ``CreateCluster`` asked for that moto does not keep."""
 
     creator: Principal | None
@@ -154,7 +154,7 @@ class _Creation:
 
 
 @dataclass(frozen=True, slots=True)
-class _Call:
+class Call:
     """One request's parts, read once: the path labels, query and JSON body."""
 
     account: str
@@ -185,21 +185,21 @@ class _Hook:
     region: str
     clock: Clock
     _lock: threading.RLock
-    _access: dict[tuple[str, str, str], _ClusterAccess]
-    _creations: dict[tuple[str, str, str], _Creation]
+    _access: dict[tuple[str, str, str], ClusterAccess]
+    _creations: dict[tuple[str, str, str], Creation]
 
     # ------------------------------------------------------------------ lookups
-    def _state(self, account: str, region: str, name: str, cluster: Any) -> _ClusterAccess:
+    def _state(self, account: str, region: str, name: str, cluster: Any) -> ClusterAccess:
         """The access state of this very cluster object; a cluster deleted and created
         again under the same name starts with none (EKS deletes entries with clusters)."""
         key = (account, region, name)
         access = self._access.get(key)
         if access is None or access.cluster is not cluster:
-            access = _ClusterAccess(cluster)
+            access = ClusterAccess(cluster)
             self._access[key] = access
         return access
 
-    def _existing(self, call: _Call) -> _ClusterAccess:
+    def _existing(self, call: Call) -> ClusterAccess:
         """The named cluster, or moto's own not-found answer ("No cluster found for name:
         X.", which moto's authors took from EKS)."""
         found = state.eks(call.account, call.region).clusters.get(call.cluster)
@@ -209,23 +209,23 @@ class _Hook:
             )
         return self._state(call.account, call.region, call.cluster, found)
 
-    def _api_cluster(self, call: _Call) -> _ClusterAccess:
+    def _api_cluster(self, call: Call) -> ClusterAccess:
         """The cluster, which must have the access-entry API on ([seen] text:
         terraform-aws-eks#3048, aws-ia/terraform-aws-eks-blueprints#1877,
         upbound/configuration-aws-eks#122 for DescribeAccessEntry)."""
         access = self._existing(call)
-        if _mode_of(access.cluster) == CONFIG_MAP:
+        if mode_of(access.cluster) == CONFIG_MAP:
             raise wire.AwsError("InvalidRequestException", _MODE_REQUIRED, 400)
         return access
 
     @staticmethod
-    def _entry(access: _ClusterAccess, principal_arn: str) -> AccessEntry:
+    def _entry(access: ClusterAccess, principal_arn: str) -> AccessEntry:
         entry = access.entries.get(principal_arn)
         if entry is None:
             raise wire.AwsError("ResourceNotFoundException", _ENTRY_NOT_FOUND, 404)
         return entry
 
-    def _policy_entry(self, access: _ClusterAccess, principal_arn: str) -> AccessEntry:
+    def _policy_entry(self, access: ClusterAccess, principal_arn: str) -> AccessEntry:
         entry = self._entry(access, principal_arn)
         if entry.type not in _POLICY_TYPES:
             raise _invalid(_ONLY_STANDARD)
@@ -245,12 +245,12 @@ def _invalid(message: str) -> wire.AwsError:
 # --------------------------------------------------------------------------- wire
 
 
-def _mode_of(cluster: Any) -> str:
+def mode_of(cluster: Any) -> str:
     config = getattr(cluster, "access_config", None) or {}
     return str(config.get("authenticationMode") or CONFIG_MAP)
 
 
-def _page(items: list[Any], call: _Call) -> tuple[list[Any], str | None]:
+def page(items: list[Any], call: Call) -> tuple[list[Any], str | None]:
     """``maxResults`` (1–100, default 100) and an opaque ``nextToken``."""
     try:
         limit = int(call.first("maxResults") or _MAX_RESULTS)
@@ -264,7 +264,7 @@ def _page(items: list[Any], call: _Call) -> tuple[list[Any], str | None]:
     return items[start:end], token
 
 
-def _ok(body: Mapping[str, Any]) -> Response:
+def ok(body: Mapping[str, Any]) -> Response:
     data = json.dumps(body).encode("utf-8")
     headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", _request_id())]
     return 200, headers, data

@@ -21,7 +21,7 @@ class _Modes(entries._Entries):
     authentication-mode updates and ``DescribeUpdate`` (E.1)."""
 
     def _create_cluster(
-        self, caller: credentials.Credential, call: model._Call
+        self, caller: credentials.Credential, call: model.Call
     ) -> model.Response | None:
         """Validate ``accessConfig`` (EKS refuses ``CONFIG_MAP`` without the creator's
         admin, [seen] terraform-aws-eks#3026/#3206) and remember it with the caller for
@@ -41,7 +41,7 @@ class _Modes(entries._Entries):
         name = str(call.body.get("name") or "")
         key = (call.account, call.region, name)
         if name and name not in state.eks(call.account, call.region).clusters:
-            self._creations[key] = model._Creation(
+            self._creations[key] = model.Creation(
                 principals._caller_principal(caller), str(mode), bootstrap
             )
         return None
@@ -54,7 +54,7 @@ class _Modes(entries._Entries):
         key = (str(backend.account_id), str(backend.region_name), str(cluster.name))
         with self._lock:
             creation = self._creations.pop(key, None)
-            access = model._ClusterAccess(cluster)
+            access = model.ClusterAccess(cluster)
             self._access[key] = access
             if creation is None:
                 return
@@ -66,7 +66,7 @@ class _Modes(entries._Entries):
             if creation.mode != model.CONFIG_MAP:
                 self._bootstrap_creator(key[0], key[1], access)
 
-    def _bootstrap_creator(self, account: str, region: str, access: model._ClusterAccess) -> None:
+    def _bootstrap_creator(self, account: str, region: str, access: model.ClusterAccess) -> None:
         """The creator's entry: STANDARD, default username, ``AmazonEKSClusterAdminPolicy``
         on the whole cluster (E.1). Made when the API mode first becomes available."""
         config = getattr(access.cluster, "access_config", None) or {}
@@ -85,7 +85,7 @@ class _Modes(entries._Entries):
         access.entries[creator.arn] = dataclasses.replace(entry, policies=(admin,))
 
     def _update_cluster_config(
-        self, _caller: credentials.Credential, call: model._Call
+        self, _caller: credentials.Credential, call: model.Call
     ) -> model.Response | None:
         """``accessConfig.authenticationMode`` changes, one way only (E.1). EKS's texts:
         "Only one type of update can be allowed." ([seen]
@@ -105,7 +105,7 @@ class _Modes(entries._Entries):
             raise model._invalid(
                 f"The authenticationMode {wanted} is not valid. Valid values: {model.MODES}"
             )
-        current = model._mode_of(access.cluster)
+        current = model.mode_of(access.cluster)
         if _NEXT_MODE.get(current) != wanted:
             raise model._invalid(
                 f"Unsupported authentication mode update from {current} to {wanted}"
@@ -124,10 +124,10 @@ class _Modes(entries._Entries):
             "errors": [],
         }
         access.updates[update_id] = update
-        return model._ok({"update": update})
+        return model.ok({"update": update})
 
     def _describe_update(
-        self, _caller: credentials.Credential, call: model._Call
+        self, _caller: credentials.Credential, call: model.Call
     ) -> model.Response | None:
         """Our access-config updates, done by the time anyone asks; others are moto's."""
         if any(call.first(k) for k in ("nodegroupName", "addonName", "capabilityName")):
@@ -139,7 +139,7 @@ class _Modes(entries._Entries):
         update = access.updates.get(call.label(3))
         if update is None:
             return None
-        return model._ok({"update": {**update, "status": "Successful"}})
+        return model.ok({"update": {**update, "status": "Successful"}})
 
 
 # --------------------------------------------------------------------------- validation

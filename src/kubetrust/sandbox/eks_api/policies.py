@@ -56,7 +56,7 @@ CLUSTER_ADMIN_POLICY = POLICY_ARN_PREFIX + "AmazonEKSClusterAdminPolicy"
 class _Policies(model._Hook):
     """The hook's handlers for access policies (E.4)."""
 
-    def _associate(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _associate(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         """E.4: STANDARD entries only ([seen] aws-controllers-k8s/community#2144), one
         association per policy, a new scope replaces the old one."""
         access = self._api_cluster(call)
@@ -72,7 +72,7 @@ class _Policies(model._Hook):
         else:
             policies = tuple(new if p is old else p for p in entry.policies)
         access.entries[entry.principal_arn] = dataclasses.replace(entry, policies=policies)
-        return model._ok(
+        return model.ok(
             {
                 "clusterName": call.cluster,
                 "principalArn": entry.principal_arn,
@@ -80,7 +80,7 @@ class _Policies(model._Hook):
             }
         )
 
-    def _disassociate(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _disassociate(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         access = self._api_cluster(call)
         entry = self._policy_entry(access, call.label(3))
         policy_arn = call.label(5)
@@ -92,14 +92,12 @@ class _Policies(model._Hook):
             )
         kept = tuple(p for p in entry.policies if p.policy_arn != policy_arn)
         access.entries[entry.principal_arn] = dataclasses.replace(entry, policies=kept)
-        return model._ok({})
+        return model.ok({})
 
-    def _list_associated(
-        self, _caller: credentials.Credential, call: model._Call
-    ) -> model.Response:
+    def _list_associated(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         access = self._api_cluster(call)
         entry = self._policy_entry(access, call.label(3))
-        page, token = model._page([p.to_wire() for p in entry.policies], call)
+        page, token = model.page([p.to_wire() for p in entry.policies], call)
         body: dict[str, Any] = {
             "clusterName": call.cluster,
             "principalArn": entry.principal_arn,
@@ -107,12 +105,12 @@ class _Policies(model._Hook):
         }
         if token:
             body["nextToken"] = token
-        return model._ok(body)
+        return model.ok(body)
 
-    def _list_policies(self, _caller: credentials.Credential, call: model._Call) -> model.Response:
+    def _list_policies(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         policies = [{"name": n, "arn": POLICY_ARN_PREFIX + n} for n in ACCESS_POLICY_NAMES]
-        page, token = model._page(policies, call)
-        return model._ok({"accessPolicies": page, **({"nextToken": token} if token else {})})
+        page, token = model.page(policies, call)
+        return model.ok({"accessPolicies": page, **({"nextToken": token} if token else {})})
 
 
 # --------------------------------------------------------------------------- validation

@@ -20,7 +20,7 @@ MSG_BAD_SIGNATURE = "The signature of the token is invalid"
 """[uncertain] Our wording: no public report shows STS's text for this case."""
 MSG_AUDIENCE = "Incorrect token audience"
 
-_INVALID = "InvalidIdentityToken"
+INVALID = "InvalidIdentityToken"
 _EXPIRED = "ExpiredTokenException"
 
 
@@ -70,14 +70,14 @@ def _rebuild_rejection(code: str, message: str, status: int, detail: str) -> Tok
     return TokenRejected(code, message, status, detail=detail)
 
 
-def _malformed(detail: str) -> TokenRejected:
-    return TokenRejected(_INVALID, MSG_NOT_A_JWT, detail=detail)
+def malformed(detail: str) -> TokenRejected:
+    return TokenRejected(INVALID, MSG_NOT_A_JWT, detail=detail)
 
 
 def _not_yet_valid(now: int, nbf: int) -> TokenRejected:
     # [uncertain] our wording, modelled on STS's expiry message
     return TokenRejected(
-        _INVALID,
+        INVALID,
         f"Token not yet valid: current date/time {now} must not be before the not-before "
         f"date/time {nbf}",
         detail="`nbf` is in the future",

@@ -120,7 +120,7 @@ def verify_web_identity_token(
     provider = _provider_for(issuer, provider_lookup)
     if provider is None:
         raise errors.TokenRejected(
-            errors._INVALID,
+            errors.INVALID,
             f"No OpenIDConnect provider found in your account for {issuer}",
             detail="no IAM OIDC provider in the role's account has this URL",
         )
@@ -139,7 +139,7 @@ def verify_web_identity_token(
     audience = next((a for a in audiences if a in provider.client_ids), None)
     if audience is None:
         raise errors.TokenRejected(
-            errors._INVALID,
+            errors.INVALID,
             errors.MSG_AUDIENCE,
             detail="no `aud` value is a client ID of the provider",
         )
@@ -175,9 +175,9 @@ def _token_text(token: object) -> str:
         try:
             token = token.decode("ascii")
         except UnicodeDecodeError:
-            raise errors._malformed("the token is not ASCII") from None
+            raise errors.malformed("the token is not ASCII") from None
     if not isinstance(token, str):
-        raise errors._malformed("the token is not a string")
+        raise errors.malformed("the token is not a string")
     if not 4 <= len(token) <= MAX_TOKEN_LENGTH:
         raise errors.TokenRejected(
             "ValidationError",
@@ -196,23 +196,23 @@ def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The header and claims of ``token``, unverified; :class:`TokenRejected` if it is not
     a JWS compact token with JSON object header and payload and an allowed ``alg``."""
     if not token.isascii() or token.count(".") != 2:
-        raise errors._malformed("not three dot-separated base64url segments")
+        raise errors.malformed("not three dot-separated base64url segments")
     try:
         parts = jwt.PyJWS().decode_complete(token, options={"verify_signature": False})
         header = parts["header"]
         claims = json.loads(parts["payload"], parse_constant=_reject_constant)
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError, UnicodeError):
-        raise errors._malformed("bad base64url or JSON") from None
+        raise errors.malformed("bad base64url or JSON") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
-        raise errors._malformed("header or payload is not a JSON object")
+        raise errors.malformed("header or payload is not a JSON object")
     algorithm = header.get("alg")
     if algorithm not in ALLOWED_ALGORITHMS:
         allowed = ", ".join(ALLOWED_ALGORITHMS)
-        raise errors._malformed(f"algorithm {_shown(algorithm)} is not one of {allowed}")
+        raise errors.malformed(f"algorithm {_shown(algorithm)} is not one of {allowed}")
     if "crit" in header or "b64" in header:
-        raise errors._malformed("critical header extensions are not supported")
+        raise errors.malformed("critical header extensions are not supported")
     if "kid" in header and not isinstance(header["kid"], str):
-        raise errors._malformed("`kid` is not a string")
+        raise errors.malformed("`kid` is not a string")
     return header, claims
 
 
@@ -220,23 +220,23 @@ def _required_claims(claims: Mapping[str, Any]) -> tuple[str, str, list[str], in
     for name in ("iss", "sub", "aud", "exp"):
         if name not in claims or claims[name] is None:
             raise errors.TokenRejected(
-                errors._INVALID, f"Missing a required claim: {name}", detail=f"no `{name}` claim"
+                errors.INVALID, f"Missing a required claim: {name}", detail=f"no `{name}` claim"
             )
     issuer, subject, audience, expires = (claims[n] for n in ("iss", "sub", "aud", "exp"))
     if not isinstance(issuer, str) or not issuer:
-        raise errors._malformed("`iss` is not a non-empty string")
+        raise errors.malformed("`iss` is not a non-empty string")
     if not isinstance(subject, str) or not subject:
-        raise errors._malformed("`sub` is not a non-empty string")
+        raise errors.malformed("`sub` is not a non-empty string")
     audiences = [audience] if isinstance(audience, str) else audience
     if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
-        raise errors._malformed("`aud` is not a string or a list of strings")
+        raise errors.malformed("`aud` is not a string or a list of strings")
     if not audiences:
         raise errors.TokenRejected(
-            errors._INVALID, "Missing a required claim: aud", detail="`aud` is empty"
+            errors.INVALID, "Missing a required claim: aud", detail="`aud` is empty"
         )
     for name in ("exp", "iat", "nbf"):
         if name in claims and not issuers._is_int(claims[name]):
-            raise errors._malformed(f"`{name}` is not an integer NumericDate")
+            raise errors.malformed(f"`{name}` is not an integer NumericDate")
     return issuer, subject, audiences, expires
 
 
@@ -248,18 +248,18 @@ def _keys_of(
         jwks = fetch_jwks(issuer_url)
     except errors.IdpCertificateError as exc:
         raise errors.TokenRejected(
-            errors._INVALID, errors.MSG_UNTRUSTED_CERTIFICATE, detail=exc.message
+            errors.INVALID, errors.MSG_UNTRUSTED_CERTIFICATE, detail=exc.message
         ) from None
     except errors.JwksFetchError as exc:
-        raise errors.TokenRejected(errors._INVALID, errors.MSG_NO_KEY, detail=exc.message) from None
+        raise errors.TokenRejected(errors.INVALID, errors.MSG_NO_KEY, detail=exc.message) from None
     except (OSError, ValueError, HTTPException) as exc:
         raise errors.TokenRejected(
-            errors._INVALID, errors.MSG_NO_KEY, detail=type(exc).__name__
+            errors.INVALID, errors.MSG_NO_KEY, detail=type(exc).__name__
         ) from None
     keys = jwks.get("keys") if isinstance(jwks, Mapping) else None
     if not isinstance(keys, list):
         raise errors.TokenRejected(
-            errors._INVALID, errors.MSG_NO_KEY, detail="the JWKS has no `keys` list"
+            errors.INVALID, errors.MSG_NO_KEY, detail="the JWKS has no `keys` list"
         )
     return keys
 
@@ -276,7 +276,7 @@ def _verify_signature(token: str, header: Mapping[str, Any], keys: Sequence[Any]
     ]
     if not candidates:
         raise errors.TokenRejected(
-            errors._INVALID,
+            errors.INVALID,
             errors.MSG_NO_KEY,
             detail=f"no {algorithm} key with kid {_shown(kid)} in the JWKS",
         )
@@ -288,7 +288,7 @@ def _verify_signature(token: str, header: Mapping[str, Any], keys: Sequence[Any]
             continue
         return
     raise errors.TokenRejected(
-        errors._INVALID,
+        errors.INVALID,
         errors.MSG_BAD_SIGNATURE,
         detail="the signature does not verify under the issuer's key",
     )

@@ -75,7 +75,7 @@ __all__ = [
 def service_protocol(service: str) -> str:
     """The wire protocol of ``service`` as botocore's model states it (``query``,
     ``rest-json``, ``rest-xml``): the format its errors must take (:mod:`.wire`)."""
-    return str(model._model(model._known(service)).protocol)
+    return str(model.service_model(model.known_service(service)).protocol)
 
 
 def operation_protocol_name(
@@ -95,8 +95,8 @@ def operation_protocol_name(
     Needs no credentials and no state, so the gate can call it *before* authenticating
     (``AssumeRoleWithWebIdentity`` arrives unsigned and must be let through to STS).
     """
-    service = model._known(service)
-    if model._model(service).protocol == "query":
+    service = model.known_service(service)
+    if model.service_model(service).protocol == "query":
         return model._query_action(query, form)
     match = routes._route(service, method, path, query, headers or {}, host, raw_path)
     return None if match is None else match[0]
@@ -114,7 +114,9 @@ def route_labels(
     """The decoded path labels of a REST request's route (``{name}`` of
     ``/clusters/{name}``), as :func:`identify_operation` matched them; empty when no route
     matches. The gate checks them against the operation's model (:mod:`..param_checks`)."""
-    match = routes._route(model._known(service), method, path, query, headers or {}, "", raw_path)
+    match = routes._route(
+        model.known_service(service), method, path, query, headers or {}, "", raw_path
+    )
     return {} if match is None else dict(match[1])
 
 
@@ -158,9 +160,9 @@ def identify_operation(
     ARN ends in a UUID only EKS knows; without it the UUID is ``*``. ``caller_arn`` is
     the signer, the target of IAM user calls that omit ``UserName``.
     """
-    service = model._known(service)
+    service = model.known_service(service)
     norm_headers = {k.lower(): v for k, v in (headers or {}).items()}
-    if model._model(service).protocol == "query":
+    if model.service_model(service).protocol == "query":
         name = model._query_action(query, form)
         path_params: dict[str, str] = {}
         params: dict[str, list[str]] = {k: list(v) for k, v in query.items()}
@@ -173,7 +175,7 @@ def identify_operation(
             return None
         name, path_params = match
         params = {k: list(v) for k, v in query.items()}
-    req = model._Request(
+    req = model.Request(
         service=service,
         name=name,
         method=method.upper(),
@@ -193,7 +195,7 @@ def identify_operation(
     return _MAPPERS[service](req)
 
 
-_MAPPERS: dict[str, Callable[[model._Request], Operation]] = {
+_MAPPERS: dict[str, Callable[[model.Request], Operation]] = {
     "sts": query._sts,
     "iam": query._iam,
     "eks": eks._eks,

@@ -65,7 +65,7 @@ _EKS_PASSED_ROLES: dict[str, tuple[str, str]] = {
 }
 
 
-def _eks(req: model._Request) -> model.Operation:
+def _eks(req: model.Request) -> model.Operation:
     """EKS (SAR "Amazon Elastic Kubernetes Service"; every API action is ``eks:<Name>``).
 
     Resource types per the SAR: ``cluster`` ``arn:aws:eks:R:A:cluster/NAME`` for the
@@ -88,24 +88,26 @@ def _eks(req: model._Request) -> model.Operation:
     extra = _eks_passed_role(req)
     if name in _EKS_STAR:
         extra += _eks_create_tags(req, name, context)
-        return model._operation(req, action, ["*"], extra=extra, context=context)
+        return model.build_operation(req, action, ["*"], extra=extra, context=context)
     if name in ("TagResource", "UntagResource", "ListTagsForResource"):
-        return model._operation(req, action, [req.param("resourceArn") or "*"], context=context)
+        return model.build_operation(
+            req, action, [req.param("resourceArn") or "*"], context=context
+        )
     resource = _eks_resource(req)
     if resource is None:
-        return model._operation(req, action, ["*"], context=context, inferred=True)
+        return model.build_operation(req, action, ["*"], context=context, inferred=True)
     if name == "CreateAccessEntry":
         principal = str(req.member("principalArn") or "*")
         entry = _access_entry_arn(req, req.param("name") or "*", principal)
         extra += _eks_create_tags(req, entry, context)
-    return model._operation(req, action, [resource], extra=extra, context=context)
+    return model.build_operation(req, action, [resource], extra=extra, context=context)
 
 
-def _eks_arn(req: model._Request, resource: str) -> str:
+def _eks_arn(req: model.Request, resource: str) -> str:
     return f"arn:{req.partition}:eks:{req.region}:{req.account}:{resource}"
 
 
-def _eks_resource(req: model._Request) -> str | None:
+def _eks_resource(req: model.Request) -> str | None:
     """The SAR resource of an EKS call on a cluster or one of its sub-resources."""
     name = req.name
     cluster = req.param("name")
@@ -136,7 +138,7 @@ def _eks_resource(req: model._Request) -> str | None:
     return _eks_arn(req, f"cluster/{cluster}")
 
 
-def _access_entry_arn(req: model._Request, cluster: str, principal: str) -> str:
+def _access_entry_arn(req: model.Request, cluster: str, principal: str) -> str:
     """``…:access-entry/CLUSTER/<role|user>/<account>/<name>/<UUID>`` (SAR resource type
     ``access-entry``); the UUID comes from the lookup, else ``*``."""
     found = req.eks_arn("access-entry", cluster, principal)
@@ -149,7 +151,7 @@ def _access_entry_arn(req: model._Request, cluster: str, principal: str) -> str:
     return _eks_arn(req, f"access-entry/{cluster}/{kind}/{account}/{entity}/*")
 
 
-def _eks_context(req: model._Request) -> dict[str, object]:
+def _eks_context(req: model.Request) -> dict[str, object]:
     name = req.name
     context: dict[str, object] = {}
     if name in _EKS_ACCESS_ENTRY_OPS or name == "CreateAccessEntry":
@@ -172,7 +174,7 @@ def _eks_context(req: model._Request) -> dict[str, object]:
                 context["eks:namespaces"] = [str(n) for n in scope["namespaces"]]
     tags = req.member("tags")
     if isinstance(tags, Mapping):
-        context.update(model._tag_context({str(k): str(v) for k, v in tags.items()}))
+        context.update(model.tag_context({str(k): str(v) for k, v in tags.items()}))
     if name == "UntagResource":
         keys = req.params.get("tagKeys")
         if keys:
@@ -180,7 +182,7 @@ def _eks_context(req: model._Request) -> dict[str, object]:
     return context
 
 
-def _eks_entry_fields(req: model._Request) -> dict[str, object]:
+def _eks_entry_fields(req: model.Request) -> dict[str, object]:
     fields: dict[str, object] = {}
     groups = req.member("kubernetesGroups")
     if isinstance(groups, list):
@@ -196,7 +198,7 @@ def _eks_entry_fields(req: model._Request) -> dict[str, object]:
     return fields
 
 
-def _eks_passed_role(req: model._Request) -> list[model.Authorization]:
+def _eks_passed_role(req: model.Request) -> list[model.Authorization]:
     if req.name not in _EKS_PASSED_ROLES:
         return []
     member, service = _EKS_PASSED_ROLES[req.name]
@@ -207,7 +209,7 @@ def _eks_passed_role(req: model._Request) -> list[model.Authorization]:
 
 
 def _eks_create_tags(
-    req: model._Request, resource: str, context: Mapping[str, object]
+    req: model.Request, resource: str, context: Mapping[str, object]
 ) -> list[model.Authorization]:
     """``eks:TagResource`` on the new resource when a create call passes tags."""
     tags = req.member("tags")

@@ -1,6 +1,6 @@
 """What a request asks AWS to authorize, and what the per-service mappers share.
 
-:class:`Operation` and :class:`Authorization` are the answer; ``_Request`` bundles a request's
+:class:`Operation` and :class:`Authorization` are the answer; ``Request`` bundles a request's
 parts for the mappers (:mod:`.query` for STS and IAM, :mod:`.eks`, :mod:`.s3`); botocore's
 service models are loaded here once, and the helpers below build :class:`Operation` values and
 read query-protocol parameters.
@@ -101,7 +101,7 @@ def _no_eks_arn(_kind: str, _cluster: str, _name: str) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Request:
+class Request:
     """A request's parts, bundled so the per-service mappers take one argument."""
 
     service: str
@@ -141,7 +141,7 @@ def _session() -> Any:
 
 
 @functools.cache
-def _model(service: str) -> Any:
+def service_model(service: str) -> Any:
     return _session().get_service_model(service)
 
 
@@ -159,7 +159,7 @@ class Members:
 @functools.cache
 def members(service: str, operation: str) -> Members:
     """The input members of ``operation`` of ``service`` (empty for an unknown one)."""
-    model = _model(_known(service))
+    model = service_model(known_service(service))
     if operation not in model.operation_names:
         return Members(frozenset(), frozenset(), frozenset(), frozenset())
     shape = model.operation_model(operation).input_shape
@@ -183,10 +183,10 @@ def members(service: str, operation: str) -> Members:
 @functools.cache
 def operation_names(service: str) -> frozenset[str]:
     """Every operation of ``service`` in botocore's model."""
-    return frozenset(_model(_known(service)).operation_names)
+    return frozenset(service_model(known_service(service)).operation_names)
 
 
-def _known(service: str) -> str:
+def known_service(service: str) -> str:
     name = service.lower()
     if name not in SERVICES:
         raise ValueError(f"service `{service}` is not one the sandbox serves: {sorted(SERVICES)}")
@@ -222,8 +222,8 @@ def _resource_account(resources: Sequence[str], account: str) -> str | None:
     return owners.pop() if len(owners) == 1 else None
 
 
-def _operation(
-    req: _Request,
+def build_operation(
+    req: Request,
     action: str,
     resources: Sequence[str],
     *,
@@ -250,7 +250,7 @@ def _operation(
     )
 
 
-def _tag_context(tags: Mapping[str, str]) -> dict[str, object]:
+def tag_context(tags: Mapping[str, str]) -> dict[str, object]:
     """``aws:RequestTag/<k>`` and ``aws:TagKeys`` for tags passed in a request."""
     context: dict[str, object] = {f"aws:RequestTag/{k}": v for k, v in tags.items()}
     if tags:
@@ -269,7 +269,7 @@ def _member_list(params: Params, prefix: str) -> list[str]:
     return [found[i] for i in sorted(found)]
 
 
-def _query_tags(params: Params) -> dict[str, str]:
+def query_tags(params: Params) -> dict[str, str]:
     """Query-protocol ``Tags.member.N.Key``/``.Value`` pairs."""
     keys: dict[int, str] = {}
     values: dict[int, str] = {}

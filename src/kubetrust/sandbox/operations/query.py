@@ -9,7 +9,7 @@ from kubetrust.sandbox.operations import model
 # --------------------------------------------------------------------------- STS
 
 
-def _sts(req: model._Request) -> model.Operation:
+def _sts(req: model.Request) -> model.Operation:
     """STS (SAR "AWS Security Token Service"; botocore ``sts`` model).
 
     - ``AssumeRole``/``AssumeRoleWithWebIdentity``/``AssumeRoleWithSAML``: resource type
@@ -24,19 +24,19 @@ def _sts(req: model._Request) -> model.Operation:
     action = f"sts:{name}"
     if name in ("AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"):
         role = req.param("RoleArn") or "*"
-        return model._operation(req, action, [role], signed=name == "AssumeRole")
+        return model.build_operation(req, action, [role], signed=name == "AssumeRole")
     if name == "AssumeRoot":
         target = req.param("TargetPrincipal") or req.account
         target = target.split(":")[4] if target.startswith("arn:") else target
-        return model._operation(req, action, [f"arn:{req.partition}:iam::{target}:root"])
+        return model.build_operation(req, action, [f"arn:{req.partition}:iam::{target}:root"])
     if name == "GetFederationToken":
         user = req.param("Name") or "*"
         arn = f"arn:{req.partition}:sts::{req.account}:federated-user/{user}"
-        return model._operation(req, action, [arn])
+        return model.build_operation(req, action, [arn])
     if name == "GetCallerIdentity":
-        return model._operation(req, action, ["*"], permission_required=False)
-    known = name in model._model("sts").operation_names
-    return model._operation(req, action, ["*"], inferred=not known)
+        return model.build_operation(req, action, ["*"], permission_required=False)
+    known = name in model.service_model("sts").operation_names
+    return model.build_operation(req, action, ["*"], inferred=not known)
 
 
 # --------------------------------------------------------------------------- IAM
@@ -209,7 +209,7 @@ _IAM_UNTAG_OPS = frozenset(
 )
 
 
-def _iam(req: model._Request) -> model.Operation:
+def _iam(req: model.Request) -> model.Operation:
     """IAM (SAR "AWS Identity and Access Management"; every API action is ``iam:<Name>``).
 
     Resource types per the SAR: role/user/group/instance-profile operations act on
@@ -233,36 +233,36 @@ def _iam(req: model._Request) -> model.Operation:
     context = _iam_context(req)
     resources, extra = _iam_resources(req)
     if resources is None:
-        known = name in model._model("iam").operation_names
-        return model._operation(req, action, ["*"], context=context, inferred=not known)
-    return model._operation(req, action, resources, extra=extra, context=context)
+        known = name in model.service_model("iam").operation_names
+        return model.build_operation(req, action, ["*"], context=context, inferred=not known)
+    return model.build_operation(req, action, resources, extra=extra, context=context)
 
 
-def _iam_arn(req: model._Request, resource: str) -> str:
+def _iam_arn(req: model.Request, resource: str) -> str:
     return f"arn:{req.partition}:iam::{req.account}:{resource}"
 
 
-def _iam_named(req: model._Request, kind: str, name: str, path: str | None) -> str:
+def _iam_named(req: model.Request, kind: str, name: str, path: str | None) -> str:
     return _iam_arn(req, f"{kind}{model._norm_path(path)}{name}")
 
 
-def _iam_resources(req: model._Request) -> tuple[list[str] | None, list[model.Authorization]]:
+def _iam_resources(req: model.Request) -> tuple[list[str] | None, list[model.Authorization]]:
     """The resources of an IAM call and its extra authorizations (``None``: use ``*``)."""
     name = req.name
     extra: list[model.Authorization] = []
     if name in _IAM_CREATES:
         kind, label, tag_action = _IAM_CREATES[name]
         resource = _iam_named(req, kind, req.param(label) or "*", req.param("Path"))
-        tags = model._query_tags(req.params)
+        tags = model.query_tags(req.params)
         if tag_action and tags:
-            extra.append(model.Authorization(tag_action, resource, model._tag_context(tags)))
+            extra.append(model.Authorization(tag_action, resource, model.tag_context(tags)))
         return [resource], extra
     if name == "CreateOpenIDConnectProvider":
         resource = _iam_arn(req, f"oidc-provider/{_oidc_name(req.param('Url') or '*')}")
-        tags = model._query_tags(req.params)
+        tags = model.query_tags(req.params)
         if tags:
             tag = model.Authorization(
-                "iam:TagOpenIDConnectProvider", resource, model._tag_context(tags)
+                "iam:TagOpenIDConnectProvider", resource, model.tag_context(tags)
             )
             extra.append(tag)
         return [resource], extra
@@ -285,7 +285,7 @@ def _iam_resources(req: model._Request) -> tuple[list[str] | None, list[model.Au
     return _iam_other(req), extra
 
 
-def _iam_other(req: model._Request) -> list[str] | None:
+def _iam_other(req: model.Request) -> list[str] | None:
     name = req.name
     if name in _IAM_ARN_PARAMS:
         return [req.param(_IAM_ARN_PARAMS[name]) or "*"]
@@ -302,7 +302,7 @@ def _iam_other(req: model._Request) -> list[str] | None:
     return None
 
 
-def _iam_user(req: model._Request) -> str:
+def _iam_user(req: model.Request) -> str:
     """The user an IAM user call acts on: ``UserName``, else the caller (a user or root)."""
     user = req.param("UserName")
     if user:
@@ -318,7 +318,7 @@ def _oidc_name(url: str) -> str:
     return re.sub(r"\A[A-Za-z][A-Za-z0-9+.-]*://", "", url).rstrip("/") or "*"
 
 
-def _iam_context(req: model._Request) -> dict[str, object]:
+def _iam_context(req: model.Request) -> dict[str, object]:
     name = req.name
     context: dict[str, object] = {}
     policy_arn = req.param("PolicyArn")
@@ -328,7 +328,7 @@ def _iam_context(req: model._Request) -> dict[str, object]:
     if boundary:
         context["iam:PermissionsBoundary"] = boundary
     if name in _IAM_TAG_OPS or name in _IAM_CREATES or name == "CreateOpenIDConnectProvider":
-        context.update(model._tag_context(model._query_tags(req.params)))
+        context.update(model.tag_context(model.query_tags(req.params)))
     if name in _IAM_UNTAG_OPS:
         keys = model._member_list(req.params, "TagKeys")
         if keys:

@@ -45,7 +45,7 @@ _LABEL = re.compile(r"\{([A-Za-z0-9_]+)(\+?)\}")
 
 @functools.cache
 def _routes(service: str) -> tuple[_Route, ...]:
-    service_model = model._model(service)
+    service_model = model.service_model(service)
     skipped = _SKIPPED_ROUTES.get(service, frozenset())
     routes = []
     for name in service_model.operation_names:
@@ -175,7 +175,7 @@ def rest_path(service: str, name: str, labels: Mapping[str, str]) -> str:
     ``/`` into a tag ARN, and drops a ``;…`` suffix as URL parameters) could name another
     resource than the one authorized; this spelling it reads as the gate did.
     ``KeyError`` when a label of the route is missing (never for a routed request)."""
-    operation = model._model(model._known(service)).operation_model(name)
+    operation = model.service_model(model.known_service(service)).operation_model(name)
     template = str(operation.http["requestUri"]).partition("?")[0]
 
     def label(found: re.Match[str]) -> str:

@@ -127,7 +127,7 @@ LOCAL_S3_HOST_SUFFIXES: tuple[str, ...] = (".s3.localhost", ".localhost")
 (``bucket.localhost:port``, as botocore builds them for ``addressing_style="virtual"``)."""
 
 
-def _s3(req: model._Request) -> model.Operation:
+def _s3(req: model.Request) -> model.Operation:
     """S3 (SAR "Amazon S3"; the botocore ``s3`` model's "Permissions" sections).
 
     Resources: ``*`` for ``ListBuckets`` (``s3:ListAllMyBuckets``), ``arn:aws:s3:::BUCKET``
@@ -163,7 +163,7 @@ def _s3(req: model._Request) -> model.Operation:
 
 
 def _s3_operation(
-    req: model._Request,
+    req: model.Request,
     action: str,
     resources: Sequence[str],
     extra: Sequence[model.Authorization],
@@ -185,7 +185,7 @@ def _s3_operation(
     )
 
 
-def _s3_extras(req: model._Request, bucket_arn: str, resource: str) -> list[model.Authorization]:
+def _s3_extras(req: model.Request, bucket_arn: str, resource: str) -> list[model.Authorization]:
     name, headers = req.name, req.headers
     extra: list[model.Authorization] = []
     if name in ("CopyObject", "UploadPartCopy") and "x-amz-copy-source" in headers:
@@ -211,7 +211,7 @@ def _s3_extras(req: model._Request, bucket_arn: str, resource: str) -> list[mode
     return extra
 
 
-def _copy_source(req: model._Request, header: str) -> tuple[str, str | None]:
+def _copy_source(req: model.Request, header: str) -> tuple[str, str | None]:
     """``(source object ARN, version)`` of ``x-amz-copy-source`` (``/bucket/key?versionId=``,
     URL-encoded; or an access-point object ARN, kept as is)."""
     source, _, query = header.partition("?")
@@ -223,7 +223,7 @@ def _copy_source(req: model._Request, header: str) -> tuple[str, str | None]:
 
 
 def _s3_delete_objects(
-    req: model._Request, bucket_arn: str, context: Mapping[str, object]
+    req: model.Request, bucket_arn: str, context: Mapping[str, object]
 ) -> model.Operation:
     pairs = _delete_keys(req.body)
     if pairs is None:
@@ -272,7 +272,7 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _s3_context(req: model._Request) -> dict[str, object]:
+def _s3_context(req: model.Request) -> dict[str, object]:
     context: dict[str, object] = {}
     if req.name in ("ListObjects", "ListObjectsV2", "ListObjectVersions"):
         for param, key in _S3_LIST_KEYS.items():
