@@ -47,7 +47,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-logger = logging.getLogger("kubetrust.sandbox.server")
+logger = logging.getLogger("kubetrust.sandbox.runtime.server")
 
 REGION = "us-east-1"
 CALLS = ("GetCallerIdentity", "AssumeRole", "GetRole")
@@ -356,8 +356,8 @@ class _InProcess:
 
 @contextlib.contextmanager
 def _in_process() -> Iterator[_InProcess]:
-    from kubetrust.sandbox import gate
-    from kubetrust.sandbox.server import SandboxServer
+    from kubetrust.sandbox.aws import gate
+    from kubetrust.sandbox.runtime.server import SandboxServer
 
     logging.getLogger("kubetrust").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp, SandboxServer(Path(tmp)) as server:
@@ -377,7 +377,7 @@ def _in_process() -> Iterator[_InProcess]:
 
 
 def _time_phases(sandbox: _InProcess, calls: int) -> None:
-    from kubetrust.sandbox import gate, sigv4
+    from kubetrust.sandbox.aws import gate, sigv4
 
     phases = _Phases()
     modules = {"read": (gate, "_read"), "sigv4 verify": (sigv4, "verify")}

@@ -16,7 +16,7 @@ from botocore import UNSIGNED
 from botocore.config import Config
 
 from kubetrust.sandbox import oidc
-from kubetrust.sandbox.server import SandboxServer
+from kubetrust.sandbox.runtime.server import SandboxServer
 
 CI = "111111111111"
 TARGET = "222222222222"

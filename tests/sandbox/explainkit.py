@@ -35,7 +35,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubetrust.adapters import snapshot_kube
 from kubetrust.adapters.aws import AwsAccess
-from kubetrust.sandbox import clusters as cluster_records
+from kubetrust.sandbox.eks import clusters as cluster_records
 
 CI = "111111111111"
 TARGET = "222222222222"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from kubetrust.sandbox import credentials, state
+from kubetrust.sandbox.aws import credentials, state
 
 from .keykit import cli, code, keys_of, new_user
 from .seedkit import CLI_ERROR

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from kubetrust.sandbox import clusters, oidc
+from kubetrust.sandbox import oidc
+from kubetrust.sandbox.eks import clusters
 
 from .seedkit import (
     NAMESPACE,

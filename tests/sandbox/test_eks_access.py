@@ -2,7 +2,7 @@
 
 boto3 (and once the ``aws`` CLI) against the session's sandbox; every test makes its own
 cluster and principals (unique names), so tests stay independent. The expected codes and
-texts are EKS's (see :mod:`kubetrust.sandbox.eks_api` for where each was seen).
+texts are EKS's (see :mod:`kubetrust.sandbox.aws.services.eks` for where each was seen).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from kubetrust.sandbox import eks_api
+from kubetrust.sandbox.aws.services.eks import api as eks_api
 
 POLICY = "arn:aws:eks::aws:cluster-access-policy/"
 ADMIN_POLICY = POLICY + "AmazonEKSClusterAdminPolicy"

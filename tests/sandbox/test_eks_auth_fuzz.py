@@ -9,7 +9,8 @@ import datetime as dt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubetrust.sandbox import credentials, eks_auth
+from kubetrust.sandbox.aws import credentials
+from kubetrust.sandbox.eks import token_auth
 from kubetrust.sandbox.kube.store import Store
 
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)
@@ -23,8 +24,8 @@ KEYS.add(
         user_id="AIDAFUZZFUZZFUZZFUZZ",
     )
 )
-AUTHENTICATE = eks_auth.EksTokenAuthenticator(
-    eks_auth.ClusterIdentity("222222222222", "us-east-1", "target", ("127.0.0.1:4566",)),
+AUTHENTICATE = token_auth.EksTokenAuthenticator(
+    token_auth.ClusterIdentity("222222222222", "us-east-1", "target", ("127.0.0.1:4566",)),
     Store(),
     KEYS,
     lambda: NOW,
@@ -66,7 +67,7 @@ def test_the_near_valid_urls_reach_the_signature_check() -> None:
     """So the fuzz above exercises the replay, not only the guard clauses."""
     import pytest
 
-    from kubetrust.sandbox import sigv4
+    from kubetrust.sandbox.aws import sigv4
 
     with pytest.raises(sigv4.SignatureError):
         AUTHENTICATE.verify(_token("http://127.0.0.1:4566/?" + QUERY + "0" * 64))

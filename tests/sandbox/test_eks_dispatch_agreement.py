@@ -1,6 +1,6 @@
 """For EKS (and IAM), moto runs the operation the gate authorized, on the labels it authorized.
 
-The gate routes an EKS request with botocore's model (:mod:`kubetrust.sandbox.operations`,
+The gate routes an EKS request with botocore's model (:mod:`kubetrust.sandbox.aws.operations`,
 labels one raw segment each, then percent-decoded) and authorizes the operation on the
 resources its labels name. moto routes the same request *again*: its Flask app matches the
 decoded path against its own ``urls.py``, then its REST router matches the raw path against
@@ -38,9 +38,10 @@ from urllib.parse import parse_qs, quote, unquote
 
 import pytest
 
-from kubetrust.sandbox import gate_forward, operations, wire
-from kubetrust.sandbox.eks_api import EksExtras
-from kubetrust.sandbox.gate_request import RawRequest
+from kubetrust.sandbox.aws import forward as gate_forward
+from kubetrust.sandbox.aws import operations, wire
+from kubetrust.sandbox.aws.request import RawRequest
+from kubetrust.sandbox.aws.services.eks.api import EksExtras
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

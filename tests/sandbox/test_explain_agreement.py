@@ -43,8 +43,9 @@ from kubetrust.cli import explain as explain_cli
 from kubetrust.explain import bundle, explain, render
 from kubetrust.model.topology import Topology
 from kubetrust.policy import sts as sts_requests
-from kubetrust.sandbox import clusters as cluster_records
-from kubetrust.sandbox import kube_access, pki
+from kubetrust.sandbox.client import access as kube_access
+from kubetrust.sandbox.eks import clusters as cluster_records
+from kubetrust.sandbox.runtime import pki
 
 from .explainkit import CI, REGION, TARGET, Builder, Built, add_aws_auth, fill, mint, patched
 

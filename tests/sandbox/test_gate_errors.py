@@ -21,7 +21,10 @@ import pytest
 from botocore.exceptions import ClientError
 
 from kubetrust import errors
-from kubetrust.sandbox import gate, gate_authorize, oidc, sts_api
+from kubetrust.sandbox import oidc
+from kubetrust.sandbox.aws import authorize as gate_authorize
+from kubetrust.sandbox.aws import gate
+from kubetrust.sandbox.aws.services.sts import api
 
 SECRET = "/srv/kubetrust/internal/detail"
 """Internal text every injected error carries: it must never reach the wire."""
@@ -111,7 +114,7 @@ def test_sts_errors_in_stss_format(aws: Any, monkeypatch: pytest.MonkeyPatch) ->
             "InvalidIdentityToken",
         ),
     ):
-        monkeypatch.setattr(sts_api.StsService, "assume_role", _raising(injected))
+        monkeypatch.setattr(api.StsService, "assume_role", _raising(injected))
         got_code, message, status = _error(
             lambda: sts.assume_role(RoleArn=role, RoleSessionName="ss")
         )

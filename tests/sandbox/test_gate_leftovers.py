@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 import pytest
 
 from kubetrust.chain import sts
-from kubetrust.sandbox import sts_params
+from kubetrust.sandbox.aws.services.sts import params
 
 from .test_gate_isolation import FORM, admin, send, signed
 
@@ -149,8 +149,8 @@ def test_a_broken_chunk_is_answered_without_the_readers_text(aws: Any) -> None:
     "name", [None, "", "a", "!", "ok-name_1=+,.@", "has space", "x" * 65, "é" * 3, "a\x00"]
 )
 def test_explain_and_the_sandbox_word_a_session_name_alike(name: str | None) -> None:
-    checks = sts_params.Checks({} if name is None else {"RoleSessionName": [name]})
-    checks.text("RoleSessionName", "roleSessionName", 2, 64, pattern=sts_params.NAME, required=True)
+    checks = params.Checks({} if name is None else {"RoleSessionName": [name]})
+    checks.text("RoleSessionName", "roleSessionName", 2, 64, pattern=params.NAME, required=True)
     sandbox = None
     try:
         checks.done()

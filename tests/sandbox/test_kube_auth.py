@@ -21,8 +21,9 @@ from typing import Any
 import pytest
 
 from kubetrust import eks_token
-from kubetrust.sandbox import clusters as cluster_records
-from kubetrust.sandbox import kube_access, pki
+from kubetrust.sandbox.client import access as kube_access
+from kubetrust.sandbox.eks import clusters as cluster_records
+from kubetrust.sandbox.runtime import pki
 
 from .kubekit import UNAUTHORIZED, Caller, admin_kubectl, aws_auth, session_env, unique
 

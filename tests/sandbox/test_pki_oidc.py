@@ -45,8 +45,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kubetrust.errors import KubetrustError
-from kubetrust.sandbox import oidc, pki
+from kubetrust.sandbox import oidc
 from kubetrust.sandbox.oidc import TokenRejected
+from kubetrust.sandbox.runtime import pki
 
 NOW = 1_750_000_000
 ACCOUNT = "111111111111"

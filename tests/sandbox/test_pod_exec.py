@@ -23,8 +23,10 @@ from typing import Any
 import pytest
 
 from kubetrust.errors import InputError
-from kubetrust.sandbox import pod_exec
-from kubetrust.sandbox.pod_exec import ExecResult, PodExecError, run_in_pod
+from kubetrust.sandbox import pod as pod_exec
+from kubetrust.sandbox.pod import ExecResult, PodExecError, run_in_pod
+from kubetrust.sandbox.pod.atomic_writer import VolumeFile, write_atomically
+from kubetrust.sandbox.pod.refresh import refresh_period
 
 SEED_DOCUMENTS = Path(__file__).parent / "seed_documents"
 IRSA_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
@@ -352,7 +354,7 @@ def test_namespace_mode_works_for_a_non_root_caller(tmp_path: Path) -> None:
 
 
 _NOBODY_SCRIPT = """
-from kubetrust.sandbox.pod_exec import namespace_support, run_in_pod
+from kubetrust.sandbox.pod import namespace_support, run_in_pod
 
 class Source:
     def service_account_token(self, audience, seconds):
@@ -575,7 +577,7 @@ _SIGNAL_PARENT = """
 import sys
 sys.path.insert(0, {tests!r})
 import test_pod_exec as tests
-from kubetrust.sandbox.pod_exec import run_in_pod
+from kubetrust.sandbox.pod import run_in_pod
 script = 'trap "echo trapped; exit 42" INT; echo ready; while :; do sleep 0.05; done'
 with open({out!r}, "wb") as out:
     result = run_in_pod(tests.seed_pod(), ["sh", "-c", script], tests.FakeSource(),
@@ -707,20 +709,20 @@ def test_tokens_are_refreshed_while_the_command_runs(mode: str, tmp_path: Path) 
 
 
 def test_refresh_period_is_eighty_percent_of_the_ttl_capped_daily() -> None:
-    assert pod_exec._refresh_period([3607]) == pytest.approx(2885.6)
-    assert pod_exec._refresh_period([86400 * 2]) == 86400
+    assert refresh_period([3607]) == pytest.approx(2885.6)
+    assert refresh_period([86400 * 2]) == 86400
 
 
 def test_atomic_rewrite_never_shows_a_partial_file(tmp_path: Path) -> None:
     volume = tmp_path / "vol"
     volume.mkdir()
     values = [bytes([65 + i]) * 200_000 for i in range(4)]
-    pod_exec._write_atomically(volume, {"token": pod_exec._File(values[0], 0o644)})
+    write_atomically(volume, {"token": VolumeFile(values[0], 0o644)})
     stop = threading.Event()
 
     def rewrite() -> None:
         for value in itertools.islice(itertools.cycle(values), 60):
-            pod_exec._write_atomically(volume, {"token": pod_exec._File(value, 0o644)})
+            write_atomically(volume, {"token": VolumeFile(value, 0o644)})
         stop.set()
 
     writer = threading.Thread(target=rewrite)

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from kubetrust import provision
 from kubetrust.adapters import AwsAccess, PortFactory
-from kubetrust.sandbox import clusters
+from kubetrust.sandbox.eks import clusters
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 NO_KUBE = provision.Options(kubernetes=False)

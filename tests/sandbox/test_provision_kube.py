@@ -20,9 +20,9 @@ import yaml
 from kubetrust import provision
 from kubetrust.adapters import KubeApiError, KubernetesPort
 from kubetrust.provision import ClusterRef, LiveObject
-from kubetrust.sandbox import pki
 from kubetrust.sandbox.kube import api, auth
 from kubetrust.sandbox.kube.server import KubeApiServer
+from kubetrust.sandbox.runtime import pki
 
 from .test_provision_aws import _cluster, _ports, _spec
 

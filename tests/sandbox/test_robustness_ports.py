@@ -37,8 +37,9 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from kubetrust.sandbox import kube_access, pki, process
-from kubetrust.sandbox.http import KeepAliveHandler, Listener
+from kubetrust.sandbox.client import access
+from kubetrust.sandbox.runtime import pki, process
+from kubetrust.sandbox.runtime.http import KeepAliveHandler, Listener
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -104,7 +105,7 @@ class Victim:
 
     def admin_token(self) -> str:
         account = self.facts["accounts"][ACCOUNT]
-        return kube_access.presign_eks_token(
+        return access.presign_eks_token(
             self.facts["endpoint"],
             REGION,
             CLUSTER,
@@ -696,7 +697,7 @@ def test_more_idle_connections_than_the_cap_on_every_port(victim: Victim) -> Non
     """Past each listener's cap (sandbox.http.MAX_CONNECTIONS) of idle TCP connections,
     plain and before the TLS handshake: the oldest idle ones are evicted, a legitimate
     client is served within the bound, and the process survives (autouse check)."""
-    from kubetrust.sandbox.http import MAX_CONNECTIONS
+    from kubetrust.sandbox.runtime.http import MAX_CONNECTIONS
 
     held: list[socket.socket] = []
     try:

@@ -1,6 +1,6 @@
 """For S3, the operation moto executes is always the one the gate authorized.
 
-The gate identifies an S3 operation from the request (:mod:`kubetrust.sandbox.operations`,
+The gate identifies an S3 operation from the request (:mod:`kubetrust.sandbox.aws.operations`,
 routes from botocore's model) and authorizes it; moto's S3 then picks *its own* operation
 from the method, the sub-resource keys of the query and a few headers, in an order of its
 own. If the two ever differ, a caller allowed one action runs another (``PUT
@@ -28,8 +28,9 @@ from urllib.parse import parse_qs, quote
 
 import pytest
 
-from kubetrust.sandbox import gate_forward, operations, wire
-from kubetrust.sandbox.gate_request import RawRequest
+from kubetrust.sandbox.aws import forward as gate_forward
+from kubetrust.sandbox.aws import operations, wire
+from kubetrust.sandbox.aws.request import RawRequest
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

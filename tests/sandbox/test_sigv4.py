@@ -45,7 +45,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kubetrust.errors import KubetrustError
-from kubetrust.sandbox import sigv4
+from kubetrust.sandbox.aws import sigv4
 
 AWS_CLI = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "aws"
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -953,7 +953,7 @@ def test_signature_error_is_a_kubetrust_error_and_pickles() -> None:
 
 
 def test_debug_logs_name_the_steps_but_no_secret(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="kubetrust.sandbox.sigv4")
+    caplog.set_level(logging.DEBUG, logger="kubetrust.sandbox.aws.sigv4")
     wire = op_wire("sts-get-caller-identity", TEMP)
     wire.verify()
     eks_token_request(TEMP).verify()

@@ -26,7 +26,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from kubetrust.chain import context
-from kubetrust.sandbox import identity, state, sts_params
+from kubetrust.sandbox.aws import identity, state
+from kubetrust.sandbox.aws.services.sts import params
 
 from .keykit import code, document, keys_of, new_user
 
@@ -226,7 +227,7 @@ def _mfa_user(
     seed = state.mfa_seed(aws.CI, user["UserName"], serial)  # what the user's phone holds
     assert seed is not None
     key = base64.b32decode(seed + "=" * (-len(seed) % 8))
-    return user, keys, serial, sts_params.totp(key, int(time.time()) // 30)
+    return user, keys, serial, params.totp(key, int(time.time()) // 30)
 
 
 REQUIRE_MFA = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}

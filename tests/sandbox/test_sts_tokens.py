@@ -20,7 +20,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from kubetrust.sandbox import state, sts_params
+from kubetrust.sandbox.aws import state
+from kubetrust.sandbox.aws.services.sts import params
 
 from .keykit import cli, code, keys_of, message, new_role, new_user
 from .seedkit import CLI_ERROR
@@ -156,15 +157,15 @@ def test_mfa_code_of_an_enabled_virtual_device(aws: Any, sandbox: Any) -> None:
     seed = state.mfa_seed(aws.CI, user["UserName"], serial)  # what the user's phone holds
     assert seed is not None
     key = base64.b32decode(seed + "=" * (-len(seed) % 8))
-    good = sts_params.totp(key, int(time.time()) // 30)
+    good = params.totp(key, int(time.time()) // 30)
     sts = aws.client("sts", credentials=keys)
     wrong = f"{(int(good) + 1) % 1_000_000:06d}"
     with pytest.raises(ClientError) as bad_code:
         sts.get_session_token(SerialNumber=serial, TokenCode=wrong)
-    assert code(bad_code) == "AccessDenied" and message(bad_code) == sts_params.MFA_WRONG_CODE
+    assert code(bad_code) == "AccessDenied" and message(bad_code) == params.MFA_WRONG_CODE
     with pytest.raises(ClientError) as no_device:
         sts.get_session_token(SerialNumber=f"arn:aws:iam::{aws.CI}:mfa/none", TokenCode=good)
-    assert message(no_device) == sts_params.MFA_UNKNOWN_DEVICE
+    assert message(no_device) == params.MFA_UNKNOWN_DEVICE
     session = keys_of(sts.get_session_token(SerialNumber=serial, TokenCode=good)["Credentials"])
     aws.client("iam", credentials=session).list_users()  # IAM with MFA context
 

@@ -1,4 +1,4 @@
-"""Tests of :mod:`kubetrust.sandbox.wire` and :mod:`kubetrust.sandbox.operations`.
+"""Tests of :mod:`kubetrust.sandbox.aws.wire` and :mod:`kubetrust.sandbox.aws.operations`.
 
 The wire tests feed the rendered bytes to botocore's own response parsers, then to real
 boto3 clients (and the ``aws`` CLI) through a tiny WSGI server on loopback, and check the
@@ -32,8 +32,8 @@ from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
 from kubetrust import policy
-from kubetrust.sandbox import operations, wire
-from kubetrust.sandbox.operations import Authorization, Operation
+from kubetrust.sandbox.aws import operations, wire
+from kubetrust.sandbox.aws.operations import Authorization, Operation
 
 ACCOUNT = "111122223333"
 OTHER = "444455556666"

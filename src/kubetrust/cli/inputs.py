@@ -128,7 +128,7 @@ def input_options(function: F) -> F:
 
 def sandbox_accesses(state_dir: Path | None) -> list[AwsAccess]:
     """The administrator keys of every account of the sandbox running in ``state_dir``."""
-    from kubetrust.sandbox import process
+    from kubetrust.sandbox.runtime import process
 
     directory = state_dir or process.default_state_dir()
     facts = process.read_state(directory)
@@ -154,7 +154,8 @@ def sandbox_organization(state_dir: Path | None, result: SnapshotResult) -> None
     to read them from (:func:`kubetrust.sandbox.world.organization_json`)."""
     import json
 
-    from kubetrust.sandbox import process, world
+    from kubetrust.sandbox import world
+    from kubetrust.sandbox.runtime import process
 
     facts = process.read_state(state_dir or process.default_state_dir()) or {}
     world_file = facts.get("world_file")

@@ -124,7 +124,7 @@ def _setup(kw: dict[str, Any]) -> tuple[provision.Spec, PortFactory]:
 
 
 def _sandbox_ports(spec: provision.Spec, state_dir: Path | None) -> PortFactory:
-    from kubetrust.sandbox import process
+    from kubetrust.sandbox.runtime import process
 
     directory = state_dir or process.default_state_dir()
     facts = process.read_state(directory) or _start_sandbox(spec, directory)
@@ -150,7 +150,7 @@ def _start_sandbox(spec: provision.Spec, directory: Path) -> dict[str, Any]:
     (the clusters a spec names must exist before it can be applied), and say so."""
     import yaml
 
-    from kubetrust.sandbox import process
+    from kubetrust.sandbox.runtime import process
 
     clusters: dict[str, list[str]] = {spec.source.account: [spec.source.cluster]}
     for target in spec.targets:

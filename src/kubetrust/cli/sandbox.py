@@ -106,7 +106,7 @@ def up(
 
 
 def _show(facts: dict[str, Any], directory: Path, fmt: str) -> None:
-    from kubetrust.sandbox import clusters
+    from kubetrust.sandbox.eks import clusters
 
     records = clusters.every(directory)
     if fmt == "json":
@@ -250,7 +250,7 @@ def token(
     import time
     import uuid
 
-    from kubetrust.sandbox import clusters
+    from kubetrust.sandbox.eks import clusters
 
     directory = resolve_state_dir(state_dir)
     running_facts(directory)

@@ -22,7 +22,7 @@ from kubetrust.cli.sandbox_state import resolve_state_dir, running_facts, state_
 
 def _cluster(directory: Path, name: str, account: str | None) -> tuple[dict[str, Any], Any]:
     """The running sandbox's facts and the record of its cluster ``name``."""
-    from kubetrust.sandbox import clusters
+    from kubetrust.sandbox.eks import clusters
 
     facts = running_facts(directory)
     try:
@@ -53,11 +53,11 @@ def kubeconfig(
     """
     import yaml
 
-    from kubetrust.sandbox import kube_access
+    from kubetrust.sandbox.client import access
 
     directory = resolve_state_dir(state_dir)
     facts, record = _cluster(directory, cluster, account)
-    document = kube_access.admin_kubeconfig(
+    document = access.admin_kubeconfig(
         account=record.account,
         region=record.region,
         name=record.name,
@@ -87,14 +87,14 @@ def eks_token_command(state_dir: Path | None, cluster: str, account: str | None)
     """
     import os
 
-    from kubetrust.sandbox import kube_access
+    from kubetrust.sandbox.client import access
 
     directory = resolve_state_dir(state_dir)
     facts, record = _cluster(directory, cluster, account)
     keys = facts.get("accounts", {}).get(record.account)
     if keys is None:
         raise click.ClickException(f"account `{record.account}` has no sandbox administrator")
-    token = kube_access.presign_eks_token(
+    token = access.presign_eks_token(
         facts["endpoint"],
         record.region,
         record.name,
@@ -102,11 +102,11 @@ def eks_token_command(state_dir: Path | None, cluster: str, account: str | None)
         keys["secret_access_key"],
     )
     info = os.environ.get("KUBERNETES_EXEC_INFO", "")
-    version = kube_access.EXEC_API_VERSION
+    version = access.EXEC_API_VERSION
     if info:
         with contextlib.suppress(ValueError, AttributeError):
             version = str(json.loads(info).get("apiVersion") or version)
-    click.echo(json.dumps(kube_access.exec_credential(token, version)))
+    click.echo(json.dumps(access.exec_credential(token, version)))
 
 
 @click.command(
@@ -147,15 +147,16 @@ def exec_command(
 
         kubetrust sandbox exec --cluster ci -n ci-namespace --pod P -- aws sts get-caller-identity
     """
-    from kubetrust.sandbox import kube_access, pod_exec
+    from kubetrust.sandbox import pod as pod_exec
+    from kubetrust.sandbox.client import access
 
     directory = resolve_state_dir(state_dir)
     facts, record = _cluster(directory, cluster, account)
     keys = facts["accounts"][record.account]
-    client = kube_access.ClusterClient(
+    client = access.ClusterClient(
         record.endpoint,
         Path(facts["ca_file"]).read_bytes(),
-        lambda: kube_access.presign_eks_token(
+        lambda: access.presign_eks_token(
             facts["endpoint"],
             record.region,
             record.name,
@@ -171,7 +172,7 @@ def exec_command(
         result = pod_exec.run_in_pod(
             found,
             command,
-            kube_access.PodVolumes(client, found),
+            access.PodVolumes(client, found),
             container=container,
             extra_env={
                 "AWS_ENDPOINT_URL": facts["endpoint"],

@@ -27,9 +27,9 @@ def state_dir_option(function: Any) -> Any:
 
 
 def sandbox_process() -> Any:
-    """:mod:`kubetrust.sandbox.process`, or a usage error naming the missing extra."""
+    """:mod:`kubetrust.sandbox.runtime.process`, or a usage error naming the missing extra."""
     try:
-        from kubetrust.sandbox import process
+        from kubetrust.sandbox.runtime import process
     except ImportError as exc:  # the sandbox extra is missing
         raise click.ClickException(
             f"the sandbox needs the `sandbox` extra ({exc.name} is missing): "

@@ -84,7 +84,8 @@ def _plans(kw: dict[str, Any]) -> list[vm.ChainPlan]:
 
 def _sandbox(kw: dict[str, Any]) -> tuple[AwsAccess, str]:
     """The administrator of the pod's cluster's account, and the cluster's region."""
-    from kubetrust.sandbox import clusters, process
+    from kubetrust.sandbox.eks import clusters
+    from kubetrust.sandbox.runtime import process
 
     directory = kw["state_dir"] or process.default_state_dir()
     facts = process.read_state(directory)

@@ -159,7 +159,7 @@ class Demo:
         (mapping mode needs the token path adapted, see scenario.MAPPING_ADAPTATION)."""
         if self.options.isolation != "auto":
             return self.options.isolation
-        from kubetrust.sandbox import pod_exec
+        from kubetrust.sandbox import pod as pod_exec
 
         return "namespace" if pod_exec.namespace_support().available else "mapping"
 
@@ -368,7 +368,7 @@ class Demo:
 def _sandbox_process() -> Any:
     """The sandbox's process control (the ``sandbox`` extra)."""
     try:
-        from kubetrust.sandbox import process
+        from kubetrust.sandbox.runtime import process
     except ImportError as error:
         raise StepFailed(
             f"the demo needs the `sandbox` extra ({error.name} is missing): run `make setup`"

@@ -24,7 +24,7 @@ class Handle:
 
     @classmethod
     def from_facts(cls, state_dir: Path, facts: dict[str, Any]) -> Handle:
-        """From the sandbox's state file (``kubetrust.sandbox.process.read_state``)."""
+        """From the sandbox's state file (``kubetrust.sandbox.runtime.process.read_state``)."""
         keys = {
             account: (str(pair["access_key_id"]), str(pair["secret_access_key"]))
             for account, pair in facts.get("accounts", {}).items()

@@ -25,11 +25,11 @@ from typing import Any
 import pytest
 from werkzeug.test import Client as WsgiClient
 
-from kubetrust.sandbox import pki
 from kubetrust.sandbox.kube import api, auth, sa_tokens
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.sandbox.oidc import ClusterIssuer
+from kubetrust.sandbox.runtime import pki
 
 KUBECTL = Path(sys.prefix) / "bin" / "kubectl"  # installed by `make setup`; a miss fails
 ADMIN_TOKEN = "admin-token"

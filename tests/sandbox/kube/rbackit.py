@@ -11,11 +11,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from kubetrust.sandbox import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
+from kubetrust.sandbox.runtime import pki
 
 RBAC = "rbac.authorization.k8s.io"
 RBAC_V1 = f"/apis/{RBAC}/v1"

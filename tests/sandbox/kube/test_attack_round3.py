@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 
-from kubetrust.sandbox import kube_access, pki
+from kubetrust.sandbox.client import access
 from kubetrust.sandbox.kube import irsa, protowire
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
+from kubetrust.sandbox.runtime import pki
 
 from . import rbackit
 from .conftest import App
@@ -388,9 +389,9 @@ def test_spurious_security_token_on_a_long_term_key_is_refused(eks: Cluster) -> 
     """STS refuses a long-term key's signature that carries an ``X-Amz-Security-Token``
     (the token names no session of that key), so EKS does not authenticate it."""
     endpoint = eks.sandbox.endpoint
-    good = kube_access.presign_eks_token(endpoint, REGION, eks.name, eks.key, eks.secret)
+    good = access.presign_eks_token(endpoint, REGION, eks.name, eks.key, eks.secret)
     assert eks.get("/api/v1/namespaces", good) == 200
-    spurious = kube_access.presign_eks_token(
+    spurious = access.presign_eks_token(
         endpoint, REGION, eks.name, eks.key, eks.secret, "FwoGZXIvYXdzEBogus"
     )
     assert eks.get("/api/v1/namespaces", spurious) == 401
@@ -404,9 +405,9 @@ def test_session_token_credentials_act_as_their_user(eks: Cluster, aws: Any) -> 
     issued = sts.get_session_token()["Credentials"]
     key, secret, token = issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"]
     endpoint = eks.sandbox.endpoint
-    good = kube_access.presign_eks_token(endpoint, REGION, eks.name, key, secret, token)
+    good = access.presign_eks_token(endpoint, REGION, eks.name, key, secret, token)
     assert eks.get("/api/v1/namespaces", good) == 200
-    bare = kube_access.presign_eks_token(endpoint, REGION, eks.name, key, secret)
+    bare = access.presign_eks_token(endpoint, REGION, eks.name, key, secret)
     assert eks.get("/api/v1/namespaces", bare) == 401
-    other = kube_access.presign_eks_token(endpoint, REGION, eks.name, key, secret, token + "x")
+    other = access.presign_eks_token(endpoint, REGION, eks.name, key, secret, token + "x")
     assert eks.get("/api/v1/namespaces", other) == 401

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from kubetrust.sandbox import pki
 from kubetrust.sandbox.kube import api, auth, sa_tokens, workloads
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.sandbox.oidc import ClusterIssuer
+from kubetrust.sandbox.runtime import pki
 
 from .conftest import Kubectl, static_tokens
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 
 from kubetrust.chain.kube_identity import access_policy_grant
-from kubetrust.sandbox import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap, kubelet, workloads
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
+from kubetrust.sandbox.runtime import pki
 
 from .conftest import ADMIN_TOKEN, Kubectl
 

@@ -22,7 +22,6 @@ from kubetrust.chain import rbac_defaults
 from kubetrust.chain.kube_identity import AccessGrant, access_policy_grant
 from kubetrust.chain.rbac import rule_allows
 from kubetrust.model.kube import PolicyRule
-from kubetrust.sandbox import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap
 from kubetrust.sandbox.kube.bootstrap import (
     CLUSTER_ROLE_BINDINGS_KEY,
@@ -33,6 +32,7 @@ from kubetrust.sandbox.kube.bootstrap import (
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer, kube_request
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
+from kubetrust.sandbox.runtime import pki
 
 RBAC = "rbac.authorization.k8s.io"
 POLICY = "arn:aws:eks::aws:cluster-access-policy/"

@@ -22,9 +22,9 @@ from werkzeug.datastructures import Headers
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.wrappers import Request, Response
 
-from kubetrust.sandbox.http import BodyTooLarge
 from kubetrust.sandbox.kube import patch, protowire, resources, status
 from kubetrust.sandbox.kube.routing import Target
+from kubetrust.sandbox.runtime.http import BodyTooLarge
 
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 JSON = "application/json"

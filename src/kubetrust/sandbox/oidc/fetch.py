@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from http.client import HTTPException
 from typing import Any
 
-from kubetrust.sandbox import pki
 from kubetrust.sandbox.oidc import errors, verifier
+from kubetrust.sandbox.runtime import pki
 
 
 # ---------------------------------------------------------------------- fetching keys

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from kubetrust.errors import InputError, KubetrustError
 from kubetrust.sandbox.oidc import errors
-from kubetrust.sandbox.oidc import issuer as issuers  # `issuer` is a local name below
+from kubetrust.sandbox.oidc import issuer as issuers
 
 logger = logging.getLogger("kubetrust.sandbox.oidc")  # the package's name, as before the split
 

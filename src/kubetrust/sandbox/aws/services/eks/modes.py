@@ -1,0 +1,169 @@
+"""Cluster creation's ``accessConfig``, authentication-mode updates and ``DescribeUpdate`` (E.1)."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from kubetrust import policy
+from kubetrust.sandbox.aws import credentials, state
+from kubetrust.sandbox.aws.services.eks import entries, model, policies, principals
+
+_NEXT_MODE = {model.CONFIG_MAP: model.API_AND_CONFIG_MAP, model.API_AND_CONFIG_MAP: model.API}
+
+# --------------------------------------------------------------------------- clusters
+
+
+class _Modes(entries._Entries):
+    """The hook's handlers for clusters: ``CreateCluster``'s ``accessConfig``, the one-way
+    authentication-mode updates and ``DescribeUpdate`` (E.1)."""
+
+    def _create_cluster(
+        self, caller: credentials.Credential, call: model.Call
+    ) -> model.Response | None:
+        """Validate ``accessConfig`` (EKS refuses ``CONFIG_MAP`` without the creator's
+        admin, [seen] terraform-aws-eks#3026/#3206) and remember it with the caller for
+        :meth:`cluster_created`; moto then creates the cluster."""
+        raw = call.body.get("accessConfig")
+        config = raw if isinstance(raw, Mapping) else {}
+        mode = config.get("authenticationMode") or model.DEFAULT_API_MODE
+        bootstrap = config.get("bootstrapClusterCreatorAdminPermissions")
+        bootstrap = True if bootstrap is None else bool(bootstrap)
+        if mode not in model.MODES:
+            raise model._invalid(
+                f"The authenticationMode {mode} is not valid. Valid values: {model.MODES}"
+            )
+        if mode == model.CONFIG_MAP and not bootstrap:
+            raise model._invalid(model._BOOTSTRAP_REQUIRED)
+        _check_service_role(call.body.get("roleArn"))
+        name = str(call.body.get("name") or "")
+        key = (call.account, call.region, name)
+        if name and name not in state.eks(call.account, call.region).clusters:
+            self._creations[key] = model.Creation(
+                principals._caller_principal(caller), str(mode), bootstrap
+            )
+        return None
+
+    def cluster_created(self, backend: Any, cluster: Any) -> None:
+        """Creation listener: give a new cluster the requested access config and, when
+        the API mode is on and bootstrap asked for it, the creator's admin entry (E.1).
+        A cluster made without a ``CreateCluster`` through the gate keeps the defaults
+        :func:`clusters.decorate` gave it and has no known creator."""
+        key = (str(backend.account_id), str(backend.region_name), str(cluster.name))
+        with self._lock:
+            creation = self._creations.pop(key, None)
+            access = model.ClusterAccess(cluster)
+            self._access[key] = access
+            if creation is None:
+                return
+            access.creator = creation.creator
+            cluster.access_config = {
+                "authenticationMode": creation.mode,
+                "bootstrapClusterCreatorAdminPermissions": creation.bootstrap,
+            }
+            if creation.mode != model.CONFIG_MAP:
+                self._bootstrap_creator(key[0], key[1], access)
+
+    def _bootstrap_creator(self, account: str, region: str, access: model.ClusterAccess) -> None:
+        """The creator's entry: STANDARD, default username, ``AmazonEKSClusterAdminPolicy``
+        on the whole cluster (E.1). Made when the API mode first becomes available."""
+        config = getattr(access.cluster, "access_config", None) or {}
+        creator = access.creator
+        if creator is None or not config.get("bootstrapClusterCreatorAdminPermissions", True):
+            return
+        if creator.arn in access.entries:
+            return
+        now = self._now()
+        entry = self._new_entry(
+            account, region, str(access.cluster.name), creator, model.STANDARD, now
+        )
+        admin = model.AssociatedPolicy(
+            policies.CLUSTER_ADMIN_POLICY, model.AccessScope("cluster"), now, now
+        )
+        access.entries[creator.arn] = dataclasses.replace(entry, policies=(admin,))
+
+    def _update_cluster_config(
+        self, _caller: credentials.Credential, call: model.Call
+    ) -> model.Response | None:
+        """``accessConfig.authenticationMode`` changes, one way only (E.1). EKS's texts:
+        "Only one type of update can be allowed." ([seen]
+        kubernetes-sigs/cluster-api-provider-aws#3553, boto/boto3#2592) and "Unsupported
+        authentication mode update from X to Y" ([seen] pulumi/pulumi-eks#1493,
+        aws/aws-cdk#31032, also for X = Y). Other updates are moto's."""
+        raw = call.body.get("accessConfig")
+        if raw is None:
+            return None
+        others = [k for k, v in call.body.items() if k not in _NOT_UPDATES and v is not None]
+        if others:
+            raise model._invalid(model._ONE_UPDATE)
+        access = self._existing(call)
+        config = raw if isinstance(raw, Mapping) else {}
+        wanted = config.get("authenticationMode")
+        if wanted not in model.MODES:
+            raise model._invalid(
+                f"The authenticationMode {wanted} is not valid. Valid values: {model.MODES}"
+            )
+        current = model.mode_of(access.cluster)
+        if _NEXT_MODE.get(current) != wanted:
+            raise model._invalid(
+                f"Unsupported authentication mode update from {current} to {wanted}"
+            )
+        previous = getattr(access.cluster, "access_config", None) or {}
+        access.cluster.access_config = {**previous, "authenticationMode": wanted}
+        if current == model.CONFIG_MAP:
+            self._bootstrap_creator(call.account, call.region, access)
+        update_id = str(uuid.uuid4())
+        update: dict[str, Any] = {
+            "id": update_id,
+            "status": "InProgress",
+            "type": "AccessConfigUpdate",
+            "params": [{"type": "AuthenticationMode", "value": wanted}],
+            "createdAt": self._now(),
+            "errors": [],
+        }
+        access.updates[update_id] = update
+        return model.ok({"update": update})
+
+    def _describe_update(
+        self, _caller: credentials.Credential, call: model.Call
+    ) -> model.Response | None:
+        """Our access-config updates, done by the time anyone asks; others are moto's."""
+        if any(call.first(k) for k in ("nodegroupName", "addonName", "capabilityName")):
+            return None
+        found = state.eks(call.account, call.region).clusters.get(call.cluster)
+        if found is None:
+            return None
+        access = self._state(call.account, call.region, call.cluster, found)
+        update = access.updates.get(call.label(3))
+        if update is None:
+            return None
+        return model.ok({"update": {**update, "status": "Successful"}})
+
+
+# --------------------------------------------------------------------------- validation
+
+
+_NOT_UPDATES = frozenset({"name", "clientRequestToken", "accessConfig"})
+
+
+def _check_service_role(role_arn: object) -> None:
+    """EKS assumes the cluster's service role at creation: the role must exist and trust
+    ``eks.amazonaws.com`` — decided by the policy engine, as for any trust ([seen]
+    karpenter-blueprints#20, terraform-aws-eks#2406 for the message)."""
+    refused = model._invalid(
+        f"Role with arn: {role_arn}, could not be assumed because it does not exist or the "
+        "trusted entity is not correct"
+    )
+    if not isinstance(role_arn, str):
+        raise refused
+    role = state.role_by_arn(role_arn)
+    if role is None:
+        raise refused
+    decision = policy.authorize(
+        policy.Request("eks.amazonaws.com", "sts:AssumeRole", role.arn),
+        policy.PolicySet(resource=role.trust_policy, resource_kind="trust"),
+    )
+    if not decision.allowed:
+        raise refused

@@ -1,0 +1,3 @@
+"""STS, implemented by the sandbox itself (moto's STS is never reached): ``api`` the actions
+and their trust evaluation, ``params`` STS's parameter rules and wording. Web-identity
+tokens are verified in :mod:`kubetrust.sandbox.oidc.verifier`."""

@@ -1,0 +1,171 @@
+"""Run a sandbox in the foreground, or detached, and find it again by its state directory.
+
+A state directory holds one sandbox: ``sandbox.json`` (pid, endpoint, issuer base, admin
+keys; mode 0600), ``admin-keys.json`` (kept across restarts so that ``env`` output stays
+valid), the sandbox CA, and ``sandbox.log`` for a detached process. Two state directories
+give two independent sandboxes side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from kubetrust import errors
+from kubetrust.sandbox.world import World
+
+STATE_FILE = "sandbox.json"
+LOG_FILE = "sandbox.log"
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/kubetrust/sandbox`` (default ``~/.local/state/...``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "kubetrust" / "sandbox"
+
+
+def read_state(state_dir: Path) -> dict[str, Any] | None:
+    """The running sandbox's facts, or ``None`` if none runs there (stale files ignored)."""
+    path = state_dir / STATE_FILE
+    try:
+        facts = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(facts, dict) or not _alive(int(facts.get("pid", 0))):
+        return None
+    return facts
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def answers(endpoint: str, timeout: float = 1.0) -> bool:
+    """Whether an HTTP server answers at ``endpoint`` (any status counts)."""
+    try:
+        with urllib.request.urlopen(endpoint + "/", timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def run_foreground(
+    state_dir: Path,
+    world: World,
+    *,
+    port: int = 0,
+    issuer_port: int = 0,
+    world_file: Path | None = None,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Start a sandbox in this process and serve until SIGINT/SIGTERM (or ``stop``)."""
+    from kubetrust.sandbox.runtime.server import SandboxServer
+
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+    server = SandboxServer(
+        state_dir, world, port=port, issuer_port=issuer_port, world_file=world_file
+    ).start()
+    try:
+        if ready is not None:
+            ready.set()
+        stop.wait()
+    finally:
+        server.stop()
+        with contextlib.suppress(OSError):
+            (state_dir / STATE_FILE).unlink()
+
+
+def start_detached(
+    state_dir: Path,
+    world_file: Path | None,
+    *,
+    port: int = 0,
+    issuer_port: int = 0,
+    timeout: float = 60.0,
+) -> dict[str, Any]:
+    """Start ``kubetrust sandbox up`` as a background process; return its facts once it
+    answers. An already running sandbox in ``state_dir`` is returned as it is."""
+    running = read_state(state_dir)
+    if running is not None:
+        return running
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    command = [
+        sys.executable,
+        "-m",
+        "kubetrust",
+        "sandbox",
+        "up",
+        "--state-dir",
+        str(state_dir),
+        "--port",
+        str(port),
+        "--issuer-port",
+        str(issuer_port),
+    ]
+    if world_file is not None:
+        command += ["--world", str(world_file)]
+    with open(state_dir / LOG_FILE, "ab") as log:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise errors.KubetrustError(
+                f"the sandbox exited while starting (code {process.returncode}); "
+                f"see {state_dir / LOG_FILE}"
+            )
+        facts = read_state(state_dir)
+        if facts is not None and facts.get("pid") == process.pid and answers(facts["endpoint"]):
+            return facts
+        time.sleep(0.1)
+    process.terminate()
+    raise errors.KubetrustError(
+        f"the sandbox did not answer within {timeout:.0f} s; see {state_dir / LOG_FILE}"
+    )
+
+
+def stop(state_dir: Path, timeout: float = 15.0) -> bool:
+    """Stop the sandbox of ``state_dir``; ``False`` if none was running."""
+    facts = read_state(state_dir)
+    if facts is None:
+        return False
+    pid = int(facts["pid"])
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        (state_dir / STATE_FILE).unlink()
+    return True
