@@ -1,7 +1,11 @@
 # kubetrust — two commands do all set-up on a fresh machine:
-#   make test   lint, layer contracts, types, the whole test suite
+#   make test   lint, layer contracts, types, the whole test suite (the 25 slowest printed)
 #   make demo   the main job: the seed's cross-account chain on the embedded sandbox (README)
 # `make setup` is the shared, idempotent step both depend on.
+# The test tiers one at a time (markers set by folder, tests/conftest.py):
+#   make unit          no server, no subprocess (tests/unit/, tests/cases/) — the fast loop
+#   make test-sandbox  a sandbox, moto or a capture server on loopback (tests/sandbox/)
+#   make e2e           real binaries, make, the demo, the benchmarks (tests/test_*.py)
 
 PYTHON ?= python3.11
 VENV   := .venv
@@ -9,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KUBECTL := $(BIN)/kubectl
 
-.PHONY: setup test lint typecheck unit demo bench clean
+.PHONY: setup test lint typecheck unit test-sandbox e2e demo bench clean
 
 setup: $(STAMP) $(KUBECTL)
 	@:
@@ -33,10 +37,23 @@ lint: setup
 typecheck: setup
 	@$(BIN)/mypy
 
-unit: setup
-	@$(BIN)/pytest
+# pytest-xdist: two workers (TEST_WORKERS=0 runs in one process). Each worker starts its own
+# session sandbox (dynamic ports, its own state directory); whole files stay on one worker,
+# since a module's tests share fixtures.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -n $(TEST_WORKERS)
 
-test: lint typecheck unit
+unit: setup
+	@$(PYTEST) --dist load -m unit tests/unit tests/cases
+
+test-sandbox: setup
+	@$(PYTEST) --dist loadfile -m sandbox
+
+e2e: setup
+	@$(PYTEST) --dist loadfile -m e2e
+
+test: lint typecheck
+	@$(PYTEST) --dist loadfile --durations=25
 
 # Starts a private sandbox, applies examples/seed.yaml, runs the blog's checks from a pod,
 # shows the denied variant, stops the sandbox; exit 0 only if every link held as expected.

@@ -356,12 +356,12 @@ class _InProcess:
 
 @contextlib.contextmanager
 def _in_process() -> Iterator[_InProcess]:
-    from kubetrust.sandbox.aws import gate
     from kubetrust.sandbox.runtime.server import SandboxServer
 
     logging.getLogger("kubetrust").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp, SandboxServer(Path(tmp)) as server:
-        the_gate = next(s.app for s in server._servers if isinstance(s.app, gate.Gate))
+        the_gate = server.gate
+        assert the_gate is not None
         keys = server.admin_keys[sorted(server.admin_keys)[0]]
         target = Target("in-process", server.endpoint, *keys)
         prepare(target)

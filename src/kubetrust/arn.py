@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from kubetrust import errors
 
@@ -37,7 +38,11 @@ PARTITIONS = frozenset(
 
 _SERVICE = re.compile(r"[a-z0-9][a-z0-9.\-]*\Z")
 _REGION = re.compile(r"([a-z0-9\-]*)\Z")
-_ACCOUNT = re.compile(r"([0-9]{12}|aws|)\Z")
+ACCOUNT_ID: Final = re.compile(r"[0-9]{12}")
+"""An AWS account id: exactly 12 ASCII digits, leading zeros included (match it whole, with
+``fullmatch``). Defined here, the lowest layer that reads account ids; every other module
+uses this one (or :func:`is_account_id`)."""
+_ACCOUNT = re.compile(rf"({ACCOUNT_ID.pattern}|aws|)\Z")
 MAX_ARN_LENGTH = 2048
 
 
@@ -80,6 +85,11 @@ class Arn:
     def canonical(self) -> Arn:
         """This ARN with an assumed-role session replaced by its role (see module doc)."""
         return parse(canonicalize(str(self)))
+
+
+def is_account_id(text: str) -> bool:
+    """Whether ``text`` is an AWS account id (:data:`ACCOUNT_ID`, all of it)."""
+    return ACCOUNT_ID.fullmatch(text) is not None
 
 
 def parse(text: object) -> Arn:

@@ -78,6 +78,7 @@ def test_case(case: dict[str, Any]) -> None:
         ), f"no reason matches {wanted}: {json.dumps(result['reasons'], indent=1)}"
 
 
+@pytest.mark.e2e  # the kubetrust CLI runs as a subprocess
 def test_cli_answers_every_case_like_the_library(tmp_path: Path) -> None:
     lines = [json.dumps(_simulation_input(case)) for case in CORPUS]
     cases_file = tmp_path / "cases.jsonl"
@@ -92,7 +93,7 @@ def test_cli_answers_every_case_like_the_library(tmp_path: Path) -> None:
             "simulate",
             "--cases",
             str(cases_file),
-            "--output",
+            "--out",
             str(out),
         ],
         capture_output=True,

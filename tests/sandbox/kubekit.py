@@ -120,7 +120,7 @@ def admin_kubectl(sandbox: Any, cluster: str, home: Path) -> Caller:
         str(sandbox.state_dir),
         "--cluster",
         cluster,
-        "--file",
+        "--out",
         str(caller.kubeconfig),
     )
     assert written.ok, str(written)

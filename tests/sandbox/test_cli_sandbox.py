@@ -249,7 +249,10 @@ def test_bad_world_file_is_refused_before_start(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 3
-    assert "must be 12 digits" in run.stderr
+    assert f"{world}: accounts[0].id: 12345 is a number: an AWS account id must be 12 digits" in (
+        run.stderr
+    )
+    assert "Traceback" not in run.stderr
 
 
 def test_world_resources_exist_from_the_start(detached: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from kubetrust.sandbox.aws.services.eks import api as eks_api
+from kubetrust.model.vocabulary import ACCESS_POLICIES
 
 POLICY = "arn:aws:eks::aws:cluster-access-policy/"
 ADMIN_POLICY = POLICY + "AmazonEKSClusterAdminPolicy"
@@ -342,7 +342,7 @@ def test_list_access_policies_and_pagination(aws: Any) -> None:
     eks = aws.client("eks", account=aws.TARGET)
     everything = eks.list_access_policies()["accessPolicies"]
     names = [p["name"] for p in everything]
-    assert len(names) == len(eks_api.ACCESS_POLICY_NAMES) and "nextToken" not in everything
+    assert len(names) == len(ACCESS_POLICIES) and "nextToken" not in everything
     for name in ("AmazonEKSClusterAdminPolicy", "AmazonEKSAdminPolicy", "AmazonEKSEditPolicy"):
         assert name in names
     assert {"name": "AmazonEKSViewPolicy", "arn": VIEW_POLICY} in everything
@@ -511,7 +511,7 @@ def test_config_map_mode_refuses_access_entry_calls(aws: Any) -> None:
         with pytest.raises(ClientError) as refused:
             call(clusterName=cluster, **params)
         assert _error(refused) == ("InvalidRequestException", MODE_REQUIRED, 400)
-    assert eks_api.resolve(aws.TARGET, aws.REGION, cluster, _admin_arn(aws), "any") is None
+    assert aws.sandbox.eks.resolve(aws.TARGET, aws.REGION, cluster, _admin_arn(aws), "any") is None
 
 
 def test_authentication_mode_transitions(aws: Any) -> None:
@@ -557,7 +557,7 @@ def test_authentication_mode_transitions(aws: Any) -> None:
         400,
     )
     change("API")
-    assert eks_api.authentication_mode(aws.TARGET, aws.REGION, cluster) == "API"
+    assert aws.sandbox.eks.authentication_mode(aws.TARGET, aws.REGION, cluster) == "API"
     refused("API_AND_CONFIG_MAP", "API")
     refused("CONFIG_MAP", "API")
     missing = aws.unique("gone")
@@ -594,18 +594,19 @@ def test_entry_is_bound_to_the_principals_unique_id(aws: Any) -> None:
     role = _role(aws, "bound", path="/apps/")
     eks.create_access_entry(clusterName=cluster, principalArn=role["Arn"])
     canonical = f"arn:aws:iam::{aws.TARGET}:role/{role['RoleName']}"
-    found = eks_api.resolve(aws.TARGET, aws.REGION, cluster, role["Arn"], role["RoleId"])
+    access = aws.sandbox.eks  # what the cluster's token authenticator maps callers with
+    found = access.resolve(aws.TARGET, aws.REGION, cluster, role["Arn"], role["RoleId"])
     assert found is not None and found.principal_id == role["RoleId"]
     session_id = f"{role['RoleId']}:some-session"
-    assert eks_api.resolve(aws.TARGET, aws.REGION, cluster, canonical, session_id) == found
-    assert eks_api.resolve(aws.TARGET, aws.REGION, cluster, canonical, "AROAOTHER") is None
+    assert access.resolve(aws.TARGET, aws.REGION, cluster, canonical, session_id) == found
+    assert access.resolve(aws.TARGET, aws.REGION, cluster, canonical, "AROAOTHER") is None
     iam.delete_role(RoleName=role["RoleName"])
     again = iam.create_role(
         RoleName=role["RoleName"], Path="/apps/", AssumeRolePolicyDocument=_trust(aws.TARGET)
     )["Role"]
     assert again["Arn"] == role["Arn"] and again["RoleId"] != role["RoleId"]
-    assert eks_api.resolve(aws.TARGET, aws.REGION, cluster, again["Arn"], again["RoleId"]) is None
-    assert eks_api.resolve(aws.TARGET, aws.REGION, cluster, canonical, again["RoleId"]) is None
+    assert access.resolve(aws.TARGET, aws.REGION, cluster, again["Arn"], again["RoleId"]) is None
+    assert access.resolve(aws.TARGET, aws.REGION, cluster, canonical, again["RoleId"]) is None
     # EKS keeps the stale entry: it must be deleted and created again to work.
     assert eks.describe_access_entry(clusterName=cluster, principalArn=role["Arn"])
     with pytest.raises(ClientError) as in_use:
@@ -613,9 +614,9 @@ def test_entry_is_bound_to_the_principals_unique_id(aws: Any) -> None:
     assert _error(in_use)[0] == "ResourceInUseException"
     eks.delete_access_entry(clusterName=cluster, principalArn=role["Arn"])
     eks.create_access_entry(clusterName=cluster, principalArn=role["Arn"])
-    renewed = eks_api.resolve(aws.TARGET, aws.REGION, cluster, canonical, again["RoleId"])
+    renewed = access.resolve(aws.TARGET, aws.REGION, cluster, canonical, again["RoleId"])
     assert renewed is not None and renewed.principal_arn == role["Arn"]
-    assert eks_api.resolve(aws.TARGET, aws.REGION, aws.unique("none"), canonical, "x") is None
+    assert access.resolve(aws.TARGET, aws.REGION, aws.unique("none"), canonical, "x") is None
 
 
 def test_iam_authorization_is_still_enforced(aws: Any) -> None:

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubetrust.sandbox.aws import credentials
+from kubetrust.sandbox.aws.services.eks.api import EksExtras
 from kubetrust.sandbox.eks import token_auth
 from kubetrust.sandbox.kube.store import Store
 
@@ -26,6 +27,7 @@ KEYS.add(
 )
 AUTHENTICATE = token_auth.EksTokenAuthenticator(
     token_auth.ClusterIdentity("222222222222", "us-east-1", "target", ("127.0.0.1:4566",)),
+    EksExtras("us-east-1", lambda: NOW),
     Store(),
     KEYS,
     lambda: NOW,

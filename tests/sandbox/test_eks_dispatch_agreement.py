@@ -13,12 +13,12 @@ This is a differential test, in process (the technique of ``test_s3_dispatch_agr
 for every EKS operation of botocore's model × label values × path shapes (encodings, ``%2F``
 and ``%252F``, trailing and doubled slashes, dot segments, encoded ``?``/``#``, method and
 path case, shadowing query/body members), it asks the gate (``identify_operation`` and the
-environ ``gate_forward`` builds) and moto's EKS app (``create_backend_app("eks")``, as the
+environ ``forward`` builds) and moto's EKS app (``create_backend_app("eks")``, as the
 sandbox makes it), whose ``call_action`` is replaced, in this test only, by a recorder of the
 action and the label values its handler would read; nothing executes. It asserts: the gate
 refuses, or moto runs the authorized operation on the authorized labels, or moto cannot run
 it (its ``forward`` answers 400). The operations the sandbox answers itself
-(``sandbox/eks_api``) are checked the same way against the labels their handlers read.
+(``aws/services/eks/api``) are checked the same way against the labels their handlers read.
 
 For IAM (query protocol) the gate re-encodes the form it authorized, so moto's ``Action`` is
 the gate's whatever the client sent twice, in the query and the body, or in another case.
@@ -38,8 +38,7 @@ from urllib.parse import parse_qs, quote, unquote
 
 import pytest
 
-from kubetrust.sandbox.aws import forward as gate_forward
-from kubetrust.sandbox.aws import operations, wire
+from kubetrust.sandbox.aws import forward, operations, wire
 from kubetrust.sandbox.aws.request import RawRequest
 from kubetrust.sandbox.aws.services.eks.api import EksExtras
 
@@ -76,7 +75,7 @@ EXTRA_HANDLED = frozenset(
     }
 )
 EXTRA_LABEL_INDEX = {"name": 1, "principalArn": 3, "updateId": 3, "policyArn": 5}
-"""Which path segment each handler of ``sandbox/eks_api`` reads as which label."""
+"""Which path segment each handler of ``aws/services/eks/api`` reads as which label."""
 
 
 class _Dispatched(Exception):
@@ -177,11 +176,11 @@ def _moto(
     """What moto's EKS runs for the environ the gate builds: ``(action, labels)``, or
     ``None`` when it cannot run it (no route, an action it lacks: ``forward`` answers 400)."""
     operation, labels = decided
-    target = gate_forward.Target(
+    target = forward.Target(
         "eks", operation, ACCOUNT, REGION, "AKIAEXAMPLE", None, request.raw_path
     )
-    environ = gate_forward._environ(_client_environ(), request, target) | (override or {})
-    if not gate_forward._has_route(app, environ):
+    environ = forward.moto_environ(_client_environ(), request, target) | (override or {})
+    if not forward.has_route(app, environ):
         return None
     recorder.seen = None
     recorder.labels = tuple(labels)
@@ -197,7 +196,7 @@ def _moto(
 
 
 def _extras(request: RawRequest) -> dict[str, str]:
-    """The labels the handlers of ``sandbox/eks_api`` read from the same request."""
+    """The labels the handlers of ``aws/services/eks/api`` read from the same request."""
     caller = SimpleNamespace(account=ACCOUNT)
     call = EksExtras._call(SimpleNamespace(region=REGION), caller, request)  # type: ignore[arg-type]
     return {label: call.label(index) for label, index in EXTRA_LABEL_INDEX.items()}
@@ -308,7 +307,7 @@ def _disagreements(
                 if label in read and read[label] != value:
                     wrong.append(
                         f"{where}: gate {operation} {label}={value!r}, "
-                        f"eks_api reads {read[label]!r}"
+                        f"the EKS extras read {read[label]!r}"
                     )
         seen = _moto(app, recorder, request, decided)
         if seen is None:
@@ -431,8 +430,8 @@ def test_iam_runs_the_authorized_action_on_the_authorized_role(
     )
     assert op is not None
     authorized_role = op.resources[0].rsplit("/", 1)[-1]
-    target = gate_forward.Target("iam", op.name, ACCOUNT, REGION, "AKIAEXAMPLE", None, "/")
-    environ = gate_forward._environ(_client_environ(), request, target)
+    target = forward.Target("iam", op.name, ACCOUNT, REGION, "AKIAEXAMPLE", None, "/")
+    environ = forward.moto_environ(_client_environ(), request, target)
     recorder.seen = None
     with pytest.raises(_Dispatched):
         b"".join(app(environ, lambda *a: lambda data: None))

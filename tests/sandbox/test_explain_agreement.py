@@ -19,6 +19,7 @@ case's expectation on every link.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as dt
 import json
 import urllib.error
@@ -33,19 +34,21 @@ import yaml
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
+from kubetrust import eks_presign, policy
 from kubetrust.adapters.aws import AwsAccess
 from kubetrust.adapters.snapshot import SnapshotOptions, take_snapshot
-from kubetrust.chain import context, kube_links
+from kubetrust.chain import context, kube_links, parties
 from kubetrust.chain import sts as hops
 from kubetrust.chain.paths import AwsGoal, Goal, KubeGoal
 from kubetrust.chain.rbac import KubeRequest
+from kubetrust.chain.topology_parties import TopologyDirectory, caller_of
 from kubetrust.cli import explain as explain_cli
 from kubetrust.explain import bundle, explain, render
 from kubetrust.model.topology import Topology
 from kubetrust.policy import sts as sts_requests
-from kubetrust.sandbox.client import access as kube_access
+from kubetrust.sandbox.aws import identity, state
 from kubetrust.sandbox.eks import clusters as cluster_records
-from kubetrust.sandbox.runtime import pki
+from kubetrust.sandbox.host import pki
 
 from .explainkit import CI, REGION, TARGET, Builder, Built, add_aws_auth, fill, mint, patched
 
@@ -200,7 +203,7 @@ def _kube_goal(sandbox: Any, credentials: dict[str, str], goal: KubeGoal) -> lis
     """The request to the target cluster: 401 fails the mapping, 403 (or a denied review)
     fails RBAC."""
     record = cluster_records.find(sandbox.state_dir, goal.cluster, TARGET)
-    token = kube_access.presign_eks_token(
+    token = eks_presign.presign_with_keys(
         sandbox.endpoint,
         REGION,
         goal.cluster,
@@ -338,6 +341,65 @@ def test_sandbox_and_explain_agree(
     assert explained.allowed is (real == verdicts and "FAIL" not in real)
 
 
+def _statements(documents: Any, kind: policy.PolicyKind) -> list[str]:
+    """The statements of ``documents`` (JSON text as the sandbox holds it, or parsed as the
+    bundle holds it), in an order that does not depend on the store's."""
+    parsed = [
+        d if isinstance(d, policy.PolicyDocument) else policy.parse_policy(d, kind)
+        for d in documents
+    ]
+    return sorted(repr(d.statements) for d in parsed)
+
+
+def _levels(levels: Any, kind: policy.PolicyKind) -> list[list[str]]:
+    return [_statements(level, kind) for level in levels]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_both_directories_gather_the_same_parties(
+    case: dict[str, Any], worlds: dict[str, Built], topology: Topology, sandbox: Any
+) -> None:
+    """The two implementations of kubetrust.chain.parties.Directory — the sandbox's IAM
+    state and the bundle snapshotted from it — hold the same facts for every role of the
+    case, so the one set of rules gives the same caller side, role side and context."""
+    built = worlds[case["id"]]
+    live = identity.SandboxDirectory(sandbox.world)
+    explained = TopologyDirectory(topology)
+    issuer = built.issuers[built.world["clusters"][0]["name"]].issuer_url
+    for role_arn in _roles(case, built):
+        stored = state.role_by_arn(role_arn)
+        role = topology.role(role_arn)
+        assert stored is not None and role is not None, role_arn
+        holder = identity.Holder(identity.ROLE, stored.account, stored.id)
+        live_policies = live.holder_policies(holder)
+        assert live_policies is not None
+        held = explained.holder_policies(role)
+        identity_kind = policy.PolicyKind.IDENTITY
+        assert _statements(live_policies.identity, identity_kind) == _statements(
+            held.identity, identity_kind
+        ), role_arn
+        assert _statements(live_policies.boundaries, identity_kind) == _statements(
+            held.boundaries, identity_kind
+        ), role_arn
+        account = stored.account
+        assert _levels(live.scps(account), policy.PolicyKind.SCP) == _levels(
+            explained.scps(account), policy.PolicyKind.SCP
+        )
+        assert _levels(live.rcps(account), policy.PolicyKind.RCP) == _levels(
+            explained.rcps(account), policy.PolicyKind.RCP
+        )
+        assert live.org(account) == explained.org(account)
+        live_provider = live.oidc_provider(account, issuer)
+        explained_provider = explained.oidc_provider(account, issuer)
+        assert (live_provider is None) == (explained_provider is None), role_arn
+        if live_provider is not None and explained_provider is not None:
+            assert live_provider.arn == explained_provider.arn
+            assert live_provider.client_ids == explained_provider.client_ids
+        session = caller_of(role, SESSION, request=sandbox_facts())
+        as_live = parties.principal(live, dataclasses.replace(session, holder=holder))
+        assert as_live == parties.principal(explained, session), role_arn
+
+
 # ---------------------------------------------------------------------- the commands
 
 
@@ -393,7 +455,7 @@ def test_snapshot_then_offline(sandbox: Any, worlds: dict[str, Built], tmp_path:
         _cli(), [*_explain_args("target-trust-external-id", worlds), "--bundle", str(out)]
     )
     assert offline.exit_code == 2, offline.output
-    graph = CliRunner().invoke(_cli(), ["graph", "--bundle", str(out), "--format", "dot"])
+    graph = CliRunner().invoke(_cli(), ["graph", "--bundle", str(out), "--output", "dot"])
     assert graph.exit_code == 0, graph.output
     suffix = worlds["target-trust-external-id"].names["{s}"]
     role_lines = [line for line in graph.stdout.splitlines() if f"role-{suffix}" in line]

@@ -22,8 +22,7 @@ from botocore.exceptions import ClientError
 
 from kubetrust import errors
 from kubetrust.sandbox import oidc
-from kubetrust.sandbox.aws import authorize as gate_authorize
-from kubetrust.sandbox.aws import gate
+from kubetrust.sandbox.aws import authorize, gate
 from kubetrust.sandbox.aws.services.sts import api
 
 SECRET = "/srv/kubetrust/internal/detail"
@@ -81,7 +80,7 @@ def test_kubetrust_errors_get_the_services_code_and_no_internal_text(
     for injected, (want_code, want_status) in zip(
         (INPUT, POLICY, ARN), EXPECTED[service], strict=True
     ):
-        monkeypatch.setattr(gate_authorize, "authorize", _raising(injected))
+        monkeypatch.setattr(authorize, "authorize", _raising(injected))
         got_code, message, status = _error(call)
         assert (got_code, status) == (want_code, want_status), injected
         assert SECRET not in message
@@ -92,11 +91,11 @@ def test_kubetrust_errors_get_the_services_code_and_no_internal_text(
 
 def test_iam_messages_are_iams_own(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     iam = aws.client("iam", account=aws.CI)
-    monkeypatch.setattr(gate_authorize, "authorize", _raising(POLICY))
+    monkeypatch.setattr(authorize, "authorize", _raising(POLICY))
     assert _error(iam.list_roles)[1] == "Syntax errors in policy."
-    monkeypatch.setattr(gate_authorize, "authorize", _raising(ARN))
+    monkeypatch.setattr(authorize, "authorize", _raising(ARN))
     assert _error(iam.list_roles)[1] == "ARN arn:aws:iam::111111111111 is not valid."
-    monkeypatch.setattr(gate_authorize, "authorize", _raising(INPUT))
+    monkeypatch.setattr(authorize, "authorize", _raising(INPUT))
     assert _error(iam.list_roles)[1] == (
         "The input fails to satisfy the constraints specified by an AWS service."
     )
@@ -125,7 +124,7 @@ def test_sts_errors_in_stss_format(aws: Any, monkeypatch: pytest.MonkeyPatch) ->
 def test_the_raw_body_carries_no_internal_text(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """What a client that prints the whole answer would see (an unsigned anonymous S3
     read reaches authorization too)."""
-    monkeypatch.setattr(gate_authorize, "authorize", _raising(INPUT))
+    monkeypatch.setattr(authorize, "authorize", _raising(INPUT))
     host, port = aws.sandbox.endpoint.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     try:

@@ -2,9 +2,9 @@
 
 - moto echoed characters XML 1.0 cannot carry (a NUL in a ``PolicyArn``, which no model
   pattern refuses; a control character in an S3 key) into bodies no client could parse:
-  every XML answer is now a well-formed document (``gate_forward``);
+  every XML answer is now a well-formed document (``aws/forward``);
 - refusals put an exception's text on the wire ("The request is not readable: <reader
-  text>", moto's exception type names): now AWS-shaped messages (``gate_request``);
+  text>", moto's exception type names): now AWS-shaped messages (``aws/request``);
 - ``check_session_name`` (explain) and the sandbox's STS word a bad session name alike:
   one implementation (``chain.sts.text_problems``).
 """

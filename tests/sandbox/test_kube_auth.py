@@ -20,10 +20,9 @@ from typing import Any
 
 import pytest
 
-from kubetrust import eks_token
-from kubetrust.sandbox.client import access as kube_access
+from kubetrust import eks_presign, eks_token
 from kubetrust.sandbox.eks import clusters as cluster_records
-from kubetrust.sandbox.runtime import pki
+from kubetrust.sandbox.host import pki
 
 from .kubekit import UNAUTHORIZED, Caller, admin_kubectl, aws_auth, session_env, unique
 
@@ -369,7 +368,7 @@ def masters_session(world: World) -> dict[str, Any]:
 
 
 def token_for(sandbox: Any, cluster: str, credentials: dict[str, Any]) -> str:
-    return kube_access.presign_eks_token(
+    return eks_presign.presign_with_keys(
         sandbox.endpoint,
         "us-east-1",
         cluster,

@@ -1,4 +1,4 @@
-"""AWS's model validation of IAM and EKS parameters, at the gate (``param_checks``).
+"""AWS's model validation of IAM and EKS parameters, at the gate (``aws/params``).
 
 boto3 validates on the client; a client that does not (``parameter_validation=False``,
 any other SDK, raw HTTP) reached moto with an empty ``RoleName`` (a role was created), an

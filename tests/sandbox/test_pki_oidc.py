@@ -46,8 +46,8 @@ from hypothesis import strategies as st
 
 from kubetrust.errors import KubetrustError
 from kubetrust.sandbox import oidc
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.oidc import TokenRejected
-from kubetrust.sandbox.runtime import pki
 
 NOW = 1_750_000_000
 ACCOUNT = "111111111111"

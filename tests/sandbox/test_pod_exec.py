@@ -22,11 +22,15 @@ from typing import Any
 
 import pytest
 
+import kubetrust
 from kubetrust.errors import InputError
-from kubetrust.sandbox import pod as pod_exec
-from kubetrust.sandbox.pod import ExecResult, PodExecError, run_in_pod
+from kubetrust.sandbox.pod.api import ExecResult, NamespaceSupport, PodExecError
 from kubetrust.sandbox.pod.atomic_writer import VolumeFile, write_atomically
+from kubetrust.sandbox.pod.env import expand
+from kubetrust.sandbox.pod.isolation_mapping import map_value
+from kubetrust.sandbox.pod.isolation_namespace import namespace_support
 from kubetrust.sandbox.pod.refresh import refresh_period
+from kubetrust.sandbox.pod.runner import run_in_pod
 
 SEED_DOCUMENTS = Path(__file__).parent / "seed_documents"
 IRSA_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
@@ -35,7 +39,7 @@ POD_NAME = "test-deployment-5d4f8c7b9-x2k4q"
 CA = "-----BEGIN CERTIFICATE-----\nFAKE\n-----END CERTIFICATE-----\n"
 TIMEOUT = 30.0
 
-SUPPORT = pod_exec.namespace_support()
+SUPPORT = namespace_support()
 needs_namespace = pytest.mark.skipif(
     not SUPPORT.available, reason=f"no private mount namespace here: {SUPPORT.reason}"
 )
@@ -327,7 +331,7 @@ def test_namespace_mode_works_for_a_non_root_caller(tmp_path: Path) -> None:
     )
     if version.stdout.strip() != "True":
         pytest.skip("/usr/bin/python3 is older than 3.11")
-    src = Path(pod_exec.__file__).resolve().parents[3]  # pod_exec is a package
+    src = Path(kubetrust.__file__).resolve().parents[1]  # the directory holding kubetrust/
     shared = Path(tempfile.mkdtemp(dir="/tmp", prefix="kubetrust-nobody-"))
     try:
         os.chmod(shared, 0o755)
@@ -354,7 +358,8 @@ def test_namespace_mode_works_for_a_non_root_caller(tmp_path: Path) -> None:
 
 
 _NOBODY_SCRIPT = """
-from kubetrust.sandbox.pod import namespace_support, run_in_pod
+from kubetrust.sandbox.pod.isolation_namespace import namespace_support
+from kubetrust.sandbox.pod.runner import run_in_pod
 
 class Source:
     def service_account_token(self, audience, seconds):
@@ -407,10 +412,10 @@ def test_mapping_mode_rewrites_only_env_values_under_mount_paths(tmp_path: Path)
 
 def test_map_value_handles_lists_and_path_boundaries() -> None:
     targets = ["/aws_config", "/var/run/secrets/eks.amazonaws.com/serviceaccount"]
-    assert pod_exec.map_value("/aws_config", targets, "/R") == "/R/aws_config"
-    assert pod_exec.map_value("/aws_configs/x", targets, "/R") == "/aws_configs/x"
-    assert pod_exec.map_value(f"{IRSA_DIR}/token", targets, "/R") == f"/R{IRSA_DIR}/token"
-    assert pod_exec.map_value("a:/aws_config/c", targets, "/R") == "a:/R/aws_config/c"
+    assert map_value("/aws_config", targets, "/R") == "/R/aws_config"
+    assert map_value("/aws_configs/x", targets, "/R") == "/aws_configs/x"
+    assert map_value(f"{IRSA_DIR}/token", targets, "/R") == f"/R{IRSA_DIR}/token"
+    assert map_value("a:/aws_config/c", targets, "/R") == "a:/R/aws_config/c"
 
 
 # --- environment ------------------------------------------------------------------------------
@@ -473,12 +478,12 @@ def test_env_resolution_matches_kubernetes(
 
 def test_expand_follows_the_kubernetes_rules() -> None:
     defined = {"A": "1", "B": "2"}
-    assert pod_exec.expand("$(A)-$(B)", defined) == "1-2"
-    assert pod_exec.expand("$(C)", defined) == "$(C)"
-    assert pod_exec.expand("$$(A)", defined) == "$(A)"
-    assert pod_exec.expand("$$", defined) == "$"
-    assert pod_exec.expand("$(A", defined) == "$(A"
-    assert pod_exec.expand("cost: $5", defined) == "cost: $5"
+    assert expand("$(A)-$(B)", defined) == "1-2"
+    assert expand("$(C)", defined) == "$(C)"
+    assert expand("$$(A)", defined) == "$(A)"
+    assert expand("$$", defined) == "$"
+    assert expand("$(A", defined) == "$(A"
+    assert expand("cost: $5", defined) == "cost: $5"
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -577,7 +582,7 @@ _SIGNAL_PARENT = """
 import sys
 sys.path.insert(0, {tests!r})
 import test_pod_exec as tests
-from kubetrust.sandbox.pod import run_in_pod
+from kubetrust.sandbox.pod.runner import run_in_pod
 script = 'trap "echo trapped; exit 42" INT; echo ready; while :; do sleep 0.05; done'
 with open({out!r}, "wb") as out:
     result = run_in_pod(tests.seed_pod(), ["sh", "-c", script], tests.FakeSource(),
@@ -656,16 +661,14 @@ def test_auto_uses_the_namespace_where_it_works(tmp_path: Path) -> None:
     assert run(seed_pod(), "true", "auto", tmp_path).result == ExecResult(0, "namespace")
 
 
-def test_auto_falls_back_when_namespaces_are_unavailable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    unavailable = pod_exec.NamespaceSupport(False, (), "`unshare`: Operation not permitted")
-    monkeypatch.setattr(pod_exec, "namespace_support", lambda: unavailable)
-    done = run(seed_pod(), 'cat "$AWS_WEB_IDENTITY_TOKEN_FILE"', "auto", tmp_path)
+def test_auto_falls_back_when_namespaces_are_unavailable(tmp_path: Path) -> None:
+    unavailable = NamespaceSupport(False, (), "`unshare`: Operation not permitted")
+    script = 'cat "$AWS_WEB_IDENTITY_TOKEN_FILE"'
+    done = run(seed_pod(), script, "auto", tmp_path, namespace_probe=lambda: unavailable)
     assert done.result == ExecResult(0, "mapping", "`unshare`: Operation not permitted")
     assert done.out == "token-1-sts.amazonaws.com"
     with pytest.raises(PodExecError, match="Operation not permitted"):
-        run(seed_pod(), "true", "namespace", tmp_path)
+        run(seed_pod(), "true", "namespace", tmp_path, namespace_probe=lambda: unavailable)
 
 
 @needs_namespace

@@ -20,10 +20,11 @@ import yaml
 from kubetrust import provision
 from kubetrust.adapters import KubeApiError, KubernetesPort
 from kubetrust.provision import ClusterRef, LiveObject
-from kubetrust.sandbox.kube import api, auth
+from kubetrust.sandbox.host import pki
+from kubetrust.sandbox.kube import api
 from kubetrust.sandbox.kube.server import KubeApiServer
-from kubetrust.sandbox.runtime import pki
 
+from .kube.authkit import GroupAuthorizer, StaticTokens, admin_user
 from .test_provision_aws import _cluster, _ports, _spec
 
 TOKEN = "admin-token"
@@ -45,8 +46,8 @@ def ca() -> pki.CertificateAuthority:
 
 
 def _server(ca: pki.CertificateAuthority) -> KubeApiServer:
-    tokens = auth.StaticTokens({TOKEN: auth.admin_user()})
-    return KubeApiServer(ca, 0, api.KubeApi(tokens, auth.GroupAuthorizer()))
+    tokens = StaticTokens({TOKEN: admin_user()})
+    return KubeApiServer(ca, 0, api.KubeApi(tokens, GroupAuthorizer()))
 
 
 @pytest.fixture(scope="module")

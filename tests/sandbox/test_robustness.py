@@ -54,7 +54,7 @@ from botocore.credentials import Credentials
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubetrust.sandbox.aws.gate import MAX_BODY_BYTES
+from kubetrust.sandbox.aws.request import MAX_BODY_BYTES
 
 LOAD_SECONDS = 30
 """How long the load test runs (the issue asks for 30 s in CI). ``KUBETRUST_LOAD_SECONDS``

@@ -37,9 +37,11 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from kubetrust.sandbox.client import access
-from kubetrust.sandbox.runtime import pki, process
-from kubetrust.sandbox.runtime.http import KeepAliveHandler, Listener
+from kubetrust import eks_presign
+from kubetrust.sandbox.client.state import SandboxState
+from kubetrust.sandbox.host import pki
+from kubetrust.sandbox.host.http import KeepAliveHandler, Listener
+from kubetrust.sandbox.runtime import process
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -47,7 +49,7 @@ CLUSTER = "survivor"
 ROLE = "survivor"
 TIMEOUT = 5.0  # seconds any single socket operation here may take
 SERVED_WITHIN = 2.0  # seconds a well-formed request may take while others misbehave
-AWS_LIMIT = 64 * 1024 * 1024  # the AWS endpoint's body limit (gate_request.MAX_BODY_BYTES)
+AWS_LIMIT = 64 * 1024 * 1024  # the AWS endpoint's body limit (aws.request.MAX_BODY_BYTES)
 KUBE_LIMIT = 3 * 1024 * 1024  # the apiserver's (kube.bodies.MAX_BODY)
 HANDSHAKE_SECONDS = 10.0  # sandbox.http: a TLS client must finish its handshake by then
 ALLOWED_5XX = {505}
@@ -82,7 +84,7 @@ class Port:
 @dataclass
 class Victim:
     state_dir: Path
-    facts: dict[str, Any]
+    facts: SandboxState
     ports: dict[str, Port]
     bucket: str
     clients: dict[str, Any] = field(default_factory=dict)
@@ -93,24 +95,24 @@ class Victim:
         return self.clients[service]
 
     def _client(self, service: str) -> Any:
-        account = self.facts["accounts"][ACCOUNT]
+        account = self.facts.accounts[ACCOUNT]
         return boto3.session.Session().client(
             service,
-            endpoint_url=self.facts["endpoint"],
+            endpoint_url=self.facts.endpoint,
             region_name=REGION,
-            aws_access_key_id=account["access_key_id"],
-            aws_secret_access_key=account["secret_access_key"],
+            aws_access_key_id=account.access_key_id,
+            aws_secret_access_key=account.secret_access_key,
             config=Config(retries={"max_attempts": 1}, connect_timeout=5, read_timeout=10),
         )
 
     def admin_token(self) -> str:
-        account = self.facts["accounts"][ACCOUNT]
-        return access.presign_eks_token(
-            self.facts["endpoint"],
+        account = self.facts.accounts[ACCOUNT]
+        return eks_presign.presign_with_keys(
+            self.facts.endpoint,
             REGION,
             CLUSTER,
-            account["access_key_id"],
-            account["secret_access_key"],
+            account.access_key_id,
+            account.secret_access_key,
         )
 
 
@@ -148,8 +150,8 @@ def victim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Victim]:
 
 def _ports(victim: Victim) -> dict[str, Port]:
     cluster = victim.client("eks").describe_cluster(name=CLUSTER)["cluster"]
-    context = pki.client_ssl_context(Path(victim.facts["ca_file"]).read_bytes())
-    aws = urlsplit(victim.facts["endpoint"])
+    context = pki.client_ssl_context(victim.facts.ca_file.read_bytes())
+    aws = urlsplit(victim.facts.endpoint)
     issuer = urlsplit(cluster["identity"]["oidc"]["issuer"])
     api = urlsplit(cluster["endpoint"])
     assert aws.hostname and issuer.hostname and api.hostname and aws.port
@@ -697,7 +699,7 @@ def test_more_idle_connections_than_the_cap_on_every_port(victim: Victim) -> Non
     """Past each listener's cap (sandbox.http.MAX_CONNECTIONS) of idle TCP connections,
     plain and before the TLS handshake: the oldest idle ones are evicted, a legitimate
     client is served within the bound, and the process survives (autouse check)."""
-    from kubetrust.sandbox.runtime.http import MAX_CONNECTIONS
+    from kubetrust.sandbox.host.http import MAX_CONNECTIONS
 
     held: list[socket.socket] = []
     try:

@@ -8,7 +8,7 @@ own. If the two ever differ, a caller allowed one action runs another (``PUT
 
 This is a differential test, in process: for every S3 operation of botocore's model and
 for combinations of sub-resource keys × methods × paths (× ``x-amz-copy-source``), it asks
-the gate (``operations.identify_operation``, then ``gate_forward``'s own checks and the
+the gate (``operations.identify_operation``, then ``forward``'s own checks and the
 environ it builds for moto) and moto's S3 app (``create_backend_app("s3")``, as the
 sandbox makes it) and asserts: the gate refuses, or moto runs exactly the gate's
 operation. moto's choice is observed by wrapping, in this test only, the handler methods
@@ -28,8 +28,7 @@ from urllib.parse import parse_qs, quote
 
 import pytest
 
-from kubetrust.sandbox.aws import forward as gate_forward
-from kubetrust.sandbox.aws import operations, wire
+from kubetrust.sandbox.aws import forward, operations, wire
 from kubetrust.sandbox.aws.request import RawRequest
 
 ACCOUNT = "123456789012"
@@ -220,11 +219,11 @@ def _gate(method: str, path: str, query: str, headers: dict[str, str]) -> Any:
         )
     except wire.AwsError:
         return None
-    if op is None or op.name not in gate_forward.MOTO_S3_OPERATIONS:
+    if op is None or op.name not in forward.MOTO_S3_OPERATIONS:
         return None
-    target = gate_forward.Target("s3", op.name, ACCOUNT, REGION, "AKIAEXAMPLE", None, path)
+    target = forward.Target("s3", op.name, ACCOUNT, REGION, "AKIAEXAMPLE", None, path)
     client = {"wsgi.errors": io.StringIO(), "wsgi.version": (1, 0), "REMOTE_ADDR": "127.0.0.1"}
-    environ = gate_forward._environ(client, request, target)
+    environ = forward.moto_environ(client, request, target)
     return op.name, environ
 
 
@@ -232,7 +231,7 @@ def _moto(app: Any, tracer: _Tracer, environ: dict[str, Any]) -> str | None:
     """What moto's S3 runs for ``environ``: an operation, :data:`REFUSED` when it raises
     before choosing one (``POST`` of an object with a body and no key it knows: the gate
     answers 400, nothing runs), ``None`` when it has no route or reached no marker."""
-    if not gate_forward._has_route(app, environ):
+    if not forward.has_route(app, environ):
         return None
     tracer.ran = None
     try:
@@ -350,9 +349,7 @@ def test_every_model_operation_runs_as_itself_or_is_refused(moto_s3: Any) -> Non
     # every operation the gate forwards is reached by its model request (the list of
     # forwarded operations is not wider than what moto runs as such)
     reached = {decided[0] for case in cases if (decided := _gate(*case)) is not None}
-    assert reached == set(gate_forward.MOTO_S3_OPERATIONS), (
-        set(gate_forward.MOTO_S3_OPERATIONS) ^ reached
-    )
+    assert reached == set(forward.MOTO_S3_OPERATIONS), set(forward.MOTO_S3_OPERATIONS) ^ reached
 
 
 def test_sub_resource_combinations_run_as_authorized(moto_s3: Any) -> None:

@@ -35,6 +35,8 @@ from kubetrust import policy
 from kubetrust.sandbox.aws import operations, wire
 from kubetrust.sandbox.aws.operations import Authorization, Operation
 
+from . import wirekit
+
 ACCOUNT = "111122223333"
 OTHER = "444455556666"
 REGION = "us-east-1"
@@ -183,14 +185,14 @@ def test_aws_error_is_a_value_that_can_be_raised() -> None:
 
 
 def test_service_protocols_agree_with_botocore() -> None:
-    for service, protocol in wire.SERVICE_PROTOCOLS.items():
+    for service, protocol in wirekit.SERVICE_PROTOCOLS.items():
         assert operations.service_protocol(service) == protocol
-    _, _, body = wire.render_service_error(
+    _, _, body = wirekit.render_service_error(
         "sts", wire.AwsError("AccessDenied", "no", 403), REQUEST_ID
     )
     assert b"https://sts.amazonaws.com/doc/2011-06-15/" in body
     with pytest.raises(ValueError, match="sqs"):
-        wire.render_service_error("sqs", wire.AwsError("AccessDenied", "no", 403), REQUEST_ID)
+        wirekit.render_service_error("sqs", wire.AwsError("AccessDenied", "no", 403), REQUEST_ID)
 
 
 # --------------------------------------------------------------------------- wire: denials
@@ -253,7 +255,7 @@ def test_s3_denials_are_detailed_only_within_the_account() -> None:
 
 
 def test_web_identity_trust_refusal() -> None:
-    error = wire.web_identity_denied()
+    error = wirekit.web_identity_denied()
     assert (error.code, error.message, error.status) == (
         "AccessDenied",
         "Not authorized to perform sts:AssumeRoleWithWebIdentity",
@@ -277,15 +279,15 @@ def test_web_identity_trust_refusal() -> None:
     ],
 )
 def test_authentication_failures_per_service(
-    service: str, reason: wire.AuthFailure, code: str, status: int
+    service: str, reason: wirekit.AuthFailure, code: str, status: int
 ) -> None:
-    error = wire.auth_failure(service, reason)
+    error = wirekit.auth_failure(service, reason)
     assert (error.code, error.status) == (code, status)
 
 
 def test_authentication_failure_of_an_unknown_service() -> None:
     with pytest.raises(ValueError, match="sqs"):
-        wire.auth_failure("sqs", "unknown-key")
+        wirekit.auth_failure("sqs", "unknown-key")
 
 
 # --------------------------------------------------------------------------- wire: real clients
@@ -306,7 +308,7 @@ def error_server() -> Iterator[tuple[str, dict[str, Any]]]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         environ["wsgi.input"].read(length)
         head = environ["REQUEST_METHOD"] == "HEAD"
-        status, headers, body = wire.render_service_error(
+        status, headers, body = wirekit.render_service_error(
             state["service"], state["error"], REQUEST_ID, head=head
         )
         start_response(f"{status} Error", headers)
@@ -415,7 +417,7 @@ def test_boto3_head_object_sees_a_bare_403(error_server: tuple[str, dict[str, An
 
 def test_boto3_web_identity_refusal(error_server: tuple[str, dict[str, Any]]) -> None:
     endpoint, state = error_server
-    state.update(service="sts", error=wire.web_identity_denied())
+    state.update(service="sts", error=wirekit.web_identity_denied())
     client = boto3.client(
         "sts", endpoint_url=endpoint, region_name=REGION, config=Config(signature_version=UNSIGNED)
     )

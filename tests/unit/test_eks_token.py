@@ -22,11 +22,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kubetrust import eks_token, errors
+from kubetrust import eks_presign, eks_token, errors
+from kubetrust.adapters.token import eks_bearer_token
 from kubetrust.eks_token import Guard, TokenFormatError
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -484,6 +486,7 @@ def _sigv4(request: eks_token.PresignedIdentityRequest, secret: str) -> str:
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
+@pytest.mark.e2e  # the aws CLI runs as a subprocess
 def test_real_token_default_endpoint(cli_tokens: dict[str, str]) -> None:
     now = datetime.now(UTC)
     request = _check(cli_tokens["default"], now=now)
@@ -501,6 +504,7 @@ def test_real_token_default_endpoint(cli_tokens: dict[str, str]) -> None:
     assert _sigv4(other, "x") != request.signature
 
 
+@pytest.mark.e2e  # the aws CLI runs as a subprocess
 def test_real_token_custom_endpoint(cli_tokens: dict[str, str]) -> None:
     now = datetime.now(UTC)
     token = cli_tokens["endpoint"]
@@ -518,6 +522,7 @@ def test_real_token_custom_endpoint(cli_tokens: dict[str, str]) -> None:
     assert caught.value.guard is Guard.HOST
 
 
+@pytest.mark.e2e  # the aws CLI runs as a subprocess
 def test_real_token_expires_after_fifteen_minutes(cli_tokens: dict[str, str]) -> None:
     request = _check(cli_tokens["default"], now=datetime.now(UTC))
     assert _check(cli_tokens["default"], now=request.expires_at).signed_at == request.signed_at
@@ -525,6 +530,65 @@ def test_real_token_expires_after_fifteen_minutes(cli_tokens: dict[str, str]) ->
         _check(cli_tokens["default"], now=request.signed_at + timedelta(minutes=15, seconds=1))
     assert caught.value.guard is Guard.EXPIRED
     assert "X-Amz-Date parameter is expired (15 minute expiration)" in caught.value.reason
+
+
+# --------------------------------------------------------------------------- the presigner
+SANDBOX_STS = "http://127.0.0.1:9"
+
+
+def _sandbox_check(token: str, **options: object) -> eks_token.PresignedIdentityRequest:
+    merged: dict[str, object] = {"sts_hosts": {"127.0.0.1:9"}, "schemes": ("https", "http")}
+    return _check(token, now=datetime.now(UTC), **{**merged, **options})
+
+
+def _presigned_query(token: str) -> dict[str, str]:
+    """The token's query, less what changes from one second to the next."""
+    request = _sandbox_check(token)
+    return {k: v for k, v in request.query if k not in ("X-Amz-Date", "X-Amz-Signature")}
+
+
+def test_presign_with_keys_signs_the_cluster_id_like_the_cli() -> None:
+    token = eks_presign.presign_with_keys(SANDBOX_STS, "us-east-1", "my-cluster", AKID, "x")
+    request = _sandbox_check(token)
+    assert (request.scheme, request.host, request.path) == ("http", "127.0.0.1:9", "/")
+    assert (request.access_key_id, request.region, request.service) == (AKID, "us-east-1", "sts")
+    assert request.signed_headers == ("host", "x-k8s-aws-id")
+    assert request.expires_seconds == eks_presign.TOKEN_EXPIRES_SECONDS == 60
+    assert _sigv4(request, "x") == request.signature
+    assert _sigv4(request, "y") != request.signature
+    other = _sandbox_check(token, cluster_id="other-cluster")
+    assert _sigv4(other, "x") != request.signature
+
+
+def test_presign_with_keys_carries_the_session_token() -> None:
+    token = eks_presign.presign_with_keys(
+        SANDBOX_STS + "/", "eu-west-1", "my-cluster", AKID, "x", "session/token+1"
+    )
+    request = _sandbox_check(token)
+    assert request.param("X-Amz-Security-Token") == "session/token+1"
+    assert request.region == "eu-west-1"
+    assert request.path == "/"
+    assert _sigv4(request, "x") == request.signature
+
+
+def test_presign_with_client_and_with_keys_make_the_same_token() -> None:
+    """The adapters' path (a boto3 session's STS client, as ``aws eks get-token``) and the
+    sandbox's (keys and an endpoint) differ only in the time they sign at."""
+    session = boto3.session.Session(
+        aws_access_key_id=AKID, aws_secret_access_key="x", region_name="us-east-1"
+    )
+    from_client = eks_bearer_token(session, "my-cluster", "us-east-1", SANDBOX_STS)
+    from_keys = eks_presign.presign_with_keys(SANDBOX_STS, "us-east-1", "my-cluster", AKID, "x")
+    assert _presigned_query(from_client) == _presigned_query(from_keys)
+    request = _sandbox_check(from_client)
+    assert request.signed_headers == ("host", "x-k8s-aws-id")
+    assert _sigv4(request, "x") == request.signature
+
+
+@pytest.mark.e2e  # the aws CLI runs as a subprocess
+def test_presign_with_keys_matches_the_aws_cli(cli_tokens: dict[str, str]) -> None:
+    ours = eks_presign.presign_with_keys(SANDBOX_STS, "us-east-1", "my-cluster", AKID, "x")
+    assert _presigned_query(ours) == _presigned_query(cli_tokens["endpoint"])
 
 
 # --------------------------------------------------------------------------- fuzz

@@ -25,6 +25,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kubetrust import errors
+from kubetrust.model import vocabulary
 from kubetrust.provision import (
     AccessPolicy,
     ClusterInfo,
@@ -154,7 +155,7 @@ class BotoAwsPort:
             ca_data=(cluster.get("certificateAuthority") or {}).get("data", ""),
             issuer=((cluster.get("identity") or {}).get("oidc") or {}).get("issuer", ""),
             authentication_mode=(cluster.get("accessConfig") or {}).get(
-                "authenticationMode", "CONFIG_MAP"
+                "authenticationMode", vocabulary.CONFIG_MAP
             ),
         )
 
@@ -232,7 +233,9 @@ class BotoAwsPort:
             name=name,
             arn=role["Arn"],
             trust=_document(role.get("AssumeRolePolicyDocument", {})),
-            max_session_duration=int(role.get("MaxSessionDuration", 3600)),
+            max_session_duration=int(
+                role.get("MaxSessionDuration", vocabulary.DEFAULT_ROLE_MAX_SESSION)
+            ),
             tags=tags,
             inline=inline,
             attached=attached,

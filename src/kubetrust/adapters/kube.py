@@ -64,7 +64,7 @@ class KubernetesPort:
         (else the current context)."""
         configuration = kubernetes.client.Configuration()
         try:
-            kubernetes.config.load_kube_config(
+            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=path,
                 context=context,
                 client_configuration=configuration,
@@ -98,7 +98,8 @@ class KubernetesPort:
                     conf.api_key["authorization"] = token()
                     fetched[0] = now
 
-        configuration.refresh_api_key_hook = refresh
+        # typed as None in the client's stubs, yet called before each request when set
+        configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]
         return cls(kubernetes.client.ApiClient(configuration))
 
     # ------------------------------------------------------------------ plumbing

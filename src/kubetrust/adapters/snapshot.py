@@ -43,6 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from kubetrust import errors
 from kubetrust.adapters import snapshot_kube
 from kubetrust.adapters.aws import AwsAccess, session
+from kubetrust.model.vocabulary import CONFIG_MAP
 
 DEFAULT_REGION = "us-east-1"
 ENTITY_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
@@ -264,9 +265,9 @@ def _clusters(
         folder = root / "clusters" / _cluster_folder(root, account.account, region, name)
         _write(folder / "describe-cluster.json", described)
         result.clusters.append(str(cluster.get("arn") or name))
-        mode = (cluster.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP")
+        mode = (cluster.get("accessConfig") or {}).get("authenticationMode", CONFIG_MAP)
         entries_read = True
-        if mode != "CONFIG_MAP":
+        if mode != CONFIG_MAP:
             try:
                 _access_entries(account, region, name, folder)
             except SnapshotError as error:

@@ -70,7 +70,7 @@ def _read(operation: str, call: Callable[[], Any]) -> Any:
 
 
 def _plain(api: kubernetes.client.ApiClient, item: Any, kind: str, version: str) -> Any:
-    data = api.sanitize_for_serialization(item)
+    data = api.sanitize_for_serialization(item)  # type: ignore[no-untyped-call]
     data["kind"], data["apiVersion"] = kind, version
     metadata = data.get("metadata") or {}
     for noise in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):

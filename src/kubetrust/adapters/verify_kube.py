@@ -57,13 +57,17 @@ def whoami(
     session_name: str,
 ) -> Step:
     """The cluster's identity for the session, checked against ``expected``."""
-    body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+    # The client serializes a plain dict as it is; its models would add nothing here.
+    body: Any = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
     try:
         answer = kubernetes.client.AuthenticationV1Api(api).create_self_subject_review(body)
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
         code, detail = _failure(error)
         return Step(StepKind.KUBE_IDENTITY, caller, cluster, Outcome.FAIL, detail, code)
-    info = answer.status.user_info
+    info = answer.status.user_info if answer.status else None
+    if info is None:
+        detail = "SelfSubjectReview answered without a status.userInfo"
+        return Step(StepKind.KUBE_IDENTITY, caller, cluster, Outcome.FAIL, detail, "NoStatus")
     username, groups = str(info.username), [str(g) for g in info.groups or []]
     facts: dict[str, Any] = {"username": username, "groups": groups}
     detail = f"user `{username}`, groups {groups}"
@@ -100,7 +104,7 @@ def can_i(api: kubernetes.client.ApiClient, caller: str, expectation: KubeExpect
         }
     else:
         attributes = {"nonResourceAttributes": {"verb": request.verb, "path": request.path}}
-    body = {
+    body: Any = {  # a plain dict, serialized as it is
         "apiVersion": "authorization.k8s.io/v1",
         "kind": "SelfSubjectAccessReview",
         "spec": attributes,
@@ -111,6 +115,9 @@ def can_i(api: kubernetes.client.ApiClient, caller: str, expectation: KubeExpect
         code, detail = _failure(error)
         return Step(StepKind.KUBE_ACCESS, caller, target, Outcome.FAIL, detail, code)
     status = review.status
+    if status is None:
+        detail = "SelfSubjectAccessReview answered without a status"
+        return Step(StepKind.KUBE_ACCESS, caller, target, Outcome.FAIL, detail, "NoStatus")
     reason = f": {status.reason}" if status.reason else ""
     if status.allowed:
         detail = f"SelfSubjectAccessReview: allowed{reason}"

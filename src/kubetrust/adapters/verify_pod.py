@@ -28,6 +28,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubetrust import errors
 from kubetrust.explain.verify_model import Outcome, Step, StepKind
+from kubetrust.model.vocabulary import service_account_subject
 
 
 class VerifyError(errors.KubetrustError):
@@ -107,7 +108,8 @@ def pod_start(
     cannot be read; a pod the webhook did not mutate gives a failed token step."""
     core = kubernetes.client.CoreV1Api(api)
     try:
-        raw = api.sanitize_for_serialization(core.read_namespaced_pod(pod, namespace))
+        pod_object = core.read_namespaced_pod(pod, namespace)
+        raw = api.sanitize_for_serialization(pod_object)  # type: ignore[no-untyped-call]
     except ApiException as error:
         if error.status == 404:
             raise errors.InputError(f"no pod {namespace}/{pod} in cluster {cluster}") from None
@@ -117,7 +119,7 @@ def pod_start(
         raise VerifyError(f"cluster {cluster} unreachable: {str(error)[:200]}") from None
     spec = raw.get("spec") or {}
     account = str(spec.get("serviceAccountName") or "default")
-    subject = f"system:serviceaccount:{namespace}:{account}"
+    subject = service_account_subject(namespace, account)
     where = f"pod {namespace}/{pod} in cluster {cluster}"
     chosen = _container(raw, container)
     env = _env(chosen)
@@ -131,7 +133,7 @@ def pod_start(
         )
         step = Step(StepKind.TOKEN, where, subject, Outcome.FAIL, detail)
         return WebIdentityStart(where, step, None, role_arn, subject)
-    body = {
+    body: Any = {  # a plain dict, serialized as it is
         "apiVersion": "authentication.k8s.io/v1",
         "kind": "TokenRequest",
         "spec": {
@@ -150,6 +152,10 @@ def pod_start(
     except ApiException as error:
         detail = f"TokenRequest for {namespace}/{account}: {error.status} {error.reason}"
         step = Step(StepKind.TOKEN, where, subject, Outcome.FAIL, detail, str(error.status))
+        return WebIdentityStart(where, step, None, role_arn, subject)
+    if answer.status is None:
+        detail = f"TokenRequest for {namespace}/{account}: answered without a status"
+        step = Step(StepKind.TOKEN, where, subject, Outcome.FAIL, detail, "NoStatus")
         return WebIdentityStart(where, step, None, role_arn, subject)
     token = str(answer.status.token)
     found = claims(token)

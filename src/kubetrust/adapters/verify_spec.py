@@ -22,13 +22,16 @@ from kubetrust.explain.verify_model import (
     IdentityExpectation,
     KubeExpectation,
 )
+from kubetrust.model import vocabulary
 from kubetrust.provision.spec import AccessPolicyRef, Spec, Target, TargetCluster, target_role_arn
 
 _POLICY_CHECKS = {
-    "AmazonEKSViewPolicy": KubeRequest("list", "pods"),
-    "AmazonEKSEditPolicy": KubeRequest("create", "configmaps"),
-    "AmazonEKSAdminPolicy": KubeRequest("create", "rolebindings", "rbac.authorization.k8s.io"),
-    "AmazonEKSClusterAdminPolicy": KubeRequest(
+    vocabulary.VIEW_POLICY.name: KubeRequest("list", "pods"),
+    vocabulary.EDIT_POLICY.name: KubeRequest("create", "configmaps"),
+    vocabulary.ADMIN_POLICY.name: KubeRequest(
+        "create", "rolebindings", "rbac.authorization.k8s.io"
+    ),
+    vocabulary.CLUSTER_ADMIN_POLICY.name: KubeRequest(
         "create", "clusterrolebindings", "rbac.authorization.k8s.io"
     ),
 }
@@ -96,6 +99,8 @@ def plans_from_spec(spec: Spec, session_name: str) -> list[ChainPlan]:
     plans = []
     for target in spec.targets:
         role = target_role_arn(target)
+        first: str | None
+        hops: tuple[str, ...]
         if spec.direct:
             first, hops = role, ()
         else:

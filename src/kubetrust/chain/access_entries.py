@@ -8,14 +8,22 @@ Kept apart from the mapper chain (:mod:`kubetrust.chain.kube_identity`) because 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from kubetrust import arn, errors
+from kubetrust.model.vocabulary import (
+    ACCESS_POLICY_ARN_AFTER_PARTITION,
+    ACCESS_POLICY_ARN_PREFIX,
+    ACCESS_POLICY_CLUSTER_ROLES,
+)
 
-ACCESS_POLICY_PREFIX: Final = "arn:aws:eks::aws:cluster-access-policy/"
-_ACCESS_POLICY = re.compile(r"arn:[a-z-]+:eks::aws:cluster-access-policy/([A-Za-z0-9]+)\Z")
+_ACCESS_POLICY = re.compile(
+    r"arn:[a-z-]+:"  # any partition
+    + re.escape(ACCESS_POLICY_ARN_AFTER_PARTITION)
+    + r"([A-Za-z0-9]+)\Z"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,14 +115,6 @@ def access_entry_username(entry: AccessEntryView) -> str | None:
 
 # --- access policies -----------------------------------------------------------------------
 
-ACCESS_POLICY_CLUSTER_ROLES: Final[Mapping[str, str]] = {
-    "AmazonEKSClusterAdminPolicy": "cluster-admin",
-    "AmazonEKSAdminPolicy": "admin",
-    "AmazonEKSEditPolicy": "edit",
-    "AmazonEKSViewPolicy": "view",
-}
-"""Access policies and the Kubernetes default ClusterRole each is like (E.4)."""
-
 
 def access_policy_grant(
     policy_arn: str, *, scope_type: str = "cluster", namespaces: Sequence[str] = ()
@@ -129,7 +129,7 @@ def access_policy_grant(
     if matched is None:
         raise errors.InputError(
             f"{errors.shown(policy_arn)} is not an EKS cluster access policy ARN "
-            f"(`{ACCESS_POLICY_PREFIX}NAME`, in any partition)"
+            f"(`{ACCESS_POLICY_ARN_PREFIX}NAME`, in any partition)"
         )
     role = ACCESS_POLICY_CLUSTER_ROLES.get(matched.group(1))
     if scope_type == "cluster":

@@ -32,8 +32,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from kubetrust import arn, policy
-from kubetrust.chain import context
+from kubetrust.chain import context, parties
 from kubetrust.chain import sts as hops
+from kubetrust.chain.topology_parties import TopologyDirectory, caller_of
 from kubetrust.model.iam import Role, User
 from kubetrust.model.topology import Topology
 from kubetrust.policy import matching, principals
@@ -187,24 +188,21 @@ def caller_arn(caller: Identity, session: str = SESSION_NAME) -> str:
 
 
 def caller_side(topology: Topology, caller: Identity) -> hops.CallerSide:
-    """Identity policies, boundary and SCPs of ``caller`` (no session policies)."""
-    permissions = topology.permissions(caller)
-    return hops.CallerSide(
-        identity=tuple(d.document for d in permissions.identity),
-        boundaries=(permissions.boundary.document,) if permissions.boundary else (),
-        scps=topology.scps(caller.account),
-    )
+    """Identity policies, boundary and SCPs of ``caller`` (no session policies), gathered
+    as the sandbox gathers them (:func:`kubetrust.chain.parties.caller_side`)."""
+    return parties.caller_side(TopologyDirectory(topology), caller_of(caller, SESSION_NAME))
 
 
 def role_side(topology: Topology, role: Role) -> hops.RoleSide:
-    trust = role.trust if role.trust is not None else _NOBODY
-    return hops.RoleSide(
-        role.arn,
-        trust,
-        topology.rcps(role.account),
-        role.max_session_duration,
-        role.tags,
-        org_of(topology, role.account),
+    """``role`` as the assume call's resource (:func:`kubetrust.chain.parties.role_side`);
+    a role whose trust could not be parsed trusts nobody."""
+    return parties.role_side(
+        TopologyDirectory(topology),
+        arn=role.arn,
+        account=role.account,
+        trust=role.trust if role.trust is not None else _NOBODY,
+        max_session_duration=role.max_session_duration,
+        tags=role.tags,
     )
 
 
@@ -212,10 +210,7 @@ def org_of(topology: Topology | None, account: str | None) -> context.Org | None
     """The organization membership of ``account`` as the request context shows it
     (:class:`kubetrust.chain.context.Org`), when the inputs hold it; ``None`` otherwise,
     and the org keys stay absent, as for an account outside any organization."""
-    found = topology.membership(account) if topology is not None else None
-    if found is None or found.org_id is None:
-        return None
-    return context.Org(found.org_id, found.paths)
+    return TopologyDirectory(topology).org(account)
 
 
 def principal(
@@ -234,30 +229,12 @@ def principal(
     session AssumeRoleWithWebIdentity issued. ``topology``: where the caller's account's
     organization is found (``aws:PrincipalOrgID``/``…Paths``); without it they are absent.
     ``carried``: what the hop that made the session set (session tags over the role's,
-    ``aws:SourceIdentity``), as the sandbox keeps it on the session's credentials."""
-    org = org_of(topology, caller.account)
-    if isinstance(caller, Role):
-        session_set = carried or hops.Carried()
-        return context.Principal(
-            kind=context.ROLE_SESSION,
-            arn=caller.arn,
-            account=caller.account,
-            user_id=f"{caller.role_id}:{session}" if caller.role_id else None,
-            tags=context.merged_tags(caller.tags, session_set.tags),
-            temporary=True,
-            issued_at=request.now if request else None,
-            source_identity=session_set.source_identity,
-            federated_provider=federated_provider,
-            org=org,
-        )
-    return context.Principal(
-        kind=context.USER,
-        arn=caller.arn,
-        account=caller.account,
-        user_id=caller.user_id or None,
-        username=caller.name,
-        org=org,
+    ``aws:SourceIdentity``), as the sandbox keeps it on the session's credentials. The
+    rules are the sandbox's (:func:`kubetrust.chain.parties.principal`)."""
+    who = caller_of(
+        caller, session, request=request, federated_provider=federated_provider, carried=carried
     )
+    return parties.principal(TopologyDirectory(topology), who)
 
 
 def caller_context(
@@ -272,15 +249,10 @@ def caller_context(
     """Every key ``caller``'s request carries that does not depend on the resource: the
     principal's (:func:`principal`) and the request's own (time, transport, region)."""
     facts = request or context.RequestFacts()
-    who = principal(
-        caller,
-        session,
-        request=facts,
-        federated_provider=federated_provider,
-        topology=topology,
-        carried=carried,
+    who = caller_of(
+        caller, session, request=facts, federated_provider=federated_provider, carried=carried
     )
-    return {**context.principal_keys(who, facts.now), **context.request_keys(facts, "sts")}
+    return parties.caller_context(TopologyDirectory(topology), who, facts)
 
 
 _NOBODY = policy.parse_policy(

@@ -32,12 +32,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Protocol
 
 from kubetrust import errors
 from kubetrust.chain.access_entries import (
-    ACCESS_POLICY_CLUSTER_ROLES,
-    ACCESS_POLICY_PREFIX,
     NODE_GROUPS,
     AccessEntryView,
     AccessGrant,
@@ -49,12 +47,10 @@ from kubetrust.chain.access_entries import (
 )
 from kubetrust.chain.kube_caller import NOT_MAPPED, UID_PREFIX, Caller, KubeIdentity, NotMapped
 from kubetrust.chain.kube_templates import TemplateError, identity_from_templates, render_template
+from kubetrust.model import vocabulary
 from kubetrust.model.aws_auth import AwsAuthMap
 
 __all__ = [
-    "ACCESS_POLICY_CLUSTER_ROLES",
-    "ACCESS_POLICY_PREFIX",
-    "AUTHENTICATION_MODES",
     "NOT_MAPPED",
     "UID_PREFIX",
     "AccessEntryMapper",
@@ -78,9 +74,6 @@ __all__ = [
     "resolve_kube_identity",
     "strip_role_path",
 ]
-
-AUTHENTICATION_MODES: Final = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
-
 
 # --- mappers -------------------------------------------------------------------------------
 
@@ -113,7 +106,7 @@ class AwsAuthMapper:
 
     @property
     def name(self) -> str:
-        return "aws-auth"
+        return vocabulary.AWS_AUTH
 
     def map(self, caller: Caller) -> KubeIdentity | NotMapped:
         role = self.aws_auth.find_role(caller.canonical_arn, sso_role_match=self.sso_role_match)
@@ -143,7 +136,7 @@ class AccessEntryMapper:
 
     @property
     def name(self) -> str:
-        return "access entries"
+        return vocabulary.ACCESS_ENTRIES
 
     def map(self, caller: Caller) -> KubeIdentity | NotMapped:
         entry = self._entry_for(caller)
@@ -195,15 +188,14 @@ def mapper_chain(
     """
     entries = AccessEntryMapper(tuple(access_entries))
     config_map = AwsAuthMapper(aws_auth or AwsAuthMap(), sso_role_match)
-    if mode == "CONFIG_MAP":
-        return (config_map,)
-    if mode == "API":
-        return (entries,)
-    if mode == "API_AND_CONFIG_MAP":
-        return (entries, config_map)
-    raise errors.InputError(
-        f"authentication mode {errors.shown(mode)} is not one of {', '.join(AUTHENTICATION_MODES)}"
-    )
+    if not vocabulary.is_authentication_mode(mode):
+        modes = ", ".join(vocabulary.AUTHENTICATION_MODES)
+        raise errors.InputError(f"authentication mode {errors.shown(mode)} is not one of {modes}")
+    mappers: dict[vocabulary.MappingSource, IdentityMapper] = {
+        vocabulary.ACCESS_ENTRIES: entries,
+        vocabulary.AWS_AUTH: config_map,
+    }
+    return tuple(mappers[source] for source in vocabulary.MODE_READS[mode])
 
 
 def map_caller(mappers: Sequence[IdentityMapper], caller: Caller) -> KubeIdentity | NotMapped:

@@ -6,8 +6,9 @@ values, the explainer renders them and never re-derives them):
 1. ``web-identity``: the pod's projected token → ``sts:AssumeRoleWithWebIdentity`` into the
    first role. STS first finds the IAM OIDC provider for the token's ``iss`` **in the role's
    account** and checks that the token's ``aud`` is one of its client IDs ("No
-   OpenIDConnect provider found", "Incorrect token audience", reference B.2), then the trust
-   policy decides with the token's keys (:func:`kubetrust.chain.sts.assume_role_with_web_identity`).
+   OpenIDConnect provider found", "Incorrect token audience", reference B.2: the checks the
+   sandbox's STS makes, :mod:`kubetrust.chain.web_identity`), then the trust policy decides
+   with the token's keys (:func:`kubetrust.chain.sts.assume_role_with_web_identity`).
 2. ``assume-role``: each further hop, two-sided (:func:`kubetrust.chain.sts.assume_role`).
 3. the goal: ``aws-action`` (the last session's policies, and a resource policy when given,
    A.1/A.2), or ``kube-identity`` (aws-auth / access entries, E.1, D.3) then ``kube-rbac``
@@ -22,14 +23,17 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
+from kubetrust import arn as arns
 from kubetrust import policy
-from kubetrust.chain import context, graph
+from kubetrust.chain import context, graph, parties
 from kubetrust.chain import sts as hops
-from kubetrust.model.eks import DEFAULT_AUDIENCE
+from kubetrust.chain import web_identity as web_identity_checks
+from kubetrust.chain.topology_parties import TopologyDirectory
 from kubetrust.model.iam import Role
 from kubetrust.model.topology import Cluster, Topology
+from kubetrust.model.vocabulary import CHAINED_SESSION_CAP, IRSA_AUDIENCE, service_account_subject
 from kubetrust.policy import sts as sts_requests
 
 
@@ -66,11 +70,11 @@ class Workload:
     cluster: str
     namespace: str
     name: str
-    audience: str = DEFAULT_AUDIENCE
+    audience: str = IRSA_AUDIENCE
 
     @property
     def subject(self) -> str:
-        return f"system:serviceaccount:{self.namespace}:{self.name}"
+        return service_account_subject(self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,30 +189,17 @@ def web_identity(
         return Link(
             Kind.WEB_IDENTITY, caller, role_arn, False, failure=Failure.UNKNOWN_ROLE, facts=facts
         )
-    provider = topology.provider(role.account, issuer)
-    if provider is None:
-        facts["elsewhere"] = [p.arn for p in topology.providers_for(issuer)]
-        return Link(
-            Kind.WEB_IDENTITY,
-            caller,
-            role.arn,
-            False,
-            (f"No OpenIDConnect provider found in your account for {issuer}",),
-            Failure.NO_PROVIDER,
-            facts=facts,
+    directory = TopologyDirectory(topology)
+    try:
+        accepted = web_identity_checks.check_provider_and_audience(
+            issuer,
+            [workload.audience],
+            lambda iss: directory.oidc_provider(role.account, iss),
         )
-    facts["provider"] = provider.arn
-    facts["client_ids"] = list(provider.client_ids) if provider.client_ids is not None else None
-    if provider.client_ids is not None and workload.audience not in provider.client_ids:
-        return Link(
-            Kind.WEB_IDENTITY,
-            caller,
-            role.arn,
-            False,
-            ("Incorrect token audience",),
-            Failure.AUDIENCE,
-            facts=facts,
-        )
+    except web_identity_checks.WebIdentityRefused as refused:
+        return _refused_before_trust(topology, caller, role, issuer, refused, facts)
+    provider = accepted.provider
+    facts.update(_provider_facts(provider))
     if role.trust is None:
         return Link(
             Kind.WEB_IDENTITY, caller, role.arn, False, failure=Failure.NO_TRUST, facts=facts
@@ -231,6 +222,35 @@ def web_identity(
         None if hop.allowed else Failure.TRUST_DENIED,
         hop=hop,
         facts=facts,
+    )
+
+
+def _provider_facts(provider: web_identity_checks.ProviderFacts) -> dict[str, object]:
+    """What the explainer shows of the provider that was found."""
+    client_ids = list(provider.client_ids) if provider.client_ids is not None else None
+    return {"provider": provider.arn, "client_ids": client_ids}
+
+
+def _refused_before_trust(
+    topology: Topology,
+    caller: str,
+    role: Role,
+    issuer: str,
+    refused: web_identity_checks.WebIdentityRefused,
+    facts: dict[str, object],
+) -> Link:
+    """Link 1 refused by STS's checks before the trust policy, in STS's words
+    (:mod:`kubetrust.chain.web_identity`), with the facts the fix needs: the providers
+    for the issuer in other accounts, or the provider found and its client IDs."""
+    if refused.refusal is web_identity_checks.Refusal.NO_PROVIDER:
+        facts["elsewhere"] = [p.arn for p in topology.providers_for(issuer)]
+        failure = Failure.NO_PROVIDER
+    else:
+        if refused.provider is not None:
+            facts.update(_provider_facts(refused.provider))
+        failure = Failure.AUDIENCE
+    return Link(
+        Kind.WEB_IDENTITY, caller, role.arn, False, (refused.message,), failure, facts=facts
     )
 
 
@@ -283,7 +303,7 @@ def assume_role(
     )
     facts: dict[str, object] = {
         "cross_account": caller.account != target.account,
-        "chained_duration_cap": hops.MAX_CHAINED_SECONDS,
+        "chained_duration_cap": CHAINED_SESSION_CAP,
     }
     missing = topology.permissions(caller).missing
     if missing:
@@ -354,7 +374,7 @@ def aws_action(
     principal = graph.session_arn(role, session)
     side = graph.caller_side(topology, role)
     given = topology.resource_policies.get(resource)
-    resource_account = given.account if given is not None else _account_of(resource)
+    resource_account = given.account if given is not None else account_of(resource)
     policies = policy.PolicySet(
         identity=side.identity,
         resource=given.document if given is not None else None,
@@ -376,7 +396,7 @@ def aws_action(
     keys = context.build(
         who,
         known,
-        replace(_resource(topology, resource, owner), org=graph.org_of(topology, owner)),
+        parties.resource_side(TopologyDirectory(topology), _resource(topology, resource, owner)),
         service=action.split(":", 1)[0].lower(),
     )
     decision = policy.authorize(policy.Request(principal, action, resource, keys), policies)
@@ -423,8 +443,8 @@ def _resource(topology: Topology, resource: str, account: str) -> context.Resour
     return context.Resource(account=account)
 
 
-def _account_of(resource: str) -> str | None:
+def account_of(resource: str) -> str | None:
     parts = resource.split(":", 5)
-    if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
+    if len(parts) == 6 and arns.is_account_id(parts[4]):
         return parts[4]
     return None

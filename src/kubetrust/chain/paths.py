@@ -43,7 +43,7 @@ class AwsGoal:
 
     @property
     def target_account(self) -> str | None:
-        return links._account_of(self.resource) or self.account
+        return links.account_of(self.resource) or self.account
 
     def describe(self) -> str:
         return f"{self.action} on {self.resource}"

@@ -26,10 +26,11 @@ from dataclasses import dataclass
 from kubetrust.chain import rbac_defaults
 from kubetrust.chain.kube_identity import AccessGrant
 from kubetrust.model.kube import Binding, PolicyRule, RbacObjects, RbacRole, Subject
+from kubetrust.model.vocabulary import POLICY_FOR_CLUSTER_ROLE, service_account_subject
 
 ALL = "*"
-SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
-ACCESS_POLICY_ROLES = frozenset({"cluster-admin", "admin", "edit", "view"})
+ACCESS_POLICY_ROLES = frozenset(POLICY_FOR_CLUSTER_ROLE)
+"""The default ClusterRoles an access policy can be like (E.4)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,7 +271,7 @@ def _subject_applies(subject: Subject, user: str, groups: frozenset[str], bindin
         return subject.name in groups
     if subject.kind == "ServiceAccount":
         namespace = subject.namespace or binding_ns
-        return bool(namespace) and user == f"{SERVICE_ACCOUNT_PREFIX}{namespace}:{subject.name}"
+        return bool(namespace) and user == service_account_subject(namespace, subject.name)
     return False
 
 

@@ -30,13 +30,14 @@ from typing import Any
 
 from kubetrust import arn, policy
 from kubetrust.chain import context as request_context
+from kubetrust.model.vocabulary import (
+    ASSUME_ROLE_DURATION,
+    CHAINED_SESSION_CAP,
+    DEFAULT_ROLE_MAX_SESSION,
+    DEFAULT_ROLE_SESSION,
+)
 from kubetrust.policy import sts as sts_requests
 
-MAX_CHAINED_SECONDS = 3600
-"""Role chaining caps a session at one hour, whatever the role's MaxSessionDuration (B.1)."""
-MIN_DURATION = 900
-MAX_DURATION = 43200
-DEFAULT_DURATION = 3600
 _SESSION_NAME = re.compile(r"[\w+=,.@-]*", re.ASCII)
 
 Document = str | Mapping[str, Any] | policy.PolicyDocument
@@ -64,7 +65,7 @@ class RoleSide:
     arn: str
     trust: Document
     rcps: Sequence[Sequence[Document]] = ()
-    max_session_duration: int = DEFAULT_DURATION
+    max_session_duration: int = DEFAULT_ROLE_MAX_SESSION
     tags: Mapping[str, str] = field(default_factory=dict)
     """The role's tags: ``aws:ResourceTag/<k>`` of the assume call (STS's role resource)."""
     org: request_context.Org | None = None
@@ -403,16 +404,16 @@ def check_duration(
     one hour fails with its own message.
     """
     if requested is None:
-        return min(DEFAULT_DURATION, max_session_duration), None
+        return min(DEFAULT_ROLE_SESSION, max_session_duration), None
     head = (
         f"1 validation error detected: Value '{requested}' at 'durationSeconds' failed to "
         "satisfy constraint: Member must have value "
     )
-    if requested < MIN_DURATION:
-        return requested, head + f"greater than or equal to {MIN_DURATION}"
-    if requested > MAX_DURATION:
-        return requested, head + f"less than or equal to {MAX_DURATION}"
-    if chained and requested > MAX_CHAINED_SECONDS:
+    if requested < ASSUME_ROLE_DURATION.minimum:
+        return requested, head + f"greater than or equal to {ASSUME_ROLE_DURATION.minimum}"
+    if requested > ASSUME_ROLE_DURATION.maximum:
+        return requested, head + f"less than or equal to {ASSUME_ROLE_DURATION.maximum}"
+    if chained and requested > CHAINED_SESSION_CAP:
         return requested, (
             "The requested DurationSeconds exceeds the 1 hour session limit for roles "
             "assumed by role chaining."

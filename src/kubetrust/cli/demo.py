@@ -20,29 +20,18 @@ from types import FrameType
 
 import click
 
+from kubetrust.cli.options import output_option, state_dir_option
 from kubetrust.cli.output import ExitCode
 
 
 @click.command()
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="The sandbox's state directory (default: a fresh temporary directory).",
-)
+@state_dir_option(default="a fresh temporary directory, removed at the end")
 @click.option(
     "--keep",
     is_flag=True,
     help="Leave the sandbox running afterwards and print how to use it (not after Ctrl-C).",
 )
-@click.option(
-    "--output",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text: progress and a summary for a reader; json: the whole report on stdout.",
-)
+@output_option(help="text: progress and a summary for a reader; json: the whole report on stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the result (text) or the JSON.")
 @click.option("--verbose", "-v", is_flag=True, help="Show each command and its output.")
 @click.option(
@@ -53,7 +42,12 @@ from kubetrust.cli.output import ExitCode
     help="How `kubetrust sandbox exec` provides the pod's paths (see the README).",
 )
 def demo(
-    state_dir: Path | None, keep: bool, fmt: str, quiet: bool, verbose: bool, isolation: str
+    state_dir: Path | None,
+    keep: bool,
+    output_format: str,
+    quiet: bool,
+    verbose: bool,
+    isolation: str,
 ) -> None:
     """Run the seed's cross-account chain on a local sandbox and prove every link.
 
@@ -63,6 +57,11 @@ def demo(
     blog's checks inside it with the real aws CLI and kubectl, shows that a second
     service account in the same namespace is denied, audits what was applied, and stops
     the sandbox. Exit 0 when every link held as expected, 1 otherwise.
+
+    \b
+    Example:
+      kubetrust demo                                  # about a minute; the sandbox is stopped
+      kubetrust demo --keep --state-dir /tmp/kt       # then explore it with `kubetrust sandbox`
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose exclude each other")
@@ -82,7 +81,7 @@ def demo(
     )
     with _terminate_as_interrupt():
         report = run_demo(options)
-    if fmt == "json":
+    if output_format == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     elif quiet:
         click.echo(render.result_line(report))

@@ -23,21 +23,16 @@ from kubetrust import errors
 from kubetrust.chain import context, rbac
 from kubetrust.chain.paths import AwsGoal, Goal, KubeGoal
 from kubetrust.cli import inputs
+from kubetrust.cli.options import output_option
 from kubetrust.cli.output import ExitCode
 from kubetrust.explain import audit as audit_lib
 from kubetrust.explain import explain as explain_lib
 from kubetrust.explain import graph_render, render
 from kubetrust.explain.access_graph import build_access_graph
-from kubetrust.model.eks import DEFAULT_AUDIENCE
 from kubetrust.model.topology import Topology
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
 
-_OUTPUT = click.option(
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text reads at a glance; json is complete.",
-)
+_OUTPUT = output_option()
 
 
 def _fail(error: errors.KubetrustError) -> None:
@@ -129,7 +124,7 @@ def _goal(
     "--audience",
     default=None,
     help=f"The token audience [default: the service account's eks.amazonaws.com/audience "
-    f"annotation, else {DEFAULT_AUDIENCE}].",
+    f"annotation, else {IRSA_AUDIENCE}].",
 )
 @click.option("--session-name", default="kubetrust", show_default=True)
 @_OUTPUT
@@ -148,7 +143,7 @@ def explain(
     via: tuple[str, ...],
     audience: str | None,
     session_name: str,
-    output: str,
+    output_format: str,
     **kw: Any,
 ) -> None:
     """Follow a service account through web identity and role chains to a goal.
@@ -156,6 +151,12 @@ def explain(
     \b
     Every link gets its verdict, the statement, condition or mapping that decided it, and
     for a failure the smallest fix. Exit 0 allowed, 2 denied, 3 invalid input.
+
+    \b
+    Example:
+      kubetrust explain --sandbox --cluster ci-cluster --namespace ci-namespace \\
+          --serviceaccount ci-serviceaccount --action eks:DescribeCluster \\
+          --resource arn:aws:eks:us-east-1:222222222222:cluster/target-cluster
     """
     goal = _goal(
         action,
@@ -178,7 +179,7 @@ def explain(
     except errors.KubetrustError as error:
         _fail(error)
         return
-    if output == "json":
+    if output_format == "json":
         click.echo(json.dumps(render.explanation_json(result), indent=2, default=str))
     else:
         click.echo(render.explanation_text(result))
@@ -198,15 +199,19 @@ def _request_facts(kw: dict[str, Any]) -> context.RequestFacts:
 @click.command("audit")
 @inputs.input_options
 @_OUTPUT
-def audit(output: str, **kw: Any) -> None:
+def audit(output_format: str, **kw: Any) -> None:
     """Least-privilege findings, and who can reach every target role.
 
     \b
     Findings carry a severity, a location and a fix. Exit 0 without findings (info does
     not count), 2 with findings, 3 invalid input.
+
+    \b
+    Example:
+      kubetrust audit --bundle bundle/ --output json
     """
     report = audit_lib.run_audit(_topology(kw))
-    if output == "json":
+    if output_format == "json":
         click.echo(json.dumps(render.audit_json(report), indent=2, default=str))
     else:
         click.echo(render.audit_text(report))
@@ -216,12 +221,14 @@ def audit(output: str, **kw: Any) -> None:
 @click.command("graph")
 @inputs.input_options
 @click.option(
+    "--output",
     "--format",
     "fmt",
     type=click.Choice(["mermaid", "dot", "svg"]),
     default="mermaid",
     show_default=True,
-    help="svg runs Graphviz's `dot`, which must be installed.",
+    help="The graph's format; svg runs Graphviz's `dot`, which must be installed "
+    "(--format: the same option's earlier name).",
 )
 @click.option(
     "--out",
@@ -238,12 +245,16 @@ def graph(fmt: str, path: Path | None, **kw: Any) -> None:
     Edges carry the hop (web identity, AssumeRole, aws-auth, access entry); denied edges
     are red with a cross, conditional ones dashed orange. Output is sorted: the same inputs
     give the same bytes. Exit 0, 1 when Graphviz is missing for svg, 3 invalid input.
+
+    \b
+    Example:
+      kubetrust graph --sandbox --output svg --out access.svg
     """
     dot = shutil.which("dot") if fmt == "svg" else None
     if fmt == "svg" and dot is None:
         click.echo(
-            "error: --format svg needs Graphviz's `dot` on PATH (apt-get install graphviz, "
-            "brew install graphviz); or write --format dot and render it elsewhere",
+            "error: --output svg needs Graphviz's `dot` on PATH (apt-get install graphviz, "
+            "brew install graphviz); or write --output dot and render it elsewhere",
             err=True,
         )
         raise SystemExit(ExitCode.FAILURE)
@@ -281,6 +292,10 @@ def snapshot(out: Path, **kw: Any) -> None:
     \b
     Read-only. The bundle has the documented layout (docs/explain.md), so that explain,
     audit and graph run on it offline. Exit 0 written, 1 a read failed, 3 invalid input.
+
+    \b
+    Example:
+      kubetrust snapshot --profile ci --profile target --region us-east-1 --out bundle/
     """
     try:
         result = inputs.snapshot(kw, out)

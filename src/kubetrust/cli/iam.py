@@ -15,7 +15,13 @@ from kubetrust.policy import cases
 
 @click.group()
 def iam() -> None:
-    """IAM policy evaluation with AWS's full logic (no AWS account needed)."""
+    """IAM policy evaluation with AWS's full logic (no AWS account needed).
+
+    \b
+    Example:
+      echo '{"id": "1", "request": {...}, "identityPolicies": [...]}' \\
+        | kubetrust iam simulate --cases -
+    """
 
 
 @iam.command()
@@ -27,7 +33,7 @@ def iam() -> None:
     help="JSON Lines file of cases, one per line (`-` for standard input).",
 )
 @click.option(
-    "--output",
+    "--out",
     "output_file",
     type=click.File("w", encoding="utf-8", atomic=True),
     default="-",
@@ -54,6 +60,10 @@ def simulate(cases_file: IO[str], output_file: IO[str], explain: bool) -> None:
                "reasons": [...]} or {"id", "error": "..."}.
 
     Exit 0 when every case was decided, 3 when at least one case was malformed.
+
+    \b
+    Example:
+      kubetrust iam simulate --cases cases.jsonl --out results.jsonl --explain
     """
     explain_to = sys.stdout if output_file is not sys.stdout else sys.stderr
     malformed = 0

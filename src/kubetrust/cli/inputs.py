@@ -16,13 +16,12 @@ and loaded like any bundle: one loader, whatever the source. Read-only: only ``G
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from kubetrust import errors
 from kubetrust.adapters.aws import AwsAccess, AwsApiError
 from kubetrust.adapters.kube import KubeApiError
 from kubetrust.adapters.snapshot import (
@@ -31,8 +30,18 @@ from kubetrust.adapters.snapshot import (
     SnapshotResult,
     take_snapshot,
 )
+from kubetrust.cli.options import (
+    endpoint_url_option,
+    profile_option,
+    sandbox_option,
+    state_dir_option,
+)
+from kubetrust.cli.sandbox_state import connect, resolve_state_dir
 from kubetrust.explain import bundle
 from kubetrust.model.topology import Topology
+
+if TYPE_CHECKING:
+    from kubetrust.sandbox.client.handle import Sandbox
 
 F = TypeVar("F", bound=Callable[..., Any])
 READ_ERRORS = (SnapshotError, AwsApiError, KubeApiError)
@@ -50,15 +59,7 @@ def pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return found
 
 
-STATE_DIR_OPTION = click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The sandbox's state directory (as `kubetrust sandbox`).",
-)
-ENDPOINT_URL_OPTION = click.option("--endpoint-url", help="Send every AWS call to this endpoint.")
-
-
-def with_options(function: F, options: list[Callable[[F], F]]) -> F:
+def with_options(function: F, options: Sequence[Callable[[Any], Any]]) -> F:
     """``function`` decorated by ``options``, the first listed shown first in ``--help``."""
     for option in reversed(options):
         function = option(function)
@@ -68,19 +69,9 @@ def with_options(function: F, options: list[Callable[[F], F]]) -> F:
 def live_options(function: F) -> F:
     """The options that name live inputs (without ``--bundle``)."""
     options = [
-        click.option(
-            "--sandbox",
-            "use_sandbox",
-            is_flag=True,
-            help="Read the running sandbox (its accounts and clusters).",
-        ),
-        STATE_DIR_OPTION,
-        click.option(
-            "--profile",
-            "profiles",
-            multiple=True,
-            help="Read the account of this AWS profile (repeatable: one per account).",
-        ),
+        sandbox_option("read its accounts and clusters (it must be running)"),
+        state_dir_option(),
+        profile_option("read the account it reaches (repeatable: one per account)", multiple=True),
         click.option(
             "--live",
             is_flag=True,
@@ -92,7 +83,7 @@ def live_options(function: F) -> F:
             multiple=True,
             help="Regions whose EKS clusters are read (repeatable) [default: the profile's].",
         ),
-        ENDPOINT_URL_OPTION,
+        endpoint_url_option(),
         click.option(
             "--kubeconfig",
             envvar="KUBECONFIG",
@@ -128,24 +119,20 @@ def input_options(function: F) -> F:
 
 def sandbox_accesses(state_dir: Path | None) -> list[AwsAccess]:
     """The administrator keys of every account of the sandbox running in ``state_dir``."""
-    from kubetrust.sandbox.runtime import process
+    sandbox = connect(state_dir)
+    return [sandbox_admin(sandbox, account) for account in sandbox.accounts]
 
-    directory = state_dir or process.default_state_dir()
-    facts = process.read_state(directory)
-    if facts is None:
-        raise errors.InputError(
-            f"no sandbox is running in {directory}; start one with `kubetrust sandbox up "
-            "--detach` (or name its --state-dir)"
-        )
-    return [
-        AwsAccess(
-            access_key_id=keys["access_key_id"],
-            secret_access_key=keys["secret_access_key"],
-            endpoint_url=facts["endpoint"],
-            region=facts.get("region"),
-        )
-        for _, keys in sorted(facts.get("accounts", {}).items())
-    ]
+
+def sandbox_admin(sandbox: Sandbox, account: str, region: str | None = None) -> AwsAccess:
+    """The administrator of ``account`` in ``sandbox``, for boto3 (region: the sandbox's,
+    unless given)."""
+    keys = sandbox.admin(account)
+    return AwsAccess(
+        access_key_id=keys.access_key_id,
+        secret_access_key=keys.secret_access_key,
+        endpoint_url=sandbox.endpoint,
+        region=region or sandbox.region,
+    )
 
 
 def sandbox_organization(state_dir: Path | None, result: SnapshotResult) -> None:
@@ -155,11 +142,10 @@ def sandbox_organization(state_dir: Path | None, result: SnapshotResult) -> None
     import json
 
     from kubetrust.sandbox import world
-    from kubetrust.sandbox.runtime import process
+    from kubetrust.sandbox.client.state import read_running
 
-    facts = process.read_state(state_dir or process.default_state_dir()) or {}
-    world_file = facts.get("world_file")
-    running = world.load_world(Path(world_file) if world_file else None)
+    state = read_running(resolve_state_dir(state_dir))
+    running = world.load_world(state.world_file if state is not None else None)
     for account in result.accounts:
         found = world.organization_json(running, account)
         if found is not None:

@@ -14,6 +14,11 @@ def cli() -> None:
     """kubetrust: cross-account access for Kubernetes workloads on AWS, real and provable.
 
     Exit codes: 0 ok, 1 failure, 2 denied or findings, 3 invalid input.
+
+    \b
+    Examples:
+      kubetrust demo
+      kubetrust sandbox up --detach && kubetrust apply -f examples/seed.yaml --sandbox
     """
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 
 class ExitCode(enum.IntEnum):
-    """DESIGN.md: 0 ok, 1 failure, 2 denied or findings, 3 invalid input."""
+    """0 ok, 1 failure, 2 denied or findings, 3 invalid input (docs/architecture.md, "cli")."""
 
     OK = 0
     FAILURE = 1

@@ -22,14 +22,25 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubetrust import errors, provision
 from kubetrust.adapters import AwsAccess, PortFactory
-from kubetrust.cli import output
-from kubetrust.cli.inputs import ENDPOINT_URL_OPTION, STATE_DIR_OPTION, pairs, with_options
+from kubetrust.cli import inputs, output
+from kubetrust.cli.inputs import pairs, with_options
+from kubetrust.cli.options import (
+    endpoint_url_option,
+    output_option,
+    profile_option,
+    sandbox_option,
+    state_dir_option,
+)
+from kubetrust.cli.sandbox_state import resolve_state_dir
+
+if TYPE_CHECKING:
+    from kubetrust.sandbox.client.state import SandboxState
 
 DEFAULT_BACKUP_DIR = Path(".kubetrust") / "backups"
 
@@ -53,14 +64,8 @@ def _common(function: Any) -> Any:
             type=click.Path(dir_okay=False),
             help="The spec (kubetrust.yaml).",
         ),
-        click.option(
-            "--output",
-            "output_format",
-            type=click.Choice(["text", "json"]),
-            default="text",
-            show_default=True,
-        ),
-        click.option("--profile", help="AWS profile for every account (unless mapped)."),
+        output_option(),
+        profile_option("every account's credentials, unless --profile-map names another"),
         click.option(
             "--profile-map",
             multiple=True,
@@ -70,7 +75,7 @@ def _common(function: Any) -> Any:
         click.option(
             "--region", help="Default AWS region of the clients (clusters carry their own)."
         ),
-        ENDPOINT_URL_OPTION,
+        endpoint_url_option(),
         click.option(
             "--kubeconfig",
             envvar="KUBECONFIG",
@@ -89,13 +94,8 @@ def _common(function: Any) -> Any:
             is_flag=True,
             help="Only the AWS side (IAM, OIDC providers): no Kubernetes objects or access.",
         ),
-        click.option(
-            "--sandbox",
-            "use_sandbox",
-            is_flag=True,
-            help="Use the local sandbox (started if none runs).",
-        ),
-        STATE_DIR_OPTION,
+        sandbox_option("its administrators write (one is started if none runs)"),
+        state_dir_option(),
     ]
     return with_options(function, options)
 
@@ -124,28 +124,24 @@ def _setup(kw: dict[str, Any]) -> tuple[provision.Spec, PortFactory]:
 
 
 def _sandbox_ports(spec: provision.Spec, state_dir: Path | None) -> PortFactory:
-    from kubetrust.sandbox.runtime import process
+    from kubetrust.sandbox.client.handle import Sandbox
+    from kubetrust.sandbox.client.state import read_running
 
-    directory = state_dir or process.default_state_dir()
-    facts = process.read_state(directory) or _start_sandbox(spec, directory)
-    keys = facts.get("accounts", {})
+    directory = resolve_state_dir(state_dir)
+    state = read_running(directory) or _start_sandbox(spec, directory)
+    sandbox = Sandbox(directory, state)
     accounts: dict[str, AwsAccess] = {}
     for account in {spec.source.account, *(t.account for t in spec.targets)}:
-        if account not in keys:
+        if account not in state.accounts:
             raise provision.ProvisionError(
                 f"account {account} is not in the sandbox of {directory} "
-                f"(it has {', '.join(sorted(keys)) or 'none'}); add it to its world file"
+                f"(it has {', '.join(sandbox.accounts) or 'none'}); add it to its world file"
             )
-        accounts[account] = AwsAccess(
-            access_key_id=keys[account]["access_key_id"],
-            secret_access_key=keys[account]["secret_access_key"],
-            endpoint_url=facts["endpoint"],
-            region=facts.get("region"),
-        )
-    return PortFactory(AwsAccess(endpoint_url=facts["endpoint"]), accounts)
+        accounts[account] = inputs.sandbox_admin(sandbox, account)
+    return PortFactory(AwsAccess(endpoint_url=sandbox.endpoint), accounts)
 
 
-def _start_sandbox(spec: provision.Spec, directory: Path) -> dict[str, Any]:
+def _start_sandbox(spec: provision.Spec, directory: Path) -> SandboxState:
     """No sandbox runs there: start one whose world has the spec's accounts and clusters
     (the clusters a spec names must exist before it can be applied), and say so."""
     import yaml
@@ -163,13 +159,13 @@ def _start_sandbox(spec: provision.Spec, directory: Path) -> dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     world_file = directory / "world-from-spec.yaml"
     world_file.write_text(yaml.safe_dump(world, sort_keys=False), encoding="utf-8")
-    facts = process.start_detached(directory, world_file)
+    state: SandboxState = process.start_detached(directory, world_file)
     click.echo(
         f"started a sandbox in {directory} with accounts {', '.join(clusters)} and their "
         f"clusters ({world_file}); stop it with: kubetrust sandbox down --state-dir {directory}",
         err=True,
     )
-    return facts
+    return state
 
 
 def _run(kw: dict[str, Any], action: Any) -> None:
@@ -198,6 +194,10 @@ def plan(**kw: Any) -> None:
 
     Exit 0 when nothing is to be done, 2 when changes are pending, 1 on a conflict or
     failure, 3 for an invalid spec.
+
+    \b
+    Example:
+      kubetrust plan -f examples/seed.yaml --sandbox
     """
 
     def action(spec: provision.Spec, ports: PortFactory) -> int:
@@ -229,6 +229,10 @@ def apply(**kw: Any) -> None:
     """Create or update everything the spec declares, in dependency order.
 
     Exit 0 when done, 1 when something failed (the report says which targets are done).
+
+    \b
+    Example:
+      kubetrust apply -f kubetrust.yaml --profile-map source=ci --profile-map prod=target
     """
 
     def action(spec: provision.Spec, ports: PortFactory) -> int:
@@ -254,6 +258,10 @@ def destroy(**kw: Any) -> None:
     """Remove what this spec created (by its tags and labels) and its aws-auth entries.
 
     Exit 0 when done, 1 when something failed.
+
+    \b
+    Example:
+      kubetrust destroy -f examples/seed.yaml --sandbox
     """
 
     def action(spec: provision.Spec, ports: PortFactory) -> int:

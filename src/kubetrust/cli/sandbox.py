@@ -13,19 +13,23 @@ import json
 import shlex
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from kubetrust import errors
 from kubetrust.cli import output
+from kubetrust.cli.options import output_option, state_dir_option
 from kubetrust.cli.sandbox_kube import eks_token_command, exec_command, kubeconfig
 from kubetrust.cli.sandbox_state import (
     resolve_state_dir,
-    running_facts,
+    running_sandbox,
     sandbox_process,
-    state_dir_option,
 )
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
+
+if TYPE_CHECKING:
+    from kubetrust.sandbox.client.handle import Sandbox
 
 
 @click.group()
@@ -34,11 +38,16 @@ def sandbox() -> None:
 
     The real aws CLI, boto3 and kubectl work against it; they fail exactly where AWS would.
     Default world: accounts 111111111111 and 222222222222, each with an administrator.
+
+    \b
+    Examples:
+      kubetrust sandbox up --detach --state-dir /tmp/kt
+      eval "$(kubetrust sandbox env --account 111111111111 --state-dir /tmp/kt)"
     """
 
 
 @sandbox.command()
-@state_dir_option
+@state_dir_option()
 @click.option("--detach", is_flag=True, help="Run in the background; return once it answers.")
 @click.option(
     "--world",
@@ -60,17 +69,23 @@ def sandbox() -> None:
     show_default=True,
     help="Port of the clusters' OIDC issuers (HTTPS) on 127.0.0.1.",
 )
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text")
+@output_option()
 def up(
     state_dir: Path | None,
     detach: bool,
     world_file: Path | None,
     port: int,
     issuer_port: int,
-    fmt: str,
+    output_format: str,
 ) -> None:
-    """Start the sandbox (in the foreground unless --detach)."""
+    """Start the sandbox (in the foreground unless --detach).
+
+    \b
+    Example:
+      kubetrust sandbox up --detach --world world.yaml --output json
+    """
     process = sandbox_process()
+    from kubetrust.sandbox.client.handle import Sandbox
     from kubetrust.sandbox.world import load_world
 
     directory = resolve_state_dir(state_dir)
@@ -80,13 +95,13 @@ def up(
         raise click.ClickException(str(exc)) from None
     if detach:
         try:
-            facts = process.start_detached(
+            state = process.start_detached(
                 directory, world_file, port=port, issuer_port=issuer_port
             )
         except errors.KubetrustError as exc:
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(output.ExitCode.FAILURE) from None
-        _show(facts, directory, fmt)
+        _show(Sandbox(directory, state), output_format)
         return
     if process.read_state(directory) is not None:
         raise click.ClickException(f"a sandbox already runs in {directory}")
@@ -95,9 +110,9 @@ def up(
 
     def announce() -> None:
         if ready.wait(timeout=120):
-            facts = process.read_state(directory)
-            if facts is not None:
-                _show(facts, directory, fmt)
+            state = process.read_state(directory)
+            if state is not None:
+                _show(Sandbox(directory, state), output_format)
 
     threading.Thread(target=announce, daemon=True).start()
     process.run_foreground(
@@ -105,14 +120,22 @@ def up(
     )
 
 
-def _show(facts: dict[str, Any], directory: Path, fmt: str) -> None:
+def _show(sandbox: Sandbox, fmt: str) -> None:
     from kubetrust.sandbox.eks import clusters
 
+    directory, state = sandbox.state_dir, sandbox.state
     records = clusters.every(directory)
     if fmt == "json":
-        public = {k: v for k, v in facts.items() if k != "accounts"}
-        public["accounts"] = sorted(facts.get("accounts", {}))
-        public["state_dir"] = str(directory)
+        public = {
+            "pid": state.pid,
+            "endpoint": state.endpoint,
+            "issuer_base": state.issuer_base,
+            "region": state.region,
+            "world_file": None if state.world_file is None else str(state.world_file),
+            "ca_file": str(state.ca_file),
+            "accounts": sandbox.accounts,
+            "state_dir": str(directory),
+        }
         public["clusters"] = [
             {
                 "account": r.account,
@@ -125,10 +148,10 @@ def _show(facts: dict[str, Any], directory: Path, fmt: str) -> None:
         click.echo(json.dumps(public, indent=2))
         return
     where = shlex.quote(str(directory))
-    click.echo(f"sandbox running (pid {facts['pid']})")
-    click.echo(f"  AWS endpoint : {facts['endpoint']}")
-    click.echo(f"  OIDC issuers : {facts['issuer_base']}/id/<cluster id>")
-    click.echo(f"  accounts     : {', '.join(sorted(facts.get('accounts', {})))}")
+    click.echo(f"sandbox running (pid {state.pid})")
+    click.echo(f"  AWS endpoint : {state.endpoint}")
+    click.echo(f"  OIDC issuers : {state.issuer_base}/id/<cluster id>")
+    click.echo(f"  accounts     : {', '.join(sandbox.accounts)}")
     for record in records:
         click.echo(f"  cluster      : {record.name} ({record.account}) {record.endpoint}")
     click.echo(f"  state        : {directory}")
@@ -138,14 +161,19 @@ def _show(facts: dict[str, Any], directory: Path, fmt: str) -> None:
     if records:
         click.echo(
             f"kubeconfig     : kubetrust sandbox kubeconfig --cluster NAME --state-dir {where} "
-            "--file FILE"
+            "--out FILE"
         )
 
 
 @sandbox.command()
-@state_dir_option
+@state_dir_option()
 def down(state_dir: Path | None) -> None:
-    """Stop the sandbox cleanly."""
+    """Stop the sandbox cleanly.
+
+    \b
+    Example:
+      kubetrust sandbox down --state-dir /tmp/kt
+    """
     directory = resolve_state_dir(state_dir)
     if sandbox_process().stop(directory):
         click.echo(f"sandbox in {directory} stopped")
@@ -154,74 +182,78 @@ def down(state_dir: Path | None) -> None:
 
 
 @sandbox.command()
-@state_dir_option
-@click.option("--output", "fmt", type=click.Choice(["text", "json"]), default="text")
-def status(state_dir: Path | None, fmt: str) -> None:
-    """Say whether a sandbox runs, and where. Exit 1 if none runs."""
+@state_dir_option()
+@output_option()
+def status(state_dir: Path | None, output_format: str) -> None:
+    """Say whether a sandbox runs, and where. Exit 1 if none runs.
+
+    \b
+    Example:
+      kubetrust sandbox status --output json
+    """
     directory = resolve_state_dir(state_dir)
-    facts = sandbox_process().read_state(directory)
-    if facts is None:
-        if fmt == "json":
+    state = sandbox_process().read_state(directory)
+    if state is None:
+        if output_format == "json":
             click.echo(json.dumps({"running": False, "state_dir": str(directory)}))
         else:
             click.echo(f"no sandbox running in {directory}")
         raise SystemExit(output.ExitCode.FAILURE)
-    _show(facts, directory, fmt)
+    from kubetrust.sandbox.client.handle import Sandbox
+
+    _show(Sandbox(directory, state), output_format)
 
 
 @sandbox.command()
-@state_dir_option
+@state_dir_option()
 def reset(state_dir: Path | None) -> None:
-    """Forget every resource and session: restart the sandbox on the same ports and keys."""
+    """Forget every resource and session: restart the sandbox on the same ports and keys.
+
+    \b
+    Example:
+      kubetrust sandbox reset --state-dir /tmp/kt
+    """
     process = sandbox_process()
-    directory = resolve_state_dir(state_dir)
-    facts = running_facts(directory)
-    world = facts.get("world_file")
-    port = int(facts["endpoint"].rsplit(":", 1)[1])
-    issuer_port = int(facts["issuer_base"].rsplit(":", 1)[1])
+    running = running_sandbox(state_dir)
+    directory, state = running.state_dir, running.state
+    port = int(state.endpoint.rsplit(":", 1)[1])
+    issuer_port = int(state.issuer_base.rsplit(":", 1)[1])
     process.stop(directory)
-    process.start_detached(
-        directory, Path(world) if world else None, port=port, issuer_port=issuer_port
-    )
+    process.start_detached(directory, state.world_file, port=port, issuer_port=issuer_port)
     click.echo(f"sandbox in {directory} reset")
 
 
 @sandbox.command()
-@state_dir_option
+@state_dir_option()
 @click.option("--account", required=True, help="The 12-digit account whose admin to use.")
 def env(state_dir: Path | None, account: str) -> None:
-    """Print `export` lines for the aws CLI and boto3: endpoint, region, admin keys."""
-    directory = resolve_state_dir(state_dir)
-    facts = running_facts(directory)
-    keys = facts.get("accounts", {}).get(account)
-    if keys is None:
-        known = ", ".join(sorted(facts.get("accounts", {})))
-        raise click.ClickException(f"account `{account}` is not in this sandbox ({known})")
-    lines = {
-        "AWS_ENDPOINT_URL": facts["endpoint"],
-        "AWS_REGION": facts["region"],
-        "AWS_DEFAULT_REGION": facts["region"],
-        "AWS_ACCESS_KEY_ID": keys["access_key_id"],
-        "AWS_SECRET_ACCESS_KEY": keys["secret_access_key"],
-        "KUBETRUST_SANDBOX_CA": facts["ca_file"],
-    }
+    """Print `export` lines for the aws CLI and boto3: endpoint, region, admin keys.
+
+    \b
+    Example:
+      eval "$(kubetrust sandbox env --account 111111111111)"
+    """
+    try:
+        lines = running_sandbox(state_dir).aws_env(account)
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"# kubetrust sandbox, account {account} (administrator); keys valid only here")
     click.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
     for name, value in lines.items():
-        click.echo(f"export {name}={shlex.quote(str(value))}")
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 @sandbox.command()
-@state_dir_option
+@state_dir_option()
 @click.option("--cluster", required=True, help="The sandbox EKS cluster whose API server mints.")
 @click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
 @click.option("--namespace", required=True, help="The service account's namespace.")
 @click.option("--serviceaccount", required=True, help="The service account's name.")
 @click.option(
     "--audience",
-    default="sts.amazonaws.com",
+    default=IRSA_AUDIENCE,
     show_default=True,
-    help="The token's audience (IRSA uses sts.amazonaws.com).",
+    help=f"The token's audience (IRSA uses {IRSA_AUDIENCE}).",
 )
 @click.option(
     "--duration",
@@ -246,14 +278,18 @@ def token(
     the token is bound to no pod. For a token the cluster itself issues, bound to its service
     account, use `kubectl create token SA --audience sts.amazonaws.com` with a kubeconfig
     from `kubetrust sandbox kubeconfig`.
+
+    \b
+    Example:
+      kubetrust sandbox token --cluster ci-cluster --namespace ci-namespace \\
+          --serviceaccount ci-serviceaccount > token.jwt
     """
     import time
     import uuid
 
     from kubetrust.sandbox.eks import clusters
 
-    directory = resolve_state_dir(state_dir)
-    running_facts(directory)
+    directory = running_sandbox(state_dir).state_dir
     try:
         record = clusters.find(directory, cluster, account)
         uid = str(

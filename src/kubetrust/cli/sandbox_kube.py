@@ -12,31 +12,35 @@ import contextlib
 import json
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubetrust import errors
-from kubetrust.cli.sandbox_state import resolve_state_dir, running_facts, state_dir_option
+from kubetrust.cli.options import state_dir_option
+from kubetrust.cli.sandbox_state import running_sandbox
+
+if TYPE_CHECKING:
+    from kubetrust.sandbox.client.handle import Sandbox
 
 
-def _cluster(directory: Path, name: str, account: str | None) -> tuple[dict[str, Any], Any]:
-    """The running sandbox's facts and the record of its cluster ``name``."""
+def _cluster(state_dir: Path | None, name: str, account: str | None) -> tuple[Sandbox, Any]:
+    """The running sandbox and the record of its cluster ``name``."""
     from kubetrust.sandbox.eks import clusters
 
-    facts = running_facts(directory)
+    sandbox = running_sandbox(state_dir)
     try:
-        return facts, clusters.find(directory, name, account)
+        return sandbox, clusters.find(sandbox.state_dir, name, account)
     except errors.KubetrustError as exc:
         raise click.ClickException(str(exc)) from None
 
 
 @click.command()
-@state_dir_option
+@state_dir_option()
 @click.option("--cluster", required=True, help="The sandbox EKS cluster.")
 @click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
 @click.option(
-    "--file",
+    "--out",
     "path",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
@@ -50,33 +54,27 @@ def kubeconfig(
     It authenticates as EKS's cluster creator does: kubectl runs `kubetrust sandbox
     eks-token`, which presigns an EKS token with the account administrator's keys; the
     cluster verifies and maps it like any other caller. No secret is written to the file.
+
+    \b
+    Example:
+      kubetrust sandbox kubeconfig --cluster ci-cluster --out ci.yaml
+      KUBECONFIG=ci.yaml kubectl get pods -n kube-system
     """
-    import yaml
+    from kubetrust.sandbox.client.handle import kubeconfig_yaml
 
-    from kubetrust.sandbox.client import access
-
-    directory = resolve_state_dir(state_dir)
-    facts, record = _cluster(directory, cluster, account)
-    document = access.admin_kubeconfig(
-        account=record.account,
-        region=record.region,
-        name=record.name,
-        endpoint=record.endpoint,
-        ca_pem=Path(facts["ca_file"]).read_bytes(),
-        state_dir=directory.resolve(),
-    )
-    text = yaml.safe_dump(document, sort_keys=False)
-    if path is None:
-        click.echo(text, nl=False)
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    path.chmod(0o600)
+    sandbox, record = _cluster(state_dir, cluster, account)
+    try:
+        if path is None:
+            click.echo(kubeconfig_yaml(sandbox.kubeconfig(record)), nl=False)
+            return
+        sandbox.write_kubeconfig(record, path)
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {path}; use it with: export KUBECONFIG={shlex.quote(str(path))}", err=True)
 
 
 @click.command(name="eks-token")
-@state_dir_option
+@state_dir_option()
 @click.option("--cluster", required=True, help="The sandbox EKS cluster (x-k8s-aws-id).")
 @click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
 def eks_token_command(state_dir: Path | None, cluster: str, account: str | None) -> None:
@@ -84,23 +82,20 @@ def eks_token_command(state_dir: Path | None, cluster: str, account: str | None)
 
     The exec plugin of `kubetrust sandbox kubeconfig`; like `aws eks get-token`, it makes
     no network call.
+
+    \b
+    Example:
+      kubetrust sandbox eks-token --cluster ci-cluster   # as kubectl runs it
     """
     import os
 
     from kubetrust.sandbox.client import access
 
-    directory = resolve_state_dir(state_dir)
-    facts, record = _cluster(directory, cluster, account)
-    keys = facts.get("accounts", {}).get(record.account)
-    if keys is None:
-        raise click.ClickException(f"account `{record.account}` has no sandbox administrator")
-    token = access.presign_eks_token(
-        facts["endpoint"],
-        record.region,
-        record.name,
-        keys["access_key_id"],
-        keys["secret_access_key"],
-    )
+    sandbox, record = _cluster(state_dir, cluster, account)
+    try:
+        token = sandbox.eks_token(record)
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None
     info = os.environ.get("KUBERNETES_EXEC_INFO", "")
     version = access.EXEC_API_VERSION
     if info:
@@ -112,7 +107,7 @@ def eks_token_command(state_dir: Path | None, cluster: str, account: str | None)
 @click.command(
     name="exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
 )
-@state_dir_option
+@state_dir_option()
 @click.option("--cluster", required=True, help="The sandbox EKS cluster running the pod.")
 @click.option("--account", default=None, help="The cluster's account, if the name is not unique.")
 @click.option(
@@ -143,28 +138,18 @@ def exec_command(
 
     The pod's environment (with the IRSA webhook's injection), its ConfigMap, Secret and
     projected-token volumes (tokens by TokenRequest, refreshed like the kubelet does), a
-    private HOME, and AWS_ENDPOINT_URL pointing at the sandbox. Use `--` before COMMAND:
+    private HOME, and AWS_ENDPOINT_URL pointing at the sandbox. Use `--` before COMMAND.
 
-        kubetrust sandbox exec --cluster ci -n ci-namespace --pod P -- aws sts get-caller-identity
+    \b
+    Example:
+      kubetrust sandbox exec --cluster ci -n ci-namespace --pod P -- aws sts get-caller-identity
     """
     from kubetrust.sandbox import pod as pod_exec
     from kubetrust.sandbox.client import access
 
-    directory = resolve_state_dir(state_dir)
-    facts, record = _cluster(directory, cluster, account)
-    keys = facts["accounts"][record.account]
-    client = access.ClusterClient(
-        record.endpoint,
-        Path(facts["ca_file"]).read_bytes(),
-        lambda: access.presign_eks_token(
-            facts["endpoint"],
-            record.region,
-            record.name,
-            keys["access_key_id"],
-            keys["secret_access_key"],
-        ),
-    )
+    sandbox, record = _cluster(state_dir, cluster, account)
     try:
+        client = sandbox.cluster_client(record)
         found = client.get(f"/api/v1/namespaces/{namespace}/pods/{pod}")
         if found is None:
             raise errors.InputError(f"pod `{namespace}/{pod}` not found in cluster `{cluster}`")
@@ -175,7 +160,7 @@ def exec_command(
             access.PodVolumes(client, found),
             container=container,
             extra_env={
-                "AWS_ENDPOINT_URL": facts["endpoint"],
+                "AWS_ENDPOINT_URL": sandbox.endpoint,
                 "KUBERNETES_SERVICE_HOST": "127.0.0.1",
                 "KUBERNETES_SERVICE_PORT": port,
             },

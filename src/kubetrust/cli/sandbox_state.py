@@ -1,29 +1,32 @@
-"""Finding the sandbox a ``kubetrust sandbox ...`` subcommand acts on: its state directory and,
-when it must be running, the facts it recorded there (endpoint, accounts, CA file).
+"""Finding the sandbox a command acts on: its state directory and, when it must be running,
+one typed handle on it (:class:`kubetrust.sandbox.client.handle.Sandbox`).
 
-Shared by :mod:`kubetrust.cli.sandbox` (the AWS side) and :mod:`kubetrust.cli.sandbox_kube`
-(the Kubernetes side). The sandbox package (moto, werkzeug, cryptography, PyJWT) is imported
-lazily, so that the rest of the CLI works without the ``sandbox`` extra installed.
+Shared by every command that reaches a sandbox: :mod:`kubetrust.cli.sandbox` (the AWS side),
+:mod:`kubetrust.cli.sandbox_kube` (the Kubernetes side), and the ``--sandbox`` inputs of
+``explain``, ``verify`` and the provisioner. The sandbox package (moto, werkzeug,
+cryptography, PyJWT) is imported lazily, so that the rest of the CLI works without the
+``sandbox`` extra installed.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-_STATE_DIR_HELP = "Directory holding this sandbox's state (default: a per-user directory)."
+from kubetrust import errors
+
+if TYPE_CHECKING:
+    from kubetrust.sandbox.client.handle import Sandbox
 
 
-def state_dir_option(function: Any) -> Any:
-    """The ``--state-dir`` option every sandbox subcommand takes."""
-    return click.option(
-        "--state-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help=_STATE_DIR_HELP,
-    )(function)
+def missing_extra(error: ImportError) -> str:
+    """What to say when the ``sandbox`` extra is not installed."""
+    return (
+        f"the sandbox needs the `sandbox` extra ({error.name} is missing): "
+        "pip install 'kubetrust[sandbox]'"
+    )
 
 
 def sandbox_process() -> Any:
@@ -31,23 +34,29 @@ def sandbox_process() -> Any:
     try:
         from kubetrust.sandbox.runtime import process
     except ImportError as exc:  # the sandbox extra is missing
-        raise click.ClickException(
-            f"the sandbox needs the `sandbox` extra ({exc.name} is missing): "
-            "pip install 'kubetrust[sandbox]'"
-        ) from None
+        raise click.ClickException(missing_extra(exc)) from None
     return process
 
 
 def resolve_state_dir(state_dir: Path | None) -> Path:
     """``--state-dir``, else the per-user default."""
-    return state_dir or sandbox_process().default_state_dir()
+    from kubetrust.sandbox.client.state import default_state_dir
+
+    return state_dir or default_state_dir()
 
 
-def running_facts(state_dir: Path) -> dict[str, Any]:
-    """The facts of the sandbox running in ``state_dir``; a usage error if none runs."""
-    facts = sandbox_process().read_state(state_dir)
-    if facts is None:
-        raise click.ClickException(
-            f"no sandbox is running in {state_dir}; start one with `kubetrust sandbox up --detach`"
-        )
-    return dict(facts)
+def connect(state_dir: Path | None) -> Sandbox:
+    """The sandbox running in ``state_dir`` (default: the per-user one);
+    :class:`kubetrust.errors.InputError` saying what to do when none runs there or its state
+    file is damaged."""
+    from kubetrust.sandbox.client import handle
+
+    return handle.connect(resolve_state_dir(state_dir))
+
+
+def running_sandbox(state_dir: Path | None) -> Sandbox:
+    """:func:`connect` for ``kubetrust sandbox`` subcommands: its errors as usage errors."""
+    try:
+        return connect(state_dir)
+    except errors.KubetrustError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -38,7 +38,15 @@ from kubetrust.adapters.verify_pod import (
 )
 from kubetrust.adapters.verify_spec import plans_from_spec
 from kubetrust.cli import inputs
+from kubetrust.cli.options import (
+    endpoint_url_option,
+    output_option,
+    profile_option,
+    sandbox_option,
+    state_dir_option,
+)
 from kubetrust.cli.output import ExitCode
+from kubetrust.cli.sandbox_state import connect
 from kubetrust.explain import verify_model as vm
 
 DEFAULT_REGION = "us-east-1"
@@ -85,21 +93,10 @@ def _plans(kw: dict[str, Any]) -> list[vm.ChainPlan]:
 def _sandbox(kw: dict[str, Any]) -> tuple[AwsAccess, str]:
     """The administrator of the pod's cluster's account, and the cluster's region."""
     from kubetrust.sandbox.eks import clusters
-    from kubetrust.sandbox.runtime import process
 
-    directory = kw["state_dir"] or process.default_state_dir()
-    facts = process.read_state(directory)
-    if facts is None:
-        raise errors.InputError(f"no sandbox is running in {directory}")
-    record = clusters.find(directory, kw["cluster"])
-    keys = facts["accounts"][record.account]
-    access = AwsAccess(
-        access_key_id=keys["access_key_id"],
-        secret_access_key=keys["secret_access_key"],
-        endpoint_url=facts["endpoint"],
-        region=record.region,
-    )
-    return access, record.region
+    sandbox = connect(kw["state_dir"])
+    record = clusters.find(sandbox.state_dir, kw["cluster"])
+    return inputs.sandbox_admin(sandbox, record.account, record.region), record.region
 
 
 def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
@@ -134,15 +131,11 @@ def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
 
 
 @click.command("verify")
-@click.option("--sandbox", "use_sandbox", is_flag=True, help="Verify from a sandbox pod.")
-@click.option(
-    "--state-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The sandbox's state directory (as `kubetrust sandbox`).",
-)
-@click.option("--profile", help="AWS profile: the start (no pod), or who reads the pod.")
+@sandbox_option("start from one of its pods, read as the cluster account's administrator")
+@state_dir_option()
+@profile_option("the start (no pod), or who reads the pod")
 @click.option("--region", help="AWS region of STS and the probes [default: the profile's].")
-@click.option("--endpoint-url", help="Send every AWS call to this endpoint.")
+@endpoint_url_option()
 @click.option(
     "--kubeconfig",
     envvar="KUBECONFIG",
@@ -184,14 +177,18 @@ def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
 @click.option("--target-cluster", help="The cluster of --expect-kube.")
 @click.option("--target-region", help="Its region [default: --region].")
 @click.option("--session-name", default=vm.DEFAULT_SESSION, show_default=True)
-@click.option("--output", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def verify(output: str, **kw: Any) -> None:
+@output_option()
+def verify(output_format: str, **kw: Any) -> None:
     """Run the chain for real: STS per hop, the granted actions, Kubernetes access reviews.
 
     \b
     Read-only: GetCallerIdentity, read probes (ListClusters, ListBuckets...) and
     SelfSubjectAccessReview; nothing is created. A report per link; exit 0 verified,
     2 a check failed, 1 verify could not run, 3 invalid input.
+
+    \b
+    Example:
+      kubetrust verify --sandbox --cluster ci-cluster -n ci-namespace --pod POD -f kubetrust.yaml
     """
     try:
         plans = _plans(kw)
@@ -201,7 +198,7 @@ def verify(output: str, **kw: Any) -> None:
         click.echo(f"error: {error}", err=True)
         unreadable = isinstance(error, (*inputs.READ_ERRORS, VerifyError))
         raise SystemExit(ExitCode.FAILURE if unreadable else ExitCode.INVALID) from None
-    if output == "json":
+    if output_format == "json":
         click.echo(json.dumps(vm.report_json(report), indent=2, default=str))
     else:
         click.echo(vm.report_text(report))

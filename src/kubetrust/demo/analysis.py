@@ -21,13 +21,15 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubetrust.demo import scenario
-from kubetrust.demo.handle import Handle
 from kubetrust.demo.model import Check, Finding, Link, Verdict
 from kubetrust.demo.shell import BIN, Shell
 from kubetrust.demo.verdicts import last_error_line
+
+if TYPE_CHECKING:
+    from kubetrust.sandbox.client.handle import Sandbox
 
 AWS = str(BIN / "aws")
 KUBECTL = str(BIN / "kubectl")
@@ -48,12 +50,12 @@ class OidcFacts:
     provider: Check | None
 
 
-def oidc_link(shell: Shell, handle: Handle) -> OidcFacts:
+def oidc_link(shell: Shell, sandbox: Sandbox) -> OidcFacts:
     """The blog's steps 1-2 as the CI administrator sees them: the cluster's issuer
     (``describe-cluster``), the account's IAM OIDC provider for it, and the issuer's keys."""
     described = shell.run(
         [AWS, "eks", "describe-cluster", "--name", scenario.CI_CLUSTER],
-        env=handle.aws_env(scenario.CI_ACCOUNT),
+        env=sandbox.aws_env(scenario.CI_ACCOUNT),
     )
     if not described.ok:
         return OidcFacts(
@@ -71,9 +73,9 @@ def oidc_link(shell: Shell, handle: Handle) -> OidcFacts:
             "--open-id-connect-provider-arn",
             provider_arn,
         ],
-        env=handle.aws_env(scenario.CI_ACCOUNT),
+        env=sandbox.aws_env(scenario.CI_ACCOUNT),
     )
-    keys = _issuer_keys(shell, issuer, handle.ca_file)
+    keys = _issuer_keys(shell, issuer, sandbox.ca_file)
     verdict, evidence = _oidc_verdict(issuer, provider_arn, provider, keys)
     return OidcFacts(_oidc(verdict, evidence, described, provider, keys), described, provider)
 
@@ -134,13 +136,25 @@ def _get_json(url: str, context: ssl.SSLContext) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- the bundle
 
 
-def collect_bundle(shell: Shell, handle: Handle, oidc: OidcFacts, root: Path) -> list[Check]:
+def kube_env(kubeconfigs: Mapping[str, Path], cluster: str) -> dict[str, str]:
+    """kubectl as the cluster's administrator (its creator), through the kubeconfig the demo
+    wrote with ``kubetrust sandbox kubeconfig``."""
+    return {"KUBECONFIG": str(kubeconfigs[cluster])}
+
+
+def collect_bundle(
+    shell: Shell,
+    sandbox: Sandbox,
+    kubeconfigs: Mapping[str, Path],
+    oidc: OidcFacts,
+    root: Path,
+) -> list[Check]:
     """Write the bundle under ``root`` (docs/explain.md's layout); the commands run in
     parallel. Returns the checks of the commands that failed."""
     ci, target = scenario.CI_ACCOUNT, scenario.TARGET_ACCOUNT
-    ci_aws, target_aws = handle.aws_env(ci), handle.aws_env(target)
-    ci_kube = handle.kube_env(scenario.CI_CLUSTER)
-    target_kube = handle.kube_env(scenario.TARGET_CLUSTER)
+    ci_aws, target_aws = sandbox.aws_env(ci), sandbox.aws_env(target)
+    ci_kube = kube_env(kubeconfigs, scenario.CI_CLUSTER)
+    target_kube = kube_env(kubeconfigs, scenario.TARGET_CLUSTER)
     details = [AWS, "iam", "get-account-authorization-details", "--filter", *_DETAILS]
     jobs: dict[str, tuple[list[str], Mapping[str, str]]] = {
         f"accounts/{ci}/authorization-details.json": (details, ci_aws),
@@ -222,7 +236,7 @@ def analyse(shell: Shell, bundle: Path) -> Analysis:
         "--output",
         "json",
     )
-    drawn = shell.kubetrust("graph", "--bundle", str(bundle), "--format", "mermaid")
+    drawn = shell.kubetrust("graph", "--bundle", str(bundle), "--output", "mermaid")
     problems: list[str] = []
     findings = _parsed(audited, problems, _findings) or []
     why = _parsed(explained, problems, _why) or ""

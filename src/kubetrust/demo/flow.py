@@ -27,12 +27,15 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kubetrust import errors
 from kubetrust.demo import analysis, pod_script, scenario, verdicts
-from kubetrust.demo.handle import Handle
 from kubetrust.demo.model import Check, Kept, Link, Report, Step
 from kubetrust.demo.shell import BIN, Echo, Shell, private_env
+
+if TYPE_CHECKING:
+    from kubetrust.sandbox.client.handle import Sandbox
 
 WAIT_SECONDS = 60
 _STARTING_GRACE_SECONDS = 10.0
@@ -72,7 +75,9 @@ class Demo:
             links=[Link(spec) for spec in scenario.LINKS],
             expected_finding=scenario.EXPECTED_FINDING,
         )
-        self.handle: Handle | None = None
+        self.sandbox: Sandbox | None = None
+        self.kubeconfigs: dict[str, Path] = {}
+        """Cluster name → its administrator's kubeconfig (``kubetrust sandbox kubeconfig``)."""
         self.pods: dict[str, str] = {}
         self.oidc: analysis.OidcFacts | None = None
         self._start_attempted = False
@@ -176,12 +181,9 @@ class Demo:
             str(scenario.WORLD_FILE),
         )
         _require(started)
-        facts = _sandbox_process().read_state(self.state_dir)
-        if facts is None:
-            raise StepFailed(f"the sandbox is not running after `{started.command}`")
-        self.handle = Handle.from_facts(self.state_dir, facts)
-        accounts = ", ".join(sorted(self.handle.admin_keys))
-        return f"accounts {accounts}; AWS endpoint {self.handle.endpoint}"
+        self.sandbox = _connect(self.state_dir, started.command)
+        accounts = ", ".join(self.sandbox.accounts)
+        return f"accounts {accounts}; AWS endpoint {self.sandbox.endpoint}"
 
     def _apply(self) -> str:
         spec = scenario.spec_file()
@@ -203,7 +205,7 @@ class Demo:
         return f"{_relative(spec)}: {report.get('writes', 0)} writes ({', '.join(kinds)})"
 
     def _kubeconfigs(self) -> str:
-        handle = self._handle()
+        self._sandbox()
         for cluster in (scenario.CI_CLUSTER, scenario.TARGET_CLUSTER):
             path = self.work / "kube" / f"{cluster}.yaml"
             _require(
@@ -214,15 +216,15 @@ class Demo:
                     str(self.state_dir),
                     "--cluster",
                     cluster,
-                    "--file",
+                    "--out",
                     str(path),
                 )
             )
-            handle.kubeconfigs[cluster] = path
-        return ", ".join(str(path) for path in handle.kubeconfigs.values())
+            self.kubeconfigs[cluster] = path
+        return ", ".join(str(path) for path in self.kubeconfigs.values())
 
     def _deploy(self) -> str:
-        kube = self._handle().kube_env(scenario.CI_CLUSTER)
+        kube = analysis.kube_env(self.kubeconfigs, scenario.CI_CLUSTER)
         kubectl = str(BIN / "kubectl")
         manifests = (scenario.TEST_DEPLOYMENT, scenario.OTHER_DEPLOYMENT)
         _require(
@@ -251,7 +253,7 @@ class Demo:
 
     # ------------------------------------------------------------------ the links
     def _oidc_link(self) -> list[Link]:
-        self.oidc = analysis.oidc_link(self.shell, self._handle())
+        self.oidc = analysis.oidc_link(self.shell, self._sandbox())
         return [self.oidc.link]
 
     def _positive(self) -> list[Link]:
@@ -309,7 +311,9 @@ class Demo:
         if self.oidc is None:
             raise StepFailed("the OIDC link was not checked")
         bundle = self.work / "bundle"
-        failed = analysis.collect_bundle(self.shell, self._handle(), self.oidc, bundle)
+        failed = analysis.collect_bundle(
+            self.shell, self._sandbox(), self.kubeconfigs, self.oidc, bundle
+        )
         if failed:
             raise StepFailed(f"`{failed[0].command}`: {verdicts.last_error_line(failed[0])}")
         found = analysis.analyse(self.shell, bundle)
@@ -331,21 +335,21 @@ class Demo:
             if current.spec.key == link.spec.key:
                 self.report.links[index] = link
 
-    def _handle(self) -> Handle:
-        if self.handle is None:
+    def _sandbox(self) -> Sandbox:
+        if self.sandbox is None:
             raise StepFailed("the sandbox is not running")
-        return self.handle
+        return self.sandbox
 
     # ------------------------------------------------------------------ the end
     def _finish(self) -> None:
         """Stop the sandbox (or keep it: ``--keep``, unless interrupted), then remove the
         demo's own temporary files."""
-        if self.options.keep and self.handle is not None and not self._interrupted:
+        if self.options.keep and self.sandbox is not None and not self._interrupted:
             self.report.sandbox = "running"
             self.report.kept = Kept(
                 state_dir=str(self.state_dir),
-                kubeconfigs={name: str(path) for name, path in self.handle.kubeconfigs.items()},
-                accounts=tuple(sorted(self.handle.admin_keys)),
+                kubeconfigs={name: str(path) for name, path in self.kubeconfigs.items()},
+                accounts=tuple(self.sandbox.accounts),
                 pod=self.pods.get("test-deployment", ""),
             )
             return
@@ -354,7 +358,7 @@ class Demo:
                 shutil.rmtree(self.work, ignore_errors=True)
             return
         started = time.monotonic()
-        patient = self._interrupted and self.handle is None
+        patient = self._interrupted and self.sandbox is None
         stopped = _stop(self.state_dir, patient=patient)
         detail = "stopped" if stopped else "was not running"
         self._record(Step("stop the sandbox", True, time.monotonic() - started, detail))
@@ -374,6 +378,16 @@ def _sandbox_process() -> Any:
             f"the demo needs the `sandbox` extra ({error.name} is missing): run `make setup`"
         ) from None
     return process
+
+
+def _connect(state_dir: Path, command: str) -> Sandbox:
+    """The sandbox ``command`` started, read from its state file."""
+    from kubetrust.sandbox.client import handle
+
+    try:
+        return handle.connect(state_dir)
+    except errors.KubetrustError as error:
+        raise StepFailed(f"the sandbox is not running after `{command}`: {error}") from None
 
 
 def _directories(state_dir: Path | None) -> tuple[Path, Path]:

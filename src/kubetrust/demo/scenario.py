@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kubetrust.demo.model import LinkSpec, Verdict
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
 
 SCENARIO_DIR = Path(__file__).with_name("scenario")
 EXAMPLE_SPEC = Path(__file__).resolve().parents[3] / "examples" / "seed.yaml"
@@ -38,7 +39,7 @@ SESSION_NAME = "xactarget"
 KUBE_USER = "test-user"
 KUBE_GROUP = "system:masters"
 """What the seed's aws-auth mapping gives the target role in the target cluster."""
-AUDIENCE = "sts.amazonaws.com"
+AUDIENCE = IRSA_AUDIENCE
 TOKEN_PATH = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
 DEPLOYMENTS = {"test-deployment": "test-pod", "other-deployment": "other-pod"}
 """Deployment name → its pods' ``app`` label."""

@@ -35,7 +35,6 @@ from kubetrust.chain import graph, kube_links, links
 from kubetrust.chain import kube_identity as kid
 from kubetrust.explain import trust_analysis as ta
 from kubetrust.explain.access_graph_nodes import (
-    SERVICE_ACCOUNT_PREFIX,
     Node,
     cluster_group,
     identity_node,
@@ -45,8 +44,9 @@ from kubetrust.explain.access_graph_nodes import (
     subjects_node,
 )
 from kubetrust.explain.audit.context import AuditContext
+from kubetrust.model import vocabulary
 from kubetrust.model.aws_auth import RoleMapping
-from kubetrust.model.eks import AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE
+from kubetrust.model.eks import AUDIENCE_ANNOTATION
 from kubetrust.model.iam import Role, User
 from kubetrust.model.topology import Cluster, Topology
 
@@ -183,10 +183,9 @@ def _statement_edges(
 
 def _service_account(subject: str) -> tuple[str, str] | None:
     """``(namespace, name)`` of a literal ``system:serviceaccount:NS:NAME`` subject."""
-    if not subject.startswith(SERVICE_ACCOUNT_PREFIX) or any(w in subject for w in ta.WILDCARDS):
+    if any(w in subject for w in ta.WILDCARDS):
         return None
-    namespace, sep, name = subject.removeprefix(SERVICE_ACCOUNT_PREFIX).partition(":")
-    return (namespace, name) if sep and namespace and name and ":" not in name else None
+    return vocabulary.parse_service_account_subject(subject)
 
 
 def _admitted(statement: ta.IrsaStatement) -> list[tuple[str, Status | None, str]]:
@@ -222,7 +221,9 @@ def _service_account_edge(
     """A service account → role edge, decided exactly as explain decides link 1."""
     account = cluster.service_accounts.get((namespace, name))
     annotated = account.annotations.get(AUDIENCE_ANNOTATION) if account is not None else None
-    workload = links.Workload(cluster.info.name, namespace, name, annotated or DEFAULT_AUDIENCE)
+    workload = links.Workload(
+        cluster.info.name, namespace, name, annotated or vocabulary.IRSA_AUDIENCE
+    )
     link = links.web_identity(topology, cluster, workload, role_arn)
     node = service_account_node(cluster, namespace, name, account)
     source = result.add_node(node, cluster_group(cluster)[1])
@@ -333,7 +334,7 @@ def _aws_auth_edge(
     if winner == f"aws-auth mapRoles {mapping.key}":
         result.add_edge(source, target, Hop.AWS_AUTH, Status.ALLOWED)
         return
-    uses_aws_auth = cluster.info.authentication_mode in ("CONFIG_MAP", "API_AND_CONFIG_MAP")
+    uses_aws_auth = vocabulary.reads_aws_auth(cluster.info.authentication_mode)
     note = _aws_auth_note(mapping.role_arn, uses_aws_auth, winner)
     result.add_edge(source, target, Hop.AWS_AUTH, Status.DENIED, note)
 
@@ -352,7 +353,7 @@ def _entry_edge(
     if winner == f"access entry {view.principal_arn}":
         result.add_edge(source, target, Hop.ACCESS_ENTRY, Status.ALLOWED)
         return
-    if cluster.info.authentication_mode == "CONFIG_MAP":
+    if cluster.info.authentication_mode == vocabulary.CONFIG_MAP:
         note = "ignored: CONFIG_MAP mode reads aws-auth only"
     else:
         note = decided_by[0] if decided_by else "not used"

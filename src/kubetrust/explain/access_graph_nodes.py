@@ -15,9 +15,9 @@ from kubetrust import arn, errors
 from kubetrust.model.eks import ServiceAccount
 from kubetrust.model.iam import Role, User
 from kubetrust.model.topology import Cluster, Topology
+from kubetrust.model.vocabulary import SERVICE_ACCOUNT_PREFIX
 from kubetrust.policy.document import Statement
 
-SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 SHOWN_ACTIONS = 4
 SHOWN_RESOURCES = 2
 SHOWN_STATEMENTS = 6

@@ -40,7 +40,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from kubetrust import errors
+from kubetrust import arn, errors
 from kubetrust.explain.gcpause import paused_gc
 from kubetrust.model import account_dump, aws_auth, eks, kube
 from kubetrust.model.iam import AccountIam, Problem
@@ -48,7 +48,6 @@ from kubetrust.model.topology import AwsProfile, Cluster, OrgPolicies, ResourceP
 from kubetrust.policy import PolicyKind, parse_policy
 from kubetrust.yaml_codec import CODEC, load_all
 
-_ACCOUNT = re.compile(r"[0-9]{12}\Z")
 _MANIFEST_DIRS = ("manifests", "rbac", "serviceaccounts")
 _DATA = (".json", ".yaml", ".yml")
 
@@ -129,7 +128,7 @@ class _Loader:
         return parsed
 
     def account_dir(self, directory: Path) -> None:
-        named = directory.name if _ACCOUNT.match(directory.name) else None
+        named = directory.name if arn.is_account_id(directory.name) else None
         details = directory / "authorization-details.json"
         if not details.is_file():
             raise BundleError(details, "missing (every account directory needs one)")
@@ -373,7 +372,7 @@ def _load(paths: Sequence[Path | str]) -> Topology:
             if entry.is_dir():
                 loader.account_dir(entry)
             elif entry.suffix == ".json":
-                named = entry.stem if _ACCOUNT.match(entry.stem) else None
+                named = entry.stem if arn.is_account_id(entry.stem) else None
                 loader.accounts.append(loader.account_file(entry, named))
         for entry in sorted(clusters.iterdir()) if clusters.is_dir() else []:
             if entry.is_dir():

@@ -17,8 +17,9 @@ from kubetrust.chain import context, graph, paths
 from kubetrust.chain import sts as hops
 from kubetrust.chain.links import Workload
 from kubetrust.explain.fixes import Fix, fix_for
-from kubetrust.model.eks import AUDIENCE_ANNOTATION, DEFAULT_AUDIENCE
+from kubetrust.model.eks import AUDIENCE_ANNOTATION
 from kubetrust.model.topology import Topology
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ def workload_for(
     found = topology.cluster(cluster)
     account = found.service_accounts.get((namespace, name))
     annotated = account.annotations.get(AUDIENCE_ANNOTATION) if account is not None else None
-    return Workload(found.info.name, namespace, name, audience or annotated or DEFAULT_AUDIENCE)
+    return Workload(found.info.name, namespace, name, audience or annotated or IRSA_AUDIENCE)
 
 
 def _check_via(via: Sequence[str]) -> None:

@@ -20,15 +20,16 @@ from kubetrust.chain.links import Link
 from kubetrust.chain.paths import Chain, KubeGoal
 from kubetrust.explain.fix_common import Fix, name_of, statement_json
 from kubetrust.model.topology import Cluster, Topology
+from kubetrust.model.vocabulary import (
+    API,
+    API_AND_CONFIG_MAP,
+    CONFIG_MAP,
+    POLICY_FOR_CLUSTER_ROLE,
+    VIEW_POLICY,
+)
 from kubetrust.yaml_codec import CODEC
 
 _ROLE_ORDER = ("view", "edit", "admin", "cluster-admin")
-_POLICY_FOR = {
-    "view": "AmazonEKSViewPolicy",
-    "edit": "AmazonEKSEditPolicy",
-    "admin": "AmazonEKSAdminPolicy",
-    "cluster-admin": "AmazonEKSClusterAdminPolicy",
-}
 
 
 def aws_action(link: Link, topology: Topology, chain: Chain) -> Fix:
@@ -72,7 +73,7 @@ def kube_identity(link: Link, topology: Topology, chain: Chain) -> Fix:
     name = name_of(canonical)
     broken = _aws_auth_problem(cluster, name, canonical)
     in_aws_auth = cluster.aws_auth is not None and cluster.aws_auth.find_role(canonical)
-    if mode == "API":
+    if mode == API:
         cause = f"cluster `{cluster.name}` authenticates with access entries only (mode API)"
         if in_aws_auth:
             cause += "; its aws-auth entry for the role is ignored"
@@ -91,7 +92,7 @@ def kube_identity(link: Link, topology: Topology, chain: Chain) -> Fix:
     else:
         cause = f"aws-auth of cluster `{cluster.name}` maps no role `{canonical}`"
     action = "add a mapRoles entry"
-    if mode == "API_AND_CONFIG_MAP":
+    if mode == API_AND_CONFIG_MAP:
         action += " (or create an access entry)"
     return Fix(cause, action, snippet)
 
@@ -126,7 +127,7 @@ def _entry_commands(cluster: str, principal: str) -> str:
     return (
         f"aws eks create-access-entry --cluster-name {cluster} --principal-arn {principal}\n"
         f"aws eks associate-access-policy --cluster-name {cluster} --principal-arn {principal} "
-        "--policy-arn arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy "
+        f"--policy-arn {VIEW_POLICY.arn} "
         "--access-scope type=cluster"
     )
 
@@ -172,8 +173,8 @@ def kube_rbac(link: Link, topology: Topology, chain: Chain) -> Fix:
         + (
             f"\n# or, for an access entry: aws eks associate-access-policy --cluster-name "
             f"{cluster.name} --principal-arn {principal} --policy-arn "
-            f"arn:aws:eks::aws:cluster-access-policy/{_POLICY_FOR[role]} --access-scope {scope}"
-            if cluster.info.authentication_mode != "CONFIG_MAP"
+            f"{POLICY_FOR_CLUSTER_ROLE[role].arn} --access-scope {scope}"
+            if cluster.info.authentication_mode != CONFIG_MAP
             else ""
         ),
     )

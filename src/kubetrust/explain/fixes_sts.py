@@ -25,10 +25,9 @@ from kubetrust.explain import trust_analysis as ta
 from kubetrust.explain.fix_common import Fix, closest, name_of, statement_json, unknown_role
 from kubetrust.model.iam import Role
 from kubetrust.model.topology import Topology
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
 from kubetrust.policy import PolicyDocument
 from kubetrust.policy import sts as sts_requests
-
-DEFAULT_AUDIENCE = "sts.amazonaws.com"
 
 
 def web_identity(link: Link, topology: Topology, chain: Chain) -> Fix:
@@ -60,7 +59,7 @@ def web_identity(link: Link, topology: Topology, chain: Chain) -> Fix:
             f'"No OpenIDConnect provider found in your account for {issuer}"',
             f"create the provider in account {account}",
             f"aws iam create-open-id-connect-provider --url {issuer} "
-            f"--client-id-list {DEFAULT_AUDIENCE}",
+            f"--client-id-list {IRSA_AUDIENCE}",
         )
     if link.failure is Failure.AUDIENCE:
         provider = str(facts.get("provider"))
@@ -190,7 +189,7 @@ def _irsa_statement(provider: str, url: str, subject: str) -> dict[str, object]:
         "Effect": "Allow",
         "Principal": {"Federated": provider},
         "Action": "sts:AssumeRoleWithWebIdentity",
-        "Condition": {"StringEquals": {f"{url}:sub": subject, f"{url}:aud": DEFAULT_AUDIENCE}},
+        "Condition": {"StringEquals": {f"{url}:sub": subject, f"{url}:aud": IRSA_AUDIENCE}},
     }
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from kubetrust.chain import graph
 from kubetrust.model.topology import Topology
+from kubetrust.model.vocabulary import POD_IDENTITY_SERVICE
 from kubetrust.policy import PolicyDocument, Statement
 from kubetrust.policy import conditions as policy_conditions
 from kubetrust.policy import principals as policy_principals
@@ -167,7 +168,6 @@ def dangling_ids(document: PolicyDocument, known: Collection[str]) -> list[Dangl
     return found
 
 
-POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
 """The service principal EKS Pod Identity assumes roles as (reference F.1)."""
 
 

@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kubetrust.model.vocabulary import CONFIG_MAP
 from kubetrust.yaml_codec import CODEC
 
 
@@ -197,7 +198,7 @@ def write_cluster(root: Path, cluster: Mapping[str, Any]) -> None:
         "name": name,
         "arn": f"arn:aws:eks:{region}:{account}:cluster/{name}",
         "status": "ACTIVE",
-        "accessConfig": {"authenticationMode": cluster.get("authentication_mode", "CONFIG_MAP")},
+        "accessConfig": {"authenticationMode": cluster.get("authentication_mode", CONFIG_MAP)},
     }
     if cluster.get("issuer"):
         describe["identity"] = {"oidc": {"issuer": cluster["issuer"]}}

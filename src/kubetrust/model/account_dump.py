@@ -26,14 +26,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import re
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kubetrust import arn, errors
 from kubetrust.model.iam import (
-    DEFAULT_MAX_SESSION,
     AccountIam,
     Group,
     ManagedPolicy,
@@ -42,10 +40,10 @@ from kubetrust.model.iam import (
     Role,
     User,
 )
+from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
 from kubetrust.policy import PolicyDocument, PolicyKind, parse_policy
 
 SECTIONS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
-_ACCOUNT = re.compile(r"[0-9]{12}\Z")
 
 
 def looks_like_dump(data: object) -> bool:
@@ -182,7 +180,7 @@ def parse_authorization_details(
     ``account`` is taken from the entities' ARNs when not given; a dump with no entity and
     no ``account`` raises :class:`errors.InputError` (nothing says whose it is).
     """
-    if account is not None and not _ACCOUNT.match(account):
+    if account is not None and not arn.is_account_id(account):
         raise errors.InputError(f"account {errors.shown(account)} is not 12 digits")
     reader = _Reader(account)
     policies = _policies(reader, data)
@@ -257,7 +255,9 @@ def _roles(reader: _Reader, data: Mapping[str, Any]) -> list[Role]:
                 inline=reader.inline(item, "RolePolicyList", where),
                 attached=reader.attached(item, where),
                 boundary_arn=reader.boundary(item),
-                max_session_duration=duration if isinstance(duration, int) else DEFAULT_MAX_SESSION,
+                max_session_duration=duration
+                if isinstance(duration, int)
+                else DEFAULT_ROLE_MAX_SESSION,
                 max_session_known=isinstance(duration, int),
                 instance_profiles=profiles,
                 tags=_tags(item.get("Tags")),

@@ -20,17 +20,13 @@ show; offline, an entry is taken to be bound to the role as it is now.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kubetrust import arn, errors
 from kubetrust.model.iam import Problem
-
-CONFIG_MAP = "CONFIG_MAP"
-DEFAULT_AUDIENCE = "sts.amazonaws.com"
-_ACCOUNT = re.compile(r"[0-9]{12}\Z")
+from kubetrust.model.vocabulary import CONFIG_MAP, service_account_subject
 
 PolicyAssociation = tuple[str, str, tuple[str, ...]]
 """``(policy ARN, "cluster" | "namespace", namespaces)``, as ``AssociateAccessPolicy`` takes."""
@@ -159,7 +155,7 @@ def _provider(item: Mapping[str, Any], account: str | None) -> OidcProvider:
         provider_account = parsed.account
         provider_arn = raw_arn
     elif isinstance(raw_url, str) and raw_url:
-        if account is None or not _ACCOUNT.match(account):
+        if account is None or not arn.is_account_id(account):
             raise errors.InputError(
                 "a provider without Arn needs its account (put the file under "
                 "accounts/<12-digit account>/)"
@@ -255,7 +251,7 @@ def _associations(raw: object, where: str, problems: list[Problem]) -> list[Poli
 
 @dataclass(frozen=True, slots=True)
 class ServiceAccount:
-    """A Kubernetes service account and its IRSA role annotation (C.2), if any."""
+    """A Kubernetes service account and its IRSA role annotation (C.4), if any."""
 
     namespace: str
     name: str
@@ -266,7 +262,7 @@ class ServiceAccount:
     @property
     def subject(self) -> str:
         """The ``sub`` claim of its tokens: ``system:serviceaccount:<ns>:<name>`` (C.1)."""
-        return f"system:serviceaccount:{self.namespace}:{self.name}"
+        return service_account_subject(self.namespace, self.name)
 
 
 ROLE_ANNOTATION = "eks.amazonaws.com/role-arn"

@@ -20,10 +20,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
 from kubetrust.policy import PolicyDocument
-
-DEFAULT_MAX_SESSION = 3600
-"""A role's MaxSessionDuration when the dump does not say (IAM's default, reference A.9)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +74,7 @@ class Role:
     inline: tuple[NamedDocument, ...] = ()
     attached: tuple[str, ...] = ()
     boundary_arn: str | None = None
-    max_session_duration: int = DEFAULT_MAX_SESSION
+    max_session_duration: int = DEFAULT_ROLE_MAX_SESSION  # when the dump does not say (A.9)
     max_session_known: bool = False
     instance_profiles: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)

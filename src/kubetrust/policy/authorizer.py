@@ -41,11 +41,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
-from kubetrust import errors
+from kubetrust import arn, errors
 from kubetrust.policy import evaluator, principals, validate
-from kubetrust.policy.decision import Decision, Outcome, Reason
+from kubetrust.policy.decision import Decision, Outcome, Reason, ReasonKind
 from kubetrust.policy.document import PolicyDocument, PolicyKind
 
 DocumentInput = str | Mapping[str, Any] | PolicyDocument
@@ -61,8 +61,7 @@ _ASSUME_ACTIONS = frozenset(
         "sts:setcontext",
     }
 )
-_ACCOUNT = re.compile(r"[0-9]{12}\Z")
-_ROLE_RESOURCE = re.compile(r"arn:[a-z\-]+:iam::[0-9]{12}:role/")
+_ROLE_RESOURCE = re.compile(rf"arn:[a-z\-]+:iam::{arn.ACCOUNT_ID.pattern}:role/")
 _KMS_KEY = re.compile(r"arn:[a-z\-]+:kms:")
 
 
@@ -148,12 +147,13 @@ class PolicySet:
             if kind not in (PolicyKind.RESOURCE, PolicyKind.TRUST):
                 raise errors.InputError(f"a {kind.value} policy cannot be a resource policy")
             self.resource_is_trust = kind is PolicyKind.TRUST
-            self.resource = _group(kind.value, kind, kind.value, [resource], single=True)
+            side: ReasonKind = "trust" if self.resource_is_trust else "resource"
+            self.resource = _group(side, kind, kind.value, [resource], single=True)
         self._plans: dict[str, _Plan] = {}
 
 
 def _check_account(value: object) -> None:
-    if value is not None and not (isinstance(value, str) and _ACCOUNT.match(value)):
+    if value is not None and not (isinstance(value, str) and arn.is_account_id(value)):
         raise errors.InputError(f"resource account {errors.shown(value)} is not 12 digits")
 
 
@@ -241,7 +241,7 @@ def _parse(document: DocumentInput, kind: PolicyKind, where: str) -> PolicyDocum
 
 
 def _group(
-    kind: str,
+    kind: ReasonKind,
     policy_kind: PolicyKind,
     name: str,
     documents: Iterable[DocumentInput],
@@ -260,7 +260,7 @@ def _group(
 
 
 def _levels(
-    kind: str, policy_kind: PolicyKind, levels: Iterable[Iterable[DocumentInput]]
+    kind: Literal["scp", "rcp"], policy_kind: PolicyKind, levels: Iterable[Iterable[DocumentInput]]
 ) -> tuple[evaluator.StatementGroup, ...]:
     result = []
     for number, level in enumerate(_listed(levels, f"{kind}s")):
@@ -343,7 +343,7 @@ def _resource_account(
 def _arn_account(resource: str) -> str | None:
     """The account field of a resource ARN, if it holds twelve digits."""
     parts = resource.split(":", 5)
-    if len(parts) == 6 and _ACCOUNT.match(parts[4]):
+    if len(parts) == 6 and arn.is_account_id(parts[4]):
         return parts[4]
     return None
 
@@ -607,7 +607,9 @@ _ROOT_ALLOW = Reason(
 )
 
 
-def _implicit(state: evaluator.RequestFacts, kind: str, policy: str, detail: str) -> Decision:
+def _implicit(
+    state: evaluator.RequestFacts, kind: ReasonKind, policy: str, detail: str
+) -> Decision:
     reasons = [Reason(kind, policy, "", "ImplicitDeny", detail), *state.misses]
     return _decision(Outcome.IMPLICIT_DENY, reasons, state)
 

@@ -9,7 +9,17 @@ the CLI as an exit code; both read the same value.
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from typing import Literal, NamedTuple
+
+from kubetrust.policy.document import StatementEffect
+
+ReasonKind = Literal["identity", "resource", "trust", "scp", "rcp", "boundary", "session", "root"]
+"""Which policy a reason comes from: a :class:`~kubetrust.policy.document.PolicyKind`'s value,
+or ``root`` for the account root user's implicit allow (and its refusal to assume roles)."""
+
+Effect = Literal[StatementEffect, "ImplicitDeny", "NotApplicable"]
+"""What a reason says: a statement's effect, ``ImplicitDeny`` for "nothing here allows", or
+``NotApplicable`` for an Allow whose condition did not hold (explain's near miss)."""
 
 
 class Outcome(enum.Enum):
@@ -30,10 +40,10 @@ class Reason(NamedTuple):
     or ``ImplicitDeny`` for "nothing here allows"; ``detail`` says why in words.
     """
 
-    kind: str
+    kind: ReasonKind
     policy: str
     statement: str
-    effect: str
+    effect: Effect
     detail: str
 
     def as_dict(self) -> dict[str, str]:
@@ -62,11 +72,11 @@ class Decision(NamedTuple):
         return self.outcome is Outcome.ALLOW
 
     @property
-    def deciding_kind(self) -> str | None:
+    def deciding_kind(self) -> ReasonKind | None:
         """For a denial, the policy kind AWS would name in its message."""
         if self.outcome is Outcome.ALLOW:
             return None
-        wanted = "Deny" if self.outcome is Outcome.EXPLICIT_DENY else "ImplicitDeny"
+        wanted: Effect = "Deny" if self.outcome is Outcome.EXPLICIT_DENY else "ImplicitDeny"
         for reason in self.reasons:
             if reason.effect == wanted:
                 return reason.kind

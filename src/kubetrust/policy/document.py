@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import Literal
+
+StatementEffect = Literal["Allow", "Deny"]
+"""A statement's ``Effect``."""
 
 
 class PolicyKind(enum.Enum):
@@ -97,7 +101,7 @@ class Statement:
 
     index: int
     sid: str | None
-    effect: str
+    effect: StatementEffect
     action: tuple[str, ...] | None = None
     not_action: tuple[str, ...] | None = None
     resource: tuple[str, ...] | None = None

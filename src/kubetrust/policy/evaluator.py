@@ -22,13 +22,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from kubetrust.policy import conditions, matching, principals
-from kubetrust.policy.decision import Reason
+from kubetrust.policy.decision import Reason, ReasonKind
 from kubetrust.policy.document import PolicyDocument, Statement
 
 _CACHE_LIMIT = 2048
 
 
-_PRINCIPAL_KINDS = frozenset({"resource", "trust", "rcp"})
+_PRINCIPAL_KINDS: frozenset[ReasonKind] = frozenset({"resource", "trust", "rcp"})
 
 
 class RequestFacts:
@@ -76,7 +76,9 @@ class CompiledStatement:
         "source",
     )
 
-    def __init__(self, source: Statement, kind: str, policy: str, variables_enabled: bool) -> None:
+    def __init__(
+        self, source: Statement, kind: ReasonKind, policy: str, variables_enabled: bool
+    ) -> None:
         self.source = source
         self.kind = kind
         self.policy = policy
@@ -200,7 +202,7 @@ class StatementGroup:
     __slots__ = ("_by_action", "kind", "name", "statements")
 
     def __init__(
-        self, kind: str, name: str, documents: Sequence[tuple[str, PolicyDocument]]
+        self, kind: ReasonKind, name: str, documents: Sequence[tuple[str, PolicyDocument]]
     ) -> None:
         self.kind = kind
         self.name = name

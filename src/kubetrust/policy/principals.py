@@ -46,7 +46,6 @@ from types import MappingProxyType
 from kubetrust import arn, errors
 from kubetrust.policy.document import PrincipalBlock
 
-_ACCOUNT_ID = re.compile(r"[0-9]{12}\Z")
 UNIQUE_ID = re.compile(r"(AROA|AIDA)[A-Z0-9]{12,124}\Z")
 """A role's or user's unique id as a principal (A.9; IAM's ``idType``: 16–128 characters)."""
 UNIQUE_ID_KINDS = {"AROA": "role", "AIDA": "user"}
@@ -182,7 +181,7 @@ def _named_caller(text: str) -> Caller:
         return Caller(text=text, kind="web-identity", account=None)
     if re.fullmatch(r"[a-z0-9][a-z0-9.\-]*\.amazonaws\.com(\.cn)?", lowered):
         return Caller(text=text, kind="service", account=None)
-    if _ACCOUNT_ID.match(text):
+    if arn.is_account_id(text):
         raise errors.InputError(
             f"request principal `{text}` is an account id; name the caller, e.g. "
             f"`arn:aws:iam::{text}:root`"
@@ -271,7 +270,7 @@ class PrincipalMatcher:
         exact: set[str] = set()
         unique_ids: set[str] = set()
         for entry in block.aws:
-            if _ACCOUNT_ID.match(entry):
+            if arn.is_account_id(entry):
                 accounts.add(("*", entry))
                 continue
             if UNIQUE_ID.match(entry):

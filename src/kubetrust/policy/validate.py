@@ -43,6 +43,7 @@ from kubetrust.policy.document import (
     PolicyKind,
     PrincipalBlock,
     Statement,
+    StatementEffect,
 )
 
 SYNTAX = "Syntax errors in policy."
@@ -223,7 +224,7 @@ def _statement(raw: object, index: int, kind: PolicyKind) -> Statement:
     )
 
 
-def _effect(raw: Mapping[str, Any], where: str) -> str:
+def _effect(raw: Mapping[str, Any], where: str) -> StatementEffect:
     if "Effect" not in raw:
         _fail(MISSING_EFFECT, f"{where}.Effect", "every statement needs `Allow` or `Deny`")
     effect = raw["Effect"]
@@ -233,7 +234,7 @@ def _effect(raw: Mapping[str, Any], where: str) -> str:
             f"{where}.Effect",
             f"{errors.shown(effect)} is not `Allow` or `Deny` (case matters)",
         )
-    return str(effect)
+    return "Allow" if effect == "Allow" else "Deny"
 
 
 def _string_list(value: object, path: str) -> tuple[str, ...]:
@@ -404,7 +405,7 @@ def _aws_principal(value: str, path: str) -> str:
     """
     if "*" in value or "?" in value:
         _fail(BAD_PRINCIPAL, path, f"`{value}`: a wildcard may only stand alone as `*`")
-    if re.fullmatch(r"[0-9]{12}", value):
+    if arn.is_account_id(value):
         return value
     if principals.unique_id_kind(value) is not None:
         return value
@@ -447,7 +448,7 @@ def _principal_arn_problem(parsed: arn.Arn) -> str | None:
     ``root``, a missing or malformed name, a session ARN without its session."""
     if parsed.region:
         return f"IAM and STS ARNs have no region (`{parsed.region}`)"
-    if not re.fullmatch(r"[0-9]{12}", parsed.account):
+    if not arn.is_account_id(parsed.account):
         return "the account must be 12 digits"
     kind, resource = parsed.resource_type, parsed.resource
     if kind == "root":

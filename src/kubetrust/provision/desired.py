@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kubetrust.model.aws_auth import RoleMapping
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
 from kubetrust.provision import documents, rules
 from kubetrust.provision.ports import AccessPolicy, ClusterInfo, ClusterRef, Ports, ProvisionError
 from kubetrust.provision.resources import (
@@ -173,7 +174,7 @@ def _iam(spec: Spec, facts: Facts) -> list[Item]:
 
 
 def _provider(account: str, issuer: str, tags: Mapping[str, str], unit: str) -> Item:
-    provider = OidcProvider(account, issuer, (documents.STS_AUDIENCE,), tags)
+    provider = OidcProvider(account, issuer, (IRSA_AUDIENCE,), tags)
     return Item(provider, unit, Phase.OIDC_PROVIDER)
 
 

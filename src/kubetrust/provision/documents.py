@@ -18,8 +18,9 @@ from typing import Any
 
 import yaml
 
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
+
 VERSION = "2012-10-17"
-STS_AUDIENCE = "sts.amazonaws.com"
 TOKEN_FILE = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
 """Where the pod identity webhook mounts the projected token (reference C.4)."""
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
@@ -45,7 +46,7 @@ def oidc_provider_arn(account: str, issuer_url: str, partition: str = "aws") -> 
 
 
 def web_identity_trust(
-    provider_arn: str, issuer_url: str, subjects: Sequence[str], audience: str = STS_AUDIENCE
+    provider_arn: str, issuer_url: str, subjects: Sequence[str], audience: str = IRSA_AUDIENCE
 ) -> dict[str, Any]:
     """The IRSA trust: only these service accounts' tokens, with the STS audience.
 

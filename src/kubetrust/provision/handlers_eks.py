@@ -10,12 +10,11 @@ the spec (use ``awsAuth``) or in the cluster, not something to change silently.
 
 from __future__ import annotations
 
+from kubetrust.model.vocabulary import reads_access_entries
 from kubetrust.provision.changes import Action, Change, unified
 from kubetrust.provision.context import Context, Observer
 from kubetrust.provision.ports import AccessPolicy, LiveAccessEntry, ProvisionError
 from kubetrust.provision.resources import AccessEntry, Item
-
-API_MODES = ("API", "API_AND_CONFIG_MAP")
 
 
 def _text(username: str | None, groups: tuple[str, ...], policies: tuple[AccessPolicy, ...]) -> str:
@@ -37,7 +36,8 @@ class AccessEntryHandler:
     def observe(self, item: Item, observer: Observer) -> Change:
         entry = item.resource
         assert isinstance(entry, AccessEntry)
-        if entry.authentication_mode and entry.authentication_mode not in API_MODES:
+        mode = entry.authentication_mode
+        if mode and not reads_access_entries(mode):
             return Change(
                 Action.NOOP,
                 item,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from kubetrust.model.vocabulary import API
 from kubetrust.provision import awsauth, documents
 from kubetrust.provision.changes import Action, Change, render_data, unified
 from kubetrust.provision.context import Context, Observer
@@ -185,7 +186,7 @@ class AwsAuthHandler:
     def observe(self, item: Item, observer: Observer) -> Change:
         entry = item.resource
         assert isinstance(entry, AwsAuthEntry)
-        if entry.authentication_mode == "API":
+        if entry.authentication_mode == API:
             return Change(
                 Action.NOOP,
                 item,

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from kubetrust import errors
+from kubetrust.model.vocabulary import CONFIG_MAP
 
 
 class ProvisionError(errors.KubetrustError):
@@ -55,7 +56,7 @@ class ClusterInfo:
     endpoint: str
     ca_data: str
     issuer: str
-    authentication_mode: str = "CONFIG_MAP"
+    authentication_mode: str = CONFIG_MAP
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,18 +24,25 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, PrivateAttr
 from pydantic.alias_generators import to_camel
 
+from kubetrust import arn
+from kubetrust.model import vocabulary
+from kubetrust.model.fields import AccountId, ClusterName, Region, RoleName, SessionDuration
+
 API_VERSION = "kubetrust.dev/v1alpha1"
 KIND = "CrossAccountAccess"
 DEFAULT_AWS_CONFIG_MAP = "awsconfig-configmap"
 DEFAULT_KUBECONFIG_MAP = "kubetrust-kubeconfig"
-ACCESS_POLICY_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"
-ACCESS_POLICY_NAMES = (
-    "AmazonEKSClusterAdminPolicy",
-    "AmazonEKSAdminPolicy",
-    "AmazonEKSEditPolicy",
-    "AmazonEKSViewPolicy",
-    "AmazonEKSAdminViewPolicy",
+ACCESS_POLICY_NAMES = tuple(
+    policy.name
+    for policy in (
+        vocabulary.CLUSTER_ADMIN_POLICY,
+        vocabulary.ADMIN_POLICY,
+        vocabulary.EDIT_POLICY,
+        vocabulary.VIEW_POLICY,
+        vocabulary.ADMIN_VIEW_POLICY,
+    )
 )
+"""The access policies a spec may name without their ARN."""
 """The general-purpose EKS access policies (reference E.4); other ARNs are accepted as ARNs."""
 RESERVED_USERNAME_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
 
@@ -51,24 +58,6 @@ def _check(pattern: str, message: str) -> Callable[[str], str]:
     return check
 
 
-AccountId = Annotated[
-    str, AfterValidator(_check(r"[0-9]{12}", "`{value}` is not an AWS account id (12 digits)"))
-]
-Region = Annotated[
-    str,
-    AfterValidator(
-        _check(r"[a-z]{2}(-[a-z]+)+-[0-9]+", "`{value}` is not an AWS region (like `us-east-1`)")
-    ),
-]
-RoleName = Annotated[
-    str,
-    AfterValidator(
-        _check(
-            r"[\w+=,.@-]{1,64}",
-            "`{value}` is not a valid IAM role name (1-64 characters: letters, digits and +=,.@_-)",
-        )
-    ),
-]
 SessionName = Annotated[
     str,
     AfterValidator(
@@ -76,16 +65,6 @@ SessionName = Annotated[
             r"[\w+=,.@-]{2,64}",
             "`{value}` is not a valid role session name (2-64 characters: letters, digits "
             "and +=,.@_-)",
-        )
-    ),
-]
-ClusterName = Annotated[
-    str,
-    AfterValidator(
-        _check(
-            r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}",
-            "`{value}` is not a valid EKS cluster name (1-100 characters: letters, digits, "
-            "- and _, starting with a letter or digit)",
         )
     ),
 ]
@@ -122,25 +101,19 @@ ManagedPolicyArn = Annotated[
     str,
     AfterValidator(
         _check(
-            r"arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/[\w+=,.@/-]+",
+            rf"arn:aws[a-z-]*:iam::({arn.ACCOUNT_ID.pattern}|aws):policy/[\w+=,.@/-]+",
             "`{value}` is not a managed policy ARN (arn:aws:iam::ACCOUNT|aws:policy/NAME)",
         )
     ),
 ]
 
 
-def _duration(value: int) -> int:
-    if not 3600 <= value <= 43200:
-        raise ValueError(f"{value} is not a valid max session duration (3600 to 43200 seconds)")
-    return value
-
-
-SessionDuration = Annotated[int, AfterValidator(_duration)]
-
-
 def _access_policy(value: str) -> str:
     if value in ACCESS_POLICY_NAMES or re.fullmatch(
-        r"arn:aws[a-z-]*:eks::aws:cluster-access-policy/[A-Za-z0-9]+", value
+        r"arn:aws[a-z-]*:"
+        + re.escape(vocabulary.ACCESS_POLICY_ARN_AFTER_PARTITION)
+        + r"[A-Za-z0-9]+",
+        value,
     ):
         return value
     raise ValueError(
@@ -170,7 +143,7 @@ class ServiceAccountRef(_Model):
     @property
     def subject(self) -> str:
         """The ``sub`` claim of its tokens (reference C.1)."""
-        return f"system:serviceaccount:{self.namespace}:{self.name}"
+        return vocabulary.service_account_subject(self.namespace, self.name)
 
 
 class ConfigMapRef(_Model):
@@ -190,7 +163,7 @@ class Source(_Model):
     oidc_issuer: IssuerUrl | None = None
     service_accounts: tuple[ServiceAccountRef, ...]
     role_name: RoleName | None = None
-    max_session_duration: SessionDuration = 3600
+    max_session_duration: SessionDuration = vocabulary.DEFAULT_ROLE_MAX_SESSION
     aws_config_map: ConfigMapRef = ConfigMapRef.model_validate({"name": DEFAULT_AWS_CONFIG_MAP})
     kubeconfig_map: ConfigMapRef = ConfigMapRef.model_validate({"name": DEFAULT_KUBECONFIG_MAP})
     profile: str | None = None
@@ -213,7 +186,11 @@ class AccessPolicyRef(_Model):
 
     @property
     def arn(self) -> str:
-        return self.policy if self.policy.startswith("arn:") else ACCESS_POLICY_PREFIX + self.policy
+        return (
+            self.policy
+            if self.policy.startswith("arn:")
+            else vocabulary.ACCESS_POLICY_ARN_PREFIX + self.policy
+        )
 
 
 class AccessEntryAccess(_Model):
@@ -248,7 +225,7 @@ class Target(_Model):
     name: DnsLabel
     account: AccountId
     role_name: RoleName
-    max_session_duration: SessionDuration = 3600
+    max_session_duration: SessionDuration = vocabulary.DEFAULT_ROLE_MAX_SESSION
     session_name: SessionName | None = None
     permissions: Permissions = Permissions()
     clusters: tuple[TargetCluster, ...] = ()

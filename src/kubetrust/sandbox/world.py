@@ -32,8 +32,12 @@ its own; the management account has none (SCPs and RCPs do not bind it). Without
 organizations were modelled): they bind, but no account is a member of an organization,
 so ``aws:PrincipalOrgID``, ``aws:ResourceOrgID`` and their paths stay absent.
 
-Validation is strict: unknown keys, malformed account ids and malformed policies are
-rejected with the file and the place, before the sandbox starts.
+Validation is strict (pydantic models, :class:`WorldFile`, with the field types the spec
+shares, :mod:`kubetrust.model.fields`): unknown keys, malformed ids and names, values of
+the wrong type (an unquoted account id is a YAML number) and malformed policies are
+rejected with the file and the place (``world.yaml: accounts[1].id: ...``), every field
+problem at once, before the sandbox starts; then the rules that span fields (unique
+account ids, the organization's tree, levels only where they can bind).
 """
 
 from __future__ import annotations
@@ -44,19 +48,24 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 
 from kubetrust import errors
 from kubetrust.chain import context
-from kubetrust.policy import PolicyKind, parse_policy
-from kubetrust.sandbox.world_org import Organization, parse_organization
+from kubetrust.model import fields
+from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
+from kubetrust.sandbox.world_org import (
+    Organization,
+    OrganizationEntry,
+    WorldModel,
+    build_organization,
+)
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNTS = (("111111111111", "ci"), ("222222222222", "target"))
-_ACCOUNT = re.compile(r"[0-9]{12}\Z")
-_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +76,7 @@ class RoleSpec:
     trust: Mapping[str, Any]
     policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     path: str = "/"
-    max_session_duration: int = 3600
+    max_session_duration: int = DEFAULT_ROLE_MAX_SESSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +114,78 @@ class World:
         return self.organization.membership(account_id)
 
 
+BucketName = Annotated[
+    str,
+    AfterValidator(
+        fields.matching(
+            r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]",
+            "{value} is not a valid S3 bucket name (3-63 lowercase letters, digits, . and -, "
+            "starting and ending with a letter or digit)",
+        )
+    ),
+]
+RolePath = Annotated[
+    str,
+    AfterValidator(
+        fields.matching(
+            r"/(.*/)?", "{value} is not a role path (it starts and ends with `/`)", re.DOTALL
+        )
+    ),
+]
+
+
+def _a_level(value: object) -> object:
+    """``scps: [document]`` for ``scps: [[document]]`` is the likely slip: name it."""
+    if isinstance(value, Mapping):
+        raise ValueError(
+            "must be a level: a list of policy documents (an account's `scps`/`rcps` "
+            "is a list of levels)"
+        )
+    return value
+
+
+ScpLevel = Annotated[list[fields.ServiceControlPolicy], BeforeValidator(_a_level)]
+RcpLevel = Annotated[list[fields.ResourceControlPolicy], BeforeValidator(_a_level)]
+
+
+def _accounts_listed(accounts: list[AccountEntry]) -> list[AccountEntry]:
+    if not accounts:
+        raise ValueError("must be a non-empty list (omit it for the default accounts)")
+    return accounts
+
+
+class RoleEntry(WorldModel):
+    """A role of an account (:class:`RoleSpec`): trust and inline policies are checked as
+    IAM checks them."""
+
+    name: fields.RoleName
+    trust: fields.TrustPolicy
+    policies: dict[str, fields.IdentityPolicy] = Field(default_factory=dict)
+    path: RolePath = "/"
+    max_session_duration: fields.SessionDuration = DEFAULT_ROLE_MAX_SESSION
+
+
+class AccountEntry(WorldModel):
+    """An account (:class:`Account`); ``scps``/``rcps`` are its own levels, each a list of
+    documents."""
+
+    id: fields.AccountId
+    name: str | None = None
+    scps: list[ScpLevel] | None = None
+    rcps: list[RcpLevel] | None = None
+    roles: list[RoleEntry] = Field(default_factory=list)
+    buckets: list[BucketName] = Field(default_factory=list)
+    clusters: list[fields.ClusterName] = Field(default_factory=list)
+
+
+class WorldFile(WorldModel):
+    """A whole world file (module doc)."""
+
+    region: fields.Region = DEFAULT_REGION
+    accounts: Annotated[list[AccountEntry], AfterValidator(_accounts_listed)] | None = None
+    organization: OrganizationEntry | None = None
+
+
 def load_world(path: Path | None) -> World:
     """The default world, or the one described in ``path`` (see module doc)."""
     if path is None:
@@ -121,44 +202,96 @@ def load_world(path: Path | None) -> World:
 
 
 def parse_world(raw: object, where: str = "world") -> World:
+    """The world ``raw`` describes; ``where`` names it in messages. Every field problem is
+    reported, one line each; then the first problem of the rules that span fields."""
     if not isinstance(raw, Mapping):
-        raise errors.InputError(f"{where}: a world must be a mapping")
-    _no_unknown(raw, {"region", "accounts", "organization"}, where)
-    region = raw.get("region", DEFAULT_REGION)
-    if not isinstance(region, str) or not _REGION.match(region):
-        raise errors.InputError(f"{where}: region {errors.shown(region)} is not a region name")
-    items = raw.get("accounts")
-    if items is None:
+        raise errors.InputError(
+            f"{where}: a world must be a mapping (`region`, `accounts`, `organization`)"
+        )
+    try:
+        entry = WorldFile.model_validate(dict(raw))
+    except ValidationError as error:
+        failures = (fields.describe(detail, WorldFile) for detail in error.errors())
+        raise errors.InputError("\n".join(f.line(where) for f in failures)) from None
+    return _world(entry, where)
+
+
+def _world(entry: WorldFile, where: str) -> World:
+    if entry.accounts is None:
         accounts = World().accounts
-    elif not isinstance(items, list) or not items:
-        raise errors.InputError(f"{where}: `accounts` must be a non-empty list")
     else:
-        accounts = tuple(_account(item, f"{where}: accounts[{i}]") for i, item in enumerate(items))
-    ids = [a.id for a in accounts]
-    if len(set(ids)) != len(ids):
-        raise errors.InputError(f"{where}: account ids must be unique")
-    if raw.get("organization") is None:
-        return World(region=region, accounts=accounts)
-    organization = parse_organization(raw["organization"], set(ids), f"{where}: organization")
-    accounts = tuple(_in_organization(a, organization, where) for a in accounts)
-    return World(region=region, accounts=accounts, organization=organization)
+        accounts = tuple(_account(account) for account in entry.accounts)
+    seen: set[str] = set()
+    for index, account in enumerate(accounts):
+        if account.id in seen:
+            raise errors.InputError(
+                fields.located(
+                    where,
+                    ("accounts", index, "id"),
+                    f"account {account.id} appears twice (account ids must be unique)",
+                )
+            )
+        seen.add(account.id)
+    if entry.organization is None:
+        return World(region=entry.region, accounts=accounts)
+    organization = build_organization(entry.organization, seen, where)
+    accounts = tuple(
+        _in_organization(account, organization, where, index)
+        for index, account in enumerate(accounts)
+    )
+    return World(region=entry.region, accounts=accounts, organization=organization)
 
 
-def _in_organization(account: Account, organization: Organization, where: str) -> Account:
+def _account(entry: AccountEntry) -> Account:
+    return Account(
+        id=entry.id,
+        name=entry.id if entry.name is None else entry.name,
+        scps=_levels(entry.scps),
+        rcps=_levels(entry.rcps),
+        roles=tuple(
+            RoleSpec(
+                role.name, role.trust, dict(role.policies), role.path, role.max_session_duration
+            )
+            for role in entry.roles
+        ),
+        buckets=tuple(entry.buckets),
+        clusters=tuple(entry.clusters),
+    )
+
+
+def _levels(levels: list[list[dict[str, Any]]] | None) -> tuple[tuple[str, ...], ...]:
+    """Levels as JSON text (:attr:`Account.scps`)."""
+    return tuple(
+        tuple(json.dumps(document, sort_keys=True) for document in level) for level in levels or ()
+    )
+
+
+def _in_organization(
+    account: Account, organization: Organization, where: str, index: int
+) -> Account:
     """``account`` with its organization levels before its own (module doc); the
     management account's own levels are refused: nothing would ever apply them."""
+    at: fields.Loc = ("accounts", index)
     if account.id == organization.management_account:
         if account.scps or account.rcps:
             raise errors.InputError(
-                f"{where}: account {account.id} is the management account: SCPs and RCPs "
-                "do not apply to it (remove its `scps`/`rcps`)"
+                fields.located(
+                    where,
+                    at,
+                    f"account {account.id} is the management account: SCPs and RCPs do not "
+                    "apply to it (remove its `scps`/`rcps`)",
+                )
             )
         return account
     if account.id not in organization.paths:
         if account.scps or account.rcps:
             raise errors.InputError(
-                f"{where}: account {account.id} is not in the organization: SCPs and RCPs "
-                "bind only its members (place it in the root or an OU)"
+                fields.located(
+                    where,
+                    at,
+                    f"account {account.id} is not in the organization: SCPs and RCPs bind "
+                    "only its members (place it in the root or an OU)",
+                )
             )
         return account
     return dataclasses.replace(
@@ -166,108 +299,6 @@ def _in_organization(account: Account, organization: Organization, where: str) -
         scps=tuple(organization.scps.get(account.id, ())) + account.scps,
         rcps=tuple(organization.rcps.get(account.id, ())) + account.rcps,
     )
-
-
-def _no_unknown(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = [k for k in raw if k not in allowed]
-    if unknown:
-        raise errors.InputError(f"{where}: unknown key {errors.shown(unknown[0])}")
-
-
-def _account(raw: object, where: str) -> Account:
-    if not isinstance(raw, Mapping):
-        raise errors.InputError(f"{where}: an account must be a mapping")
-    _no_unknown(raw, {"id", "name", "scps", "rcps", "roles", "buckets", "clusters"}, where)
-    account_id = raw.get("id")
-    if not isinstance(account_id, str) or not _ACCOUNT.match(account_id):
-        raise errors.InputError(
-            f"{where}: id {errors.shown(account_id)} must be 12 digits (quote it in YAML)"
-        )
-    name = raw.get("name", account_id)
-    if not isinstance(name, str):
-        raise errors.InputError(f"{where}: name must be a string")
-    return Account(
-        id=account_id,
-        name=name,
-        scps=_levels(raw.get("scps"), PolicyKind.SCP, f"{where}.scps"),
-        rcps=_levels(raw.get("rcps"), PolicyKind.RCP, f"{where}.rcps"),
-        roles=tuple(
-            _role(r, f"{where}.roles[{i}]") for i, r in enumerate(_list(raw, "roles", where))
-        ),
-        buckets=tuple(_names(raw, "buckets", where, _BUCKET)),
-        clusters=tuple(_names(raw, "clusters", where, _CLUSTER)),
-    )
-
-
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
-_CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,99}\Z")
-_ROLE = re.compile(r"[A-Za-z0-9+=,.@_\-]{1,64}\Z")
-
-
-def _list(raw: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = raw.get(key, [])
-    if not isinstance(value, list):
-        raise errors.InputError(f"{where}: `{key}` must be a list")
-    return value
-
-
-def _names(raw: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str]) -> list[str]:
-    names = _list(raw, key, where)
-    for index, name in enumerate(names):
-        if not isinstance(name, str) or not pattern.match(name):
-            raise errors.InputError(
-                f"{where}.{key}[{index}]: {errors.shown(name)} is not a valid {key[:-1]} name"
-            )
-    return names
-
-
-def _role(raw: object, where: str) -> RoleSpec:
-    if not isinstance(raw, Mapping):
-        raise errors.InputError(f"{where}: a role must be a mapping")
-    _no_unknown(raw, {"name", "trust", "policies", "path", "max_session_duration"}, where)
-    name = raw.get("name")
-    if not isinstance(name, str) or not _ROLE.match(name):
-        raise errors.InputError(f"{where}: name {errors.shown(name)} is not a role name")
-    trust = raw.get("trust")
-    _document(trust, PolicyKind.TRUST, f"{where}.trust")
-    policies = raw.get("policies", {})
-    if not isinstance(policies, Mapping):
-        raise errors.InputError(f"{where}.policies: must map policy names to documents")
-    for policy_name, document in policies.items():
-        _document(document, PolicyKind.IDENTITY, f"{where}.policies.{policy_name}")
-    path = raw.get("path", "/")
-    if not isinstance(path, str) or not path.startswith("/") or not path.endswith("/"):
-        raise errors.InputError(f"{where}.path: must start and end with `/`")
-    duration = raw.get("max_session_duration", 3600)
-    if not isinstance(duration, int) or not 3600 <= duration <= 43200:
-        raise errors.InputError(f"{where}.max_session_duration: 3600 to 43200 seconds")
-    assert isinstance(trust, Mapping)
-    return RoleSpec(name, trust, dict(policies), path, duration)
-
-
-def _document(document: object, kind: PolicyKind, where: str) -> None:
-    if not isinstance(document, Mapping):
-        raise errors.InputError(f"{where}: must be a policy document (a mapping)")
-    try:
-        parse_policy(document, kind)
-    except errors.PolicyParseError as exc:
-        raise errors.InputError(f"{where}: {exc}") from None
-
-
-def _levels(raw: object, kind: PolicyKind, where: str) -> tuple[tuple[str, ...], ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(level, list) for level in raw):
-        raise errors.InputError(f"{where}: must be a list of levels, each a list of documents")
-    levels: list[tuple[str, ...]] = []
-    for number, level in enumerate(raw):
-        for index, document in enumerate(level):
-            try:
-                parse_policy(document, kind)
-            except errors.PolicyParseError as exc:
-                raise errors.InputError(f"{where}[{number}][{index}]: {exc}") from None
-        levels.append(tuple(json.dumps(document, sort_keys=True) for document in level))
-    return tuple(levels)
 
 
 def levels_of(account: Account | None, which: str) -> Sequence[Sequence[str]]:

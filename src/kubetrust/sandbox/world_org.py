@@ -25,23 +25,95 @@ SCPs and RCPs pages; reference A.1).
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, NoReturn, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from kubetrust import errors
 from kubetrust.chain import context
-from kubetrust.policy import PolicyKind, parse_policy
-
-_ORG = re.compile(r"o-[a-z0-9]{10,32}\Z")
-_ROOT = re.compile(r"r-([0-9a-z]{4,32})\Z")
-_OU = re.compile(r"ou-([0-9a-z]{4,32})-[a-z0-9]{8,32}\Z")
-_ACCOUNT = re.compile(r"[0-9]{12}\Z")
-_ORG_KEYS = {"id", "root", "management_account", "scps", "rcps", "accounts", "ous"}
-_OU_KEYS = {"id", "name", "scps", "rcps", "accounts", "ous"}
+from kubetrust.model import fields
 
 Level = tuple[str, ...]
+_T = TypeVar("_T")
+
+
+class WorldModel(BaseModel):
+    """A block of the world file: its keys as written (snake_case), none unknown, each
+    value of its own type (strict: an unquoted YAML number is not an id), immutable."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+OrganizationId = Annotated[
+    str,
+    AfterValidator(
+        fields.matching(
+            r"o-[a-z0-9]{10,32}",
+            "{value} is not an organization id (`o-` and 10 to 32 lowercase letters or digits)",
+        )
+    ),
+]
+RootId = Annotated[
+    str,
+    AfterValidator(
+        fields.matching(
+            r"r-[0-9a-z]{4,32}",
+            "{value} is not a root id (`r-` and 4 to 32 lowercase letters or digits)",
+        )
+    ),
+]
+OuId = Annotated[
+    str,
+    AfterValidator(
+        fields.matching(
+            r"ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}",
+            "{value} is not an OU id (`ou-`, its root's id without `r-`, `-` and 8 to 32 "
+            "lowercase letters or digits)",
+        )
+    ),
+]
+
+
+def _attached(documents: list[_T]) -> list[_T]:
+    """The policies attached to one node; an empty list is refused: AWS never leaves a
+    node without a policy of an enabled type (omitting the key keeps AWS's default
+    full-access policy, which adds no level)."""
+    if not documents:
+        raise ValueError(
+            "must be a non-empty list of policy documents (omit it for AWS's default "
+            "full-access policy)"
+        )
+    return documents
+
+
+AttachedScps = Annotated[list[fields.ServiceControlPolicy], AfterValidator(_attached)]
+AttachedRcps = Annotated[list[fields.ResourceControlPolicy], AfterValidator(_attached)]
+
+
+class OuEntry(WorldModel):
+    """An organizational unit: its policies, its accounts, its child OUs."""
+
+    id: OuId
+    name: str = ""
+    scps: AttachedScps = Field(default_factory=list)
+    rcps: AttachedRcps = Field(default_factory=list)
+    accounts: list[fields.AccountId] = Field(default_factory=list)
+    ous: list[OuEntry] = Field(default_factory=list)
+
+
+class OrganizationEntry(WorldModel):
+    """The ``organization:`` block (module doc): the root's policies and accounts are its
+    own."""
+
+    id: OrganizationId
+    root: RootId
+    management_account: fields.AccountId
+    scps: AttachedScps = Field(default_factory=list)
+    rcps: AttachedRcps = Field(default_factory=list)
+    accounts: list[fields.AccountId] = Field(default_factory=list)
+    ous: list[OuEntry] = Field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,131 +140,87 @@ class _Walk:
 
     root_part: str
     where: str
+    known: Collection[str]
     paths: dict[str, str] = field(default_factory=dict)
     scps: dict[str, tuple[Level, ...]] = field(default_factory=dict)
     rcps: dict[str, tuple[Level, ...]] = field(default_factory=dict)
     ous: set[str] = field(default_factory=set)
 
+    def refuse(self, loc: fields.Loc, message: str) -> NoReturn:
+        raise errors.InputError(fields.located(self.where, loc, message))
 
-def parse_organization(raw: object, known: set[str], where: str) -> Organization:
-    """The ``organization:`` block (module doc); ``known`` are the world's account ids."""
-    if not isinstance(raw, Mapping):
-        raise errors.InputError(f"{where}: must be a mapping")
-    _no_unknown(raw, _ORG_KEYS, where)
-    org_id = raw.get("id")
-    if not isinstance(org_id, str) or not _ORG.match(org_id):
-        raise errors.InputError(
-            f"{where}.id: {errors.shown(org_id)} is not an organization id "
-            "(`o-` and 10 to 32 lowercase letters or digits)"
+
+def build_organization(
+    block: OrganizationEntry, known: Collection[str], where: str
+) -> Organization:
+    """The organization a validated ``organization:`` block describes (module doc), after
+    the rules that span it: the management account and every placed account are the
+    world's (``known``), each placed once, each OU id once and formed from the root's.
+    ``where`` names the file in messages."""
+    at: fields.Loc = ("organization",)
+    walk = _Walk(root_part=block.root.removeprefix("r-"), where=where, known=known)
+    if block.management_account not in known:
+        walk.refuse(
+            (*at, "management_account"),
+            f"{errors.shown(block.management_account)} must be the id of an account of the world",
         )
-    root = raw.get("root")
-    root_match = _ROOT.match(root) if isinstance(root, str) else None
-    if root_match is None or not isinstance(root, str):
-        raise errors.InputError(
-            f"{where}.root: {errors.shown(root)} is not a root id "
-            "(`r-` and 4 to 32 lowercase letters or digits)"
-        )
-    management = raw.get("management_account")
-    if not isinstance(management, str) or management not in known:
-        raise errors.InputError(
-            f"{where}.management_account: {errors.shown(management)} must be the id of an "
-            "account of the world (quote it in YAML)"
-        )
-    walk = _Walk(root_part=root_match.group(1), where=where)
-    _node(raw, f"{org_id}/{root}/", (), (), walk, where, known)
+    root_path = f"{block.id}/{block.root}/"
+    _node(block, root_path, (), (), walk, at)
+    management = block.management_account
     if management not in walk.paths:  # the management account is a member: at the root
-        walk.paths[management] = f"{org_id}/{root}/"
+        walk.paths[management] = root_path
     walk.scps.pop(management, None)
     walk.rcps.pop(management, None)
-    return Organization(org_id, root, management, walk.paths, walk.scps, walk.rcps)
+    return Organization(block.id, block.root, management, walk.paths, walk.scps, walk.rcps)
 
 
 def _node(
-    raw: Mapping[str, Any],
+    node: OrganizationEntry | OuEntry,
     path: str,
     scps: tuple[Level, ...],
     rcps: tuple[Level, ...],
     walk: _Walk,
-    where: str,
-    known: set[str],
+    at: fields.Loc,
 ) -> None:
     """One node (the root or an OU): its levels added to the inherited ones, its accounts
     placed, its child OUs walked."""
-    scps = scps + _level(raw, "scps", PolicyKind.SCP, where)
-    rcps = rcps + _level(raw, "rcps", PolicyKind.RCP, where)
-    for index, account in enumerate(_list(raw, "accounts", where)):
-        place = f"{where}.accounts[{index}]"
-        if not isinstance(account, str) or not _ACCOUNT.match(account):
-            raise errors.InputError(f"{place}: {errors.shown(account)} is not an account id")
-        if account not in known:
-            raise errors.InputError(f"{place}: account {account} is not in the world's accounts")
+    scps = scps + _level(node.scps)
+    rcps = rcps + _level(node.rcps)
+    for index, account in enumerate(node.accounts):
+        place = (*at, "accounts", index)
+        if account not in walk.known:
+            walk.refuse(place, f"account {account} is not in the world's accounts")
         if account in walk.paths:
-            raise errors.InputError(f"{place}: account {account} is placed twice")
+            walk.refuse(place, f"account {account} is placed twice")
         walk.paths[account], walk.scps[account], walk.rcps[account] = path, scps, rcps
-    for index, child in enumerate(_list(raw, "ous", where)):
-        _ou(child, path, scps, rcps, walk, f"{where}.ous[{index}]", known)
+    for index, child in enumerate(node.ous):
+        _ou(child, path, scps, rcps, walk, (*at, "ous", index))
 
 
 def _ou(
-    raw: object,
+    ou: OuEntry,
     parent: str,
     scps: tuple[Level, ...],
     rcps: tuple[Level, ...],
     walk: _Walk,
-    where: str,
-    known: set[str],
+    at: fields.Loc,
 ) -> None:
-    if not isinstance(raw, Mapping):
-        raise errors.InputError(f"{where}: an OU must be a mapping")
-    _no_unknown(raw, _OU_KEYS, where)
-    ou_id = raw.get("id")
-    found = _OU.match(ou_id) if isinstance(ou_id, str) else None
-    if found is None or not isinstance(ou_id, str):
-        raise errors.InputError(
-            f"{where}.id: {errors.shown(ou_id)} is not an OU id (`ou-`, its root's id "
-            "without `r-`, `-` and 8 to 32 lowercase letters or digits)"
+    root_part = ou.id.removeprefix("ou-").split("-", 1)[0]
+    if root_part != walk.root_part:
+        walk.refuse(
+            (*at, "id"),
+            f"`{ou.id}` does not name the root `r-{walk.root_part}` "
+            f"(AWS forms OU ids as `ou-{walk.root_part}-…`)",
         )
-    if found.group(1) != walk.root_part:
-        raise errors.InputError(
-            f"{where}.id: `{ou_id}` does not name the root `r-{walk.root_part}` "
-            f"(AWS forms OU ids as `ou-{walk.root_part}-…`)"
-        )
-    if ou_id in walk.ous:
-        raise errors.InputError(f"{where}.id: OU `{ou_id}` appears twice")
-    walk.ous.add(ou_id)
-    if not isinstance(raw.get("name", ""), str):
-        raise errors.InputError(f"{where}.name: must be a string")
-    _node(raw, f"{parent}{ou_id}/", scps, rcps, walk, where, known)
+    if ou.id in walk.ous:
+        walk.refuse((*at, "id"), f"OU `{ou.id}` appears twice")
+    walk.ous.add(ou.id)
+    _node(ou, f"{parent}{ou.id}/", scps, rcps, walk, at)
 
 
-def _level(raw: Mapping[str, Any], key: str, kind: PolicyKind, where: str) -> tuple[Level, ...]:
-    """The policies attached to one node: one level, or none when the key is absent (AWS's
-    default full-access policy). An empty list is refused: AWS never leaves a node without
-    a policy of an enabled type."""
-    if key not in raw:
+def _level(documents: list[dict[str, Any]]) -> tuple[Level, ...]:
+    """The policies attached to one node: one level, or none (AWS's default full-access
+    policy). Levels are JSON text: hashable, the engine caches compiled sets by them."""
+    if not documents:
         return ()
-    documents = raw[key]
-    if not isinstance(documents, list) or not documents:
-        raise errors.InputError(
-            f"{where}.{key}: must be a non-empty list of policy documents (omit it for "
-            "AWS's default full-access policy)"
-        )
-    for index, document in enumerate(documents):
-        try:
-            parse_policy(document, kind)
-        except errors.PolicyParseError as exc:
-            raise errors.InputError(f"{where}.{key}[{index}]: {exc}") from None
     return (tuple(json.dumps(d, sort_keys=True) for d in documents),)
-
-
-def _list(raw: Mapping[str, Any], key: str, where: str) -> list[Any]:
-    value = raw.get(key, [])
-    if not isinstance(value, list):
-        raise errors.InputError(f"{where}.{key}: must be a list")
-    return value
-
-
-def _no_unknown(raw: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    unknown = [k for k in raw if k not in allowed]
-    if unknown:
-        raise errors.InputError(f"{where}: unknown key {errors.shown(unknown[0])}")

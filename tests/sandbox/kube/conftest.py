@@ -25,11 +25,13 @@ from typing import Any
 import pytest
 from werkzeug.test import Client as WsgiClient
 
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, auth, sa_tokens
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.sandbox.oidc import ClusterIssuer
-from kubetrust.sandbox.runtime import pki
+
+from .authkit import GroupAuthorizer, StaticTokens, admin_user, union
 
 KUBECTL = Path(sys.prefix) / "bin" / "kubectl"  # installed by `make setup`; a miss fails
 ADMIN_TOKEN = "admin-token"
@@ -39,10 +41,10 @@ ISSUER_URL = "https://oidc.eks.us-west-2.amazonaws.com/id/5C2A1B0E9D8F7A6B5C4D3E
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def static_tokens() -> auth.StaticTokens:
-    return auth.StaticTokens(
+def static_tokens() -> StaticTokens:
+    return StaticTokens(
         {
-            ADMIN_TOKEN: auth.admin_user(),
+            ADMIN_TOKEN: admin_user(),
             READER_TOKEN: auth.User("reader", uid="r-1", groups=("readers",)),
             NOBODY_TOKEN: auth.User("nobody", uid="n-1"),
         }
@@ -72,8 +74,8 @@ class App:
         self.issuer = issuer
         self.sa_auth = sa_tokens.ServiceAccountTokenAuthenticator(issuer, self.store, self.clock)
         self.app = api.KubeApi(
-            sa_tokens.union(static_tokens(), self.sa_auth),
-            auth.GroupAuthorizer(reader_groups=("readers",)),
+            union(static_tokens(), self.sa_auth),
+            GroupAuthorizer(reader_groups=("readers",)),
             self.store,
             issuer=issuer,
             region=region,
@@ -155,10 +157,8 @@ def ca() -> pki.CertificateAuthority:
 @pytest.fixture(scope="module")
 def kube_server(ca: pki.CertificateAuthority, issuer: ClusterIssuer) -> Iterator[KubeApiServer]:
     store = Store()
-    authenticate = sa_tokens.union(
-        static_tokens(), sa_tokens.ServiceAccountTokenAuthenticator(issuer, store)
-    )
-    authorize = auth.GroupAuthorizer(reader_groups=("readers",))
+    authenticate = union(static_tokens(), sa_tokens.ServiceAccountTokenAuthenticator(issuer, store))
+    authorize = GroupAuthorizer(reader_groups=("readers",))
     app = api.KubeApi(authenticate, authorize, store, issuer=issuer, ca_pem=ca.certificate_pem)
     with KubeApiServer(ca, 0, app) as server:
         yield server

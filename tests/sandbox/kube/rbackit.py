@@ -11,11 +11,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.runtime import pki
+
+from .authkit import StaticTokens
 
 RBAC = "rbac.authorization.k8s.io"
 RBAC_V1 = f"/apis/{RBAC}/v1"
@@ -31,7 +33,7 @@ def rbac_server(
 ) -> Iterator[tuple[KubeApiServer, Store]]:
     store = Store()
     bootstrap.seed(store)
-    app = api.KubeApi(auth.StaticTokens(tokens), RbacAuthorizer(store), store)
+    app = api.KubeApi(StaticTokens(tokens), RbacAuthorizer(store), store)
     with KubeApiServer(ca, 0, app) as server:
         yield server, store
 

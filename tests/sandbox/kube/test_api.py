@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube.server import KubeApiServer
-from kubetrust.sandbox.runtime import pki
 
 from .conftest import NOBODY_TOKEN, READER_TOKEN, Client
 

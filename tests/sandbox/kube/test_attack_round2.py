@@ -24,11 +24,10 @@ from typing import Any
 
 import pytest
 
-from kubetrust import eks_token
-from kubetrust.sandbox.client import access
+from kubetrust import eks_presign, eks_token
 from kubetrust.sandbox.eks import clusters as cluster_records
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.runtime import pki
 
 from ..kubekit import unique
 from . import rbackit
@@ -125,15 +124,15 @@ def test_token_scoped_to_a_region_sts_does_not_serve_is_refused(cluster: Cluster
     """``aws eks get-token --region xx-fake-9`` presigns for a region STS has no endpoint
     in: STS answers ``SignatureDoesNotMatch`` ("scoped to a valid region"), so EKS does not
     authenticate the token (401). A real region still works."""
-    good = access.presign_eks_token(
+    good = eks_presign.presign_with_keys(
         cluster.sandbox.endpoint, REGION, cluster.name, cluster.key, cluster.secret
     )
     assert cluster.get("/api/v1/namespaces", good) == 200
-    other_region = access.presign_eks_token(
+    other_region = eks_presign.presign_with_keys(
         cluster.sandbox.endpoint, "eu-west-1", cluster.name, cluster.key, cluster.secret
     )
     assert cluster.get("/api/v1/namespaces", other_region) == 200  # STS is in every region
-    fake = access.presign_eks_token(
+    fake = eks_presign.presign_with_keys(
         cluster.sandbox.endpoint, "xx-fake-9", cluster.name, cluster.key, cluster.secret
     )
     assert cluster.get("/api/v1/namespaces", fake) == 401

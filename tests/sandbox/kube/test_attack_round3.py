@@ -23,11 +23,12 @@ from typing import Any
 
 import pytest
 
-from kubetrust.sandbox.client import access
+from kubetrust import eks_presign
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import irsa, protowire
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.runtime import pki
 
 from . import rbackit
 from .conftest import App
@@ -99,7 +100,7 @@ def test_deprecated_service_account_field_picks_the_account(server: Any, ca: Any
     token = server[0].app.pod_token("default", "alias")
     claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
     assert claims["sub"] == "system:serviceaccount:default:builder"
-    assert claims["aud"] == [irsa.DEFAULT_AUDIENCE]
+    assert claims["aud"] == [IRSA_AUDIENCE]
 
 
 def test_deprecated_field_naming_a_missing_account_is_refused(server: Any, ca: Any) -> None:
@@ -389,9 +390,9 @@ def test_spurious_security_token_on_a_long_term_key_is_refused(eks: Cluster) -> 
     """STS refuses a long-term key's signature that carries an ``X-Amz-Security-Token``
     (the token names no session of that key), so EKS does not authenticate it."""
     endpoint = eks.sandbox.endpoint
-    good = access.presign_eks_token(endpoint, REGION, eks.name, eks.key, eks.secret)
+    good = eks_presign.presign_with_keys(endpoint, REGION, eks.name, eks.key, eks.secret)
     assert eks.get("/api/v1/namespaces", good) == 200
-    spurious = access.presign_eks_token(
+    spurious = eks_presign.presign_with_keys(
         endpoint, REGION, eks.name, eks.key, eks.secret, "FwoGZXIvYXdzEBogus"
     )
     assert eks.get("/api/v1/namespaces", spurious) == 401
@@ -405,9 +406,9 @@ def test_session_token_credentials_act_as_their_user(eks: Cluster, aws: Any) -> 
     issued = sts.get_session_token()["Credentials"]
     key, secret, token = issued["AccessKeyId"], issued["SecretAccessKey"], issued["SessionToken"]
     endpoint = eks.sandbox.endpoint
-    good = access.presign_eks_token(endpoint, REGION, eks.name, key, secret, token)
+    good = eks_presign.presign_with_keys(endpoint, REGION, eks.name, key, secret, token)
     assert eks.get("/api/v1/namespaces", good) == 200
-    bare = access.presign_eks_token(endpoint, REGION, eks.name, key, secret)
+    bare = eks_presign.presign_with_keys(endpoint, REGION, eks.name, key, secret)
     assert eks.get("/api/v1/namespaces", bare) == 401
-    other = access.presign_eks_token(endpoint, REGION, eks.name, key, secret, token + "x")
+    other = eks_presign.presign_with_keys(endpoint, REGION, eks.name, key, secret, token + "x")
     assert eks.get("/api/v1/namespaces", other) == 401

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from kubetrust.chain.kube_identity import access_policy_grant
-from kubetrust.sandbox.runtime import pki
+from kubetrust.sandbox.host import pki
 
 from .conftest import ADMIN_TOKEN, Kubectl
 from .rbackit import binding, cluster_role, raw, rbac_server, rule, seed, user

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from kubetrust.sandbox.kube import api, auth, sa_tokens, workloads
+from kubetrust.sandbox.host import pki
+from kubetrust.sandbox.kube import api, sa_tokens, workloads
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.sandbox.oidc import ClusterIssuer
-from kubetrust.sandbox.runtime import pki
 
+from .authkit import GroupAuthorizer, union
 from .conftest import Kubectl, static_tokens
 
 ROLE = "arn:aws:iam::111111111111:role/shop"
@@ -51,12 +52,8 @@ spec:
 @pytest.fixture(scope="module")
 def eks(ca: pki.CertificateAuthority, issuer: ClusterIssuer) -> Iterator[KubeApiServer]:
     store = Store()
-    authenticate = sa_tokens.union(
-        static_tokens(), sa_tokens.ServiceAccountTokenAuthenticator(issuer, store)
-    )
-    app = api.KubeApi(
-        authenticate, auth.GroupAuthorizer(), store, issuer=issuer, region="eu-west-1"
-    )
+    authenticate = union(static_tokens(), sa_tokens.ServiceAccountTokenAuthenticator(issuer, store))
+    app = api.KubeApi(authenticate, GroupAuthorizer(), store, issuer=issuer, region="eu-west-1")
     workloads.seed_system(app, "eu-west-1")  # as the sandbox wiring calls it
     with KubeApiServer(ca, 0, app) as server:
         yield server

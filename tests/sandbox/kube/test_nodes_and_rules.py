@@ -18,19 +18,20 @@ from pathlib import Path
 import pytest
 
 from kubetrust.chain.kube_identity import access_policy_grant
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap, kubelet, workloads
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.runtime import pki
 
+from .authkit import StaticTokens, admin_user
 from .conftest import ADMIN_TOKEN, Kubectl
 
 REGION = "eu-west-1"
 POLICY = "arn:aws:eks::aws:cluster-access-policy/"
 AUTHENTICATED = (auth.AUTHENTICATED,)
 TOKENS = {
-    ADMIN_TOKEN: auth.admin_user(),  # system:masters, kubectl's default token here
+    ADMIN_TOKEN: admin_user(),  # system:masters, kubectl's default token here
     "t-vera": auth.User("vera", uid="u-vera", groups=AUTHENTICATED),
     "t-clara": auth.User("clara", uid="u-clara", groups=AUTHENTICATED),
     "t-policy": auth.User(
@@ -50,7 +51,7 @@ def store() -> Store:
 @pytest.fixture(scope="module")
 def server(ca: pki.CertificateAuthority, store: Store) -> Iterator[KubeApiServer]:
     app = api.KubeApi(
-        auth.StaticTokens(TOKENS),
+        StaticTokens(TOKENS),
         RbacAuthorizer(store),
         store,
         region=REGION,

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kubetrust.sandbox.runtime import pki
+from kubetrust.sandbox.host import pki
 
 from .conftest import ADMIN_TOKEN, Kubectl
 from .rbackit import binding, raw, rbac_server, role, rule, seed, user

@@ -22,6 +22,7 @@ from kubetrust.chain import rbac_defaults
 from kubetrust.chain.kube_identity import AccessGrant, access_policy_grant
 from kubetrust.chain.rbac import rule_allows
 from kubetrust.model.kube import PolicyRule
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap
 from kubetrust.sandbox.kube.bootstrap import (
     CLUSTER_ROLE_BINDINGS_KEY,
@@ -32,7 +33,8 @@ from kubetrust.sandbox.kube.bootstrap import (
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer, kube_request
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.runtime import pki
+
+from .authkit import StaticTokens, admin_user
 
 RBAC = "rbac.authorization.k8s.io"
 POLICY = "arn:aws:eks::aws:cluster-access-policy/"
@@ -535,7 +537,7 @@ def test_requests_reach_the_shared_rule_matcher() -> None:
 # ---------------------------------------------------------------------- real kubectl
 KUBECTL = Path(sys.prefix) / "bin" / "kubectl"
 TOKENS = {
-    "t-admin": auth.admin_user(),
+    "t-admin": admin_user(),
     "t-vera": auth.User("vera", uid="u-vera"),
     "t-adam": auth.User("adam", uid="u-adam"),
     "t-nobody": auth.User("nobody", uid="u-nobody"),
@@ -601,7 +603,7 @@ class Kubectl:
 def rbac_server(ca: pki.CertificateAuthority) -> Iterator[KubeApiServer]:
     store = Store()
     bootstrap.seed(store)
-    app = api.KubeApi(auth.StaticTokens(TOKENS), RbacAuthorizer(store), store)
+    app = api.KubeApi(StaticTokens(TOKENS), RbacAuthorizer(store), store)
     with KubeApiServer(ca, 0, app) as server:
         yield server
 

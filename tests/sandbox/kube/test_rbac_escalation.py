@@ -16,8 +16,8 @@ from collections.abc import Iterator
 import pytest
 
 from kubetrust.chain.kube_identity import access_policy_grant
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.runtime import pki
 
 from .conftest import ADMIN_TOKEN, Kubectl
 from .rbackit import (

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import threading
+from pathlib import Path
 
 import pytest
 
-from kubetrust.sandbox.kube import patch, protowire, selectors, status, tables
+from kubetrust.sandbox.kube import controllers, patch, protowire, selectors, status, tables
 from kubetrust.sandbox.kube.store import INITIAL_NAMESPACES, NAMESPACES, Store
 
 CM = "/v1/configmaps"
@@ -175,7 +177,9 @@ def test_a_patch_that_loses_a_race_is_retried() -> None:
     the app retries on the new object, as the apiserver does."""
     from werkzeug.test import Client as WsgiClient
 
-    from kubetrust.sandbox.kube import api, auth
+    from kubetrust.sandbox.kube import api
+
+    from .authkit import GroupAuthorizer, StaticTokens, admin_user
 
     class RacingStore(Store):
         raced = False
@@ -188,9 +192,7 @@ def test_a_patch_that_loses_a_race_is_retried() -> None:
                 self.update(kind, namespace, name, {**other, "data": {"other": "writer"}})
             return current
 
-    app = api.KubeApi(
-        auth.StaticTokens({"t": auth.admin_user()}), auth.GroupAuthorizer(), RacingStore()
-    )
+    app = api.KubeApi(StaticTokens({"t": admin_user()}), GroupAuthorizer(), RacingStore())
     path = "/api/v1/namespaces/default/configmaps"
     headers = {"Authorization": "Bearer t"}
     client = WsgiClient(app)
@@ -204,3 +206,17 @@ def test_a_patch_that_loses_a_race_is_retried() -> None:
     )
     assert response.status_code == 200
     assert response.get_json()["data"] == {"other": "writer", "mine": "1"}
+
+
+def test_the_controllers_do_not_import_the_cluster() -> None:
+    """The controllers see the cluster through ``ControlledCluster``; an import of
+    ``kube.cluster`` back (even one for type checking) would restore the cycle."""
+    tree = ast.parse(Path(controllers.__file__).read_text(encoding="utf-8"))
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    assert "kubetrust.sandbox.kube.store" in imported  # the walk sees the module's imports
+    assert "kubetrust.sandbox.kube.cluster" not in imported

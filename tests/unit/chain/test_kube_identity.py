@@ -22,6 +22,7 @@ from kubetrust.chain.kube_identity import (
     NotMapped,
 )
 from kubetrust.model.aws_auth import AwsAuthMap, RoleMapping, SsoMatcher, UserMapping
+from kubetrust.model.vocabulary import ACCESS_POLICY_ARN_PREFIX as POLICY_PREFIX
 
 TARGET = "222222222222"
 ROLE_NAME = "target-account-iam-role"
@@ -441,8 +442,8 @@ def test_node_entry_types(entry_type: str, username: str | None) -> None:
 def test_entry_grants_ride_on_the_identity() -> None:
     entry = _entry(
         policies=(
-            (f"{ki.ACCESS_POLICY_PREFIX}AmazonEKSViewPolicy", "cluster", ()),
-            (f"{ki.ACCESS_POLICY_PREFIX}AmazonEKSEditPolicy", "namespace", ("dev-*", "ci")),
+            (f"{POLICY_PREFIX}AmazonEKSViewPolicy", "cluster", ()),
+            (f"{POLICY_PREFIX}AmazonEKSEditPolicy", "namespace", ("dev-*", "ci")),
         )
     )
     identity = _via_entry(_session(), entry)
@@ -467,8 +468,8 @@ def test_entry_grants_ride_on_the_identity() -> None:
     ],
 )
 def test_access_policy_cluster_roles(name: str, cluster_role: str | None) -> None:
-    grant = ki.access_policy_grant(f"{ki.ACCESS_POLICY_PREFIX}{name}")
-    assert grant == AccessGrant(f"{ki.ACCESS_POLICY_PREFIX}{name}", cluster_role, None)
+    grant = ki.access_policy_grant(f"{POLICY_PREFIX}{name}")
+    assert grant == AccessGrant(f"{POLICY_PREFIX}{name}", cluster_role, None)
     china = f"arn:aws-cn:eks::aws:cluster-access-policy/{name}"
     assert ki.access_policy_grant(china).cluster_role == cluster_role
 
@@ -499,8 +500,8 @@ def test_access_scope(
     ("policy", "scope", "namespaces", "match"),
     [
         ("arn:aws:iam::aws:policy/AdministratorAccess", "cluster", (), "not an EKS"),
-        (f"{ki.ACCESS_POLICY_PREFIX}AmazonEKSViewPolicy", "namespace", (), "needs namespaces"),
-        (f"{ki.ACCESS_POLICY_PREFIX}AmazonEKSViewPolicy", "Cluster", (), "not `cluster`"),
+        (f"{POLICY_PREFIX}AmazonEKSViewPolicy", "namespace", (), "needs namespaces"),
+        (f"{POLICY_PREFIX}AmazonEKSViewPolicy", "Cluster", (), "not `cluster`"),
     ],
 )
 def test_bad_associations_are_refused(
@@ -511,7 +512,7 @@ def test_bad_associations_are_refused(
 
 
 def test_node_entries_have_no_grants() -> None:
-    entry = _entry(type="FARGATE_LINUX", policies=((f"{ki.ACCESS_POLICY_PREFIX}X", "cluster", ()),))
+    entry = _entry(type="FARGATE_LINUX", policies=((f"{POLICY_PREFIX}X", "cluster", ()),))
     assert ki.access_grants(entry) == ()
 
 

@@ -334,18 +334,19 @@ def test_graph_command_formats_and_output_file(seed_world: dict[str, Any], tmp_p
     assert mermaid.output.startswith("flowchart LR")
     out = tmp_path / "graph.dot"
     dot = CliRunner().invoke(
-        _cli(), ["graph", "--bundle", str(root), "--format", "dot", "-o", str(out)]
+        _cli(), ["graph", "--bundle", str(root), "--output", "dot", "-o", str(out)]
     )
     assert dot.exit_code == 0, dot.output
     assert out.read_text().startswith("digraph access {")
 
 
+@pytest.mark.e2e  # runs a (fake) Graphviz dot as a subprocess
 def test_svg_needs_graphviz(
     seed_world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = worlds.write_bundle(seed_world, tmp_path / "bundle")
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    missing = CliRunner().invoke(_cli(), ["graph", "--bundle", str(root), "--format", "svg"])
+    missing = CliRunner().invoke(_cli(), ["graph", "--bundle", str(root), "--output", "svg"])
     assert missing.exit_code == 1
     assert "needs Graphviz's `dot`" in missing.output
     fake = tmp_path / "bin" / "dot"
@@ -355,7 +356,7 @@ def test_svg_needs_graphviz(
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}/usr/bin{os.pathsep}/bin")
     out = tmp_path / "graph.svg"
     made = CliRunner().invoke(
-        _cli(), ["graph", "--bundle", str(root), "--format", "svg", "--out", str(out)]
+        _cli(), ["graph", "--bundle", str(root), "--output", "svg", "--out", str(out)]
     )
     assert made.exit_code == 0, made.output
     lines = len(

@@ -93,6 +93,27 @@ def test_no_organization_means_no_membership() -> None:
         ({"scps": [{"Statement": "nope"}]}, "organization.scps[0]:"),
         ({"color": "red"}, "organization: unknown key `color`"),
         ({"ous": [{"id": "ou-ab12-11111111", "units": []}]}, "unknown key `units`"),
+        (
+            {
+                "ous": [
+                    {"id": "ou-ab12-11111111", "ous": [{"id": "ou-ab12-22222222", "acounts": []}]}
+                ]
+            },
+            "organization.ous[0].ous[0]: unknown key `acounts` (did you mean `accounts`?)",
+        ),
+        (
+            {"management_account": 111111111111},
+            "organization.management_account: 111111111111 is a number",
+        ),
+        ({"accounts": ["1"]}, "organization.accounts[0]: `1` is not an AWS account id"),
+        ({"accounts": B}, "organization.accounts: must be a list"),
+        ({"ous": ["x"]}, "organization.ous[0]: must be a mapping"),
+        (
+            {"ous": [{"id": "ou-ab12-11111111", "name": 1}]},
+            "organization.ous[0].name: must be a string",
+        ),
+        ({"scps": None}, "organization.scps: must be a list, not null"),
+        ({"rcps": [ALLOW]}, "organization.rcps[0]: Missing required field Principal"),
     ],
 )
 def test_invalid_organizations_are_refused_with_the_place(

@@ -19,6 +19,7 @@ from kubetrust.chain import kube_identity as kid
 from kubetrust.explain.audit.context import AuditContext
 from kubetrust.explain.audit.findings import Finding, Severity
 from kubetrust.model.topology import Cluster
+from kubetrust.model.vocabulary import API, API_AND_CONFIG_MAP
 
 MASTERS = "system:masters"
 NODE_GROUPS = frozenset({"system:bootstrappers", "system:nodes"})
@@ -90,7 +91,7 @@ def access_entry_overrides(ctx: AuditContext) -> Iterator[Finding]:
         aws_auth = cluster.aws_auth
         if aws_auth is None or not (aws_auth.roles or aws_auth.users):
             continue
-        if mode == "API":
+        if mode == API:
             yield Finding(
                 "aws-auth-ignored",
                 Severity.LOW,
@@ -101,7 +102,7 @@ def access_entry_overrides(ctx: AuditContext) -> Iterator[Finding]:
                 "delete the ConfigMap, or create access entries for the principals it maps",
             )
             continue
-        if mode != "API_AND_CONFIG_MAP":
+        if mode != API_AND_CONFIG_MAP:
             continue
         for entry in cluster.access_entries:
             canonical = kid.strip_role_path(entry.principal_arn)

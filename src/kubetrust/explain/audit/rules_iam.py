@@ -28,11 +28,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from kubetrust.chain import graph
-from kubetrust.chain import sts as hops
 from kubetrust.explain import trust_analysis as ta
 from kubetrust.explain.audit.context import AuditContext
 from kubetrust.explain.audit.findings import Finding, Severity
 from kubetrust.model.iam import Role
+from kubetrust.model.vocabulary import CHAINED_SESSION_CAP, IRSA_AUDIENCE
 from kubetrust.policy.document import Condition
 
 TRUST_POLICY_QUOTA = 2048
@@ -68,7 +68,7 @@ def _irsa_statement(role: Role, statement: ta.IrsaStatement) -> Iterator[Finding
             where,
             f"the trust does not test `{url}:aud`: tokens minted for other audiences of the "
             "cluster's issuer are accepted",
-            f'add "StringEquals": {{"{url}:aud": "sts.amazonaws.com"}}',
+            f'add "StringEquals": {{"{url}:aud": "{IRSA_AUDIENCE}"}}',
         )
 
 
@@ -296,20 +296,20 @@ def chained_durations(ctx: AuditContext) -> Iterator[Finding]:
         source = profiles.get(profile.source_profile or "")
         chained = source is not None and bool(source.role_arn or source.web_identity_token_file)
         seconds = profile.duration_seconds
-        if profile.role_arn and chained and seconds and seconds > hops.MAX_CHAINED_SECONDS:
+        if profile.role_arn and chained and seconds and seconds > CHAINED_SESSION_CAP:
             yield Finding(
                 "chained-session-duration",
                 Severity.HIGH,
                 f"{profile.source} [profile {profile.name}]",
                 f"profile `{profile.name}` asks for {seconds} s, but its source profile "
                 f"`{profile.source_profile}` holds role credentials: that is role chaining, "
-                'and STS refuses more than 3600 s ("exceeds the 1 hour session limit for roles '
-                'assumed by role chaining")',
-                "set duration_seconds to 3600 or less",
+                f"and STS refuses more than {CHAINED_SESSION_CAP} s "
+                '("exceeds the 1 hour session limit for roles assumed by role chaining")',
+                f"set duration_seconds to {CHAINED_SESSION_CAP} or less",
             )
     reach = ctx.reach
     for role in ctx.topology.roles():
-        if not role.max_session_known or role.max_session_duration <= hops.MAX_CHAINED_SECONDS:
+        if not role.max_session_known or role.max_session_duration <= CHAINED_SESSION_CAP:
             continue
         kinds = {reach.sources[key].kind for key, _ in reach.incoming.get(role.arn, ())}
         if kinds == {"role"}:
@@ -318,7 +318,7 @@ def chained_durations(ctx: AuditContext) -> Iterator[Finding]:
                 Severity.LOW,
                 role.arn,
                 f"`{role.name}` allows {role.max_session_duration} s sessions, but only role "
-                "sessions can assume it: chained sessions are capped at 3600 s, so the longer "
-                "maximum is never granted",
+                "sessions can assume it: chained sessions are capped at "
+                f"{CHAINED_SESSION_CAP} s, so the longer maximum is never granted",
                 "expect one-hour sessions (refresh), or let the first hop assume this role",
             )

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Final
 
+from kubetrust import arn
+
 from .go_json import MAPPING, STRING, STRINGS, decode_struct, kind_of
 from .lints import case_variants, duplicates, role_lints, user_lints
 from .mappings import (
-    ACCOUNT_ID,
     DATA_KEYS,
     MAP_ACCOUNTS,
     MAP_ROLES,
@@ -148,7 +149,7 @@ def decode_accounts(value: object, path: str = MAP_ACCOUNTS) -> tuple[list[str],
         if not isinstance(raw, str):
             problems.append(Problem(where, f"expected a string, got {kind_of(raw)}; skipped"))
             continue
-        if not ACCOUNT_ID.match(raw):
+        if not arn.is_account_id(raw):  # as ``mapAccounts`` expects
             problems.append(
                 Problem(where, f"`{raw}` is not a 12-digit account ID; it never matches")
             )

@@ -9,13 +9,13 @@ import re
 from dataclasses import dataclass
 from typing import Final, Protocol
 
+from kubetrust import arn
+
 MAP_ROLES: Final = "mapRoles"
 MAP_USERS: Final = "mapUsers"
 MAP_ACCOUNTS: Final = "mapAccounts"
 DATA_KEYS: Final = (MAP_ROLES, MAP_USERS, MAP_ACCOUNTS)
 
-ACCOUNT_ID: Final = re.compile(r"[0-9]{12}\Z")
-"""A 12-digit AWS account ID, as ``RoleMapping.Validate`` and ``mapAccounts`` expect."""
 _PERMISSION_SET_NAME = re.compile(r"[A-Za-z0-9_+=,.@-]{1,32}\Z")
 SSO_PARTITIONS: Final = frozenset({"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"})
 """The partitions ``RoleMapping.Validate`` accepts for ``sso.partition`` (empty means ``aws``)."""
@@ -77,7 +77,7 @@ class SsoMatcher:
 
     def validate(self) -> str | None:
         """``RoleMapping.Validate``'s checks on the SSO part; the reason, or ``None``."""
-        if not ACCOUNT_ID.match(self.account_id):
+        if not arn.is_account_id(self.account_id):  # 12 digits, as ``RoleMapping.Validate``
             return f"AccountID `{self.account_id}` is not a valid AWS Account ID"
         if not _PERMISSION_SET_NAME.match(self.permission_set_name):
             name = self.permission_set_name

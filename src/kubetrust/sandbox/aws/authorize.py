@@ -29,10 +29,10 @@ from kubetrust.sandbox.aws import (
     wire,
 )
 from kubetrust.sandbox.aws.request import RawRequest
+from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.world import World, levels_of
 
-# the gate's own logger name, kept from before this module was split out of it
-logger = logging.getLogger("kubetrust.sandbox.aws.gate")
+logger = logging.getLogger(__name__)
 
 
 def authorize(
@@ -40,16 +40,21 @@ def authorize(
     op: operations.Operation,
     caller: credentials.Credential | None,
     request: context.RequestFacts | None = None,
+    *,
+    bindings: policy_writes.PrincipalBindings,
+    user_boundaries: UserBoundaries,
 ) -> str:
     """Authorize every (action, resource) of ``op``; return the account that owns the
     resource (moto must run the call there). ``request`` holds the request's own facts
-    (time, transport, region, peer: :func:`request_facts`)."""
+    (time, transport, region, peer: :func:`request_facts`); ``bindings`` the sandbox's
+    unique-id bindings, through which a bucket policy is read as S3 holds it;
+    ``user_boundaries`` the IAM users' permissions boundaries (moto keeps none)."""
     principal = caller.principal_arn if caller else "anonymous"
     owner = caller.account if caller else ""
     facts = request or context.RequestFacts()
     who = identity.principal(caller, world) if caller else None
     for check in op.authorizations:
-        resource_policy, resource_account = _resource_policy(world, op, check.resource)
+        resource_policy, resource_account = _resource_policy(world, op, check.resource, bindings)
         owner = resource_account or owner
         resource = identity.resource_side(world, _resource(op, check.resource, owner))
         keys = context.build(who, facts, resource, service=op.service)
@@ -62,7 +67,7 @@ def authorize(
                 keys,
                 resource_account=resource_account,
             ),
-            _policies(world, caller, resource_policy, resource_account),
+            _policies(world, caller, resource_policy, resource_account, user_boundaries),
         )
         if not decision.allowed:
             logger.info("denied %s %s on %s", principal, check.action, check.resource)
@@ -129,7 +134,7 @@ def _tags(parsed: arns.Arn) -> dict[str, str] | None:
 
 def _account_of(resource: str) -> str | None:
     parts = resource.split(":", 5)
-    if len(parts) == 6 and len(parts[4]) == 12 and parts[4].isdigit():
+    if len(parts) == 6 and arns.is_account_id(parts[4]):
         return parts[4]
     return None
 
@@ -139,11 +144,12 @@ def _policies(
     caller: credentials.Credential | None,
     resource_policy: str | None,
     resource_account: str | None,
+    user_boundaries: UserBoundaries,
 ) -> policy.PolicySet:
     rcps = levels_of(world.account(resource_account), "rcps") if resource_account else ()
     if caller is None:
         return policy.policy_set(resource=resource_policy, rcps=rcps)
-    side = identity.caller_side(world, caller)
+    side = identity.caller_side(world, caller, user_boundaries)
     return policy.policy_set(
         identity=side.identity,
         boundaries=side.boundaries,
@@ -155,7 +161,10 @@ def _policies(
 
 
 def _resource_policy(
-    world: World, op: operations.Operation, resource: str
+    world: World,
+    op: operations.Operation,
+    resource: str,
+    bindings: policy_writes.PrincipalBindings,
 ) -> tuple[str | None, str | None]:
     """The resource's own policy and its account (S3 buckets; others have none here)."""
     if op.service != "s3" or not resource.startswith("arn:aws:s3:::"):
@@ -164,4 +173,4 @@ def _resource_policy(
     owner = state.bucket_owner(bucket, [a.id for a in world.accounts])
     if owner is None:
         return None, None
-    return policy_writes.bucket_policy(owner, bucket), owner  # as S3 holds it (unique ids)
+    return bindings.bucket_policy(owner, bucket), owner  # as S3 holds it (unique ids)

@@ -109,7 +109,7 @@ def check_service(caller: Credential, service: str) -> None:
     GetFederationToken call none at all (STS API reference, GetSessionToken and
     GetFederationToken; IAM UG "Compare STS credentials"). IAM answers
     ``InvalidClientTokenId`` for them, not ``AccessDenied`` (aws/aws-sdk-js#460,
-    99designs/aws-vault#1056, cloudyr/aws.iam#15). STS's own limits are in ``sts_api``."""
+    99designs/aws-vault#1056, cloudyr/aws.iam#15). STS's own limits are in ``services.sts.api``."""
     if service != "iam":
         return
     if caller.kind == FEDERATED_USER or (

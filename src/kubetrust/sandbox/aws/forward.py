@@ -26,8 +26,8 @@ app of exactly the authorized service (:class:`MotoBackends`), with
 
 Whatever moto does with input the gate let through (crash, HTML page for a route it lacks,
 5xx) reaches the client as the service's own 400, never as a dead server. A successful
-answer passes through :func:`iam_reads.answer` (documents as IAM and S3 hold them, IAM's
-user ids) before the client sees it.
+answer passes through :func:`kubetrust.sandbox.aws.services.iam.reads.answer` (documents as
+IAM and S3 hold them, IAM's user ids) before the client sees it.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, unquote_to_bytes, urlencode
 
-from kubetrust.sandbox.aws import operations, wire
+from kubetrust.sandbox.aws import operations, policy_writes, wire
 from kubetrust.sandbox.aws.request import RawRequest
-from kubetrust.sandbox.aws.services.iam import reads as iam_reads
+from kubetrust.sandbox.aws.services.iam import reads
+from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 
-# the gate's own logger name, kept from before this module was split out of it
-logger = logging.getLogger("kubetrust.sandbox.aws.gate")
+logger = logging.getLogger(__name__)
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -228,14 +228,17 @@ def forward(
     request: RawRequest,
     target: Target,
     on_stored: Callable[[], object] | None = None,
+    *,
+    bindings: policy_writes.PrincipalBindings,
+    user_boundaries: UserBoundaries,
 ) -> Iterable[bytes]:
     """Run the authorized request in moto (see module doc); ``on_stored`` runs once moto
     answered 200."""
     if target.service == "s3" and target.operation not in MOTO_S3_OPERATIONS:
         raise _moto_failure(target.service, f"moto's S3 has no {target.operation}")
     app = backends.app(target.service)
-    moto_environ = _environ(environ, request, target)
-    if not _has_route(app, moto_environ):
+    moto_request = moto_environ(environ, request, target)
+    if not has_route(app, moto_request):
         raise _moto_failure(target.service, "no such route")
     captured: list[Any] = []
 
@@ -244,7 +247,7 @@ def forward(
         return lambda data: None
 
     try:
-        chunks = b"".join(app(moto_environ, capture))
+        chunks = b"".join(app(moto_request, capture))
     except Exception as exc:  # moto's own failure on input the gate let through
         logger.warning(
             "moto failed on %s %s: %s", request.method, request.raw_path, type(exc).__name__
@@ -254,8 +257,8 @@ def forward(
     if status.startswith("5") or (status.startswith("404") and _html(headers, chunks)):
         raise _moto_failure(target.service, status)
     chunks = _well_formed(target, status, headers, chunks)
-    if status.startswith("200"):  # what AWS shows and keeps, not moto's view (iam_reads)
-        shown = iam_reads.answer(target, request, chunks)
+    if status.startswith("200"):  # what AWS shows and keeps, not moto's view (iam.reads)
+        shown = reads.answer(target, request, chunks, bindings, user_boundaries)
         if shown != chunks:  # a HEAD's Content-Length is the object's: kept unless rewritten
             chunks = shown
             headers = [h for h in headers if h[0].lower() != "content-length"]
@@ -323,7 +326,7 @@ def _html(headers: list[tuple[str, str]], body: bytes) -> bool:
     return html and bool(body.strip())
 
 
-def _has_route(app: Any, environ: Mapping[str, Any]) -> bool:
+def has_route(app: Any, environ: Mapping[str, Any]) -> bool:
     """Whether moto's app has a route for the request (else Flask answers a web page)."""
     adapter = app.url_map.bind_to_environ(dict(environ))
     try:
@@ -336,8 +339,10 @@ def _has_route(app: Any, environ: Mapping[str, Any]) -> bool:
 # --------------------------------------------------------------------------- the request moto gets
 
 
-def _environ(client: Mapping[str, Any], request: RawRequest, target: Target) -> dict[str, Any]:
-    """A WSGI environ built from the gate's decisions only (module doc)."""
+def moto_environ(client: Mapping[str, Any], request: RawRequest, target: Target) -> dict[str, Any]:
+    """The WSGI environ moto gets for ``request``, built from the gate's decisions only
+    (module doc); ``client`` is the client's environ, of which only ``wsgi.*`` and the
+    peer address are kept."""
     if not target.account:  # INVARIANT: every authorized call has an owning account
         raise wire.AwsError("AccessDenied", "Access Denied", 403)
     host = _host(target)
@@ -473,10 +478,10 @@ _UNSAFE_PARAMETER = {"iam": ("ValidationError", 400), "sts": ("ValidationError",
 def _refuse_unsafe_parameters(service: str, form: Mapping[str, list[str]]) -> None:
     """A query call whose parameters hold characters XML 1.0 cannot carry never reaches
     moto: IAM answers in XML, and moto would echo them (a NUL in a ``PolicyArn``, which
-    has no pattern in the model for :mod:`param_checks` to refuse it by). Refused as AWS's
-    model validation answers, every such member at once, without its value (the value
-    itself cannot be shown). [uncertain] AWS's exact constraint text for such input is not
-    reported publicly; the shape is B.1's."""
+    has no pattern in the model for :mod:`kubetrust.sandbox.aws.params` to refuse it by).
+    Refused as AWS's model validation answers, every such member at once, without its
+    value (the value itself cannot be shown). [uncertain] AWS's exact constraint text for
+    such input is not reported publicly; the shape is B.1's."""
     problems = [
         f"Value at '{_member_label(key)}' failed to satisfy constraint: Member must "
         "contain only characters XML 1.0 allows"
@@ -498,7 +503,8 @@ def _refuse_unsafe_parameters(service: str, form: Mapping[str, list[str]]) -> No
 
 def _member_label(key: str) -> str:
     """A query key as AWS's messages name the member: ``PolicyArn`` → ``policyArn``,
-    ``Tags.member.1.Value`` → ``tags.1.member.value`` (as :mod:`param_checks` does)."""
+    ``Tags.member.1.Value`` → ``tags.1.member.value`` (as :mod:`kubetrust.sandbox.aws.params`
+    does)."""
     parts = key.split(".")
     out: list[str] = []
     for index, part in enumerate(parts):

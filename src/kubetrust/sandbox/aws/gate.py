@@ -6,7 +6,7 @@ Every request to the sandbox's AWS endpoint passes here (style anchors, habit 12
 2. authenticate: SigV4 (header or presigned) against the credential store; unsigned
    requests only where AWS accepts them (``AssumeRoleWithWebIdentity``, anonymous S3);
 3. identify the operation and the IAM action and resource ARN(s) it needs;
-4. STS is answered here (:mod:`api`); everything else is authorized by the policy
+4. STS is answered here (:mod:`.services.sts.api`); everything else is authorized by the policy
    engine with the caller's policies, the resource's policy and the organization's
    SCPs/RCPs, then forwarded to moto in the right account (``x-moto-account-id``).
 
@@ -14,7 +14,7 @@ Denials and malformed requests are answered in the service's own wire format; an
 unexpected failure becomes ``InternalFailure`` (500) and is logged — never a dead server.
 A kubetrust error that reaches the top (:func:`refusal_for`) is answered with the
 service's own code for it, never with kubetrust's text: that text names internals.
-What is not emulated is listed in the module docs of ``operations`` and ``api``.
+What is not emulated is listed in the module docs of ``operations`` and ``services.sts.api``.
 """
 
 from __future__ import annotations
@@ -32,13 +32,19 @@ from kubetrust import arn as arns
 from kubetrust import errors
 from kubetrust.chain import context
 from kubetrust.sandbox import oidc
-from kubetrust.sandbox.aws import authorize as gate_authorize
-from kubetrust.sandbox.aws import credentials, operations, policy_writes, sigv4, state, wire
-from kubetrust.sandbox.aws import forward as gate_forward
-from kubetrust.sandbox.aws import params as param_checks
+from kubetrust.sandbox.aws import (
+    authorize,
+    credentials,
+    forward,
+    operations,
+    params,
+    policy_writes,
+    sigv4,
+    state,
+    wire,
+)
 from kubetrust.sandbox.aws.forward import StartResponse, WsgiApp, respond
 from kubetrust.sandbox.aws.request import (
-    MAX_BODY_BYTES,
     RawRequest,
     claimed_service,
     eks_route,
@@ -46,10 +52,11 @@ from kubetrust.sandbox.aws.request import (
     looks_like_s3,
 )
 from kubetrust.sandbox.aws.request import read as _read
+from kubetrust.sandbox.aws.services.iam import user_boundaries
 from kubetrust.sandbox.aws.services.sts import api
 from kubetrust.sandbox.world import World
 
-__all__ = ["MAX_BODY_BYTES", "Gate", "RawRequest", "StartResponse", "WsgiApp"]
+__all__ = ["Gate", "RawRequest", "StartResponse", "WsgiApp", "refusal_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ class Gate:
 
     def __init__(
         self,
-        moto: gate_forward.MotoBackends,
+        moto: forward.MotoBackends,
         world: World,
         store: credentials.CredentialStore,
         sts: api.StsService,
@@ -183,7 +190,7 @@ class Gate:
         caller: credentials.Credential | None,
         request_id: str,
     ) -> Iterable[bytes]:
-        facts = gate_authorize.request_facts(environ, request, self.clock(), self.world.region)
+        facts = authorize.request_facts(environ, request, self.clock(), self.world.region)
         if service == "sts":
             reply = self._sts(request, caller, facts)
             return respond(
@@ -195,6 +202,13 @@ class Gate:
         _check_parameters(request, op)
         owner = self._authorize(op, caller, facts)
         trust_write = self._check_policy_write(op, request)
+        if op.service == "iam":  # users' permissions boundaries: moto keeps none
+            boundaries = self.sts.user_boundaries
+            form = user_boundaries.call_parameters(request)
+            boundaries.check(op.name, form, owner)
+            answered = boundaries.answer(op.name, form, owner, request_id)
+            if answered is not None:
+                return respond(start_response, answered)
         if caller is not None and self.extras is not None:
             handled = self.extras(caller, op, request)
             if handled is not None:
@@ -224,12 +238,12 @@ class Gate:
         (AWS ignores a signature on them), the others only for an authenticated caller.
         Every decision STS makes sees the request's own facts (time, transport, region,
         peer), as every other service's does."""
-        params = request.form()
-        action = params.get("Action", [""])[0]
+        form = request.form()
+        action = form.get("Action", [""])[0]
         if action == "AssumeRoleWithWebIdentity":
-            return self.sts.assume_role_with_web_identity(params, facts)
+            return self.sts.assume_role_with_web_identity(form, facts)
         if action == "AssumeRoleWithSAML":
-            return self.sts.assume_role_with_saml(params)
+            return self.sts.assume_role_with_saml(form)
         signed = {
             "GetCallerIdentity": lambda c, _, __: self.sts.get_caller_identity(c),
             "AssumeRole": self.sts.assume_role,
@@ -240,7 +254,7 @@ class Gate:
             raise wire.AwsError(
                 "InvalidAction", f"Could not find operation {action} for version 2011-06-15", 400
             )
-        return signed(caller, params, facts)
+        return signed(caller, form, facts)
 
     def _identify(
         self, request: RawRequest, service: str, caller: credentials.Credential | None
@@ -284,8 +298,15 @@ class Gate:
         facts: context.RequestFacts | None = None,
     ) -> str:
         """Authorize every (action, resource) of ``op``; return the account that owns the
-        resource (moto must run the call there). See :mod:`gate_authorize`."""
-        return gate_authorize.authorize(self.world, op, caller, facts)
+        resource (moto must run the call there). See :mod:`.authorize`."""
+        return authorize.authorize(
+            self.world,
+            op,
+            caller,
+            facts,
+            bindings=self.sts.bindings,
+            user_boundaries=self.sts.user_boundaries,
+        )
 
     def _forward(
         self,
@@ -299,8 +320,8 @@ class Gate:
     ) -> Iterable[bytes]:
         """Run the authorized request in moto, in the owning account; ``on_stored`` runs
         once moto answered 200. moto learns only what the gate decided (the routed path,
-        operation, account, region and caller): see :mod:`gate_forward`."""
-        target = gate_forward.Target(
+        operation, account, region and caller): see :mod:`.forward`."""
+        target = forward.Target(
             service=op.service,
             operation=op.name,
             account=account,
@@ -309,7 +330,16 @@ class Gate:
             caller_arn=caller.principal_arn if caller else None,
             raw_path=_routed_path(request, op.service),
         )
-        return gate_forward.forward(self.moto, environ, start_response, request, target, on_stored)
+        return forward.forward(
+            self.moto,
+            environ,
+            start_response,
+            request,
+            target,
+            on_stored,
+            bindings=self.sts.bindings,
+            user_boundaries=self.sts.user_boundaries,
+        )
 
 
 _MALFORMED_POLICY = {"s3": "MalformedPolicy", "eks": "InvalidParameterException"}
@@ -356,7 +386,7 @@ def refusal_for(exc: errors.KubetrustError, service: str) -> wire.AwsError:
 
 def _invalid_arn(value: str, service: str) -> wire.AwsError:
     """IAM: ``InvalidInput: ARN <arn> is not valid.`` (hashicorp/terraform-provider-aws
-    #1337); STS: ``ValidationError: <arn> is invalid`` (as :mod:`api` answers a bad
+    #1337); STS: ``ValidationError: <arn> is invalid`` (as :mod:`.services.sts.api` answers a bad
     ``RoleArn``); [uncertain] EKS and S3 have no reported wording: their generic
     invalid-parameter answer."""
     shown = value if len(value) <= 200 else value[:200] + "..."
@@ -370,12 +400,12 @@ def _invalid_arn(value: str, service: str) -> wire.AwsError:
 
 def _check_parameters(request: RawRequest, op: operations.Operation) -> None:
     """AWS's model validation of the call's parameters, before it is authorized
-    (:mod:`param_checks`): the parameters exactly as the gate read them to identify the
+    (:mod:`.params`): the parameters exactly as the gate read them to identify the
     operation (query-protocol: query string merged with the form, the form winning)."""
     query = parse_qs(request.raw_query, keep_blank_values=True)
     if op.service == "iam":
         merged = {**query, **request.form()}
-        param_checks.check_query(op.service, op.name, merged)
+        params.check_query(op.service, op.name, merged)
     elif op.service == "eks":
         raw_path = request.raw_path
         labels = operations.route_labels(
@@ -386,7 +416,7 @@ def _check_parameters(request: RawRequest, op: operations.Operation) -> None:
             headers=request.headers,
             raw_path=raw_path,
         )
-        param_checks.check_rest_json(
+        params.check_rest_json(
             "eks", op.name, labels, query, request.headers, _json_object(request.body)
         )
 

@@ -20,8 +20,8 @@ regular expressions (AWS's services are Java): ``\\w`` is ASCII, and ``\\p{L}``,
 
 IAM answers ``ValidationError``; [uncertain] EKS's answer to a model violation is not
 reported publicly: ``InvalidParameterException`` (EKS's code for a bad parameter) with the
-same message. STS checks its own parameters (:mod:`sts_params`), S3 is left alone (its
-errors are per-parameter, not model validation).
+same message. STS checks its own parameters (:mod:`.services.sts.params`), S3 is left alone
+(its errors are per-parameter, not model validation).
 """
 
 from __future__ import annotations

@@ -10,14 +10,16 @@ moto stores policy documents nearly as given. AWS checks them when they are save
   Invalid principal in policy: "AWS":"<arn>"``.
 
 Unique-ID binding (A.8, "delete-and-recreate breaks the trust"): IAM saves a principal
-role or user ARN as the entity's unique id, and so does S3 for a bucket policy. The
-bindings below remember the id each stored trust and bucket policy was bound to, and
-:func:`effective_document` is the document as AWS holds it: a principal whose entity was
-deleted (and perhaps recreated: a new id) is its stale ``AROA…``/``AIDA…`` id, which no
-caller matches. Enforcement (trusts in ``sts_api``, bucket policies in ``gate_authorize``)
-and every read that returns the document (``iam_reads``) use that one function, so
-``explain`` on a sandbox export sees what the sandbox enforces. ``aws:PrincipalArn``
-conditions are ARNs, not ids, and keep working after a recreation.
+role or user ARN as the entity's unique id, and so does S3 for a bucket policy. A
+:class:`PrincipalBindings` (one per sandbox, made by its server) remembers the id each
+stored trust and bucket policy was bound to, and gives the document as AWS holds it: a
+principal whose entity was deleted (and perhaps recreated: a new id) is its stale
+``AROA…``/``AIDA…`` id, which no caller matches. Enforcement (trusts in
+:mod:`~kubetrust.sandbox.aws.services.sts.api`, bucket policies in
+:mod:`~kubetrust.sandbox.aws.authorize`) and every read that returns the document
+(:mod:`~kubetrust.sandbox.aws.services.iam.reads`) use that one object, so ``explain`` on
+a sandbox export sees what the sandbox enforces. ``aws:PrincipalArn`` conditions are
+ARNs, not ids, and keep working after a recreation.
 """
 
 from __future__ import annotations
@@ -133,11 +135,80 @@ def _unique_id(entry: str) -> str | None:
 
 
 # --------------------------------------------------------------------------- unique-id binding
-# One table for the process: moto keeps every account's documents in process-global
-# backends, so the ids those documents were bound to are one table too (two sandboxes in
-# one process share moto's documents, and so their bindings).
-_lock = threading.Lock()
-_bound: dict[str, dict[str, str]] = {}
+
+
+class PrincipalBindings:
+    """The unique ids one sandbox's stored trust and bucket policies were bound to (module
+    doc). The server makes one and hands it to STS, which holds it for the gate (trust
+    writes, bucket-policy authorization and reads)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bound: dict[str, dict[str, str]] = {}
+
+    # ------------------------------------------------------------------ trust policies
+    def record(self, account: str, role_name: str, document: str) -> None:
+        """Bind a trust policy's principals once IAM stored it."""
+        self._bind(_trust_key(account, role_name), document, policy.PolicyKind.TRUST)
+
+    def effective(self, account: str, role_name: str, document: str) -> str:
+        """The role's trust policy as IAM holds it (:meth:`effective_document`)."""
+        return self.effective_document(_trust_key(account, role_name), document)
+
+    # ------------------------------------------------------------------ bucket policies
+    def bind_bucket_policy(self, account: str, bucket: str, document: str) -> None:
+        """S3 binds a bucket policy's role and user principals as IAM binds a trust's (the
+        re:Post articles on unknown principals in resource policies and on a recreated
+        user losing bucket access): called once ``PutBucketPolicy`` is stored."""
+        self._bind(_bucket_key(account, bucket), document, policy.PolicyKind.RESOURCE)
+
+    def effective_bucket_policy(self, account: str, bucket: str, document: str) -> str:
+        """The bucket policy ``document`` as S3 holds it (:meth:`effective_document`)."""
+        return self.effective_document(_bucket_key(account, bucket), document)
+
+    def bucket_policy(self, account: str, bucket: str) -> str | None:
+        """The bucket's stored policy as S3 holds it, or ``None`` (enforcement reads this)."""
+        document = state.bucket_policy(account, bucket)
+        if document is None:
+            return None
+        return self.effective_bucket_policy(account, bucket, document)
+
+    # ------------------------------------------------------------------ the one decision
+    def effective_document(self, key: str, document: str) -> str:
+        """``document`` as IAM holds it now: the one decision of what a stored trust or
+        bucket policy names, used by enforcement and by every read that returns it.
+
+        IAM keeps a principal role or user as the unique id it had when the document was
+        saved and shows it back as that entity's *current* ARN (reference A.8). So an entry
+        whose entity was deleted (or deleted and created again: another id) becomes the
+        stale id — which no caller matches and which IAM returns in place of the ARN — and
+        an entry whose user was renamed or moved (``UpdateUser``: same id) becomes the new
+        ARN. A document whose entries all still name their saved entity is returned
+        unchanged."""
+        with self._lock:
+            bound = dict(self._bound.get(key, {}))
+        swaps = {entry: _shown_as(entry, saved) for entry, saved in bound.items()}
+        swaps = {entry: shown for entry, shown in swaps.items() if shown != entry}
+        if not swaps:
+            return document
+        try:
+            raw = json.loads(document)
+        except ValueError:  # INVARIANT: bound documents passed the grammar when saved
+            return document
+        for statement in _statements(raw):
+            for element in ("Principal", "NotPrincipal"):
+                block = statement.get(element)
+                if isinstance(block, dict) and "AWS" in block:
+                    block["AWS"] = _replace(block["AWS"], swaps)
+        return json.dumps(raw)
+
+    def _bind(self, key: str, document: str, kind: policy.PolicyKind) -> None:
+        """Remember the unique id of every role or user ``document`` names, as IAM does
+        when it saves the document (called once the document is stored)."""
+        parsed = policy.parse_policy(document, kind)
+        ids = {entry: _unique_id(entry) for entry in _named_entities(parsed)}
+        with self._lock:
+            self._bound[key] = {k: v for k, v in ids.items() if v}
 
 
 def _trust_key(account: str, role_name: str) -> str:
@@ -146,43 +217,6 @@ def _trust_key(account: str, role_name: str) -> str:
 
 def _bucket_key(account: str, bucket: str) -> str:
     return f"bucket {account}/{bucket}"
-
-
-def _bind(key: str, document: str, kind: policy.PolicyKind) -> None:
-    """Remember the unique id of every role or user ``document`` names, as IAM does when it
-    saves the document (called once the document is stored)."""
-    parsed = policy.parse_policy(document, kind)
-    ids = {entry: _unique_id(entry) for entry in _named_entities(parsed)}
-    with _lock:
-        _bound[key] = {k: v for k, v in ids.items() if v}
-
-
-def effective_document(key: str, document: str) -> str:
-    """``document`` as IAM holds it now: the one decision of what a stored trust or bucket
-    policy names, used by enforcement and by every read that returns the document.
-
-    IAM keeps a principal role or user as the unique id it had when the document was
-    saved and shows it back as that entity's *current* ARN (reference A.8). So an entry
-    whose entity was deleted (or deleted and created again: another id) becomes the stale
-    id — which no caller matches and which IAM returns in place of the ARN — and an entry
-    whose user was renamed or moved (``UpdateUser``: same id) becomes the new ARN. A
-    document whose entries all still name their saved entity is returned unchanged."""
-    with _lock:
-        bound = dict(_bound.get(key, {}))
-    swaps = {entry: _shown_as(entry, saved) for entry, saved in bound.items()}
-    swaps = {entry: shown for entry, shown in swaps.items() if shown != entry}
-    if not swaps:
-        return document
-    try:
-        raw = json.loads(document)
-    except ValueError:  # INVARIANT: bound documents passed the grammar when saved
-        return document
-    for statement in _statements(raw):
-        for element in ("Principal", "NotPrincipal"):
-            block = statement.get(element)
-            if isinstance(block, dict) and "AWS" in block:
-                block["AWS"] = _replace(block["AWS"], swaps)
-    return json.dumps(raw)
 
 
 def _shown_as(entry: str, saved_id: str) -> str:
@@ -195,43 +229,6 @@ def _shown_as(entry: str, saved_id: str) -> str:
         return role_now.arn if role_now is not None else saved_id
     user_now = state.user_by_id(parsed.account, saved_id)
     return user_now.arn if user_now is not None else saved_id
-
-
-def effective_trust(account: str, role_name: str, document: str) -> str:
-    """The role's trust policy as IAM holds it (:func:`effective_document`)."""
-    return effective_document(_trust_key(account, role_name), document)
-
-
-def bind_bucket_policy(account: str, bucket: str, document: str) -> None:
-    """S3 binds a bucket policy's role and user principals as IAM binds a trust's (the
-    re:Post articles on unknown principals in resource policies and on a recreated user
-    losing bucket access): called once ``PutBucketPolicy`` is stored."""
-    _bind(_bucket_key(account, bucket), document, policy.PolicyKind.RESOURCE)
-
-
-def effective_bucket_policy(account: str, bucket: str, document: str) -> str:
-    """The bucket policy ``document`` as S3 holds it (:func:`effective_document`)."""
-    return effective_document(_bucket_key(account, bucket), document)
-
-
-def bucket_policy(account: str, bucket: str) -> str | None:
-    """The bucket's stored policy as S3 holds it, or ``None`` (enforcement reads this)."""
-    document = state.bucket_policy(account, bucket)
-    if document is None:
-        return None
-    return effective_bucket_policy(account, bucket, document)
-
-
-class PrincipalBindings:
-    """The trust policies' bindings (a view of the process-wide table above, kept for the
-    callers that hold one)."""
-
-    def record(self, account: str, role_name: str, document: str) -> None:
-        _bind(_trust_key(account, role_name), document, policy.PolicyKind.TRUST)
-
-    def effective(self, account: str, role_name: str, document: str) -> str:
-        """The trust as IAM holds it (:func:`effective_document`)."""
-        return effective_trust(account, role_name, document)
 
 
 def _statements(raw: Any) -> list[dict[str, Any]]:

@@ -4,7 +4,7 @@ The gate must read a request exactly as sent (the raw path and query are what Si
 and must answer a refusal in the format of the service the request is *for*, before it has
 authenticated anything. Both jobs work on untrusted bytes only, need no credentials and no
 state, and so live apart from the gate's pipeline in :mod:`kubetrust.sandbox.aws.gate`, which
-re-exports :class:`RawRequest` and :data:`MAX_BODY_BYTES`.
+re-exports :class:`RawRequest`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from kubetrust.sandbox.aws import operations, sigv4, wire
-from kubetrust.sandbox.runtime.http import PIECE, BodyTooLarge, UnreadableFraming
+from kubetrust.sandbox.host.http import PIECE, BodyTooLarge, UnreadableFraming
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
-# the gate's own logger name, kept from before this module was split out of it
-logger = logging.getLogger("kubetrust.sandbox.aws.gate")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -43,7 +42,7 @@ class RawRequest:
     def form(self) -> dict[str, list[str]]:
         """Query-protocol parameters: a form-urlencoded UTF-8 body (POST) or the query
         string (GET). Anything else yields no parameters — and since the gate forwards to
-        moto exactly the parameters it authorized (:mod:`gate_forward`), moto can never
+        moto exactly the parameters it authorized (:mod:`.forward`), moto can never
         execute a different operation than the one authorized."""
         if self.parsed_form is None:
             self.parsed_form = self._parse_form()

@@ -5,24 +5,34 @@ or partition). The gate reads them in-process (probe findings: "a WSGI middlewar
 read moto's state"); nothing here goes over HTTP. Everything moto-specific stays in this
 module, so that a moto upgrade breaks one file.
 
+Because those backends are per process and keyed by account, a sandbox *claims* its
+accounts when it starts (:func:`claim_accounts`): it installs, for each account and its
+region, a :class:`SandboxEksBackend` that tells the sandbox's EKS control plane about
+every cluster moto stores or deletes. A second sandbox in the same process must use
+other accounts: claiming an account a running sandbox holds fails before anything is
+written to moto (:class:`AccountsInUse`).
+
 Fidelity notes: moto loads AWS managed policies on first use when
 ``MOTO_IAM_LOAD_MANAGED_POLICIES`` is set (the sandbox server sets it before it starts).
-moto keeps no permissions boundary for users, so none is enforced for users; role
-boundaries are.
+moto keeps no permissions boundary for users: the sandbox holds them
+(:mod:`kubetrust.sandbox.aws.services.iam.user_boundaries`); role boundaries are moto's.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from moto.eks.models import eks_backends
+from moto.core.base_backend import backend_lock
+from moto.eks.models import EKSBackend, eks_backends
 from moto.iam.models import iam_backends
 from moto.s3.models import s3_backends
 
 from kubetrust import arn as arns
+from kubetrust import errors
+from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
 
 ADMIN_USER = "admin"
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -50,6 +60,104 @@ def s3(account: str) -> Any:
 
 def eks(account: str, region: str) -> Any:
     return eks_backends[account][region]
+
+
+# --------------------------------------------------------------------------- EKS backends
+
+
+class ClusterEvents(Protocol):
+    """What a sandbox does when moto stores or deletes one of its EKS clusters (the EKS
+    control plane: issuer, CA, endpoint, API server, access config)."""
+
+    def cluster_created(self, backend: Any, cluster: Any) -> None: ...
+
+    def cluster_deleted(self, backend: Any, cluster: Any) -> None: ...
+
+
+class SandboxEksBackend(EKSBackend):
+    """moto's EKS backend of one account and region, held by one running sandbox.
+
+    After moto stored a cluster, and still inside moto's ``create_cluster``, it hands the
+    cluster to ``events``: so moto's own answer to ``CreateCluster`` already shows what the
+    control plane gave the cluster (endpoint, CA, issuer, access config), and a world
+    file's cluster, created by the server directly, gets the same. ``events`` is ``None``
+    once the sandbox stopped (:func:`release_accounts`)."""
+
+    def __init__(
+        self, region_name: str, account_id: str, events: ClusterEvents | None = None
+    ) -> None:
+        super().__init__(region_name, account_id)
+        self.events = events
+
+    def reset(self) -> None:
+        """moto's reset re-runs ``__init__`` with region and account only: keep the holder."""
+        events = self.events
+        super().reset()
+        self.events = events
+
+    def create_cluster(self, *args: Any, **kwargs: Any) -> Any:
+        cluster = super().create_cluster(*args, **kwargs)
+        if self.events is not None:
+            self.events.cluster_created(self, cluster)
+        return cluster
+
+    def delete_cluster(self, *args: Any, **kwargs: Any) -> Any:
+        cluster = super().delete_cluster(*args, **kwargs)
+        if self.events is not None:
+            self.events.cluster_deleted(self, cluster)
+        return cluster
+
+
+class AccountsInUse(errors.InputError):
+    """A sandbox asked for accounts another sandbox running in this process holds."""
+
+
+def claim_accounts(accounts: Collection[str], region: str, events: ClusterEvents) -> None:
+    """Make ``events`` the holder of ``accounts``: each gets a fresh EKS backend in
+    ``region`` that reports its clusters to ``events``. All or nothing: if a running
+    sandbox holds any of them, :class:`AccountsInUse` and nothing changes (its IAM, S3 and
+    EKS state are moto's, per process and account: two sandboxes cannot share them)."""
+    with backend_lock:
+        taken = sorted(a for a in accounts if _holder(a) not in (None, events))
+        if taken:
+            raise AccountsInUse(
+                f"account(s) {', '.join(taken)} already belong to another sandbox running "
+                "in this process (moto keeps one state per account and process): give this "
+                "sandbox other account ids, or run it in its own process"
+            )
+        for account in accounts:
+            held = eks_backends[account]
+            current = held.get(region)  # dict.get: moto creates no backend for a lookup
+            if isinstance(current, SandboxEksBackend) and current.events is events:
+                continue
+            held[region] = SandboxEksBackend(region, account, events)
+
+
+def release_accounts(accounts: Collection[str], events: ClusterEvents) -> None:
+    """``events`` gives its accounts up (its sandbox stopped): their EKS backends report to
+    nobody any more, and another sandbox may claim them. Accounts held by another
+    holder are left alone."""
+    with backend_lock:
+        for account in accounts:
+            for backend in _eks_backends_of(account):
+                if backend.events is events:
+                    backend.events = None
+
+
+def _holder(account: str) -> ClusterEvents | None:
+    """The running sandbox's events that hold ``account``, if any."""
+    for backend in _eks_backends_of(account):
+        if backend.events is not None:
+            return backend.events
+    return None
+
+
+def _eks_backends_of(account: str) -> list[SandboxEksBackend]:
+    """The sandbox EKS backends moto has for ``account`` (without creating any)."""
+    held = eks_backends.get(account)  # dict.get: moto creates no backend for a lookup
+    if held is None:
+        return []
+    return [b for b in list(held.values()) if isinstance(b, SandboxEksBackend)]
 
 
 def ensure_admin(account: str, keep: tuple[str, str] | None = None) -> tuple[str, str]:
@@ -95,6 +203,14 @@ def user_arn(account: str, name: str) -> str | None:
 
 def user_id(account: str, name: str) -> str:
     return str(iam(account).get_user(name).id)
+
+
+def user_facts(account: str, name: str) -> UserFacts | None:
+    """The user ``name`` of ``account`` (names are unique whatever the path), or ``None``."""
+    found = iam(account).users.get(name)
+    if found is None:
+        return None
+    return UserFacts(str(found.arn), str(found.name), str(found.id), account)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +276,7 @@ def role(account: str, name: str) -> RoleFacts | None:
         id=found.id,
         account=account,
         trust_policy=found.assume_role_policy_document,
-        max_session_duration=int(found.max_session_duration or 3600),
+        max_session_duration=int(found.max_session_duration or DEFAULT_ROLE_MAX_SESSION),
     )
 
 
@@ -204,27 +320,46 @@ def _as_text(document: Any) -> str:
     return document if isinstance(document, str) else json.dumps(document)
 
 
-def user_policies(account: str, name: str) -> list[str]:
-    """Inline and attached policies of the user and of its groups."""
+def user_policies(account: str, name: str, boundary_arn: str | None) -> tuple[list[str], list[str]]:
+    """Inline and attached policies of the user and of its groups, and its permissions
+    boundary: the policy ``boundary_arn`` names (moto keeps no user boundary; the sandbox
+    holds it, :mod:`kubetrust.sandbox.aws.services.iam.user_boundaries`)."""
     backend = iam(account)
     user = backend.get_user(name)
     documents = list(_documents(user))
     for group in backend.get_groups_for_user(name):
         documents.extend(_documents(group))
-    return documents
+    return documents, boundary_documents(account, boundary_arn)
 
 
 def role_policies(account: str, name: str) -> tuple[list[str], list[str]]:
     """Inline and attached policies of the role, and its permissions boundary (if any)."""
-    backend = iam(account)
-    found = backend.get_role(name)
-    boundary: list[str] = []
+    found = iam(account).get_role(name)
     boundary_arn = getattr(found, "permissions_boundary_arn", None)
-    if boundary_arn:
-        document = managed_policy_document(account, boundary_arn)
-        if document is not None:
-            boundary.append(document)
-    return list(_documents(found)), boundary
+    return list(_documents(found)), boundary_documents(account, boundary_arn)
+
+
+BOUNDARY_GONE = (
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'
+)
+"""The boundary of an entity whose boundary policy cannot be read: nothing is allowed.
+IAM refuses a boundary that names no policy and the deletion of a policy that is one
+(``user_boundaries``), so this is a guard, never IAM's state: an unreadable boundary must
+not leave the entity unbounded."""
+
+
+def boundary_documents(account: str, boundary_arn: str | None) -> list[str]:
+    """The permissions boundary ``boundary_arn`` names, as a list of none or one document."""
+    if not boundary_arn:
+        return []
+    document = managed_policy_document(account, boundary_arn)
+    return [document if document is not None else BOUNDARY_GONE]
+
+
+def roles_bounded_by(account: str, policy_arn: str) -> int:
+    """How many roles of ``account`` have ``policy_arn`` as their permissions boundary."""
+    roles = list(iam(account).roles.values())
+    return sum(1 for r in roles if getattr(r, "permissions_boundary_arn", None) == policy_arn)
 
 
 def managed_policy_document(account: str, policy_arn: str) -> str | None:

@@ -24,24 +24,14 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from typing import Literal, overload
+from typing import overload
 from xml.sax.saxutils import escape
 
 from kubetrust.policy import Decision, access_denied_message
 
-Protocol = Literal["query", "rest-json", "rest-xml"]
 Response = tuple[int, list[tuple[str, str]], bytes]
 
 PROTOCOLS: frozenset[str] = frozenset({"query", "rest-json", "rest-xml"})
-
-SERVICE_PROTOCOLS: dict[str, Protocol] = {
-    "iam": "query",
-    "sts": "query",
-    "eks": "rest-json",
-    "s3": "rest-xml",
-}
-"""The wire protocol of each service the sandbox serves (botocore ``metadata.protocol``;
-:func:`kubetrust.sandbox.aws.operations.service_protocol` reads the same from botocore)."""
 
 QUERY_NAMESPACES: dict[str, str] = {
     "iam": "https://iam.amazonaws.com/doc/2010-05-08/",
@@ -116,17 +106,6 @@ def render_error(
         body = b""
     headers.append(("Content-Length", str(len(body))))
     return status, headers, body
-
-
-def render_service_error(
-    service: str, error: AwsError, request_id: str, *, head: bool = False
-) -> Response:
-    """:func:`render_error` in the protocol (and namespace) of ``service``."""
-    try:
-        protocol = SERVICE_PROTOCOLS[service]
-    except KeyError:
-        raise ValueError(f"no wire protocol known for service `{service}`") from None
-    return render_error(protocol, error, request_id, service=service, head=head)
 
 
 def _query(error: AwsError, request_id: str, service: str | None) -> Response:
@@ -302,83 +281,6 @@ def _text(value: str | Decision, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"access_denied: {what} must be a string")
     return value
-
-
-def web_identity_denied() -> AwsError:
-    """STS's answer when a role's trust policy refuses a valid web identity token (B.2)."""
-    return AwsError("AccessDenied", WEB_IDENTITY_DENIED, 403)
-
-
-AuthFailure = Literal["unknown-key", "bad-signature", "expired-token", "invalid-token"]
-
-_SIGNATURE_TEXT = (
-    "The request signature we calculated does not match the signature you provided. "
-    "Check your AWS Secret Access Key and signing method. "
-    "Consult the service documentation for details."
-)
-_AUTH_FAILURES: dict[str, dict[str, AwsError]] = {
-    # IAM and STS (query): the codes `aws sts get-caller-identity` shows with bad keys.
-    "query": {
-        "unknown-key": AwsError(
-            "InvalidClientTokenId", "The security token included in the request is invalid.", 403
-        ),
-        "bad-signature": AwsError("SignatureDoesNotMatch", _SIGNATURE_TEXT, 403),
-        "expired-token": AwsError(
-            "ExpiredToken", "The security token included in the request is expired", 403
-        ),
-        "invalid-token": AwsError(
-            "InvalidClientTokenId", "The security token included in the request is invalid.", 403
-        ),
-    },
-    # EKS (rest-json): the AWS JSON front end's codes.
-    "rest-json": {
-        "unknown-key": AwsError(
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-            403,
-        ),
-        "bad-signature": AwsError("InvalidSignatureException", _SIGNATURE_TEXT, 403),
-        "expired-token": AwsError(
-            "ExpiredTokenException", "The security token included in the request is expired", 403
-        ),
-        "invalid-token": AwsError(
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-            403,
-        ),
-    },
-    # S3 (rest-xml): S3's own codes (S3 API Reference, "Error responses").
-    "rest-xml": {
-        "unknown-key": AwsError(
-            "InvalidAccessKeyId",
-            "The AWS Access Key Id you provided does not exist in our records.",
-            403,
-        ),
-        "bad-signature": AwsError(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your key and signing method.",
-            403,
-        ),
-        "expired-token": AwsError("ExpiredToken", "The provided token has expired.", 400),
-        "invalid-token": AwsError(
-            "InvalidToken", "The provided token is malformed or otherwise invalid.", 400
-        ),
-    },
-}
-
-
-def auth_failure(service: str, reason: AuthFailure) -> AwsError:
-    """The error ``service`` gives when SigV4 authentication fails for ``reason``.
-
-    ``unknown-key``: the access key (or session token's key) is not known;
-    ``bad-signature``: the signature does not verify; ``expired-token``: the session
-    token has expired; ``invalid-token``: the session token is not one the service issued.
-    """
-    try:
-        return _AUTH_FAILURES[SERVICE_PROTOCOLS[service]][reason]
-    except KeyError:
-        raise ValueError(f"no authentication error known for {service}/{reason}") from None
 
 
 def _account_of(principal: str) -> str | None:

@@ -1,8 +1,10 @@
-"""Client-side access to a sandbox cluster: EKS tokens and an administrator's kubeconfig.
+"""Client-side access to a sandbox cluster: an administrator's kubeconfig, the exec plugin's
+ExecCredential, and a small API client (with the pod volumes ``sandbox exec`` reads).
 
 The administrator's kubeconfig authenticates the way EKS's cluster creator does: with an
-EKS token (reference D.1) presigned by the account's sandbox administrator, through an exec
-plugin (``kubetrust sandbox eks-token``) that presigns a fresh one whenever kubectl asks.
+EKS token (reference D.1) presigned by the account's sandbox administrator
+(:func:`kubetrust.eks_presign.presign_with_keys`), through an exec plugin
+(``kubetrust sandbox eks-token``) that presigns a fresh one whenever kubectl asks.
 So even the administrator goes through the cluster's real authentication path: the token's
 signature is checked, the caller is mapped (the creator's access entry, or in ``CONFIG_MAP``
 mode the creator's invisible ``system:masters``), and nothing secret is written to the
@@ -21,49 +23,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from botocore.credentials import Credentials
-from botocore.hooks import HierarchicalEmitter
-from botocore.model import ServiceId
-from botocore.signers import RequestSigner
-
-from kubetrust import arn, eks_token, errors
+from kubetrust import arn, errors
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 TOKEN_LIFETIME = dt.timedelta(minutes=14)
 """What ``aws eks get-token`` announces as the ExecCredential's expiry (D.1)."""
-
-
-def presign_eks_token(
-    endpoint: str,
-    region: str,
-    cluster: str,
-    access_key_id: str,
-    secret_access_key: str,
-    session_token: str | None = None,
-) -> str:
-    """``k8s-aws-v1.`` + the presigned GetCallerIdentity URL, as the CLI builds it (D.1)."""
-    emitter = HierarchicalEmitter()  # no handlers; the signer holds it weakly, so keep it
-    signer = RequestSigner(
-        ServiceId("STS"),
-        region,
-        "sts",
-        "v4",
-        Credentials(access_key_id, secret_access_key, session_token),
-        emitter,
-    )
-    url = signer.generate_presigned_url(
-        {
-            "method": "GET",
-            "url": f"{endpoint.rstrip('/')}/?Action=GetCallerIdentity&Version=2011-06-15",
-            "body": {},
-            "headers": {eks_token.CLUSTER_ID_HEADER: cluster},
-            "context": {},
-        },
-        region_name=region,
-        expires_in=60,
-        operation_name="",
-    )
-    return eks_token.encode(url)
 
 
 def exec_credential(token: str, api_version: str = EXEC_API_VERSION) -> dict[str, Any]:
@@ -145,7 +109,7 @@ class ClusterClient:
     service-account tokens; every call presigns a fresh EKS token (no network call)."""
 
     def __init__(self, endpoint: str, ca_pem: bytes, token: Callable[[], str]) -> None:
-        from kubetrust.sandbox.runtime import pki
+        from kubetrust.sandbox.host import pki
 
         self.endpoint = endpoint.rstrip("/")
         self.context = pki.client_ssl_context(ca_pem)

@@ -1,16 +1,19 @@
 """EKS clusters as the sandbox needs them: an OIDC issuer each, real CA data, an endpoint.
 
 moto gives every cluster the same random issuer and endpoint, and CA data that is not a
-certificate (probe findings). The sandbox hooks cluster creation — through the API or
-from a world file alike — and gives each cluster:
+certificate (probe findings). When moto stores a cluster — through the API or from a world
+file alike — the sandbox's moto backend (:class:`kubetrust.sandbox.aws.state.SandboxEksBackend`)
+hands it to the EKS control plane (:class:`.control_plane.ControlPlane`), which gives it,
+through :func:`decorate`:
 
 - its own OIDC issuer, ``https://127.0.0.1:<issuer port>/id/<ID>``, with its own signing
   key, served by the sandbox (discovery document and JWKS);
 - the sandbox CA as ``certificateAuthority.data`` (base64 PEM, as EKS returns it);
 - an endpoint on a loopback port reserved for its Kubernetes API server;
 - ``accessConfig`` with EKS's defaults (``API_AND_CONFIG_MAP``, creator admin); a
-  ``CreateCluster`` through the gate then gets what it asked for from the creation
-  listener (:mod:`.eks_api`: the request's ``accessConfig``, the creator's access entry).
+  ``CreateCluster`` through the gate then gets what it asked for from the EKS access API
+  (:meth:`kubetrust.sandbox.aws.services.eks.api.EksExtras.cluster_created`: the request's
+  ``accessConfig``, the creator's access entry).
 
 Each cluster's record (issuer URL and signing key) is written to the state directory
 (``clusters/<account>/<name>.json``, mode 0600), so that ``kubetrust sandbox token`` can
@@ -22,22 +25,17 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from moto.eks.models import EKSBackend
-
 from kubetrust import errors
+from kubetrust.model import vocabulary
 from kubetrust.sandbox import oidc
 
 CLUSTERS_DIR = "clusters"
-_hook_lock = threading.Lock()
-_creation_listener: list[Callable[[Any, Any], None]] = []
-"""At most one listener (see :func:`set_creation_listener`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,45 +121,6 @@ def every(state_dir: Path) -> list[ClusterRecord]:
     return found
 
 
-def install_hook(
-    on_create: Callable[[Any, Any], None],
-    on_delete: Callable[[Any, Any], None] | None = None,
-) -> None:
-    """Call ``on_create(backend, cluster)`` after moto creates any EKS cluster, and
-    ``on_delete(backend, cluster)`` after it deletes one (its API server stops with it)."""
-    with _hook_lock:
-        original = getattr(EKSBackend.create_cluster, "__wrapped__", EKSBackend.create_cluster)
-        deleter = getattr(EKSBackend.delete_cluster, "__wrapped__", EKSBackend.delete_cluster)
-
-        def create_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
-            cluster = original(self, *args, **kwargs)
-            on_create(self, cluster)
-            for listener in list(_creation_listener):
-                listener(self, cluster)
-            return cluster
-
-        def delete_cluster(self: Any, *args: Any, **kwargs: Any) -> Any:
-            cluster = deleter(self, *args, **kwargs)
-            if on_delete is not None:
-                on_delete(self, cluster)
-            return cluster
-
-        create_cluster.__wrapped__ = original  # type: ignore[attr-defined]
-        delete_cluster.__wrapped__ = deleter  # type: ignore[attr-defined]
-        EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
-        EKSBackend.delete_cluster = delete_cluster  # type: ignore[method-assign]
-
-
-def set_creation_listener(listener: Callable[[Any, Any], None] | None) -> None:
-    """Call ``listener(backend, cluster)`` after ``on_create`` for every new cluster.
-
-    One slot, process-global like moto's state: the EKS access-entry emulation
-    (:class:`.eks_api.EksExtras`) uses it to apply what moto drops from a
-    ``CreateCluster`` (its ``accessConfig``, its caller as the creator)."""
-    with _hook_lock:
-        _creation_listener[:] = [listener] if listener is not None else []
-
-
 def decorate(
     backend: Any,
     cluster: Any,
@@ -180,7 +139,7 @@ def decorate(
     cluster.certificate_authority = {"data": base64.b64encode(ca_pem).decode("ascii")}
     cluster.endpoint = endpoint
     cluster.access_config = {
-        "authenticationMode": "API_AND_CONFIG_MAP",
+        "authenticationMode": vocabulary.API_AND_CONFIG_MAP,
         "bootstrapClusterCreatorAdminPermissions": True,
     }
     record = ClusterRecord(

@@ -1,14 +1,19 @@
-"""The Kubernetes side of every sandbox EKS cluster: one API server each, started with it.
+"""The sandbox's EKS control plane: what a cluster gets when moto stores it, and its API server.
 
-When moto creates a cluster (world file or ``aws eks create-cluster`` alike),
-:func:`.clusters.decorate` reserves its endpoint port; :meth:`KubeClusters.start`
-then serves the cluster's API there, over TLS with a certificate from the sandbox CA for
-``127.0.0.1`` and ``localhost`` (what DescribeCluster's ``certificateAuthority`` verifies).
+:class:`ControlPlane` is told by the sandbox's moto backend
+(:class:`kubetrust.sandbox.aws.state.SandboxEksBackend`) about every cluster moto stores or
+deletes, world file or ``aws eks create-cluster`` alike, still inside moto's call (so
+moto's answer shows what the cluster was given). For a new cluster, in this order:
+:func:`.clusters.decorate` gives it its issuer, CA and endpoint port; :meth:`KubeClusters.start`
+serves the cluster's API there, over TLS with a certificate from the sandbox CA for
+``127.0.0.1`` and ``localhost`` (what DescribeCluster's ``certificateAuthority`` verifies);
+then the EKS access API applies what the ``CreateCluster`` asked for
+(:class:`ClusterCreated`: its ``accessConfig`` and the creator's access entry).
 
 Each cluster has its own object store, seeded as a new EKS cluster is: the default RBAC roles
 and bindings, ``default``/``kube-system``/``kube-public`` namespaces with their ``default``
 service accounts, and the kube-system workloads ``kubectl get pods -n kube-system`` shows.
-Authentication, in order: EKS tokens (:mod:`.eks_auth`), then the cluster's own
+Authentication, in order: EKS tokens (:mod:`.token_auth`), then the cluster's own
 service-account tokens (signed by its OIDC issuer). Authorization: ``system:masters``, EKS
 access policies, then RBAC over the stored roles and bindings.
 """
@@ -19,13 +24,16 @@ import datetime as dt
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
 
+from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials
 from kubetrust.sandbox.eks import clusters, token_auth
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap, rbac, sa_tokens, workloads
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
-from kubetrust.sandbox.runtime import pki
 
 
 class FirstOf:
@@ -58,7 +66,8 @@ class KubeCluster:
 
 
 class KubeClusters:
-    """The API servers of the sandbox's clusters, keyed by (account, name)."""
+    """The API servers of the sandbox's clusters, keyed by (account, name). ``access`` is
+    the EKS access API's state every cluster's token authenticator maps callers with."""
 
     def __init__(
         self,
@@ -66,9 +75,11 @@ class KubeClusters:
         keys: credentials.CredentialStore,
         clock: Callable[[], dt.datetime],
         sts_endpoint: Callable[[], str],
+        access: token_auth.EksAccess,
     ) -> None:
         self.ca = ca
         self.keys = keys
+        self.access = access
         self.clock = clock
         self.sts_endpoint = sts_endpoint
         self._lock = threading.Lock()
@@ -83,7 +94,9 @@ class KubeClusters:
         )
         authenticate = FirstOf(
             [
-                token_auth.EksTokenAuthenticator(identity, store, self.keys, self.clock),
+                token_auth.EksTokenAuthenticator(
+                    identity, self.access, store, self.keys, self.clock
+                ),
                 sa_tokens.ServiceAccountTokenAuthenticator(record.issuer, store, self.clock),
             ]
         )
@@ -126,3 +139,51 @@ class KubeClusters:
             stopper.start()
         for stopper in stoppers:
             stopper.join(timeout=10)
+
+
+class ClusterCreated(Protocol):
+    """The EKS access API's part in a cluster's creation
+    (:meth:`kubetrust.sandbox.aws.services.eks.api.EksExtras.cluster_created`)."""
+
+    def cluster_created(self, backend: Any, cluster: Any) -> None: ...
+
+
+class ControlPlane:
+    """What happens when moto stores or deletes a sandbox cluster (module doc); the
+    :class:`kubetrust.sandbox.aws.state.ClusterEvents` of one sandbox.
+
+    ``issuer_base`` is read when a cluster is created: the issuer listener's address is
+    known once the server listens, after the control plane holds its accounts."""
+
+    def __init__(
+        self,
+        servers: KubeClusters,
+        access: ClusterCreated,
+        *,
+        issuer_base: Callable[[], str],
+        register_issuer: Callable[[str, oidc.ClusterIssuer], None],
+        state_dir: Path,
+    ) -> None:
+        self.servers = servers
+        self.access = access
+        self.issuer_base = issuer_base
+        self.register_issuer = register_issuer
+        self.state_dir = state_dir
+
+    def cluster_created(self, backend: Any, cluster: Any) -> None:
+        record = clusters.decorate(
+            backend,
+            cluster,
+            issuer_base=self.issuer_base(),
+            ca_pem=self.servers.ca.certificate_pem,
+            state_dir=self.state_dir,
+            register=self.register_issuer,
+        )
+        self.servers.start(record)
+        self.access.cluster_created(backend, cluster)
+
+    def cluster_deleted(self, backend: Any, cluster: Any) -> None:
+        """Its API server stops and its record goes with it."""
+        account = str(backend.account_id)
+        self.servers.stop(account, str(cluster.name))
+        clusters.record_path(self.state_dir, account, str(cluster.name)).unlink(missing_ok=True)

@@ -19,7 +19,10 @@ in the authenticator's order (reference D.2):
 3. the GetCallerIdentity answer (ARN, account, ``UserId``) becomes a
    :class:`~kubetrust.chain.kube_identity.Caller`, mapped by the cluster's authentication
    mode (E.1): the creator's invisible ``system:masters`` (``CONFIG_MAP`` mode, D.3), access
-   entries, then the ``aws-auth`` ConfigMap read from the cluster's own store.
+   entries, then the ``aws-auth`` ConfigMap read from the cluster's own store. Mode,
+   creator and entries are the EKS access API's (:class:`EksAccess`, given to the
+   authenticator by its constructor: the sandbox's one
+   :class:`~kubetrust.sandbox.aws.services.eks.api.EksExtras`).
 
 A token that fails any step, or a caller no mapping knows, authenticates nobody: the API
 server answers 401, as EKS does for ``ErrNotMapped`` (the webhook's 403 makes the token
@@ -32,13 +35,15 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from kubetrust import arn as arns
 from kubetrust import eks_token, errors
 from kubetrust.chain import kube_identity as kid
+from kubetrust.model import vocabulary
 from kubetrust.model.aws_auth import AwsAuthMap, parse_aws_auth
 from kubetrust.sandbox.aws import credentials, sigv4
-from kubetrust.sandbox.aws.services.eks import api as eks_api
+from kubetrust.sandbox.aws.services.eks import model as eks_model
 from kubetrust.sandbox.kube import auth, status
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.yaml_codec import CODEC
@@ -49,6 +54,21 @@ CONFIGMAPS = "/v1/configmaps"
 AWS_AUTH = ("kube-system", "aws-auth")
 CREATOR_USERNAME = "kubernetes-admin"
 """[inferred] What ``kubectl auth whoami`` showed for the creator of a ``CONFIG_MAP`` cluster."""
+
+
+class EksAccess(Protocol):
+    """What the authenticator reads of the EKS access API's state, per cluster
+    (:class:`~kubetrust.sandbox.aws.services.eks.api.EksExtras` implements it)."""
+
+    def authentication_mode(self, account: str, region: str, cluster: str) -> str | None:
+        """``None`` for a cluster that no longer exists."""
+        ...
+
+    def creator(self, account: str, region: str, cluster: str) -> eks_model.Principal | None: ...
+
+    def resolve(
+        self, account: str, region: str, cluster: str, principal_arn: str, principal_id: str
+    ) -> eks_model.AccessEntry | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +88,13 @@ class EksTokenAuthenticator:
     def __init__(
         self,
         cluster: ClusterIdentity,
+        access: EksAccess,
         store: Store,
         keys: credentials.CredentialStore,
         clock: Callable[[], dt.datetime],
     ) -> None:
         self.cluster = cluster
+        self.access = access
         self.store = store
         self.keys = keys
         self.clock = clock
@@ -136,10 +158,10 @@ class EksTokenAuthenticator:
     def map(self, caller: kid.Caller) -> kid.KubeIdentity | kid.NotMapped:
         """The caller's Kubernetes identity under the cluster's authentication mode (E.1)."""
         account, region, name = self.cluster.account, self.cluster.region, self.cluster.name
-        mode = eks_api.authentication_mode(account, region, name)
+        mode = self.access.authentication_mode(account, region, name)
         if mode is None:
             return kid.NotMapped(f"cluster {name} no longer exists")
-        if mode == eks_api.CONFIG_MAP and self._is_creator(caller):
+        if mode == vocabulary.CONFIG_MAP and self._is_creator(caller):
             return kid.KubeIdentity(
                 CREATOR_USERNAME,
                 (auth.MASTERS,),
@@ -147,9 +169,9 @@ class EksTokenAuthenticator:
                 "the cluster creator (CONFIG_MAP mode)",
                 caller.extra(),
             )
-        entries = ()
-        if mode != eks_api.CONFIG_MAP:
-            entry = eks_api.resolve(
+        entries: tuple[kid.AccessEntryView, ...] = ()
+        if mode != vocabulary.CONFIG_MAP:
+            entry = self.access.resolve(
                 account, region, name, caller.canonical_arn, caller.principal_id
             )
             entries = (access_entry_view(entry),) if entry is not None else ()
@@ -157,7 +179,8 @@ class EksTokenAuthenticator:
         return kid.map_caller(chain, caller)
 
     def _is_creator(self, caller: kid.Caller) -> bool:
-        creator = eks_api.creator(self.cluster.account, self.cluster.region, self.cluster.name)
+        cluster = self.cluster
+        creator = self.access.creator(cluster.account, cluster.region, cluster.name)
         if creator is None or creator.id != caller.principal_id:
             return False
         return kid.strip_role_path(creator.arn).lower() == caller.canonical_arn.lower()
@@ -183,7 +206,7 @@ class EksTokenAuthenticator:
         return mapping
 
 
-def access_entry_view(entry: eks_api.AccessEntry) -> kid.AccessEntryView:
+def access_entry_view(entry: eks_model.AccessEntry) -> kid.AccessEntryView:
     """The EKS API's entry as the identity mapper reads it (username ``None``: generated)."""
     return kid.AccessEntryView(
         principal_arn=entry.principal_arn,

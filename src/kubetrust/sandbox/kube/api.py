@@ -40,7 +40,6 @@ from kubetrust.sandbox.kube import (
     resources,
     reviews,
     routing,
-    sa_tokens,
     status,
     subresources,
     tables,
@@ -53,10 +52,9 @@ from kubetrust.sandbox.kube.routing import Target
 from kubetrust.sandbox.kube.store import Obj, Store
 from kubetrust.sandbox.oidc import ClusterIssuer
 
-__all__ = ["API_AUDIENCES", "HeaderView", "KubeApi", "Target"]
+__all__ = ["KubeApi"]
 
 LOG = logging.getLogger(__name__)
-API_AUDIENCES = sa_tokens.API_AUDIENCES
 PUBLIC_PATHS = frozenset({"/version", "/healthz", "/livez", "/readyz"})
 TABLE = "as=table"
 PATCH_ATTEMPTS = 5

@@ -2,27 +2,23 @@
 
 The app takes an ``authenticate(headers) -> User | None`` and an ``authorize(user, verb,
 resource, namespace, name) -> (allowed, reason)``. The sandbox plugs in the EKS token
-verifier and the aws-auth / access-entry mapping there; this module holds the shared types,
-Kubernetes' exact forbidden wording, and simple implementations for tests and local use: a
-static bearer-token table and a group-based authorizer (``system:masters`` may do anything,
-as on every cluster, since that group bypasses RBAC).
+verifier, the service-account token authenticator and RBAC with the aws-auth / access-entry
+mapping there; this module holds what they share: the user and resource types, the
+well-known groups, the anonymous user, bearer-token parsing and Kubernetes' exact forbidden
+wording.
 """
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from kubetrust.chain import rbac
 from kubetrust.chain.kube_identity import AccessGrant
-from kubetrust.model.kube import RbacObjects
 
 MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
 ANONYMOUS_NAME = "system:anonymous"
-READ_VERBS = frozenset({"get", "list", "watch"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,71 +72,6 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
-
-
-class StaticTokens:
-    """Authenticate by a fixed token table, like the apiserver's ``--token-auth-file``.
-    Every authenticated user is also in ``system:authenticated``."""
-
-    def __init__(self, tokens: Mapping[str, User]) -> None:
-        self._tokens = dict(tokens)
-
-    def __call__(self, headers: Mapping[str, str]) -> User | None:
-        token = bearer_token(headers)
-        if token is None:
-            return None
-        for known, user in self._tokens.items():
-            if hmac.compare_digest(known.encode(), token.encode()):
-                if AUTHENTICATED in user.groups:
-                    return user
-                return User(
-                    user.username, user.uid, (*user.groups, AUTHENTICATED), user.extra, user.grants
-                )
-        return None
-
-
-def admin_user(username: str = "kubernetes-admin") -> User:
-    """A cluster administrator: member of ``system:masters``."""
-    return User(username, uid="", groups=(MASTERS, AUTHENTICATED))
-
-
-class GroupAuthorizer:
-    """Members of ``admin_groups`` may do anything; members of ``reader_groups`` may get,
-    list and watch anything; everyone has what the bootstrap bindings give their groups
-    (discovery, health, the self reviews: every cluster has those bindings); nobody else may
-    do anything. Enough to test 403s; RBAC evaluation of stored Roles is a separate piece."""
-
-    def __init__(
-        self,
-        admin_groups: Collection[str] = (MASTERS,),
-        reader_groups: Collection[str] = (),
-    ) -> None:
-        self.admin_groups = frozenset(admin_groups)
-        self.reader_groups = frozenset(reader_groups)
-
-    def __call__(
-        self,
-        user: User,
-        verb: str,
-        resource: GroupResource,
-        namespace: str | None,
-        name: str | None,
-    ) -> tuple[bool, str]:
-        groups = set(user.groups)
-        if groups & self.admin_groups:
-            return True, "member of an admin group"
-        if verb in READ_VERBS and groups & self.reader_groups:
-            return True, "member of a reader group"
-        if resource.resource:
-            asked = rbac.KubeRequest(
-                verb, resource.resource, resource.group, resource.subresource, namespace or ""
-            )
-        else:
-            asked = rbac.KubeRequest(verb, path=name or "")
-        bootstrap = rbac.authorize(
-            user.username, user.groups, asked, RbacObjects(), authenticated=False
-        )
-        return (True, bootstrap.reason) if bootstrap.allowed else (False, "")
 
 
 def forbidden_message(

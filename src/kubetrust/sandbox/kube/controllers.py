@@ -11,19 +11,21 @@ by ``maxSurge``/``maxUnavailable`` steps, and ``paused`` is not honoured. Pods a
 through the cluster's admission (IRSA!) and started by its kubelet; a pod admission refuses
 is reported as the ReplicaSet's (and Deployment's) ``ReplicaFailure`` condition with
 reason ``FailedCreate``, as the controller does.
+
+The controllers see the cluster only through :class:`ControlledCluster` (its store, its
+clock, its pod write path), so this module does not import
+:mod:`~kubetrust.sandbox.kube.cluster`, which calls it.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kubetrust.sandbox.kube import status
-from kubetrust.sandbox.kube.store import ALPHANUMS, timestamp
-
-if TYPE_CHECKING:
-    from kubetrust.sandbox.kube.cluster import Cluster
+from kubetrust.sandbox.kube.store import ALPHANUMS, Store, timestamp
 
 Obj = dict[str, Any]
 DEPLOYMENTS = "apps/v1/deployments"
@@ -40,6 +42,20 @@ SKIPPED_ANNOTATIONS = (
     DESIRED,
     MAX_REPLICAS,
 )
+
+
+class ControlledCluster(Protocol):
+    """What the controllers need of the cluster they run in (the
+    :class:`~kubetrust.sandbox.kube.cluster.Cluster`): the store they reconcile, the time
+    they stamp conditions with, and the pod write path, so that a ReplicaSet's pods go
+    through admission (IRSA), validation and the kubelet like any other pod."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def now(self) -> dt.datetime: ...
+
+    def create_pod(self, namespace: str, pod: Obj) -> Obj: ...
 
 
 def template_hash(template: Obj) -> str:
@@ -69,7 +85,9 @@ def controller_uid(obj: Obj, kind: str) -> str | None:
     return None
 
 
-def _owned(cluster: Cluster, key: str, namespace: str, owner: Obj, kind: str) -> list[Obj]:
+def _owned(
+    cluster: ControlledCluster, key: str, namespace: str, owner: Obj, kind: str
+) -> list[Obj]:
     items, _ = cluster.store.list(key, namespace)
     uid = owner["metadata"]["uid"]
     return [item for item in items if controller_uid(item, kind) == uid]
@@ -92,7 +110,7 @@ def _hash_of(obj: Obj) -> str | None:
     return (obj["metadata"].get("labels") or {}).get(HASH_LABEL)
 
 
-def _get(cluster: Cluster, key: str, namespace: str, name: str) -> Obj | None:
+def _get(cluster: ControlledCluster, key: str, namespace: str, name: str) -> Obj | None:
     try:
         return cluster.store.get(key, namespace, name)
     except status.ApiError:
@@ -100,7 +118,7 @@ def _get(cluster: Cluster, key: str, namespace: str, name: str) -> Obj | None:
 
 
 # ---------------------------------------------------------------------- Deployments
-def sync_deployment(cluster: Cluster, namespace: str, name: str) -> None:
+def sync_deployment(cluster: ControlledCluster, namespace: str, name: str) -> None:
     """Bring a Deployment's ReplicaSets, pods and status to its spec."""
     deployment = _get(cluster, DEPLOYMENTS, namespace, name)
     if deployment is None:
@@ -193,7 +211,7 @@ AVAILABLE = ("MinimumReplicasAvailable", "Deployment has minimum availability.")
 UNAVAILABLE = ("MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
 
 
-def _deployment_status(cluster: Cluster, namespace: str, name: str) -> None:
+def _deployment_status(cluster: ControlledCluster, namespace: str, name: str) -> None:
     """``status`` as the deployment controller's ``syncRolloutStatus`` writes it, and the
     revision annotation of the current ReplicaSet."""
     deployment = _get(cluster, DEPLOYMENTS, namespace, name)
@@ -221,11 +239,15 @@ def _deployment_status(cluster: Cluster, namespace: str, name: str) -> None:
 
 
 def _conditions(
-    cluster: Cluster, spec: Obj, counts: dict[str, int], current: Obj | None, old: list[Obj]
+    cluster: ControlledCluster,
+    spec: Obj,
+    counts: dict[str, int],
+    current: Obj | None,
+    old: list[Obj],
 ) -> list[Obj]:
     """Available (within ``maxUnavailable``), Progressing, and the current ReplicaSet's
     ReplicaFailure if it has one."""
-    now = timestamp(cluster.clock())
+    now = timestamp(cluster.now())
     wanted, updated = spec["replicas"], counts["updatedReplicas"]
     rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
     allowed = _percent(rolling.get("maxUnavailable", "25%"), wanted, round_up=False)
@@ -274,7 +296,7 @@ def failing(replica_set: Obj) -> bool:
     return any(c.get("type") == "ReplicaFailure" for c in conditions if isinstance(c, dict))
 
 
-def sync_replica_set(cluster: Cluster, namespace: str, name: str) -> None:
+def sync_replica_set(cluster: ControlledCluster, namespace: str, name: str) -> None:
     """A ReplicaSet changed: its pods, then its Deployment (which may overrule it)."""
     replica_set = _get(cluster, REPLICA_SETS, namespace, name)
     if replica_set is None:
@@ -288,7 +310,7 @@ def sync_replica_set(cluster: Cluster, namespace: str, name: str) -> None:
                 sync_deployment(cluster, namespace, deployment["metadata"]["name"])
 
 
-def sync_pods(cluster: Cluster, namespace: str, name: str) -> None:
+def sync_pods(cluster: ControlledCluster, namespace: str, name: str) -> None:
     """Create or delete pods until the ReplicaSet has ``spec.replicas``; update its status."""
     replica_set = _get(cluster, REPLICA_SETS, namespace, name)
     if replica_set is None:
@@ -317,7 +339,7 @@ def sync_pods(cluster: Cluster, namespace: str, name: str) -> None:
             new_status[field] = value
     new_status["observedGeneration"] = replica_set["metadata"]["generation"]
     if failure:
-        now = timestamp(cluster.clock())
+        now = timestamp(cluster.now())
         old = (replica_set.get("status") or {}).get("conditions") or []
         found = condition(old, "ReplicaFailure", True, ("FailedCreate", failure), ("", ""), now)
         new_status["conditions"] = [{k: v for k, v in found.items() if k != "lastUpdateTime"}]

@@ -32,6 +32,7 @@ import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from kubetrust.model import vocabulary
 from kubetrust.sandbox.kube import auth, status
 
 USER = "impersonate-user"
@@ -41,7 +42,6 @@ EXTRA = "impersonate-extra-"
 AUTHENTICATION = "authentication.k8s.io"
 ANONYMOUS = "system:anonymous"
 UNAUTHENTICATED = "system:unauthenticated"
-SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -111,10 +111,8 @@ def _user_asks(username: str) -> tuple[list[_Ask], list[str]]:
 
 def _service_account(username: str) -> tuple[str, str] | None:
     """Upstream ``serviceaccount.SplitUsername``: (namespace, name) or None."""
-    if not username.startswith(SERVICE_ACCOUNT_PREFIX):
-        return None
-    parts = username.removeprefix(SERVICE_ACCOUNT_PREFIX).split(":")
-    if len(parts) != 2:
+    parts = vocabulary.parse_service_account_subject(username)
+    if parts is None:
         return None
     namespace, name = parts
     if not (len(namespace) <= 63 and _LABEL.match(namespace)):

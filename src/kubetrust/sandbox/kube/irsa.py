@@ -35,6 +35,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
+
 Obj = dict[str, Any]
 DOMAIN = "eks.amazonaws.com"
 ROLE_ARN = f"{DOMAIN}/role-arn"
@@ -42,7 +44,6 @@ AUDIENCE = f"{DOMAIN}/audience"
 REGIONAL_STS = f"{DOMAIN}/sts-regional-endpoints"
 TOKEN_EXPIRATION = f"{DOMAIN}/token-expiration"
 SKIP_CONTAINERS = f"{DOMAIN}/skip-containers"
-DEFAULT_AUDIENCE = "sts.amazonaws.com"
 DEFAULT_EXPIRATION = 86400
 MIN_EXPIRATION = 600
 MOUNT_PATH = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
@@ -62,7 +63,7 @@ class Webhook:
 
     region: str
     regional_sts: bool = True
-    audience: str = DEFAULT_AUDIENCE
+    audience: str = IRSA_AUDIENCE  # the webhook's --token-audience
     expiration: int = DEFAULT_EXPIRATION
 
 

@@ -3,11 +3,12 @@
 ``kubectl apply`` (client-side) computes a three-way strategic merge patch from the
 last-applied annotation and sends ``application/strategic-merge-patch+json``; ``kubectl
 patch`` / ``label`` / ``annotate`` send merge or strategic patches; ``--type=json`` sends
-RFC 6902. Strategic merge here is JSON merge patch plus: lists named in :data:`MERGE_KEYS`
-are merged element by element on their key (containers, env, volumes ... by ``name``), and
-the directives ``$patch`` (replace/delete/merge), ``$retainKeys``,
-``$setElementOrder/<list>`` and ``$deleteFromPrimitiveList/<list>`` are understood. Other
-lists are replaced, which is what the apiserver does for lists without a patch strategy.
+RFC 6902, applied by the ``jsonpatch`` library (:func:`json_patch`). Strategic merge here
+is JSON merge patch plus: lists named in :data:`MERGE_KEYS` are merged element by element
+on their key (containers, env, volumes ... by ``name``), and the directives ``$patch``
+(replace/delete/merge), ``$retainKeys``, ``$setElementOrder/<list>`` and
+``$deleteFromPrimitiveList/<list>`` are understood. Other lists are replaced, which is what
+the apiserver does for lists without a patch strategy.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from __future__ import annotations
 import copy
 import json
 from typing import Any
+
+import jsonpatch
+import jsonpointer
 
 from kubetrust.sandbox.kube import status
 
@@ -40,7 +44,6 @@ MERGE_KEYS: dict[str, str] = {
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
-APPLY = "application/apply-patch+yaml"
 
 
 def apply(content_type: str, target: dict[str, Any], patch: Any) -> dict[str, Any]:
@@ -182,95 +185,116 @@ def _strip_directives(value: Any) -> Any:
 
 
 # ---------------------------------------------------------------------- RFC 6902
+MAX_JSON_PATCH_OPERATIONS = 10_000
+"""Upstream ``maxJSONPatchOperations``: a longer patch is 413 RequestEntityTooLarge."""
+
+_VALUED = ("add", "replace", "test")
+_FROM = ("move", "copy")
+
+
 def json_patch(target: Any, operations: Any) -> Any:
-    """RFC 6902: add, remove, replace, move, copy, test. A failed op is a 422 as on the
-    apiserver (``the server rejected our request due to an error in our request``)."""
-    if not isinstance(operations, list):
-        raise status.bad_request("json patch must be a list of operations")
+    """RFC 6902 (add, remove, replace, move, copy, test) through the ``jsonpatch`` library,
+    with the apiserver's answers around it (upstream ``jsonPatcher.applyJSPatch``): a patch
+    that does not decode is 400 BadRequest (:func:`_decoded`), more than
+    :data:`MAX_JSON_PATCH_OPERATIONS` operations 413, and an operation that fails on the
+    object (a ``test`` that does not hold, a path to a missing member, an index out of
+    range or ``-`` where an element must exist, a step into a string or number, a move
+    into the moved value's own child) is 422 Invalid, ``the server rejected our request
+    due to an error in our request: ...``. ``target`` is not changed."""
     document = copy.deepcopy(target)
-    for operation in operations:
-        if not isinstance(operation, dict) or "op" not in operation:
-            raise status.bad_request(f"invalid json patch operation: {operation!r}")
-        document = _operation(document, operation)
+    copied = 0
+    for operation, single in _decoded(operations):
+        try:
+            copied += _copy_size(document, operation)
+            document = single.apply(document, in_place=True)
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise _invalid(_failure(operation, exc)) from None
+        if copied > MAX_ACCUMULATED_COPY:
+            raise _invalid(
+                "Unable to complete the copy, the accumulated size increase of copy is "
+                f"{copied}, exceeding the limit {MAX_ACCUMULATED_COPY}"
+            )
     return document
 
 
-def _operation(document: Any, operation: dict[str, Any]) -> Any:
+MAX_ACCUMULATED_COPY = 3 * 1024 * 1024
+"""What ``copy`` operations may add up to, in encoded bytes: the request size limit. Each copy
+of an object into its own child doubles it, so a few dozen operations of a small patch would
+otherwise take all memory (evanphx/json-patch's ``AccumulatedCopySizeLimit`` guards the same
+way, with the message used here)."""
+
+
+def _copy_size(document: Any, operation: dict[str, Any]) -> int:
+    """The encoded size of what a ``copy`` adds (0 for other operations); a missing source
+    is left to the library, which reports it as such."""
+    if operation["op"] != "copy":
+        return 0
+    try:
+        value = jsonpointer.resolve_pointer(document, operation["from"])
+    except jsonpointer.JsonPointerException:
+        return 0
+    if isinstance(value, jsonpointer.EndOfList):  # ``-``: no element, the library refuses
+        return 0
+    return len(json.dumps(value, separators=(",", ":")))
+
+
+def _failure(operation: dict[str, Any], exc: Exception) -> str:
+    """Why ``operation`` failed, in upstream's (evanphx/json-patch) words and never with
+    the document's content: the library's own messages quote the value a ``test`` found
+    and the object a member was missing from, which would let a caller allowed to patch
+    but not to read an object read it."""
+    op, path = operation["op"], operation.get("path")
+    if isinstance(exc, jsonpatch.JsonPatchTestFailed):
+        return f"testing value {path} failed"
+    if isinstance(exc, jsonpointer.JsonPointerException | jsonpatch.JsonPatchPathNotFound):
+        where = f"{operation.get('from')} or {path}" if op in _FROM else path
+        return f"{op} operation does not apply: doc is missing path: {where}"
+    return f"{op} operation does not apply: {exc}"  # conflicts name paths only
+
+
+def _decoded(operations: Any) -> list[tuple[dict[str, Any], jsonpatch.JsonPatch]]:
+    """Each operation with the library's one-operation patch of it, all decoded before
+    any applies, as upstream does; 400 BadRequest where upstream's decoding fails: not a
+    list, an operation that is not an object or has no string ``op`` of the six, a
+    ``path`` (or a ``from`` of move/copy) that is not a JSON pointer. A missing ``value``
+    of add/replace/test means ``null``, as in the evanphx/json-patch the apiserver uses
+    (the library would refuse it)."""
+    if not isinstance(operations, list):
+        raise status.bad_request("json patch must be a list of operations")
+    if len(operations) > MAX_JSON_PATCH_OPERATIONS:
+        raise status.ApiError(
+            "RequestEntityTooLarge",
+            f"Request entity too large: The allowed maximum operations in a JSON patch is "
+            f"{MAX_JSON_PATCH_OPERATIONS}, got {len(operations)}",
+        )
+    decoded = []
+    for operation in operations:
+        prepared = _prepared(operation)
+        try:
+            decoded.append((prepared, jsonpatch.JsonPatch([prepared])))
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as exc:
+            raise status.bad_request(f"invalid json patch: {exc}") from None
+    return decoded
+
+
+def _prepared(operation: Any) -> dict[str, Any]:
+    if not isinstance(operation, dict) or "op" not in operation:
+        raise status.bad_request(f"invalid json patch operation: {operation!r}")
     op = operation["op"]
-    path = _pointer(operation.get("path"))
-    if op == "add":
-        return _add(document, path, copy.deepcopy(operation.get("value")))
-    if op == "remove":
-        return _remove(document, path)[0]
-    if op == "replace":
-        document = _remove(document, path)[0]
-        return _add(document, path, copy.deepcopy(operation.get("value")))
-    if op in ("move", "copy"):
-        source = _pointer(operation.get("from"))
-        value = copy.deepcopy(_get(document, source))
-        if op == "move":
-            document = _remove(document, source)[0]
-        return _add(document, path, value)
-    if op == "test":
-        if _get(document, path) != operation.get("value"):
-            raise _invalid(f"testing value {operation.get('path')} failed")
-        return document
-    raise status.bad_request(f"unexpected json patch op {op!r}")
+    if op in _FROM:
+        source = operation.get("from")
+        try:
+            if not isinstance(source, str):
+                raise jsonpointer.JsonPointerException("not a string")
+            jsonpointer.JsonPointer(source)
+        except jsonpointer.JsonPointerException:
+            raise status.bad_request(f"invalid json pointer {source!r}") from None
+    if op in _VALUED and "value" not in operation:
+        return {**operation, "value": None}
+    return operation
 
 
 def _invalid(message: str) -> status.ApiError:
     return status.ApiError(
         "Invalid", f"the server rejected our request due to an error in our request: {message}"
     )
-
-
-def _pointer(path: Any) -> list[str]:
-    if not isinstance(path, str) or (path and not path.startswith("/")):
-        raise status.bad_request(f"invalid json pointer {path!r}")
-    return [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:]]
-
-
-def _index(container: list[Any], part: str, *, adding: bool) -> int:
-    if adding and part == "-":
-        return len(container)
-    if not (part.isascii() and part.isdigit()) or int(part) > len(container) - (0 if adding else 1):
-        raise _invalid(f"index {part} out of range")
-    return int(part)
-
-
-def _get(document: Any, path: list[str]) -> Any:
-    node = document
-    for part in path:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list):
-            node = node[_index(node, part, adding=False)]
-        else:
-            raise _invalid(f"path /{'/'.join(path)} does not exist")
-    return node
-
-
-def _add(document: Any, path: list[str], value: Any) -> Any:
-    if not path:
-        return value
-    parent = _get(document, path[:-1])
-    last = path[-1]
-    if isinstance(parent, dict):
-        parent[last] = value
-    elif isinstance(parent, list):
-        parent.insert(_index(parent, last, adding=True), value)
-    else:
-        raise _invalid(f"cannot add at /{'/'.join(path)}")
-    return document
-
-
-def _remove(document: Any, path: list[str]) -> tuple[Any, Any]:
-    if not path:
-        return None, document
-    parent = _get(document, path[:-1])
-    last = path[-1]
-    if isinstance(parent, dict) and last in parent:
-        return document, parent.pop(last)
-    if isinstance(parent, list):
-        return document, parent.pop(_index(parent, last, adding=False))
-    raise _invalid(f"path /{'/'.join(path)} does not exist")

@@ -161,7 +161,6 @@ RESOURCES: tuple[Resource, ...] = (
 )
 """Everything served; the review kinds are virtual (``create`` only, never stored)."""
 
-STORED = tuple(resource for resource in RESOURCES if resource.verbs == CRUD_VERBS)
 GROUP_VERSIONS: tuple[tuple[str, str], ...] = tuple(
     dict.fromkeys((r.group, r.version) for r in RESOURCES if r.group)
 )

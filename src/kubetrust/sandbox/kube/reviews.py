@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request
 
 from kubetrust.chain import rbac
 from kubetrust.model.kube import PolicyRule, RbacObjects
-from kubetrust.sandbox.kube import auth, bodies, protowire, status
+from kubetrust.sandbox.kube import auth, bodies, status
 
 AUTHENTICATION = "authentication.k8s.io/v1"
 AUTHORIZATION = "authorization.k8s.io/v1"
@@ -117,11 +117,8 @@ def _spec(request: Request, kind: str) -> dict[str, Any]:
     data = bodies.raw(request)
     media = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
     if "protobuf" in media:
-        try:
-            spec = protowire.decode(data, kind).get("spec")
-            return spec if isinstance(spec, dict) else {}
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise status.bad_request(f"cannot decode the protobuf body: {exc}") from None
+        spec = bodies.decode_protobuf(data, kind).get("spec")
+        return spec if isinstance(spec, dict) else {}
     body = bodies.parse_json(data) if data else {}
     spec = body.get("spec") if isinstance(body, dict) else None
     if not isinstance(spec, dict):

@@ -26,6 +26,7 @@ from typing import Any
 
 import jwt
 
+from kubetrust.model import vocabulary
 from kubetrust.sandbox.kube import auth, status
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.sandbox.oidc import ClusterIssuer
@@ -178,7 +179,7 @@ class ServiceAccountTokenAuthenticator:
         if not isinstance(namespace, str) or not isinstance(account, dict):
             raise Refused("token does not name a service account")
         name, uid = account.get("name"), account.get("uid")
-        username = f"system:serviceaccount:{namespace}:{name}"
+        username = vocabulary.service_account_subject(namespace, str(name))
         if claims.get("sub") != username or not isinstance(name, str):
             raise Refused("token subject does not match its kubernetes.io claim")
         try:
@@ -225,16 +226,3 @@ class ServiceAccountTokenAuthenticator:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def union(*authenticators: auth.Authenticate) -> auth.Authenticate:
-    """The first user any of ``authenticators`` recognises (the apiserver's union)."""
-
-    def authenticate(headers: Mapping[str, str]) -> auth.User | None:
-        for authenticator in authenticators:
-            user = authenticator(headers)
-            if user is not None:
-                return user
-        return None
-
-    return authenticate

@@ -23,7 +23,7 @@ INT64 = (-(2**63), 2**63 - 1)
 class T:
     """A Go type: ``go`` is its name in messages; ``kind`` one of ``string``, ``int32``,
     ``int64``, ``bool``, ``quantity`` (string or number), ``intorstr``, ``map`` (of
-    ``item``), ``list`` (of ``item``), ``object`` (with ``fields``), ``any``."""
+    ``item``), ``list`` (of ``item``), ``object`` (with ``fields``)."""
 
     go: str
     kind: str
@@ -35,7 +35,6 @@ STR = T("string", "string")
 I32 = T("int32", "int32")
 I64 = T("int64", "int64")
 BOOL = T("bool", "bool")
-ANY = T("interface {}", "any")
 INT_OR_STR = T("intstr.IntOrString", "intorstr")
 STR_MAP = T("map[string]string", "map", STR)
 STR_LIST = T("[]string", "list", STR)
@@ -267,7 +266,7 @@ def _scalar_ok(value: Any, kind: str) -> bool:
 def check(value: Any, expected: T, path: str) -> None:
     """Raise :class:`TypeMismatch` where ``value`` does not decode into ``expected``."""
     kind = expected.kind
-    if value is None or kind == "any":
+    if value is None:
         return
     if kind in ("map", "object"):
         if not isinstance(value, dict):

@@ -2,7 +2,7 @@
 
 The certificate is issued by the sandbox CA for ``127.0.0.1`` and ``localhost`` (what the
 kubeconfig's ``certificate-authority-data`` must verify). The listener is the sandbox's
-(:class:`~kubetrust.sandbox.runtime.http.Listener`): keep-alive, so kubectl's many discovery calls
+(:class:`~kubetrust.sandbox.host.http.Listener`): keep-alive, so kubectl's many discovery calls
 share one TLS connection instead of a handshake each; TLS negotiated in each connection's
 thread, so an idle client cannot freeze the port; bodies cut at the apiserver's limit.
 """
@@ -13,10 +13,10 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from kubetrust.sandbox.host import pki
+from kubetrust.sandbox.host.http import Listener
 from kubetrust.sandbox.kube.api import KubeApi
 from kubetrust.sandbox.kube.bodies import MAX_BODY
-from kubetrust.sandbox.runtime import pki
-from kubetrust.sandbox.runtime.http import Listener
 
 HOST = "127.0.0.1"
 HOSTS = ("127.0.0.1", "localhost")

@@ -91,8 +91,8 @@ def seed_system(
     else:
         cluster = target if isinstance(target, Cluster) else target.cluster
     cluster.sync_namespaces()
-    for node in kubelet.node_objects(cluster.store, cluster.region, cluster.now()):
-        _create(cluster, "Node", node)
+    for node_object in kubelet.node_objects(cluster.store, cluster.region, cluster.now()):
+        _create(cluster, "Node", node_object)
     image_registry = registry(cluster.region)
     for account in ("coredns", "aws-node", "kube-proxy"):
         _create(cluster, "ServiceAccount", {"metadata": {"name": account}})

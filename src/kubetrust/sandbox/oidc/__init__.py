@@ -12,7 +12,9 @@ Two sides of IRSA live here, because each is the other's test:
   HTTPS (:func:`https_jwks_fetcher`), check the signature, the lifetime and the audience,
   and answer with AWS's error codes and messages (reference B.2, B.3).
 
-The trust policy itself is not evaluated here (that is :mod:`kubetrust.chain`'s job).
+The trust policy itself is not evaluated here (that is :mod:`kubetrust.chain`'s job), and
+neither are the provider and audience rules: they are :mod:`kubetrust.chain.web_identity`'s,
+which explain follows too; the verifier calls them with its JWT/JWKS checks.
 
 Errors (all :class:`kubetrust.errors.KubetrustError`)::
 
@@ -58,7 +60,7 @@ Fidelity gaps and uncertainties:
   then ``exp``/``nbf``, then the audience.
 * The wording for a signature that does not verify under the key named by ``kid``, and for
   a token whose ``nbf`` lies in the future, has not been observed; the messages used are
-  ours (:data:`MSG_BAD_SIGNATURE`, :func:`_not_yet_valid`).
+  ours (:data:`MSG_BAD_SIGNATURE`, :func:`errors.not_yet_valid`).
 * STS's ``IDPCommunicationError`` is modelled by AWS but no public report shows it for an
   OIDC provider; AWS's knowledge centre attributes unreachable and slow JWKS endpoints to
   ``InvalidIdentityToken`` "Couldn't retrieve verification key ...", so that is used.
@@ -93,7 +95,6 @@ from kubetrust.sandbox.oidc.issuer import (
 )
 from kubetrust.sandbox.oidc.verifier import (
     ALLOWED_ALGORITHMS,
-    DEFAULT_AUDIENCE,
     MAX_TOKEN_LENGTH,
     OidcProvider,
     WebIdentity,
@@ -103,7 +104,6 @@ from kubetrust.sandbox.oidc.verifier import (
 __all__ = [
     "ALLOWED_ALGORITHMS",
     "AUTHORIZATION_ENDPOINT",
-    "DEFAULT_AUDIENCE",
     "MAX_EXPIRATION_SECONDS",
     "MAX_TOKEN_LENGTH",
     "MIN_EXPIRATION_SECONDS",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubetrust.chain import web_identity
 from kubetrust.errors import KubetrustError
 
 MSG_NOT_A_JWT = (
@@ -18,10 +19,10 @@ MSG_UNTRUSTED_CERTIFICATE = (
 )
 MSG_BAD_SIGNATURE = "The signature of the token is invalid"
 """[uncertain] Our wording: no public report shows STS's text for this case."""
-MSG_AUDIENCE = "Incorrect token audience"
+MSG_AUDIENCE = web_identity.MSG_AUDIENCE
 
-INVALID = "InvalidIdentityToken"
-_EXPIRED = "ExpiredTokenException"
+INVALID = web_identity.INVALID_IDENTITY_TOKEN
+EXPIRED = "ExpiredTokenException"
 
 
 # ---------------------------------------------------------------------- errors
@@ -74,7 +75,7 @@ def malformed(detail: str) -> TokenRejected:
     return TokenRejected(INVALID, MSG_NOT_A_JWT, detail=detail)
 
 
-def _not_yet_valid(now: int, nbf: int) -> TokenRejected:
+def not_yet_valid(now: int, nbf: int) -> TokenRejected:
     # [uncertain] our wording, modelled on STS's expiry message
     return TokenRejected(
         INVALID,

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from http.client import HTTPException
 from typing import Any
 
+from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.oidc import errors, verifier
-from kubetrust.sandbox.runtime import pki
 
 
 # ---------------------------------------------------------------------- fetching keys
@@ -66,7 +66,7 @@ def _get_json(
 ) -> dict[str, Any]:
     body = _download(opener, url, timeout, max_bytes)
     try:
-        document = json.loads(body, parse_constant=verifier._reject_constant)
+        document = json.loads(body, parse_constant=verifier.reject_json_constant)
     except (ValueError, RecursionError):
         raise errors.JwksFetchError(f"`{_short(url)}` did not send JSON") from None
     if not isinstance(document, dict):

@@ -18,6 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from kubetrust.model import vocabulary
 from kubetrust.sandbox.oidc import errors
 
 MIN_EXPIRATION_SECONDS = 600
@@ -197,7 +198,7 @@ class ClusterIssuer:
         _check_text("service account uid", service_account_uid)
         audience_list = _check_audiences(audiences)
         _check_expiration(expiration_seconds)
-        if not _is_int(now) or now < 0:
+        if not is_int(now) or now < 0:
             raise errors.TokenRequestError(f"invalid time `{now}`: must be epoch seconds")
         private: dict[str, Any] = {
             "namespace": namespace,
@@ -215,7 +216,7 @@ class ClusterIssuer:
             "jti": str(uuid.uuid4()),
             "kubernetes.io": private,
             "nbf": now,
-            "sub": f"system:serviceaccount:{namespace}:{service_account}",
+            "sub": vocabulary.service_account_subject(namespace, service_account),
         }
         payload = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode("utf-8")
         return jwt.PyJWS().encode(
@@ -279,11 +280,11 @@ def _check_audiences(audiences: object) -> list[str]:
 
 
 def _check_expiration(seconds: object) -> None:
-    if not _is_int(seconds):
+    if not is_int(seconds):
         raise errors.TokenRequestError(
             f"spec.expirationSeconds: Invalid value: `{seconds}`: must be an integer"
         )
-    assert isinstance(seconds, int)  # for mypy, after _is_int
+    assert isinstance(seconds, int)  # for mypy, after is_int
     if seconds < MIN_EXPIRATION_SECONDS:
         raise errors.TokenRequestError(
             f"spec.expirationSeconds: Invalid value: {seconds}: may not specify a duration "
@@ -305,5 +306,7 @@ def _reference(what: str, ref: object) -> dict[str, str]:
     return {"name": name, "uid": uid}
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """Whether ``value`` is an integer (a NumericDate, epoch seconds), ``bool`` excluded:
+    JSON's ``true`` is no time."""
     return isinstance(value, int) and not isinstance(value, bool)

@@ -12,14 +12,13 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from kubetrust.chain import web_identity
 from kubetrust.errors import InputError, KubetrustError
+from kubetrust.model.vocabulary import IRSA_AUDIENCE
 from kubetrust.sandbox.oidc import errors
 from kubetrust.sandbox.oidc import issuer as issuers
 
-logger = logging.getLogger("kubetrust.sandbox.oidc")  # the package's name, as before the split
-
-DEFAULT_AUDIENCE = "sts.amazonaws.com"
-"""The audience of IRSA tokens and of the IAM OIDC provider (webhook ``--token-audience``)."""
+logger = logging.getLogger(__name__)
 
 MAX_TOKEN_LENGTH = 20000
 """``WebIdentityToken`` is 4 to 20000 characters (STS API model)."""
@@ -47,7 +46,7 @@ class OidcProvider:
 
     @classmethod
     def for_issuer(
-        cls, issuer_url: str, account: str, client_ids: Sequence[str] = (DEFAULT_AUDIENCE,)
+        cls, issuer_url: str, account: str, client_ids: Sequence[str] = (IRSA_AUDIENCE,)
     ) -> OidcProvider:
         """The provider IAM would create for ``issuer_url`` in ``account``."""
         url = issuer_url.removeprefix("https://")
@@ -92,7 +91,9 @@ def verify_web_identity_token(
     JWKS, raising :class:`JwksFetchError` when it cannot (see :func:`https_jwks_fetcher`).
     ``now`` is epoch seconds.
 
-    Checks, in this order (reference B.3; the order after step 3 is [uncertain]):
+    Checks, in this order (reference B.3; the order after step 3 is [uncertain]; steps 3
+    and 6, with their codes and messages, are :mod:`kubetrust.chain.web_identity`'s, the
+    checks explain makes too):
 
     1. the token is 4 to 20000 characters (``ValidationError``), a JWS compact token with
        a JSON object header and payload, an allowed ``alg`` (RS/ES 256/384/512: ``none``
@@ -112,45 +113,47 @@ def verify_web_identity_token(
     that is not an ``int`` is the caller's bug: :class:`kubetrust.errors.InputError`).
     See https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
     """
-    if not issuers._is_int(now):
+    if not issuers.is_int(now):
         raise InputError(f"`now` must be epoch seconds as an int, not {type(now).__name__}")
     text = _token_text(token)
     header, claims = _parse(text)
     issuer, subject, audiences, expires = _required_claims(claims)
-    provider = _provider_for(issuer, provider_lookup)
-    if provider is None:
-        raise errors.TokenRejected(
-            errors.INVALID,
-            f"No OpenIDConnect provider found in your account for {issuer}",
-            detail="no IAM OIDC provider in the role's account has this URL",
+
+    def verify_keys_and_lifetime(provider: OidcProvider) -> None:
+        _verify_signature(text, header, _keys_of(provider, fetch_jwks))
+        _check_lifetime(claims, expires, now)
+
+    try:
+        accepted = web_identity.check_provider_and_audience(
+            issuer,
+            audiences,
+            lambda iss: _provider_for(iss, provider_lookup),
+            verify=verify_keys_and_lifetime,
         )
-    jwks = _keys_of(provider, fetch_jwks)
-    _verify_signature(text, header, jwks)
+    except web_identity.WebIdentityRefused as refused:
+        raise errors.TokenRejected(refused.code, refused.message, detail=refused.detail) from None
+    logger.debug("web identity token of %s for %s accepted", issuer, subject)
+    return WebIdentity(
+        issuer=issuer,
+        subject=subject,
+        audience=accepted.audience,
+        claims=claims,
+        provider_arn=accepted.provider.arn,
+    )
+
+
+def _check_lifetime(claims: Mapping[str, Any], expires: int, now: int) -> None:
+    """``exp`` after ``now`` (``ExpiredTokenException``), ``nbf`` not after it."""
     if now >= expires:
         raise errors.TokenRejected(
-            errors._EXPIRED,
+            errors.EXPIRED,
             f"Token expired: current date/time {now} must be before the expiration "
             f"date/time{expires}",
             detail="`exp` has passed",
         )
     not_before = claims.get("nbf")
     if isinstance(not_before, int) and not_before > now:
-        raise errors._not_yet_valid(now, not_before)
-    audience = next((a for a in audiences if a in provider.client_ids), None)
-    if audience is None:
-        raise errors.TokenRejected(
-            errors.INVALID,
-            errors.MSG_AUDIENCE,
-            detail="no `aud` value is a client ID of the provider",
-        )
-    logger.debug("web identity token of %s for %s accepted", issuer, subject)
-    return WebIdentity(
-        issuer=issuer,
-        subject=subject,
-        audience=audience,
-        claims=claims,
-        provider_arn=provider.arn,
-    )
+        raise errors.not_yet_valid(now, not_before)
 
 
 def _provider_for(
@@ -188,7 +191,9 @@ def _token_text(token: object) -> str:
     return token
 
 
-def _reject_constant(name: str) -> Any:
+def reject_json_constant(name: str) -> Any:
+    """A ``parse_constant`` for :func:`json.loads` that refuses ``NaN`` and ``Infinity``:
+    they are not JSON (RFC 8259), and STS reads neither tokens nor JWKS with them."""
     raise ValueError(f"`{name}` is not JSON")
 
 
@@ -200,7 +205,7 @@ def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         parts = jwt.PyJWS().decode_complete(token, options={"verify_signature": False})
         header = parts["header"]
-        claims = json.loads(parts["payload"], parse_constant=_reject_constant)
+        claims = json.loads(parts["payload"], parse_constant=reject_json_constant)
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError, UnicodeError):
         raise errors.malformed("bad base64url or JSON") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):
@@ -235,7 +240,7 @@ def _required_claims(claims: Mapping[str, Any]) -> tuple[str, str, list[str], in
             errors.INVALID, "Missing a required claim: aud", detail="`aud` is empty"
         )
     for name in ("exp", "iat", "nbf"):
-        if name in claims and not issuers._is_int(claims[name]):
+        if name in claims and not issuers.is_int(claims[name]):
             raise errors.malformed(f"`{name}` is not an integer NumericDate")
     return issuer, subject, audiences, expires
 

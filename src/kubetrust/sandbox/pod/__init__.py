@@ -46,20 +46,20 @@ the runtime would do:
   written in the command line or inside files (an AWS config's ``web_identity_token_file``) are
   *not* rewritten.
 
-  ``auto`` probes ``unshare`` once per process and falls back to ``mapping`` if it fails or if
-  the bootstrap cannot build the layout (the reason is returned).
+  ``auto`` probes ``unshare`` once per process (:func:`namespace_support`, or the probe the
+  caller passes) and falls back to ``mapping`` if it fails or if the bootstrap cannot build
+  the layout (the reason is returned).
 
 Exit status, stdin/stdout/stderr pass through; SIGINT/SIGTERM/SIGHUP/SIGQUIT reach the command
 (:mod:`.signals`; a terminal's Ctrl-C reaches it directly, so it is not sent twice); the temp
 directory is removed afterwards (:mod:`.plan`). Tokens and secret values are never logged.
-:func:`run_in_pod` (:mod:`.runner`) ties these together.
+:func:`run_in_pod` (:mod:`.runner`) ties these together; the package exports what its callers
+meet (the entry point, the probe, the types of :mod:`.api` and :class:`VolumeSource`).
 """
 
 from __future__ import annotations
 
 from kubetrust.sandbox.pod.api import ExecResult, Isolation, NamespaceSupport, PodExecError
-from kubetrust.sandbox.pod.env import expand, resolve_env
-from kubetrust.sandbox.pod.isolation_mapping import map_value
 from kubetrust.sandbox.pod.isolation_namespace import namespace_support
 from kubetrust.sandbox.pod.runner import run_in_pod
 from kubetrust.sandbox.pod.volume_source import VolumeSource
@@ -70,9 +70,6 @@ __all__ = [
     "NamespaceSupport",
     "PodExecError",
     "VolumeSource",
-    "expand",
-    "map_value",
     "namespace_support",
-    "resolve_env",
     "run_in_pod",
 ]

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from kubetrust.sandbox.pod.api import Stream
 from kubetrust.sandbox.pod.plan import Plan
 
-# One logger for the whole package, named as it was before the package was split.
-_log = logging.getLogger(__package__)
+_log = logging.getLogger(__name__)
 
 _PASSTHROUGH = ("PATH", "TERM", "LANG", "LC_ALL", "LC_CTYPE")
 

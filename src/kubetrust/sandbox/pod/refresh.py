@@ -12,8 +12,7 @@ from kubetrust.errors import KubetrustError
 from kubetrust.sandbox.pod.volume_source import VolumeSource
 from kubetrust.sandbox.pod.volumes import AtomicVolume
 
-# One logger for the whole package, named as it was before the package was split.
-_log = logging.getLogger(__package__)
+_log = logging.getLogger(__name__)
 
 REFRESH_FRACTION = 0.8
 REFRESH_CAP_SECONDS = 24 * 3600

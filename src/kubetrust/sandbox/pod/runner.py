@@ -4,19 +4,18 @@ isolation asked for, falling back from ``namespace`` to ``mapping`` under ``auto
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kubetrust.errors import InputError, shown
 from kubetrust.sandbox.pod.api import ExecResult, Isolation, NamespaceSupport, PodExecError, Stream
 from kubetrust.sandbox.pod.isolation_mapping import run_mapping
-from kubetrust.sandbox.pod.isolation_namespace import run_namespace
+from kubetrust.sandbox.pod.isolation_namespace import namespace_support, run_namespace
 from kubetrust.sandbox.pod.plan import Plan, command_argv, prepare, workspace
 from kubetrust.sandbox.pod.refresh import TokenRefresher
 from kubetrust.sandbox.pod.volume_source import VolumeSource
 
-# One logger for the whole package, named as it was before the package was split.
-_log = logging.getLogger(__package__)
+_log = logging.getLogger(__name__)
 
 
 def run_in_pod(
@@ -33,6 +32,7 @@ def run_in_pod(
     stderr: Stream = None,
     refresh_interval: float | None = None,
     timeout: float | None = None,
+    namespace_probe: Callable[[], NamespaceSupport] = namespace_support,
 ) -> ExecResult:
     """Run ``command`` as if ``kubectl exec``-ed into ``container`` (default: the first) of
     ``pod`` (the Pod object as the API server returns it).
@@ -40,9 +40,11 @@ def run_in_pod(
     ``cwd`` is a path in the pod (default: the container's ``workingDir``, else ``/``).
     ``refresh_interval`` overrides the token refresh period in seconds (tests); ``timeout`` kills
     the command after that many seconds. Streams are file descriptors or file objects (``None``
-    inherits; ``subprocess.PIPE`` is not supported). Raises :class:`InputError` for a pod that
-    cannot be materialized (a missing ConfigMap, Secret or key) and :class:`PodExecError` when
-    ``isolation="namespace"`` cannot be honoured.
+    inherits; ``subprocess.PIPE`` is not supported). ``namespace_probe`` says whether private
+    mount namespaces work here (default: :func:`.isolation_namespace.namespace_support`, which
+    asks ``unshare`` once per process; tests pass another to act as a host without them).
+    Raises :class:`InputError` for a pod that cannot be materialized (a missing ConfigMap,
+    Secret or key) and :class:`PodExecError` when ``isolation="namespace"`` cannot be honoured.
     """
     argv = command_argv(command)
     if isolation not in ("auto", "namespace", "mapping"):
@@ -53,7 +55,9 @@ def run_in_pod(
     with workspace() as base:
         plan = prepare(pod, container, source, base, cwd)
         with TokenRefresher(plan.volumes, source, refresh_interval):
-            return _execute(plan, argv, isolation, dict(extra_env or {}), streams, timeout)
+            return _execute(
+                plan, argv, isolation, dict(extra_env or {}), streams, timeout, namespace_probe
+            )
 
 
 def _execute(
@@ -63,10 +67,11 @@ def _execute(
     extra_env: dict[str, str],
     streams: tuple[Stream, Stream, Stream],
     timeout: float | None,
+    namespace_probe: Callable[[], NamespaceSupport],
 ) -> ExecResult:
     reason: str | None = None
     if isolation != "mapping":
-        support = _namespace_support()
+        support = namespace_probe()
         if support.available:
             outcome = run_namespace(plan, support.argv, argv, extra_env, streams, timeout)
             if isinstance(outcome, tuple):
@@ -80,12 +85,3 @@ def _execute(
         _log.info("no private mount namespace (%s); using the path mapping", reason)
     code, timed_out = run_mapping(plan, argv, extra_env, streams, timeout)
     return ExecResult(code, "mapping", reason, timed_out)
-
-
-def _namespace_support() -> NamespaceSupport:
-    """The probe as the package exports it, looked up at call time: replacing
-    ``pod_exec.namespace_support`` (as tests do, to act as a host without namespaces) steers
-    :func:`run_in_pod`, as it did when both lived in one module."""
-    from kubetrust.sandbox import pod as pod_exec
-
-    return pod_exec.namespace_support()

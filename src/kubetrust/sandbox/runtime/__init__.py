@@ -1,2 +1,2 @@
-"""The sandbox process: wiring and listeners (``server``), running detached (``process``),
-HTTP/1.1 serving (``http``) and the private certificate authority (``pki``)."""
+"""The sandbox process: the wiring of every component and its listeners (``server``), and
+running in the foreground or detached, found again by its state directory (``process``)."""

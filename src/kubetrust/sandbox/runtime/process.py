@@ -1,15 +1,15 @@
 """Run a sandbox in the foreground, or detached, and find it again by its state directory.
 
 A state directory holds one sandbox: ``sandbox.json`` (pid, endpoint, issuer base, admin
-keys; mode 0600), ``admin-keys.json`` (kept across restarts so that ``env`` output stays
-valid), the sandbox CA, and ``sandbox.log`` for a detached process. Two state directories
-give two independent sandboxes side by side.
+keys; mode 0600; its format is :class:`kubetrust.sandbox.client.state.SandboxState`, which
+clients read without importing the server), ``admin-keys.json`` (kept across restarts so
+that ``env`` output stays valid), the sandbox CA, and ``sandbox.log`` for a detached
+process. Two state directories give two independent sandboxes side by side.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -19,48 +19,35 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from kubetrust import errors
+from kubetrust.sandbox.client.state import (
+    STATE_FILE,
+    SandboxState,
+    default_state_dir,
+    pid_alive,
+    read_running,
+)
 from kubetrust.sandbox.world import World
 
-STATE_FILE = "sandbox.json"
 LOG_FILE = "sandbox.log"
 
-
-def default_state_dir() -> Path:
-    """``$XDG_STATE_HOME/kubetrust/sandbox`` (default ``~/.local/state/...``)."""
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "kubetrust" / "sandbox"
-
-
-def read_state(state_dir: Path) -> dict[str, Any] | None:
-    """The running sandbox's facts, or ``None`` if none runs there (stale files ignored)."""
-    path = state_dir / STATE_FILE
-    try:
-        facts = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(facts, dict) or not _alive(int(facts.get("pid", 0))):
-        return None
-    return facts
+__all__ = [
+    "LOG_FILE",
+    "STATE_FILE",
+    "answers",
+    "default_state_dir",
+    "read_state",
+    "run_foreground",
+    "start_detached",
+    "stop",
+]
 
 
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie waiting for its parent to reap it does not)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+def read_state(state_dir: Path) -> SandboxState | None:
+    """The running sandbox's state, or ``None`` if none runs there (stale or unreadable
+    files ignored: a new sandbox may start over them)."""
+    return read_running(state_dir)
 
 
 def answers(endpoint: str, timeout: float = 1.0) -> bool:
@@ -111,8 +98,8 @@ def start_detached(
     port: int = 0,
     issuer_port: int = 0,
     timeout: float = 60.0,
-) -> dict[str, Any]:
-    """Start ``kubetrust sandbox up`` as a background process; return its facts once it
+) -> SandboxState:
+    """Start ``kubetrust sandbox up`` as a background process; return its state once it
     answers. An already running sandbox in ``state_dir`` is returned as it is."""
     running = read_state(state_dir)
     if running is not None:
@@ -144,9 +131,9 @@ def start_detached(
                 f"the sandbox exited while starting (code {process.returncode}); "
                 f"see {state_dir / LOG_FILE}"
             )
-        facts = read_state(state_dir)
-        if facts is not None and facts.get("pid") == process.pid and answers(facts["endpoint"]):
-            return facts
+        state = read_state(state_dir)
+        if state is not None and state.pid == process.pid and answers(state.endpoint):
+            return state
         time.sleep(0.1)
     process.terminate()
     raise errors.KubetrustError(
@@ -156,15 +143,15 @@ def start_detached(
 
 def stop(state_dir: Path, timeout: float = 15.0) -> bool:
     """Stop the sandbox of ``state_dir``; ``False`` if none was running."""
-    facts = read_state(state_dir)
-    if facts is None:
+    state = read_state(state_dir)
+    if state is None:
         return False
-    pid = int(facts["pid"])
+    pid = state.pid
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and pid_alive(pid):
         time.sleep(0.05)
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         (state_dir / STATE_FILE).unlink()

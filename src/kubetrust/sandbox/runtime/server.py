@@ -7,8 +7,25 @@ listeners. Both bind 127.0.0.1 only. The AWS endpoint speaks HTTP/1.1 with keep-
 listener serves ``/id/<ID>/.well-known/openid-configuration`` and ``/id/<ID>/keys`` for
 every cluster, over TLS with a certificate from the sandbox CA.
 
-moto's state is process-global, so one process holds one sandbox; two sandboxes side by
-side are two processes with two state directories.
+Everything a sandbox holds lives on its :class:`SandboxServer` and is handed to the
+pieces through their constructors: the credential store, the unique-id bindings of stored
+policies (:class:`~kubetrust.sandbox.aws.policy_writes.PrincipalBindings`, through STS to
+the gate), the EKS access API (:class:`~kubetrust.sandbox.aws.services.eks.api.EksExtras`:
+the gate's ``extras``, and through the EKS control plane every cluster's token
+authenticator), the clusters' API servers and issuers. No module keeps a sandbox's state.
+
+moto's state is not the sandbox's to place: its backends are process-global, keyed by
+account. So two sandboxes may run in one process only with disjoint accounts. At start a
+sandbox claims its world's accounts (:func:`~kubetrust.sandbox.aws.state.claim_accounts`:
+each gets a fresh moto EKS backend that reports its clusters to this sandbox's control
+plane); if a running sandbox of the process holds one of them, the start fails with
+:class:`~kubetrust.sandbox.aws.state.AccountsInUse` before anything is written to moto.
+``stop()`` gives the accounts back (what moto holds in them stays, as it always did).
+A sandbox's credential store honours the IAM keys of its own accounts only, so one
+sandbox's callers are unknown to the other. Not separated: what moto reads by ARN across
+accounts — a policy that names another sandbox's account or role explicitly finds it, and
+S3 bucket names are one namespace, as in one AWS partition. For sandboxes that share
+nothing, run two processes with two state directories.
 """
 
 from __future__ import annotations
@@ -26,20 +43,22 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
+from kubetrust.model import vocabulary
 from kubetrust.sandbox import oidc
-from kubetrust.sandbox.aws import credentials, forward, gate, state
+from kubetrust.sandbox.aws import credentials, forward, gate, policy_writes, state
 from kubetrust.sandbox.aws.request import MAX_BODY_BYTES
-from kubetrust.sandbox.aws.services.eks import api as eks_api
-from kubetrust.sandbox.aws.services.sts import api as sts_api
+from kubetrust.sandbox.aws.services.eks.api import EksExtras
+from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
+from kubetrust.sandbox.aws.services.sts.api import StsService
+from kubetrust.sandbox.client.state import AdminKeys, SandboxState
 from kubetrust.sandbox.eks import clusters, control_plane
-from kubetrust.sandbox.runtime import pki
-from kubetrust.sandbox.runtime.http import DRAIN_LIMIT, Listener
+from kubetrust.sandbox.host import pki
+from kubetrust.sandbox.host.http import DRAIN_LIMIT, Listener
 from kubetrust.sandbox.world import World
 
 logger = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
-STATE_FILE = "sandbox.json"
 CA_FILE = "ca.crt"
 ADMIN_KEYS_FILE = "admin-keys.json"
 
@@ -108,30 +127,62 @@ class SandboxServer:
         self.world_file = world_file
         self.world = world or World()
         self.clock = clock
-        self.store = credentials.CredentialStore(long_term=credentials.iam_key)
+        self.store = credentials.CredentialStore(long_term=self._own_key)
+        self.bindings = policy_writes.PrincipalBindings()
+        self.user_boundaries = UserBoundaries()  # moto keeps no user's boundary
+        self.eks = EksExtras(self.world.region, self.clock)
         self.issuers = Issuers()
         self._port = port
         self._issuer_port = issuer_port
         self._servers: list[BaseWSGIServer] = []
+        self.gate: gate.Gate | None = None  # the AWS endpoint's app, once serving
         self._threads: list[threading.Thread] = []
         self.ca: pki.CertificateAuthority | None = None
         self.admin_keys: dict[str, tuple[str, str]] = {}
         self.kube: control_plane.KubeClusters | None = None
+        self.control_plane: control_plane.ControlPlane | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> SandboxServer:
+        """Claim the world's accounts in this process's moto (module doc; fails with
+        :class:`~kubetrust.sandbox.aws.state.AccountsInUse` before anything is written),
+        then seed them and listen. A start that fails half-way stops what it started."""
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.ca = self._load_ca()
+        self.kube = control_plane.KubeClusters(
+            self.ca, self.store, self.clock, self._endpoint, self.eks
+        )
+        self.control_plane = control_plane.ControlPlane(
+            self.kube,
+            self.eks,
+            issuer_base=self._issuer_base,
+            register_issuer=self.issuers.add,
+            state_dir=self.state_dir,
+        )
+        state.claim_accounts(self._account_ids(), self.world.region, self.control_plane)
+        try:
+            self._serve()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _serve(self) -> None:
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         from moto.moto_server.werkzeug_app import create_backend_app
 
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.ca = self._load_ca()
+        assert self.ca is not None
         self._seed_admins()
         issuer_server = self._listen(issuer_app(self.issuers), self._issuer_port, tls=True)
         ca_pem = self.ca.certificate_pem
-        sts = sts_api.StsService(
-            self.world, self.store, self.clock, oidc.https_jwks_fetcher(ca_pem, timeout=5.0)
+        sts = StsService(
+            self.world,
+            self.store,
+            self.clock,
+            oidc.https_jwks_fetcher(ca_pem, timeout=5.0),
+            bindings=self.bindings,
+            user_boundaries=self.user_boundaries,
         )
-        self.eks = eks_api.EksExtras(self.world.region, self.clock)
         app = gate.Gate(
             # moto's app of each service the gate forwards to, never its domain dispatcher
             # (which serves /moto-api/* and guesses the service itself): forward
@@ -142,19 +193,35 @@ class SandboxServer:
             self.clock,
             extras=self.eks,
         )
+        self.gate = app
         self.issuer_base = f"https://{HOST}:{issuer_server.server_port}"
         aws_server = self._listen(app, self._port, tls=False)
         self.endpoint = f"http://{HOST}:{aws_server.server_port}"
-        self.kube = control_plane.KubeClusters(self.ca, self.store, self.clock, self._endpoint)
-        self._install_cluster_hook(ca_pem)
+        # records of an earlier run are stale: moto's state did not survive it
+        shutil.rmtree(self.state_dir / clusters.CLUSTERS_DIR, ignore_errors=True)
         self._create_world_resources(sts)
         self._write_state()
-        return self
 
     def _endpoint(self) -> str:
         return self.endpoint
 
+    def _issuer_base(self) -> str:
+        return self.issuer_base
+
+    def _account_ids(self) -> list[str]:
+        return [account.id for account in self.world.accounts]
+
+    def _own_key(self, access_key_id: str) -> credentials.Credential | None:
+        """A long-term IAM key of one of this sandbox's accounts, as IAM holds it now.
+        moto's IAM holds the keys of every sandbox in the process; another sandbox's
+        are unknown here (module doc)."""
+        found = credentials.iam_key(access_key_id)
+        if found is None or self.world.account(found.account) is None:
+            return None
+        return found
+
     def stop(self) -> None:
+        """Stop the clusters' API servers and the listeners, and give the accounts back."""
         if self.kube is not None:
             self.kube.stop_all()
         for server in self._servers:
@@ -164,6 +231,8 @@ class SandboxServer:
             thread.join(timeout=5)
         self._servers.clear()
         self._threads.clear()
+        if self.control_plane is not None:
+            state.release_accounts(self._account_ids(), self.control_plane)
 
     def __enter__(self) -> SandboxServer:
         return self.start()
@@ -172,32 +241,6 @@ class SandboxServer:
         self.stop()
 
     # ------------------------------------------------------------------ pieces
-    def _install_cluster_hook(self, ca_pem: bytes) -> None:
-        """Every cluster moto creates gets its issuer, CA data and endpoint (clusters.py).
-        Records of an earlier run are stale: moto's state did not survive it."""
-        shutil.rmtree(self.state_dir / clusters.CLUSTERS_DIR, ignore_errors=True)
-
-        def on_create(backend: Any, cluster: Any) -> None:
-            record = clusters.decorate(
-                backend,
-                cluster,
-                issuer_base=self.issuer_base,
-                ca_pem=ca_pem,
-                state_dir=self.state_dir,
-                register=self.issuers.add,
-            )
-            assert self.kube is not None
-            self.kube.start(record)
-
-        def on_delete(backend: Any, cluster: Any) -> None:
-            assert self.kube is not None
-            self.kube.stop(str(backend.account_id), str(cluster.name))
-            clusters.record_path(self.state_dir, str(backend.account_id), cluster.name).unlink(
-                missing_ok=True
-            )
-
-        clusters.install_hook(on_create, on_delete)
-
     def _load_ca(self) -> pki.CertificateAuthority:
         if (self.state_dir / CA_FILE).exists():
             return pki.CertificateAuthority.load_from(self.state_dir)
@@ -205,7 +248,7 @@ class SandboxServer:
         ca.save(self.state_dir)
         return ca
 
-    def _create_world_resources(self, sts: sts_api.StsService) -> None:
+    def _create_world_resources(self, sts: StsService) -> None:
         """The world file's roles, buckets and clusters (validated when it was loaded).
         Roles first, all of them, then their trusts are bound: trusts may name each other."""
         for account in self.world.accounts:
@@ -226,7 +269,7 @@ class SandboxServer:
             for cluster in account.clusters:
                 admin = f"arn:aws:iam::{account.id}:user/{state.ADMIN_USER}"
                 self.eks.expect_creation(
-                    account.id, self.world.region, cluster, admin, eks_api.API_AND_CONFIG_MAP
+                    account.id, self.world.region, cluster, admin, vocabulary.API_AND_CONFIG_MAP
                 )
                 state.eks(account.id, self.world.region).create_cluster(
                     name=cluster,
@@ -272,18 +315,15 @@ class SandboxServer:
         return server
 
     def _write_state(self) -> None:
-        facts = {
-            "pid": os.getpid(),
-            "endpoint": self.endpoint,
-            "issuer_base": self.issuer_base,
-            "region": self.world.region,
-            "world_file": str(self.world_file.resolve()) if self.world_file else None,
-            "ca_file": str(self.state_dir / CA_FILE),
-            "accounts": {
-                account: {"access_key_id": key, "secret_access_key": secret}
+        SandboxState(
+            pid=os.getpid(),
+            endpoint=self.endpoint,
+            issuer_base=self.issuer_base,
+            region=self.world.region,
+            world_file=self.world_file.resolve() if self.world_file else None,
+            ca_file=self.state_dir / CA_FILE,
+            accounts={
+                account: AdminKeys(key, secret)
                 for account, (key, secret) in self.admin_keys.items()
             },
-        }
-        path = self.state_dir / STATE_FILE
-        path.write_text(json.dumps(facts, indent=2), encoding="utf-8")
-        path.chmod(0o600)
+        ).write(self.state_dir)

@@ -13,9 +13,12 @@ about. This module answers that, purely, from the request's parts:
 - **which authorization**: the action and resource type of the Service Authorization
   Reference (SAR) for that operation, with the ARN built from the request.
 
-Sources for the mappings, per service, are in the docstrings of the ``_sts``, ``_iam``,
-``_eks`` and ``_s3`` functions. Anything here that needs state (a role's path, an access
-entry's UUID) comes from a lookup the caller passes in; nothing is read from the world.
+Sources for the mappings, per service, are in the docstrings of each service's
+``actions.operation`` (:mod:`kubetrust.sandbox.aws.services.sts.actions`, ``iam.actions``,
+``eks.actions``, ``s3.actions``); the query protocol's own reading (``Action``, lists, tags)
+is :mod:`.query_protocol`, the REST routes :mod:`.routes`. Anything here that needs state
+(a role's path, an access entry's UUID) comes from a lookup the caller passes in; nothing
+is read from the world.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from kubetrust import arn as arns
-from kubetrust.sandbox.aws.operations import model, routes
+from kubetrust.sandbox.aws.operations import model, query_protocol, routes
 from kubetrust.sandbox.aws.operations.model import (
     SERVICES,
     Authorization,
@@ -38,8 +41,8 @@ from kubetrust.sandbox.aws.operations.model import (
     operation_names,
 )
 from kubetrust.sandbox.aws.operations.routes import rest_path, s3_operation_query_keys, s3_selectors
-from kubetrust.sandbox.aws.services import query
 from kubetrust.sandbox.aws.services.eks import actions as eks_actions
+from kubetrust.sandbox.aws.services.iam import actions as iam_actions
 from kubetrust.sandbox.aws.services.s3 import actions as s3_actions
 from kubetrust.sandbox.aws.services.s3.actions import (
     LOCAL_S3_HOST_SUFFIXES,
@@ -47,6 +50,7 @@ from kubetrust.sandbox.aws.services.s3.actions import (
     s3_path_style,
     s3_virtual_bucket,
 )
+from kubetrust.sandbox.aws.services.sts import actions as sts_actions
 
 __all__ = [
     "LOCAL_S3_HOST_SUFFIXES",
@@ -100,8 +104,8 @@ def operation_protocol_name(
     """
     service = model.known_service(service)
     if model.service_model(service).protocol == "query":
-        return model._query_action(query, form)
-    match = routes._route(service, method, path, query, headers or {}, host, raw_path)
+        return query_protocol.action(query, form)
+    match = routes.match_route(service, method, path, query, headers or {}, host, raw_path)
     return None if match is None else match[0]
 
 
@@ -116,8 +120,9 @@ def route_labels(
 ) -> dict[str, str]:
     """The decoded path labels of a REST request's route (``{name}`` of
     ``/clusters/{name}``), as :func:`identify_operation` matched them; empty when no route
-    matches. The gate checks them against the operation's model (:mod:`..param_checks`)."""
-    match = routes._route(
+    matches. The gate checks them against the operation's model
+    (:mod:`kubetrust.sandbox.aws.params`)."""
+    match = routes.match_route(
         model.known_service(service), method, path, query, headers or {}, "", raw_path
     )
     return {} if match is None else dict(match[1])
@@ -133,14 +138,14 @@ def identify_operation(
     host: str,
     account: str,
     region: str,
-    role_path: PathLookup = model._no_path,
+    role_path: PathLookup = model.no_path,
     *,
     headers: Mapping[str, str] | None = None,
     raw_path: str | None = None,
     body: bytes | None = None,
     caller_arn: str | None = None,
-    entity_path: EntityPathLookup = model._no_entity_path,
-    eks_resource_arn: EksArnLookup = model._no_eks_arn,
+    entity_path: EntityPathLookup = model.no_entity_path,
+    eks_resource_arn: EksArnLookup = model.no_eks_arn,
 ) -> Operation | None:
     """The authorizations AWS makes for one request, or ``None`` for an unknown route.
 
@@ -166,14 +171,13 @@ def identify_operation(
     service = model.known_service(service)
     norm_headers = {k.lower(): v for k, v in (headers or {}).items()}
     if model.service_model(service).protocol == "query":
-        name = model._query_action(query, form)
+        name = query_protocol.action(query, form)
         path_params: dict[str, str] = {}
-        params: dict[str, list[str]] = {k: list(v) for k, v in query.items()}
-        params.update({k: list(v) for k, v in form.items()})
+        params = query_protocol.parameters(query, form)
         if name is None:
             return None
     else:
-        match = routes._route(service, method, path, query, norm_headers, host, raw_path)
+        match = routes.match_route(service, method, path, query, norm_headers, host, raw_path)
         if match is None:
             return None
         name, path_params = match
@@ -199,8 +203,8 @@ def identify_operation(
 
 
 _MAPPERS: dict[str, Callable[[model.Request], Operation]] = {
-    "sts": query._sts,
-    "iam": query._iam,
-    "eks": eks_actions._eks,
-    "s3": s3_actions._s3,
+    "sts": sts_actions.operation,
+    "iam": iam_actions.operation,
+    "eks": eks_actions.operation,
+    "s3": s3_actions.operation,
 }

@@ -1,15 +1,15 @@
 """What a request asks AWS to authorize, and what the per-service mappers share.
 
 :class:`Operation` and :class:`Authorization` are the answer; ``Request`` bundles a request's
-parts for the mappers (:mod:`.query` for STS and IAM, :mod:`.eks`, :mod:`.s3`); botocore's
-service models are loaded here once, and the helpers below build :class:`Operation` values and
-read query-protocol parameters.
+parts for the mappers (each service's ``actions`` module under
+:mod:`kubetrust.sandbox.aws.services`); botocore's service models are loaded here once, and
+the helpers below build :class:`Operation` values. The query protocol's own parameter
+reading is in :mod:`.query_protocol`.
 """
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,15 +88,18 @@ class Operation:
         return tuple((a.action, a.resource) for a in self.authorizations)
 
 
-def _no_path(_name: str) -> str | None:
+def no_path(_name: str) -> str | None:
+    """A :data:`PathLookup` that knows no role (every path is then ``/``)."""
     return None
 
 
-def _no_entity_path(_kind: str, _name: str) -> str | None:
+def no_entity_path(_kind: str, _name: str) -> str | None:
+    """An :data:`EntityPathLookup` that knows no user, group or instance profile."""
     return None
 
 
-def _no_eks_arn(_kind: str, _cluster: str, _name: str) -> str | None:
+def no_eks_arn(_kind: str, _cluster: str, _name: str) -> str | None:
+    """An :data:`EksArnLookup` that knows no EKS sub-resource (its UUID is then ``*``)."""
     return None
 
 
@@ -193,18 +196,6 @@ def known_service(service: str) -> str:
     return name
 
 
-_ACTION_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
-
-
-def _query_action(query: Params, form: Params) -> str | None:
-    """The ``Action`` of a query-protocol request (body first, as botocore sends it)."""
-    for params in (form, query):
-        values = params.get("Action")
-        if values:
-            return values[0] if _ACTION_NAME.match(values[0]) else None
-    return None
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -256,33 +247,3 @@ def tag_context(tags: Mapping[str, str]) -> dict[str, object]:
     if tags:
         context["aws:TagKeys"] = list(tags)
     return context
-
-
-def _member_list(params: Params, prefix: str) -> list[str]:
-    """Query-protocol list ``Prefix.member.N`` in ``N`` order."""
-    found: dict[int, str] = {}
-    pattern = re.compile(re.escape(prefix) + r"\.member\.(\d+)\Z")
-    for key, values in params.items():
-        m = pattern.match(key)
-        if m and values:
-            found[int(m.group(1))] = values[0]
-    return [found[i] for i in sorted(found)]
-
-
-def query_tags(params: Params) -> dict[str, str]:
-    """Query-protocol ``Tags.member.N.Key``/``.Value`` pairs."""
-    keys: dict[int, str] = {}
-    values: dict[int, str] = {}
-    pattern = re.compile(r"Tags\.member\.(\d+)\.(Key|Value)\Z")
-    for name, items in params.items():
-        m = pattern.match(name)
-        if m and items:
-            (keys if m.group(2) == "Key" else values)[int(m.group(1))] = items[0]
-    return {keys[i]: values.get(i, "") for i in sorted(keys)}
-
-
-def _norm_path(path: str | None) -> str:
-    """An IAM path as stored: ``/`` or ``/a/b/``."""
-    if not path or path == "/":
-        return "/"
-    return "/" + path.strip("/") + "/"

@@ -2,7 +2,7 @@
 
 Each operation's ``http`` trait (method, ``requestUri`` with its ``{param}``/``{Key+}`` labels
 and literal query keys) and the required query and header members of its input shape make
-one route; :func:`_route` picks the best match for a request.
+one route; :func:`match_route` picks the best match for a request.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _path_pattern(segments: list[str], *, raw: bool) -> re.Pattern[str]:
     return re.compile("/" + "/".join(parts) + ("/?" if parts else "") + r"\Z")
 
 
-def _route(
+def match_route(
     service: str,
     method: str,
     path: str,
@@ -144,7 +144,7 @@ def _route(
     lower_headers = {k.lower(): v for k, v in headers.items()}
     if service == "s3":
         _refuse_conflicting_selectors(query)
-        path, raw_path = actions._s3_path_style(host, path, raw_path)
+        path, raw_path = actions.s3_routed_paths(host, path, raw_path)
     best: tuple[tuple[int, int, int, int], str, dict[str, str]] | None = None
     for route in _routes(service):
         if route.method != method.upper():

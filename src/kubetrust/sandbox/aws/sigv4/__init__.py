@@ -1,7 +1,7 @@
 """The sandbox's AWS Signature Version 4 verifier: authenticate a request as AWS would.
 
 The sandbox gate calls :func:`verify` on every signed request before moto sees it (moto
-authenticates nothing, see ``reference/probe-findings.md``). This module is pure logic: it
+authenticates nothing: probe findings, reference P.1). This module is pure logic: it
 gets the raw request pieces, a credential lookup and the current time, and either returns a
 :class:`VerifiedRequest` or raises :class:`SignatureError` carrying AWS's error code, HTTP
 status and wording. It never raises anything else for any input. Whether a request is signed

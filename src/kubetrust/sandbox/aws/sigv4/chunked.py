@@ -90,7 +90,7 @@ def _incomplete_body() -> errors.SignatureError:
     return errors.s3_error("IncompleteBody", "The request body terminated unexpectedly")
 
 
-def _check_chunked(
+def check_chunked(
     declared: str,
     body: bytes,
     signer: Any,
@@ -103,7 +103,7 @@ def _check_chunked(
         chunks, trailers = _aws_chunks(body)
     except _Framing:
         raise _incomplete_body() from None
-    length = parse._header(wire, "x-amz-decoded-content-length")
+    length = parse.header(wire, "x-amz-decoded-content-length")
     if length is not None and length.strip() != str(sum(len(data) for data, _ in chunks)):
         raise _incomplete_body()
     if declared == STREAMING_UNSIGNED_TRAILER:
@@ -111,7 +111,7 @@ def _check_chunked(
     previous = claim.signature
     for data, signature in chunks:
         expected = _chunk_signature(signer, request, previous, data)
-        if signature is None or not parse._same(expected, signature):
+        if signature is None or not parse.same(expected, signature):
             raise errors.fail("mismatch", errors.Dialect.S3)
         previous = signature
     if declared == STREAMING_SIGNED_TRAILER and not any(

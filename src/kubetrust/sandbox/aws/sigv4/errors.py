@@ -64,14 +64,14 @@ _S3_MISMATCH = (
     "Check your key and signing method."
 )
 S3_HEADER_MALFORMED = "The authorization header is malformed; "
-_S3_CREDENTIAL_FORMAT = (
+S3_CREDENTIAL_FORMAT = (
     'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".'
 )
-_S3_QUERY_PARAMS = (
+S3_QUERY_PARAMS = (
     "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
     "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
 )
-_S3_CONTENT_SHA256_VALUES = (
+S3_CONTENT_SHA256_VALUES = (
     "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
     "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "

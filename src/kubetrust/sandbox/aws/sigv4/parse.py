@@ -31,7 +31,8 @@ _PRESIGN_REQUIRED = (
 )
 
 
-def _basic(moment: datetime) -> str:
+def basic_timestamp(moment: datetime) -> str:
+    """``moment`` as SigV4's ISO 8601 basic timestamp (``20240101T000000Z``)."""
     return moment.strftime(SIGV4_TIMESTAMP)
 
 
@@ -56,11 +57,12 @@ class Claim:
     expires: int | None  # X-Amz-Expires (S3 presigned only)
 
 
-def _utc(moment: datetime) -> datetime:
+def utc(moment: datetime) -> datetime:
+    """``moment`` in UTC (a naive one is UTC already)."""
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _wire_headers(headers: Mapping[str, str]) -> dict[str, list[str]]:
+def wire_headers(headers: Mapping[str, str]) -> dict[str, list[str]]:
     """Headers by lowercase name, every value kept in order (case-insensitive lookup)."""
     wire: dict[str, list[str]] = {}
     for name, value in headers.items():
@@ -69,12 +71,14 @@ def _wire_headers(headers: Mapping[str, str]) -> dict[str, list[str]]:
     return wire
 
 
-def _header(wire: Mapping[str, list[str]], name: str) -> str | None:
+def header(wire: Mapping[str, list[str]], name: str) -> str | None:
+    """A header's values joined by commas, as HTTP combines repeated fields; ``None``
+    when absent (``wire`` as :func:`wire_headers` made it)."""
     values = wire.get(name)
     return ",".join(values) if values else None
 
 
-def _query_pairs(raw_query: str) -> list[tuple[str, str]]:
+def query_pairs(raw_query: str) -> list[tuple[str, str]]:
     """The query string as decoded ``(name, value)`` pairs, in order, empty segments dropped.
 
     AWS canonicalizes what it decoded (re-encoding each name and value), so a client that
@@ -100,7 +104,7 @@ def is_signed(headers: Mapping[str, str], query: str) -> bool:
     """
     if any(str(name).strip().lower() == "authorization" for name in headers):
         return True
-    names = {name for name, _ in _query_pairs(query)}
+    names = {name for name, _ in query_pairs(query)}
     return any(marker in names for marker in _PRESIGN_MARKERS) or all(
         marker in names for marker in _SIGV2_QUERY
     )
@@ -111,7 +115,7 @@ def _claimed_scope(wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str
     loosely: a presigned ``X-Amz-Credential`` first, else the Authorization header."""
     credential = _first(pairs, "X-Amz-Credential")
     if credential is None:
-        found = re.search(r"Credential=([^,\s]*)", _header(wire, "authorization") or "")
+        found = re.search(r"Credential=([^,\s]*)", header(wire, "authorization") or "")
         credential = found.group(1) if found else ""
     return credential.split("/")
 
@@ -119,10 +123,10 @@ def _claimed_scope(wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str
 def claimed_scope(headers: Mapping[str, str], raw_query: str) -> list[str]:
     """What a request *claims* as its credential scope, before anything is verified: other
     parts of the sandbox use it to answer in the right service's format and region."""
-    return _claimed_scope(_wire_headers(headers), _query_pairs(raw_query))
+    return _claimed_scope(wire_headers(headers), query_pairs(raw_query))
 
 
-def _claimed_service(wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str]]) -> str:
+def claimed_service(wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str]]) -> str:
     """The service named in the credential scope, read loosely, to pick the error dialect."""
     parts = _claimed_scope(wire, pairs)
     return parts[3] if len(parts) >= 4 else ""
@@ -135,10 +139,10 @@ def _split_credential(credential: str, dialect: errors.Dialect, presigned: bool)
         if presigned:
             raise errors.s3_error(
                 "AuthorizationQueryParametersError",
-                f"Error parsing the X-Amz-Credential parameter; {errors._S3_CREDENTIAL_FORMAT}",
+                f"Error parsing the X-Amz-Credential parameter; {errors.S3_CREDENTIAL_FORMAT}",
             )
         raise errors.fail(
-            "incomplete", dialect, errors.S3_HEADER_MALFORMED + errors._S3_CREDENTIAL_FORMAT
+            "incomplete", dialect, errors.S3_HEADER_MALFORMED + errors.S3_CREDENTIAL_FORMAT
         )
     if len(parts) != 5:
         raise errors.fail(
@@ -168,7 +172,7 @@ def _parse_amz_date(value: str) -> datetime | None:
 
 def _parse_http_date(value: str) -> datetime | None:
     try:
-        return _utc(parsedate_to_datetime(value))
+        return utc(parsedate_to_datetime(value))
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
 
@@ -185,21 +189,21 @@ def _iso_date_error(dialect: errors.Dialect, value: str) -> errors.SignatureErro
 
 def _header_date(wire: Mapping[str, list[str]], dialect: errors.Dialect) -> tuple[str, datetime]:
     """The signing time of a header-signed request: ``X-Amz-Date``, else ``Date``."""
-    amz = _header(wire, "x-amz-date")
+    amz = header(wire, "x-amz-date")
     if amz is not None:
         moment = _parse_amz_date(amz.strip())
         if moment is not None:
             return amz.strip(), moment
     else:
-        http = _header(wire, "date")
+        http = header(wire, "date")
         moment = _parse_http_date(http) if http is not None else None
         if moment is not None:
-            return _basic(moment), moment
+            return basic_timestamp(moment), moment
     if dialect is errors.Dialect.S3:
         raise errors.s3_error(
             "AccessDenied", "AWS authentication requires a valid Date or x-amz-date header", 403
         )
-    raise _iso_date_error(dialect, amz if amz is not None else _header(wire, "date") or "")
+    raise _iso_date_error(dialect, amz if amz is not None else header(wire, "date") or "")
 
 
 def _unsupported_mechanism(dialect: errors.Dialect) -> errors.SignatureError:
@@ -286,7 +290,7 @@ def _header_claim(auth: str, wire: Mapping[str, list[str]], dialect: errors.Dial
         signature=fields["Signature"],
         timestamp=timestamp,
         signed_at=signed_at,
-        token=_header(wire, "x-amz-security-token"),
+        token=header(wire, "x-amz-security-token"),
         presigned=False,
         expires=None,
     )
@@ -324,7 +328,7 @@ def _require_query_params(pairs: Sequence[tuple[str, str]], dialect: errors.Dial
     if not missing:
         return
     if dialect is errors.Dialect.S3:
-        raise errors.s3_error("AuthorizationQueryParametersError", errors._S3_QUERY_PARAMS)
+        raise errors.s3_error("AuthorizationQueryParametersError", errors.S3_QUERY_PARAMS)
     # ours: recalled AWS wording
     said = " ".join(f"AWS query-string parameters must include '{name}'." for name in missing)
     raise errors.fail("incomplete", dialect, f"{said} Re-examine the query-string parameters.")
@@ -368,10 +372,12 @@ def _query_claim(pairs: Sequence[tuple[str, str]], dialect: errors.Dialect) -> C
     )
 
 
-def _claim(
+def read_claim(
     wire: Mapping[str, list[str]], pairs: Sequence[tuple[str, str]], dialect: errors.Dialect
 ) -> Claim:
-    auth = _header(wire, "authorization")
+    """The request's claim: its ``Authorization`` header or its presigned query, never
+    both; SigV2 and SigV4a are refused, and no claim at all is "missing authentication"."""
+    auth = header(wire, "authorization")
     presigned = any(name in _PRESIGN_MARKERS for name, _ in pairs)
     if auth is not None and presigned:
         message = (
@@ -390,7 +396,7 @@ def _claim(
     raise errors.fail("missing", dialect)
 
 
-def _same(left: str, right: str) -> bool:
+def same(left: str, right: str) -> bool:
     """Constant-time comparison that accepts any text (``compare_digest`` wants ASCII)."""
     return hmac.compare_digest(
         left.encode("utf-8", "surrogatepass"), right.encode("utf-8", "surrogatepass")

@@ -24,7 +24,7 @@ from botocore.credentials import ReadOnlyCredentials
 
 from kubetrust.sandbox.aws.sigv4 import chunked, errors, parse, scope
 
-logger = logging.getLogger("kubetrust.sandbox.aws.sigv4")  # the package's name, as before the split
+logger = logging.getLogger(__name__)
 
 MAX_SKEW = timedelta(minutes=15)
 
@@ -87,12 +87,12 @@ def _check_clock(claim: parse.Claim, now: datetime, dialect: errors.Dialect) -> 
     if now - claim.signed_at > MAX_SKEW:
         message = (
             f"Signature expired: {claim.timestamp} is now earlier than "
-            f"{parse._basic(now - MAX_SKEW)} ({parse._basic(now)} - 15 min.)"
+            f"{parse.basic_timestamp(now - MAX_SKEW)} ({parse.basic_timestamp(now)} - 15 min.)"
         )
     elif claim.signed_at - now > MAX_SKEW:
         message = (
             f"Signature not yet current: {claim.timestamp} is still later than "
-            f"{parse._basic(now + MAX_SKEW)} ({parse._basic(now)} + 15 min.)"
+            f"{parse.basic_timestamp(now + MAX_SKEW)} ({parse.basic_timestamp(now)} + 15 min.)"
         )
     else:
         return
@@ -120,9 +120,9 @@ def _resolve_key(
             raise errors.fail("bad-token", dialect)
     elif claim.token is None:
         raise errors.fail("unknown-key" if dialect is errors.Dialect.S3 else "bad-token", dialect)
-    elif not parse._same(claim.token, key.session_token):
+    elif not parse.same(claim.token, key.session_token):
         raise errors.fail("bad-token", dialect)
-    if key.expires_at is not None and now >= parse._utc(key.expires_at):
+    if key.expires_at is not None and now >= parse.utc(key.expires_at):
         raise errors.fail("expired-token", dialect)
     return key
 
@@ -142,7 +142,7 @@ def _declared_payload(
     """
     if dialect is not errors.Dialect.S3 or claim.presigned:
         return None
-    declared = parse._header(wire, "x-amz-content-sha256")
+    declared = parse.header(wire, "x-amz-content-sha256")
     if declared is None:
         raise errors.s3_error(
             "InvalidRequest", "Missing required header for this request: x-amz-content-sha256"
@@ -158,7 +158,7 @@ def _declared_payload(
         chunked.STREAMING_SIGNED_TRAILER,
     )
     if declared not in known and not _SHA256_HEX.fullmatch(declared):
-        raise errors.s3_error("InvalidArgument", errors._S3_CONTENT_SHA256_VALUES)
+        raise errors.s3_error("InvalidArgument", errors.S3_CONTENT_SHA256_VALUES)
     return declared
 
 
@@ -304,7 +304,7 @@ def _check_signature(
         # header, a path that is not a URL path); AWS cannot verify those either
         logger.debug("cannot canonicalize the request: %s", type(exc).__name__)
         raise errors.fail("mismatch", dialect) from exc
-    if not parse._same(expected, claim.signature):
+    if not parse.same(expected, claim.signature):
         raise errors.fail("mismatch", dialect)
 
 
@@ -334,7 +334,7 @@ def _check_payload(
         raise errors.fail("mismatch", dialect)
     if dialect is not errors.Dialect.S3:
         raise errors.fail("mismatch", dialect)  # ours: a payload hash we cannot check
-    chunked._check_chunked(declared, body, signer, request, claim, wire)
+    chunked.check_chunked(declared, body, signer, request, claim, wire)
 
 
 # --- the entry point ---------------------------------------------------------------------
@@ -362,13 +362,13 @@ def verify(
     ``endpoint``, when given, is the endpoint the request reached: the scope's service and
     region must fit it and ``host`` must be signed (:mod:`.scope`).
     """
-    now = parse._utc(now)
-    wire = parse._wire_headers(headers)
-    pairs = parse._query_pairs(raw_query)
+    now = parse.utc(now)
+    wire = parse.wire_headers(headers)
+    pairs = parse.query_pairs(raw_query)
     dialect = errors.dialect_for(
-        service if service is not None else parse._claimed_service(wire, pairs)
+        service if service is not None else parse.claimed_service(wire, pairs)
     )
-    claim = parse._claim(wire, pairs, dialect)
+    claim = parse.read_claim(wire, pairs, dialect)
     dialect = errors.dialect_for(service if service is not None else claim.service)
     if endpoint is not None:
         scope.check(claim, endpoint, dialect)

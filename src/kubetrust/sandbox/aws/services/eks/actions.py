@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from kubetrust.model.vocabulary import POD_IDENTITY_SERVICE
 from kubetrust.sandbox.aws.operations import model
 
 # --------------------------------------------------------------------------- EKS
@@ -61,11 +62,11 @@ _EKS_PASSED_ROLES: dict[str, tuple[str, str]] = {
     "CreateNodegroup": ("nodeRole", "eks.amazonaws.com"),
     "CreateFargateProfile": ("podExecutionRoleArn", "eks.amazonaws.com"),
     "CreateAddon": ("serviceAccountRoleArn", "eks.amazonaws.com"),
-    "CreatePodIdentityAssociation": ("roleArn", "pods.eks.amazonaws.com"),
+    "CreatePodIdentityAssociation": ("roleArn", POD_IDENTITY_SERVICE),
 }
 
 
-def _eks(req: model.Request) -> model.Operation:
+def operation(req: model.Request) -> model.Operation:
     """EKS (SAR "Amazon Elastic Kubernetes Service"; every API action is ``eks:<Name>``).
 
     Resource types per the SAR: ``cluster`` ``arn:aws:eks:R:A:cluster/NAME`` for the

@@ -10,7 +10,7 @@ shapes; timestamps as epoch seconds), with EKS's error codes:
   ``UpdateAccessEntry``, ``DeleteAccessEntry``: entries per cluster keyed by the principal's
   exact ARN (path kept, E.2); the principal must exist in IAM, and its unique id (``AROA…``,
   ``AIDA…``) is stored with the entry (E.3) so that a deleted and recreated principal no
-  longer matches (:func:`resolve`);
+  longer matches (:meth:`EksExtras.resolve`);
 - ``AssociateAccessPolicy``, ``DisassociateAccessPolicy``, ``ListAssociatedAccessPolicies``,
   ``ListAccessPolicies``: EKS's managed access policies (E.4);
 - ``UpdateClusterConfig`` with ``accessConfig``: the one-way ``CONFIG_MAP`` →
@@ -19,7 +19,13 @@ shapes; timestamps as epoch seconds), with EKS's error codes:
 - ``CreateCluster``: its ``accessConfig`` (default ``CONFIG_MAP`` through the API, E.1)
   and its caller, the creator, who gets an admin access entry when
   ``bootstrapClusterCreatorAdminPermissions`` is true and the API mode is on
-  (through :func:`kubetrust.sandbox.eks.clusters.set_creation_listener`).
+  (:meth:`EksExtras.cluster_created`, which the EKS control plane calls once moto stored
+  the cluster).
+
+The Kubernetes side reads what it needs through :meth:`EksExtras.authentication_mode`,
+:meth:`EksExtras.creator` and :meth:`EksExtras.resolve`: the sandbox server hands this one
+object to the gate (as its ``extras``) and to the EKS control plane (which passes it to
+every cluster's token authenticator), so both sides see one state.
 
 Error texts quoted from EKS answers seen in public issue reports are marked *[seen]* at
 their constant; the others are the sandbox's own wording, marked *[sandbox]*.
@@ -36,15 +42,12 @@ import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs, unquote
 
+from kubetrust.model import vocabulary
 from kubetrust.sandbox.aws import credentials, gate, operations, state, wire
 from kubetrust.sandbox.aws.services.eks import model, modes, policies, principals
 from kubetrust.sandbox.aws.services.eks.model import (
-    API,
-    API_AND_CONFIG_MAP,
-    CONFIG_MAP,
     DEFAULT_API_MODE,
     ENTRY_TYPES,
-    MODES,
     NODE_TYPES,
     STANDARD,
     AccessEntry,
@@ -54,24 +57,11 @@ from kubetrust.sandbox.aws.services.eks.model import (
     Principal,
     Response,
 )
-from kubetrust.sandbox.aws.services.eks.policies import (
-    ACCESS_POLICY_NAMES,
-    CLUSTER_ADMIN_POLICY,
-    POLICY_ARN_PREFIX,
-)
-from kubetrust.sandbox.eks import clusters
 
 __all__ = [
-    "ACCESS_POLICY_NAMES",
-    "API",
-    "API_AND_CONFIG_MAP",
-    "CLUSTER_ADMIN_POLICY",
-    "CONFIG_MAP",
     "DEFAULT_API_MODE",
     "ENTRY_TYPES",
-    "MODES",
     "NODE_TYPES",
-    "POLICY_ARN_PREFIX",
     "STANDARD",
     "AccessEntry",
     "AccessScope",
@@ -80,55 +70,14 @@ __all__ = [
     "EksExtras",
     "Principal",
     "Response",
-    "authentication_mode",
-    "creator",
-    "resolve",
 ]
-
-# --------------------------------------------------------------------------- module API
-
-_current: list[EksExtras] = []
-"""The sandbox's live hook (one per process, like moto's state), for :func:`resolve`."""
-_current_lock = threading.Lock()
-
-
-def resolve(
-    account: str, region: str, cluster: str, principal_arn: str, principal_id: str
-) -> model.AccessEntry | None:
-    """The access entry that maps a caller to a Kubernetes identity, or ``None``.
-
-    For the sandbox's Kubernetes side. ``principal_arn`` may be the entry's exact ARN or
-    the canonical (path-less) role ARN the authenticator derives from a session;
-    ``principal_id`` is the IAM unique id, bare or as STS ``UserId`` (``AROA…:session``).
-    ``None`` when the cluster is unknown or in ``CONFIG_MAP`` mode, or when the entry was
-    made for another principal with the same ARN (E.3: deleted and recreated)."""
-    with _current_lock:
-        live = list(_current)
-    if not live:
-        return None
-    return live[0].resolve(account, region, cluster, principal_arn, principal_id)
-
-
-def authentication_mode(account: str, region: str, cluster: str) -> str | None:
-    """The cluster's authentication mode (``None`` for an unknown cluster), so that the
-    Kubernetes side knows whether aws-auth, access entries or both apply (E.1)."""
-    found = state.eks(account, region).clusters.get(cluster)
-    return None if found is None else model.mode_of(found)
-
-
-def creator(account: str, region: str, cluster: str) -> Principal | None:
-    """The IAM principal that created the cluster, when known: in ``CONFIG_MAP`` mode it
-    has an invisible ``system:masters`` mapping (reference D.3, "Cluster creator")."""
-    with _current_lock:
-        live = list(_current)
-    return live[0].creator(account, region, cluster) if live else None
-
 
 # --------------------------------------------------------------------------- the hook
 
 
-class EksExtras(modes._Modes, policies._Policies):
-    """The gate's ``extras`` hook for EKS (module doc). Thread-safe; state in memory."""
+class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
+    """The gate's ``extras`` hook for EKS (module doc). Thread-safe; state in memory, on
+    the instance: one per sandbox."""
 
     def __init__(self, region: str, clock: model.Clock | None = None) -> None:
         self.region = region
@@ -152,9 +101,6 @@ class EksExtras(modes._Modes, policies._Policies):
             "ListAssociatedAccessPolicies": self._list_associated,
             "ListAccessPolicies": self._list_policies,
         }
-        clusters.set_creation_listener(self.cluster_created)
-        with _current_lock:
-            _current[:] = [self]
 
     def __call__(
         self,
@@ -171,7 +117,7 @@ class EksExtras(modes._Modes, policies._Policies):
             with self._lock:
                 return handler(caller, call)
         except wire.AwsError as refusal:
-            return wire.render_error("rest-json", refusal, model._request_id())
+            return wire.render_error("rest-json", refusal, model.request_id())
 
     def _call(self, caller: credentials.Credential, request: gate.RawRequest) -> model.Call:
         """Path labels split before decoding: a principal ARN's ``%2F`` stays in its label."""
@@ -183,7 +129,7 @@ class EksExtras(modes._Modes, policies._Policies):
         body = parsed if isinstance(parsed, dict) else {}
         query = parse_qs(request.raw_query, keep_blank_values=True)
         return model.Call(
-            caller.account, model._region_of(request.headers, self.region), parts, query, body
+            caller.account, model.region_of(request.headers, self.region), parts, query, body
         )
 
     def expect_creation(
@@ -192,13 +138,20 @@ class EksExtras(modes._Modes, policies._Policies):
         """Announce a cluster the sandbox creates itself (a world file's), as a
         ``CreateCluster`` by ``creator_arn`` with ``accessConfig.authenticationMode`` =
         ``mode`` and the default bootstrap would, so that it has a creator like any cluster."""
-        principal = principals._lookup_principal(creator_arn)
+        principal = principals.lookup_principal(creator_arn)
         with self._lock:
             self._creations[(account, region, name)] = model.Creation(principal, mode, True)
 
     # ------------------------------------------------------------------ Kubernetes side
+    def authentication_mode(self, account: str, region: str, cluster: str) -> str | None:
+        """The cluster's authentication mode (``None`` for an unknown cluster), so that the
+        Kubernetes side knows whether aws-auth, access entries or both apply (E.1)."""
+        found = state.eks(account, region).clusters.get(cluster)
+        return None if found is None else model.mode_of(found)
+
     def creator(self, account: str, region: str, cluster: str) -> Principal | None:
-        """See the module-level :func:`creator`."""
+        """The IAM principal that created the cluster, when known: in ``CONFIG_MAP`` mode it
+        has an invisible ``system:masters`` mapping (reference D.3, "Cluster creator")."""
         with self._lock:
             found = state.eks(account, region).clusters.get(cluster)
             if found is None:
@@ -208,11 +161,17 @@ class EksExtras(modes._Modes, policies._Policies):
     def resolve(
         self, account: str, region: str, cluster: str, principal_arn: str, principal_id: str
     ) -> model.AccessEntry | None:
-        """See the module-level :func:`resolve`."""
+        """The access entry that maps a caller to a Kubernetes identity, or ``None``.
+
+        ``principal_arn`` may be the entry's exact ARN or the canonical (path-less) role
+        ARN the authenticator derives from a session; ``principal_id`` is the IAM unique
+        id, bare or as STS ``UserId`` (``AROA…:session``). ``None`` when the cluster is
+        unknown or in ``CONFIG_MAP`` mode, or when the entry was made for another
+        principal with the same ARN (E.3: deleted and recreated)."""
         unique_id = principal_id.split(":", 1)[0]
         with self._lock:
             found = state.eks(account, region).clusters.get(cluster)
-            if found is None or model.mode_of(found) == model.CONFIG_MAP:
+            if found is None or model.mode_of(found) == vocabulary.CONFIG_MAP:
                 return None
             access = self._state(account, region, cluster, found)
             for entry in access.entries.values():
@@ -220,7 +179,7 @@ class EksExtras(modes._Modes, policies._Policies):
                     continue
                 if principal_arn in (
                     entry.principal_arn,
-                    principals._strip_path(entry.principal_arn),
+                    principals.strip_path(entry.principal_arn),
                 ):
                     return entry
         return None

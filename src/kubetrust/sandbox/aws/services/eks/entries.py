@@ -13,7 +13,7 @@ from kubetrust.sandbox.aws.services.eks import model, principals
 # --------------------------------------------------------------------------- access entries
 
 
-class _Entries(model._Hook):
+class EntryHandlers(model.AccessState):
     """The hook's handlers for access entries (E.2, E.3)."""
 
     def _create_entry(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
@@ -24,7 +24,7 @@ class _Entries(model._Hook):
         access = self._api_cluster(call)
         principal_arn = str(call.body.get("principalArn") or "")
         kind = str(call.body.get("type") or model.STANDARD)
-        groups = _strings(call.body.get("kubernetesGroups"), "kubernetesGroups")
+        groups = string_list(call.body.get("kubernetesGroups"), "kubernetesGroups")
         username = call.body.get("username")
         tags = _tags(call.body.get("tags"))
         token = call.body.get("clientRequestToken")
@@ -33,8 +33,8 @@ class _Entries(model._Hook):
         if existing is not None:
             if token and existing.client_request_token == token:
                 return model.ok({"accessEntry": existing.to_wire()})
-            raise wire.AwsError("ResourceInUseException", model._ENTRY_IN_USE, 409)
-        principal = principals._lookup_principal(principal_arn)
+            raise wire.AwsError("ResourceInUseException", model.ENTRY_IN_USE, 409)
+        principal = principals.lookup_principal(principal_arn)
         _check_new_entry(kind, principal, access, groups, username)
         now = self._now()
         entry = self._new_entry(call.account, call.region, call.cluster, principal, kind, now)
@@ -67,8 +67,8 @@ class _Entries(model._Hook):
             principal_id=principal.id,
             arn=arn,
             type=kind,
-            username=principals._default_username(kind, principal),
-            kubernetes_groups=principals._default_groups(kind),
+            username=principals.default_username(kind, principal),
+            kubernetes_groups=principals.default_groups(kind),
             created_at=now,
             modified_at=now,
         )
@@ -93,14 +93,14 @@ class _Entries(model._Hook):
         access = self._api_cluster(call)
         entry = self._entry(access, call.label(3))
         raw_groups = call.body.get("kubernetesGroups")
-        groups = None if raw_groups is None else _strings(raw_groups, "kubernetesGroups")
+        groups = None if raw_groups is None else string_list(raw_groups, "kubernetesGroups")
         username = call.body.get("username")
         if username:
             _check_username(str(username))
         if groups:
             _check_groups(groups)
         if entry.type != model.STANDARD and (groups or username):
-            raise model._invalid(
+            raise model.invalid(
                 f"kubernetesGroups and username can't be set on a {entry.type} entry."
             )
         entry = dataclasses.replace(
@@ -124,7 +124,7 @@ class _Entries(model._Hook):
 
 def _check_type(kind: str) -> None:
     if kind not in model.ENTRY_TYPES:
-        raise model._invalid(
+        raise model.invalid(
             f"The type {kind} is not valid. Valid values: {sorted(model.ENTRY_TYPES)}"
         )
 
@@ -145,18 +145,18 @@ def _check_new_entry(
         return
     cluster_account = str(getattr(access.cluster, "arn", "::::").split(":")[4])
     if principal.kind != "role" or principal.account != cluster_account:
-        raise model._invalid(
+        raise model.invalid(
             f"Access entries of type {kind} require an IAM role in the cluster's account."
         )
     if groups or username:
-        raise model._invalid(f"kubernetesGroups and username can't be set on a {kind} entry.")
+        raise model.invalid(f"kubernetesGroups and username can't be set on a {kind} entry.")
 
 
 def _check_groups(groups: list[str]) -> None:
     """[seen] terraform-aws-eks#2915, eksctl-io/eksctl#7446."""
     for group in groups:
         if group.startswith("system:"):
-            raise model._invalid(
+            raise model.invalid(
                 f"The kubernetes group name {group} is invalid, it cannot start with system:"
             )
 
@@ -164,22 +164,23 @@ def _check_groups(groups: list[str]) -> None:
 def _check_username(username: str) -> None:
     """Reserved prefixes and ``{{SessionName}}`` after a colon (E.2). The prefix text is
     [seen] for ``system:``; the same form is assumed for the other prefixes."""
-    for prefix in model._RESERVED_USERNAME_PREFIXES:
+    for prefix in model.RESERVED_USERNAME_PREFIXES:
         if username.startswith(prefix):
-            raise model._invalid(f"The username must not begin with {prefix}")
+            raise model.invalid(f"The username must not begin with {prefix}")
     for template in ("{{SessionName}}", "{{SessionNameRaw}}"):
         at = username.find(template)
         if at >= 0 and ":" not in username[:at]:
-            raise model._invalid(
+            raise model.invalid(
                 f"The username {username} is invalid: a colon must come before {template}"
             )
 
 
-def _strings(raw: object, what: str) -> list[str]:
+def string_list(raw: object, what: str) -> list[str]:
+    """A list-of-strings parameter (``kubernetesGroups``, ``namespaces``), or EKS's refusal."""
     if raw is None:
         return []
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-        raise model._invalid(f"{what} must be a list of strings.")
+        raise model.invalid(f"{what} must be a list of strings.")
     return list(raw)
 
 
@@ -187,7 +188,7 @@ def _tags(raw: object) -> dict[str, str]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise model._invalid("tags must be a map of strings.")
-    if len(raw) > model._MAX_TAGS:
-        raise model._invalid(f"A resource can have at most {model._MAX_TAGS} tags.")
+        raise model.invalid("tags must be a map of strings.")
+    if len(raw) > model.MAX_TAGS:
+        raise model.invalid(f"A resource can have at most {model.MAX_TAGS} tags.")
     return {str(k): str(v) for k, v in raw.items()}

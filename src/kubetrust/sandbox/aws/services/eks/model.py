@@ -12,13 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubetrust.model.vocabulary import CONFIG_MAP
 from kubetrust.sandbox.aws import sigv4, state, wire
 
 Response = wire.Response
 Clock = Callable[[], dt.datetime]
 
-CONFIG_MAP, API_AND_CONFIG_MAP, API = "CONFIG_MAP", "API_AND_CONFIG_MAP", "API"
-MODES = (CONFIG_MAP, API_AND_CONFIG_MAP, API)
 DEFAULT_API_MODE = CONFIG_MAP
 """``authenticationMode`` of a cluster created through the API without one (E.1; botocore
 ``CreateAccessConfigRequest``: the console's default differs, the API's is ``CONFIG_MAP``)."""
@@ -31,8 +30,8 @@ ENTRY_TYPES = NODE_TYPES | {STANDARD}
 _POLICY_TYPES = frozenset({STANDARD, "EC2"})
 """Entry types that take access policies (E.4: STANDARD; EKS Auto Mode's EC2 entries carry
 ``AmazonEKSAutoNodePolicy``)."""
-_RESERVED_USERNAME_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
-_MAX_TAGS = 50
+RESERVED_USERNAME_PREFIXES = ("system:", "eks:", "aws:", "amazon:", "iam:")
+MAX_TAGS = 50
 _MAX_RESULTS = 100
 
 # [seen] texts: where each was reported is named in the docstring of the function using it.
@@ -40,15 +39,15 @@ _MODE_REQUIRED = (
     "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] "
     "to perform this operation."
 )
-_ENTRY_IN_USE = "The specified access entry resource is already in use on this cluster."
+ENTRY_IN_USE = "The specified access entry resource is already in use on this cluster."
 _ENTRY_NOT_FOUND = (
     "The specified principalArn could not be found. You can view your available access "
     "entries with 'list-access-entries'."
 )
-_INVALID_PRINCIPAL = "The specified principalArn is invalid: invalid principal."
+INVALID_PRINCIPAL = "The specified principalArn is invalid: invalid principal."
 _ONLY_STANDARD = 'This operation can only be performed on Access Entries with a type of "STANDARD".'
-_ONE_UPDATE = "Only one type of update can be allowed."
-_BOOTSTRAP_REQUIRED = (
+ONE_UPDATE = "Only one type of update can be allowed."
+BOOTSTRAP_REQUIRED = (
     "bootstrapClusterCreatorAdminPermissions must be true if cluster authentication mode "
     "is set to CONFIG_MAP"
 )
@@ -178,9 +177,11 @@ class Call:
 # --------------------------------------------------------------------------- the hook's state
 
 
-class _Hook:
-    """What the handlers of :class:`~kubetrust.sandbox.aws.services.eks.api.EksExtras` share: the
-    access state of the clusters, the clock, and the lookups on them."""
+class AccessState:
+    """What the handlers of :class:`~kubetrust.sandbox.aws.services.eks.api.EksExtras` share:
+    the access state of the clusters, the clock, and the lookups on them (the handler
+    classes :class:`.entries.EntryHandlers`, :class:`.policies.PolicyHandlers` and
+    :class:`.modes.ModeHandlers` build on it)."""
 
     region: str
     clock: Clock
@@ -228,7 +229,7 @@ class _Hook:
     def _policy_entry(self, access: ClusterAccess, principal_arn: str) -> AccessEntry:
         entry = self._entry(access, principal_arn)
         if entry.type not in _POLICY_TYPES:
-            raise _invalid(_ONLY_STANDARD)
+            raise invalid(_ONLY_STANDARD)
         return entry
 
     def _now(self) -> float:
@@ -238,7 +239,8 @@ class _Hook:
 # --------------------------------------------------------------------------- validation
 
 
-def _invalid(message: str) -> wire.AwsError:
+def invalid(message: str) -> wire.AwsError:
+    """EKS's refusal of a parameter value (``InvalidParameterException``, 400)."""
     return wire.AwsError("InvalidParameterException", message, 400)
 
 
@@ -256,9 +258,9 @@ def page(items: list[Any], call: Call) -> tuple[list[Any], str | None]:
         limit = int(call.first("maxResults") or _MAX_RESULTS)
         start = int(base64.urlsafe_b64decode(call.first("nextToken") or "MA==").decode())
     except ValueError:
-        raise _invalid("The nextToken or maxResults parameter is not valid.") from None
+        raise invalid("The nextToken or maxResults parameter is not valid.") from None
     if not 1 <= limit <= _MAX_RESULTS or not 0 <= start <= len(items):
-        raise _invalid("The nextToken or maxResults parameter is not valid.")
+        raise invalid("The nextToken or maxResults parameter is not valid.")
     end = start + limit
     token = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(items) else None
     return items[start:end], token
@@ -266,15 +268,16 @@ def page(items: list[Any], call: Call) -> tuple[list[Any], str | None]:
 
 def ok(body: Mapping[str, Any]) -> Response:
     data = json.dumps(body).encode("utf-8")
-    headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", _request_id())]
+    headers = [("Content-Type", "application/json"), ("x-amzn-RequestId", request_id())]
     return 200, headers, data
 
 
-def _request_id() -> str:
+def request_id() -> str:
+    """A fresh ``x-amzn-RequestId`` for an answer of ours."""
     return str(uuid.uuid4())
 
 
-def _region_of(headers: Mapping[str, str], default: str) -> str:
+def region_of(headers: Mapping[str, str], default: str) -> str:
     """The region the request was signed for: moto serves that region's backend."""
     scope = sigv4.claimed_scope(headers, "")
     return scope[2] if len(scope) >= 3 and scope[2] else default

@@ -8,15 +8,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubetrust import policy
+from kubetrust.model import vocabulary
 from kubetrust.sandbox.aws import credentials, state
-from kubetrust.sandbox.aws.services.eks import entries, model, policies, principals
+from kubetrust.sandbox.aws.services.eks import entries, model, principals
 
-_NEXT_MODE = {model.CONFIG_MAP: model.API_AND_CONFIG_MAP, model.API_AND_CONFIG_MAP: model.API}
+_NEXT_MODE = {
+    vocabulary.CONFIG_MAP: vocabulary.API_AND_CONFIG_MAP,
+    vocabulary.API_AND_CONFIG_MAP: vocabulary.API,
+}
+_VALID = vocabulary.AUTHENTICATION_MODES
+"""Shown as EKS shows them, a tuple's text: ``('CONFIG_MAP', 'API_AND_CONFIG_MAP', 'API')``."""
 
 # --------------------------------------------------------------------------- clusters
 
 
-class _Modes(entries._Entries):
+class ModeHandlers(entries.EntryHandlers):
     """The hook's handlers for clusters: ``CreateCluster``'s ``accessConfig``, the one-way
     authentication-mode updates and ``DescribeUpdate`` (E.1)."""
 
@@ -31,26 +37,28 @@ class _Modes(entries._Entries):
         mode = config.get("authenticationMode") or model.DEFAULT_API_MODE
         bootstrap = config.get("bootstrapClusterCreatorAdminPermissions")
         bootstrap = True if bootstrap is None else bool(bootstrap)
-        if mode not in model.MODES:
-            raise model._invalid(
-                f"The authenticationMode {mode} is not valid. Valid values: {model.MODES}"
+        if mode not in vocabulary.AUTHENTICATION_MODES:
+            raise model.invalid(
+                f"The authenticationMode {mode} is not valid. Valid values: {_VALID}"
             )
-        if mode == model.CONFIG_MAP and not bootstrap:
-            raise model._invalid(model._BOOTSTRAP_REQUIRED)
+        if mode == vocabulary.CONFIG_MAP and not bootstrap:
+            raise model.invalid(model.BOOTSTRAP_REQUIRED)
         _check_service_role(call.body.get("roleArn"))
         name = str(call.body.get("name") or "")
         key = (call.account, call.region, name)
         if name and name not in state.eks(call.account, call.region).clusters:
             self._creations[key] = model.Creation(
-                principals._caller_principal(caller), str(mode), bootstrap
+                principals.caller_principal(caller), str(mode), bootstrap
             )
         return None
 
     def cluster_created(self, backend: Any, cluster: Any) -> None:
-        """Creation listener: give a new cluster the requested access config and, when
-        the API mode is on and bootstrap asked for it, the creator's admin entry (E.1).
-        A cluster made without a ``CreateCluster`` through the gate keeps the defaults
-        :func:`clusters.decorate` gave it and has no known creator."""
+        """Called by the EKS control plane once moto stored a new cluster (and the control
+        plane gave it its issuer, CA and endpoint): give it the requested access config
+        and, when the API mode is on and bootstrap asked for it, the creator's admin entry
+        (E.1). A cluster made without a ``CreateCluster`` through the gate (nor announced by
+        :meth:`~.api.EksExtras.expect_creation`) keeps the defaults
+        :func:`kubetrust.sandbox.eks.clusters.decorate` gave it and has no known creator."""
         key = (str(backend.account_id), str(backend.region_name), str(cluster.name))
         with self._lock:
             creation = self._creations.pop(key, None)
@@ -63,7 +71,7 @@ class _Modes(entries._Entries):
                 "authenticationMode": creation.mode,
                 "bootstrapClusterCreatorAdminPermissions": creation.bootstrap,
             }
-            if creation.mode != model.CONFIG_MAP:
+            if creation.mode != vocabulary.CONFIG_MAP:
                 self._bootstrap_creator(key[0], key[1], access)
 
     def _bootstrap_creator(self, account: str, region: str, access: model.ClusterAccess) -> None:
@@ -80,7 +88,7 @@ class _Modes(entries._Entries):
             account, region, str(access.cluster.name), creator, model.STANDARD, now
         )
         admin = model.AssociatedPolicy(
-            policies.CLUSTER_ADMIN_POLICY, model.AccessScope("cluster"), now, now
+            vocabulary.CLUSTER_ADMIN_POLICY.arn, model.AccessScope("cluster"), now, now
         )
         access.entries[creator.arn] = dataclasses.replace(entry, policies=(admin,))
 
@@ -97,22 +105,22 @@ class _Modes(entries._Entries):
             return None
         others = [k for k, v in call.body.items() if k not in _NOT_UPDATES and v is not None]
         if others:
-            raise model._invalid(model._ONE_UPDATE)
+            raise model.invalid(model.ONE_UPDATE)
         access = self._existing(call)
         config = raw if isinstance(raw, Mapping) else {}
         wanted = config.get("authenticationMode")
-        if wanted not in model.MODES:
-            raise model._invalid(
-                f"The authenticationMode {wanted} is not valid. Valid values: {model.MODES}"
+        if wanted not in vocabulary.AUTHENTICATION_MODES:
+            raise model.invalid(
+                f"The authenticationMode {wanted} is not valid. Valid values: {_VALID}"
             )
         current = model.mode_of(access.cluster)
         if _NEXT_MODE.get(current) != wanted:
-            raise model._invalid(
+            raise model.invalid(
                 f"Unsupported authentication mode update from {current} to {wanted}"
             )
         previous = getattr(access.cluster, "access_config", None) or {}
         access.cluster.access_config = {**previous, "authenticationMode": wanted}
-        if current == model.CONFIG_MAP:
+        if current == vocabulary.CONFIG_MAP:
             self._bootstrap_creator(call.account, call.region, access)
         update_id = str(uuid.uuid4())
         update: dict[str, Any] = {
@@ -152,7 +160,7 @@ def _check_service_role(role_arn: object) -> None:
     """EKS assumes the cluster's service role at creation: the role must exist and trust
     ``eks.amazonaws.com`` — decided by the policy engine, as for any trust ([seen]
     karpenter-blueprints#20, terraform-aws-eks#2406 for the message)."""
-    refused = model._invalid(
+    refused = model.invalid(
         f"Role with arn: {role_arn}, could not be assumed because it does not exist or the "
         "trusted entity is not correct"
     )

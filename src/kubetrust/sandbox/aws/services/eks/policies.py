@@ -6,54 +6,14 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from kubetrust.model import vocabulary
 from kubetrust.sandbox.aws import credentials, wire
 from kubetrust.sandbox.aws.services.eks import entries, model
-
-ACCESS_POLICY_NAMES: tuple[str, ...] = (
-    "AIDevOpsAgentAccessPolicy",
-    "AmazonAIOpsAssistantPolicy",
-    "AmazonARCRegionSwitchScalingPolicy",
-    "AmazonEKSACKPolicy",
-    "AmazonEKSAdminPolicy",
-    "AmazonEKSAdminViewPolicy",
-    "AmazonEKSArgoCDClusterPolicy",
-    "AmazonEKSArgoCDPolicy",
-    "AmazonEKSAutoNodePolicy",
-    "AmazonEKSBlockStorageClusterPolicy",
-    "AmazonEKSBlockStoragePolicy",
-    "AmazonEKSClusterAdminPolicy",
-    "AmazonEKSComputeClusterPolicy",
-    "AmazonEKSComputePolicy",
-    "AmazonEKSEditPolicy",
-    "AmazonEKSEventPolicy",
-    "AmazonEKSHybridPolicy",
-    "AmazonEKSKROPolicy",
-    "AmazonEKSLoadBalancingClusterPolicy",
-    "AmazonEKSLoadBalancingPolicy",
-    "AmazonEKSNetworkingClusterPolicy",
-    "AmazonEKSNetworkingPolicy",
-    "AmazonEKSPodIdentityPolicy",
-    "AmazonEKSSecretAdminPolicy",
-    "AmazonEKSSecretReaderPolicy",
-    "AmazonEKSViewPolicy",
-    "AmazonEMRJobPolicy",
-    "AmazonSagemakerHyperpodClusterPolicy",
-    "AmazonSagemakerHyperpodControllerPolicy",
-    "AmazonSagemakerHyperpodSpacePolicy",
-    "AmazonSagemakerHyperpodSpaceTemplatePolicy",
-    "AmazonSagemakerHyperpodSystemNamespacePolicy",
-    "AmazonSagemakerHyperpodUserClusterPolicy",
-)
-"""What ``aws eks list-access-policies`` returns (a published listing of 2026; the EKS User
-Guide's "Review access policy permissions" page shows the same, abbreviated), in its order."""
-POLICY_ARN_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"
-CLUSTER_ADMIN_POLICY = POLICY_ARN_PREFIX + "AmazonEKSClusterAdminPolicy"
-
 
 # --------------------------------------------------------------------------- access policies
 
 
-class _Policies(model._Hook):
+class PolicyHandlers(model.AccessState):
     """The hook's handlers for access policies (E.4)."""
 
     def _associate(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
@@ -108,7 +68,8 @@ class _Policies(model._Hook):
         return model.ok(body)
 
     def _list_policies(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
-        policies = [{"name": n, "arn": POLICY_ARN_PREFIX + n} for n in ACCESS_POLICY_NAMES]
+        # what ``aws eks list-access-policies`` returns, in its order
+        policies = [{"name": p.name, "arn": p.arn} for p in vocabulary.ACCESS_POLICIES]
         page, token = model.page(policies, call)
         return model.ok({"accessPolicies": page, **({"nextToken": token} if token else {})})
 
@@ -117,24 +78,25 @@ class _Policies(model._Hook):
 
 
 def _check_policy(policy_arn: str) -> None:
-    name = policy_arn.removeprefix(POLICY_ARN_PREFIX)
-    if not policy_arn.startswith(POLICY_ARN_PREFIX) or name not in ACCESS_POLICY_NAMES:
-        raise model._invalid(f"The specified policyArn {policy_arn} is not a valid access policy.")
+    prefix = vocabulary.ACCESS_POLICY_ARN_PREFIX
+    name = policy_arn.removeprefix(prefix)
+    if not policy_arn.startswith(prefix) or name not in vocabulary.ACCESS_POLICY_BY_NAME:
+        raise model.invalid(f"The specified policyArn {policy_arn} is not a valid access policy.")
 
 
 def _scope(raw: object) -> model.AccessScope:
     """``accessScope``: ``cluster`` without namespaces, ``namespace`` with at least one."""
     scope = raw if isinstance(raw, Mapping) else {}
     kind = scope.get("type")
-    namespaces = tuple(entries._strings(scope.get("namespaces"), "namespaces"))
+    namespaces = tuple(entries.string_list(scope.get("namespaces"), "namespaces"))
     if kind == "cluster":
         if namespaces:
-            raise model._invalid("namespaces can't be specified when accessScope type is cluster.")
+            raise model.invalid("namespaces can't be specified when accessScope type is cluster.")
         return model.AccessScope("cluster")
     if kind == "namespace":
         if not namespaces:
-            raise model._invalid("namespaces must be specified when accessScope type is namespace.")
+            raise model.invalid("namespaces must be specified when accessScope type is namespace.")
         return model.AccessScope("namespace", namespaces)
-    raise model._invalid(
+    raise model.invalid(
         f"The accessScope type {kind} is not valid. Valid values: [cluster, namespace]"
     )

@@ -8,7 +8,7 @@ from kubetrust.sandbox.aws.services.eks import model
 # --------------------------------------------------------------------------- principals
 
 
-def _lookup_principal(principal_arn: str) -> model.Principal:
+def lookup_principal(principal_arn: str) -> model.Principal:
     """The IAM role or user the ARN names exactly (path kept), or EKS's refusal. STS
     session ARNs and service-linked roles are not principals for access entries (E.2)."""
     kind = _principal_kind(principal_arn)
@@ -20,7 +20,7 @@ def _lookup_principal(principal_arn: str) -> model.Principal:
         user = state.user_by_arn(principal_arn)
         if user is not None:
             return model.Principal(user.arn, user.id, "user", user.account, user.name)
-    raise model._invalid(model._INVALID_PRINCIPAL)
+    raise model.invalid(model.INVALID_PRINCIPAL)
 
 
 def _principal_kind(principal_arn: str) -> str | None:
@@ -31,7 +31,7 @@ def _principal_kind(principal_arn: str) -> str | None:
     return kind if kind in ("role", "user") and "/" in parts[5] else None
 
 
-def _caller_principal(caller: credentials.Credential) -> model.Principal | None:
+def caller_principal(caller: credentials.Credential) -> model.Principal | None:
     """The IAM principal behind a caller: the role of a session, or the user. A session's
     role is found by its unique id: a role of the same name made later is another role."""
     if caller.role_arn is not None:
@@ -45,7 +45,7 @@ def _caller_principal(caller: credentials.Credential) -> model.Principal | None:
     return model.Principal(user.arn, user.id, "user", user.account, user.name)
 
 
-def _default_username(kind: str, principal: model.Principal) -> str:
+def default_username(kind: str, principal: model.Principal) -> str:
     """E.2: a user's ARN; a role's session ARN (path removed) with ``{{SessionName}}``;
     ``system:node:…`` for node types."""
     if kind in ("EC2_LINUX", "EC2_WINDOWS"):
@@ -59,12 +59,12 @@ def _default_username(kind: str, principal: model.Principal) -> str:
     return session + "/{{SessionName}}"
 
 
-def _default_groups(kind: str) -> tuple[str, ...]:
+def default_groups(kind: str) -> tuple[str, ...]:
     """Node entries join ``system:nodes`` (the CLI's EC2_LINUX example); STANDARD none."""
     return ("system:nodes",) if kind in model.NODE_TYPES else ()
 
 
-def _strip_path(principal_arn: str) -> str:
+def strip_path(principal_arn: str) -> str:
     head, _, resource = principal_arn.partition(":role/")
     if not resource:
         head, _, resource = principal_arn.partition(":user/")

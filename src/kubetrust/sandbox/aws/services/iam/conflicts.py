@@ -13,8 +13,8 @@ dependency, so that the order and the status are IAM's whatever moto checks.
 Messages are IAM's as quoted in public reports; where no report was found the text is our
 best reading of IAM's pattern, marked ``[uncertain]``. The order of the checks when an
 entity holds several things is not documented: ours follows ``DeleteUser``'s list.
-Not emulated: service-specific (Git) credentials (moto keeps none), and a policy used only
-as a permissions boundary (IAM's behaviour not confirmed).
+Not emulated: service-specific (Git) credentials (moto keeps none). A policy used as a
+permissions boundary is refused by ``user_boundaries`` (it holds the users' boundaries).
 
 Names: "names are not distinguished by case" (IAM UG, "IAM object names"; ``CreateRole``:
 "you cannot create resources named both MyResource and myresource") — for users, groups,

@@ -1,21 +1,24 @@
 """moto's answer to an authorized call, as IAM and S3 answer it.
 
-The gate hands moto the request it authorized (:mod:`gate_forward`) and, for a successful
-call, passes moto's answer through :func:`answer` before the client sees it:
+The gate hands moto the request it authorized (:mod:`kubetrust.sandbox.aws.forward`) and,
+for a successful call, passes moto's answer through :func:`answer` before the client sees it:
 
 - every trust policy IAM returns (``AssumeRolePolicyDocument`` in ``GetRole``,
   ``ListRoles``, ``GetAccountAuthorizationDetails``, the instance-profile reads) and the
   bucket policy of ``GetBucketPolicy`` is the document as IAM/S3 holds it
-  (:func:`policy_writes.effective_document`, the function enforcement uses): a role or user
-  deleted since the document was saved shows as its stale unique id (reference A.8), so
-  ``kubetrust snapshot --sandbox`` exports what the sandbox enforces;
+  (:meth:`policy_writes.PrincipalBindings.effective_document`, what enforcement uses): a
+  role or user deleted since the document was saved shows as its stale unique id
+  (reference A.8), so ``kubetrust snapshot --sandbox`` exports what the sandbox enforces;
 - every policy document in an IAM answer is URL-encoded (RFC 3986), as IAM encodes them
   ("Policies returned by this operation are URL-encoded compliant with RFC 3986", the
   ``GetAccountAuthorizationDetails`` reference); moto encodes only some of them
   (``GetRole``: yes, ``ListRoles``: no). SDKs decode either, so only raw readers see it;
 - ``CreateUser`` gives the user a unique id of IAM's form (``AIDA…``, :func:`state.adopt_user_id`)
   before the answer names it, and ``PutBucketPolicy`` binds the stored policy's
-  principals (:func:`policy_writes.bind_bucket_policy`).
+  principals (:meth:`policy_writes.PrincipalBindings.bind_bucket_policy`);
+- a user's permissions boundary, which moto does not keep: ``CreateUser`` records it,
+  ``DeleteUser`` drops it, and ``GetUser``, ``CreateUser`` and
+  ``GetAccountAuthorizationDetails`` show it (:class:`user_boundaries.UserBoundaries`).
 
 Fidelity gap: between moto creating a user and this hook, a concurrent call could read
 moto's own id for it (the window is one function call; no key can exist yet).
@@ -30,6 +33,7 @@ from urllib.parse import quote, unquote
 
 from kubetrust import arn as arns
 from kubetrust.sandbox.aws import policy_writes, state
+from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries, call_parameters
 
 if TYPE_CHECKING:
     from kubetrust.sandbox.aws.forward import Target
@@ -43,28 +47,39 @@ _ELEMENT = re.compile(
 _USER_ID = re.compile(rb"<UserId>[^<]*</UserId>")
 
 
-def answer(target: Target, request: RawRequest, body: bytes) -> bytes:
+def answer(
+    target: Target,
+    request: RawRequest,
+    body: bytes,
+    bindings: policy_writes.PrincipalBindings,
+    user_boundaries: UserBoundaries,
+) -> bytes:
     """moto's successful answer ``body`` to the authorized call, as AWS answers it."""
     if target.service == "s3":
-        return _s3(target, request, body)
+        return _s3(target, request, body, bindings)
     if target.service == "iam":
         if target.operation == "CreateUser":
             body = _adopt_user_id(target.account, body)
-        return _iam_documents(body)
+        form = call_parameters(request)
+        user_boundaries.stored(target.operation, form, target.account)
+        body = user_boundaries.shown(target.operation, target.account, body)
+        return _iam_documents(body, bindings)
     return body
 
 
 # --------------------------------------------------------------------------- S3
 
 
-def _s3(target: Target, request: RawRequest, body: bytes) -> bytes:
+def _s3(
+    target: Target, request: RawRequest, body: bytes, bindings: policy_writes.PrincipalBindings
+) -> bytes:
     bucket = unquote(target.raw_path.lstrip("/").split("/", 1)[0])
     if not bucket:
         return body
     if target.operation == "PutBucketPolicy":
-        policy_writes.bind_bucket_policy(target.account, bucket, request.body.decode("utf-8"))
+        bindings.bind_bucket_policy(target.account, bucket, request.body.decode("utf-8"))
     if target.operation == "GetBucketPolicy":
-        shown = policy_writes.effective_bucket_policy(target.account, bucket, body.decode("utf-8"))
+        shown = bindings.effective_bucket_policy(target.account, bucket, body.decode("utf-8"))
         return shown.encode("utf-8")
     return body
 
@@ -90,14 +105,14 @@ def _first_text(body: bytes, local_name: str) -> str | None:
     return None
 
 
-def _iam_documents(body: bytes) -> bytes:
+def _iam_documents(body: bytes, bindings: policy_writes.PrincipalBindings) -> bytes:
     """Every policy document of an IAM answer as IAM returns it (module doc)."""
     if _ELEMENT.search(body) is None:
         return body
     root = _parse(body)
     if root is None:
         return body
-    shown = iter(_shown_documents(root))
+    shown = iter(_shown_documents(root, bindings))
 
     def swap(match: re.Match[bytes]) -> bytes:
         text = next(shown, None)
@@ -109,7 +124,9 @@ def _iam_documents(body: bytes) -> bytes:
     return _ELEMENT.sub(swap, body)
 
 
-def _shown_documents(root: ET.Element) -> list[str | None]:
+def _shown_documents(
+    root: ET.Element, bindings: policy_writes.PrincipalBindings
+) -> list[str | None]:
     """The encoded document of each document element, in document order (the order in
     which :data:`_ELEMENT` meets them); ``None`` keeps an element as moto wrote it."""
     parents = {child: parent for parent in root.iter() for child in parent}
@@ -123,7 +140,7 @@ def _shown_documents(root: ET.Element) -> list[str | None]:
             continue
         document = _decoded(element.text)
         if tag == "AssumeRolePolicyDocument":
-            document = _effective_trust(parents.get(element), document)
+            document = _effective_trust(parents.get(element), document, bindings)
         shown.append(quote(document, safe=""))
     return shown
 
@@ -135,7 +152,9 @@ def _decoded(text: str) -> str:
     return text if stripped.startswith("{") else unquote(text)
 
 
-def _effective_trust(role: ET.Element | None, document: str) -> str:
+def _effective_trust(
+    role: ET.Element | None, document: str, bindings: policy_writes.PrincipalBindings
+) -> str:
     """The trust of the role element ``role`` (its ``Arn`` names account and name)."""
     role_arn = None
     for child in role if role is not None else ():
@@ -147,7 +166,7 @@ def _effective_trust(role: ET.Element | None, document: str) -> str:
         parsed = arns.parse(role_arn)
     except Exception:  # moto wrote an ARN we cannot read: show its document as it is
         return document
-    return policy_writes.effective_trust(parsed.account, parsed.resource_name, document)
+    return bindings.effective(parsed.account, parsed.resource_name, document)
 
 
 def _parse(body: bytes) -> ET.Element | None:

@@ -127,7 +127,7 @@ LOCAL_S3_HOST_SUFFIXES: tuple[str, ...] = (".s3.localhost", ".localhost")
 (``bucket.localhost:port``, as botocore builds them for ``addressing_style="virtual"``)."""
 
 
-def _s3(req: model.Request) -> model.Operation:
+def operation(req: model.Request) -> model.Operation:
     """S3 (SAR "Amazon S3"; the botocore ``s3`` model's "Permissions" sections).
 
     Resources: ``*`` for ``ListBuckets`` (``s3:ListAllMyBuckets``), ``arn:aws:s3:::BUCKET``
@@ -312,8 +312,9 @@ def s3_foreign_header(operation: str, header: str) -> bool:
     return lower not in model.members("s3", operation).headers
 
 
-def _s3_path_style(host: str, path: str, raw_path: str | None) -> tuple[str, str | None]:
-    """Rewrite a virtual-hosted request (``bucket.localhost``) to its path-style form."""
+def s3_routed_paths(host: str, path: str, raw_path: str | None) -> tuple[str, str | None]:
+    """A request's decoded ``path`` and ``raw_path`` in path-style form (``bucket.localhost``
+    → ``/bucket/…``), as the routes are matched (:func:`s3_path_style` for the raw one)."""
     bucket = s3_virtual_bucket(host)
     if bucket is None:
         return path, raw_path

@@ -58,13 +58,20 @@ from xml.sax.saxutils import escape
 
 from kubetrust import arn as arns
 from kubetrust import errors, policy
-from kubetrust.chain import context
+from kubetrust.chain import context, parties
 from kubetrust.chain import sts as hops
+from kubetrust.model.vocabulary import (
+    ASSUME_ROLE_DURATION,
+    DEFAULT_USER_SESSION,
+    ROOT_USER_SESSION_CAP,
+    USER_SESSION_DURATION,
+)
 from kubetrust.policy import sts as sts_requests
 from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials, identity, policy_writes, state, wire
+from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.aws.services.sts import params as sts_params
-from kubetrust.sandbox.world import World, levels_of
+from kubetrust.sandbox.world import World
 
 NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 MAX_SESSION_POLICY_CHARS = 2048
@@ -124,8 +131,11 @@ class StsService:
         clock: Callable[[], dt.datetime],
         fetch_jwks: Callable[[str], Mapping[str, Any]],
         bindings: policy_writes.PrincipalBindings | None = None,
+        *,
+        user_boundaries: UserBoundaries,
     ) -> None:
         self.bindings = bindings or policy_writes.PrincipalBindings()
+        self.user_boundaries = user_boundaries  # the users' boundaries moto does not keep
         self.world = world
         self.store = store
         self.clock = clock
@@ -159,7 +169,12 @@ class StsService:
         source_identity = checks.text(
             "SourceIdentity", "sourceIdentity", 2, 64, pattern=sts_params.NAME
         )
-        checks.integer("DurationSeconds", "durationSeconds", 900, 43200)
+        checks.integer(
+            "DurationSeconds",
+            "durationSeconds",
+            ASSUME_ROLE_DURATION.minimum,
+            ASSUME_ROLE_DURATION.maximum,
+        )
         serial, code = _mfa_params(checks)
         _check_lists(checks, params)
         checks.done()
@@ -176,7 +191,7 @@ class StsService:
         tags = _hop_tags(caller, _session_tags(params))
         hop = hops.assume_role(
             caller.principal_arn,
-            identity.caller_side(self.world, caller),
+            identity.caller_side(self.world, caller, self.user_boundaries),
             self._role_side(role),
             session_name=session_name,
             external_id=external_id,
@@ -217,7 +232,12 @@ class StsService:
         issue time, the MFA time and the time of the MFA code check."""
         facts = self._facts(request)
         checks = sts_params.Checks(params)
-        requested = checks.integer("DurationSeconds", "durationSeconds", 900, 129600)
+        requested = checks.integer(
+            "DurationSeconds",
+            "durationSeconds",
+            USER_SESSION_DURATION.minimum,
+            USER_SESSION_DURATION.maximum,
+        )
         serial, code = _mfa_params(checks)
         checks.done()
         if caller.is_session:
@@ -252,7 +272,12 @@ class StsService:
         facts = self._facts(request)
         checks = sts_params.Checks(params)
         name = checks.text("Name", "name", 2, 32, pattern=sts_params.NAME, required=True)
-        requested = checks.integer("DurationSeconds", "durationSeconds", 900, 129600)
+        requested = checks.integer(
+            "DurationSeconds",
+            "durationSeconds",
+            USER_SESSION_DURATION.minimum,
+            USER_SESSION_DURATION.maximum,
+        )
         checks.text("Policy", "policy", 1, MAX_SESSION_POLICY_CHARS, secret=True)
         _check_lists(checks, params)
         checks.done()
@@ -292,7 +317,12 @@ class StsService:
         role_arn = checks.text("RoleArn", "roleArn", 20, 2048, required=True)
         principal_arn = checks.text("PrincipalArn", "principalArn", 20, 2048, required=True)
         checks.text("SAMLAssertion", "sAMLAssertion", 4, 100000, required=True, secret=True)
-        checks.integer("DurationSeconds", "durationSeconds", 900, 43200)
+        checks.integer(
+            "DurationSeconds",
+            "durationSeconds",
+            ASSUME_ROLE_DURATION.minimum,
+            ASSUME_ROLE_DURATION.maximum,
+        )
         checks.text("Policy", "policy", 1, MAX_SESSION_POLICY_CHARS, secret=True)
         _check_lists(checks, params)
         checks.done()
@@ -322,7 +352,12 @@ class StsService:
         token = checks.text(
             "WebIdentityToken", "webIdentityToken", 4, 20000, required=True, secret=True
         )
-        checks.integer("DurationSeconds", "durationSeconds", 900, 43200)
+        checks.integer(
+            "DurationSeconds",
+            "durationSeconds",
+            ASSUME_ROLE_DURATION.minimum,
+            ASSUME_ROLE_DURATION.maximum,
+        )
         checks.text("Policy", "policy", 1, MAX_SESSION_POLICY_CHARS, secret=True)
         _check_lists(checks, params)
         checks.done()
@@ -372,15 +407,17 @@ class StsService:
         return Reply("AssumeRoleWithWebIdentity", _role_session_xml(issued) + extra)
 
     def _verify_token(self, token: str, account: str) -> oidc.WebIdentity:
-        def provider_lookup(issuer: str) -> oidc.OidcProvider | None:
-            found = state.oidc_provider(account, issuer)
+        """The token checked as STS checks it before the trust policy, against the IAM
+        OIDC providers of the role's ``account`` (:mod:`kubetrust.chain.web_identity`
+        through :func:`kubetrust.sandbox.oidc.verify_web_identity_token`)."""
+        directory = identity.SandboxDirectory(self.world)
+
+        def provider_lookup(url: str) -> oidc.OidcProvider | None:
+            found = directory.oidc_provider(account, url)
             if found is None:
                 return None
             return oidc.OidcProvider(
-                url=found.url,
-                arn=found.arn,
-                client_ids=tuple(found.client_id_list),
-                account=account,
+                url=found.url, arn=found.arn, client_ids=found.client_ids or (), account=account
             )
 
         now = int(self.clock().timestamp())
@@ -449,7 +486,7 @@ class StsService:
         """The caller's own policies (no resource policy) must allow ``action`` on
         ``resource`` (in the caller's account), with the full request context and the
         call's own keys (``extra``: the session tags of a TagSession check)."""
-        side = identity.caller_side(self.world, caller)
+        side = identity.caller_side(self.world, caller, self.user_boundaries)
         keys = context.build(
             identity.principal(caller, self.world),
             facts,
@@ -503,16 +540,15 @@ class StsService:
     def _role_side(self, role: state.RoleFacts) -> hops.RoleSide:
         """The role's trust as IAM holds it (principals bound to the unique ids they had
         when the trust was saved: policy_writes.PrincipalBindings) and its current tags
-        (``aws:ResourceTag/<k>`` of the assume call)."""
-        account = self.world.account(role.account)
-        trust = self.bindings.effective(role.account, role.name, role.trust_policy)
-        return hops.RoleSide(
-            role.arn,
-            trust,
-            levels_of(account, "rcps"),
-            role.max_session_duration,
-            state.role_tags(role.account, role.name),
-            self.world.org_of(role.account),
+        (``aws:ResourceTag/<k>`` of the assume call), with its account's RCPs and
+        organization as explain gathers them (:func:`kubetrust.chain.parties.role_side`)."""
+        return parties.role_side(
+            identity.SandboxDirectory(self.world),
+            arn=role.arn,
+            account=role.account,
+            trust=self.bindings.effective(role.account, role.name, role.trust_policy),
+            max_session_duration=role.max_session_duration,
+            tags=state.role_tags(role.account, role.name),
         )
 
     def _denied(
@@ -629,8 +665,8 @@ def _user_duration(caller: credentials.Credential, requested: int | None) -> int
     """GetSessionToken/GetFederationToken: 12 hours by default, at most 36; the root
     user's sessions last at most one hour (longer requests are cut to one hour)."""
     if caller.principal_arn.endswith(":root"):
-        return min(requested or 3600, 3600)
-    return requested or 43200
+        return min(requested or ROOT_USER_SESSION_CAP, ROOT_USER_SESSION_CAP)
+    return requested or DEFAULT_USER_SESSION
 
 
 def _session_tags(params: Params) -> sts_requests.SessionTags | None:

@@ -7,7 +7,8 @@ Three sources of signed requests, from least to most real:
 - requests built by real boto3 clients (IAM, STS, EKS, S3, presigned GetCallerIdentity as
   ``aws eks get-token`` builds it), taken at ``before-send`` as they would leave the client;
 - the wire itself: boto3 and the ``aws`` CLI (a subprocess) against a capture server on
-  127.0.0.1 that runs :func:`sigv4.verify` on each raw request.
+  127.0.0.1 that runs :func:`sigv4.verify` on each raw request (these tests are marked
+  ``sandbox``: they run in that tier, the rest of this file in ``unit``).
 
 Then every AWS error the verifier can give, per dialect, and hypothesis fuzzing: whatever
 the input, only :class:`sigv4.SignatureError` may escape.
@@ -47,7 +48,7 @@ from hypothesis import strategies as st
 from kubetrust.errors import KubetrustError
 from kubetrust.sandbox.aws import sigv4
 
-AWS_CLI = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "aws"
+AWS_CLI = Path(__file__).resolve().parents[3] / ".venv" / "bin" / "aws"
 T0 = dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 LONG = sigv4.SigningKey("AKIAEXAMPLELONGTERM1", "long/term+secret", None, None)
@@ -1079,6 +1080,7 @@ def _verified(capture_server: _CaptureServer) -> list[sigv4.VerifiedRequest]:
     return [r for r in results if isinstance(r, sigv4.VerifiedRequest)]
 
 
+@pytest.mark.sandbox  # a capture server on loopback
 def test_boto3_round_trip_over_http(capture_server: _CaptureServer, endpoint: str) -> None:
     sts = client("sts", TEMP, endpoint=endpoint)
     assert sts.get_caller_identity()["Account"] == "111111111111"
@@ -1094,6 +1096,7 @@ def test_boto3_round_trip_over_http(capture_server: _CaptureServer, endpoint: st
     assert "x-amz-checksum-crc32" in verified[1].signed_headers
 
 
+@pytest.mark.sandbox  # a capture server on loopback
 def test_boto3_refused_on_the_wire(capture_server: _CaptureServer, endpoint: str) -> None:
     impostor = replace(LONG, secret_access_key="guessed")
     with pytest.raises(ClientError) as caught:
@@ -1118,6 +1121,7 @@ def _aws(endpoint: str, home: Path, *args: str) -> subprocess.CompletedProcess[s
     )
 
 
+@pytest.mark.sandbox  # a capture server on loopback, the aws CLI as a subprocess
 @pytest.mark.skipif(not AWS_CLI.exists(), reason="the aws CLI is installed by `make setup`")
 def test_aws_cli_against_the_capture_server(
     capture_server: _CaptureServer, endpoint: str, tmp_path: Path

@@ -1,45 +1,17 @@
-"""The query-protocol services: STS and IAM (the operation is the ``Action`` parameter)."""
+"""IAM's action mapping: the IAM actions, resources and condition keys of each IAM call.
+
+The ``Action`` parameter names the operation (query protocol,
+:mod:`kubetrust.sandbox.aws.operations.query_protocol`, which also decodes its lists and
+tags); the resource ARNs follow the Service Authorization Reference (:func:`operation`).
+"""
 
 from __future__ import annotations
 
 import re
 
-from kubetrust.sandbox.aws.operations import model
+from kubetrust.sandbox.aws.operations import model, query_protocol
 
-# --------------------------------------------------------------------------- STS
-
-
-def _sts(req: model.Request) -> model.Operation:
-    """STS (SAR "AWS Security Token Service"; botocore ``sts`` model).
-
-    - ``AssumeRole``/``AssumeRoleWithWebIdentity``/``AssumeRoleWithSAML``: resource type
-      ``role``, the ``RoleArn`` parameter; the last two are unsigned;
-    - ``AssumeRoot``: ``arn:aws:iam::<TargetPrincipal>:root`` (resource ``root-user``);
-    - ``GetFederationToken``: ``arn:aws:sts::<account>:federated-user/<Name>``;
-    - ``GetCallerIdentity``, ``GetSessionToken``, ``DecodeAuthorizationMessage``,
-      ``GetAccessKeyInfo``, ``GetWebIdentityToken``, ``GetDelegatedAccessToken``: no
-      resource type, so ``*``; ``GetCallerIdentity`` needs no permission at all.
-    """
-    name = req.name
-    action = f"sts:{name}"
-    if name in ("AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"):
-        role = req.param("RoleArn") or "*"
-        return model.build_operation(req, action, [role], signed=name == "AssumeRole")
-    if name == "AssumeRoot":
-        target = req.param("TargetPrincipal") or req.account
-        target = target.split(":")[4] if target.startswith("arn:") else target
-        return model.build_operation(req, action, [f"arn:{req.partition}:iam::{target}:root"])
-    if name == "GetFederationToken":
-        user = req.param("Name") or "*"
-        arn = f"arn:{req.partition}:sts::{req.account}:federated-user/{user}"
-        return model.build_operation(req, action, [arn])
-    if name == "GetCallerIdentity":
-        return model.build_operation(req, action, ["*"], permission_required=False)
-    known = name in model.service_model("sts").operation_names
-    return model.build_operation(req, action, ["*"], inferred=not known)
-
-
-# --------------------------------------------------------------------------- IAM
+__all__ = ["operation"]
 
 _IAM_ROLE_OPS = frozenset(
     {
@@ -209,7 +181,7 @@ _IAM_UNTAG_OPS = frozenset(
 )
 
 
-def _iam(req: model.Request) -> model.Operation:
+def operation(req: model.Request) -> model.Operation:
     """IAM (SAR "AWS Identity and Access Management"; every API action is ``iam:<Name>``).
 
     Resource types per the SAR: role/user/group/instance-profile operations act on
@@ -243,7 +215,7 @@ def _iam_arn(req: model.Request, resource: str) -> str:
 
 
 def _iam_named(req: model.Request, kind: str, name: str, path: str | None) -> str:
-    return _iam_arn(req, f"{kind}{model._norm_path(path)}{name}")
+    return _iam_arn(req, f"{kind}{_norm_path(path)}{name}")
 
 
 def _iam_resources(req: model.Request) -> tuple[list[str] | None, list[model.Authorization]]:
@@ -253,13 +225,13 @@ def _iam_resources(req: model.Request) -> tuple[list[str] | None, list[model.Aut
     if name in _IAM_CREATES:
         kind, label, tag_action = _IAM_CREATES[name]
         resource = _iam_named(req, kind, req.param(label) or "*", req.param("Path"))
-        tags = model.query_tags(req.params)
+        tags = query_protocol.tags(req.params)
         if tag_action and tags:
             extra.append(model.Authorization(tag_action, resource, model.tag_context(tags)))
         return [resource], extra
     if name == "CreateOpenIDConnectProvider":
         resource = _iam_arn(req, f"oidc-provider/{_oidc_name(req.param('Url') or '*')}")
-        tags = model.query_tags(req.params)
+        tags = query_protocol.tags(req.params)
         if tags:
             tag = model.Authorization(
                 "iam:TagOpenIDConnectProvider", resource, model.tag_context(tags)
@@ -290,7 +262,7 @@ def _iam_other(req: model.Request) -> list[str] | None:
     if name in _IAM_ARN_PARAMS:
         return [req.param(_IAM_ARN_PARAMS[name]) or "*"]
     if name in _IAM_LISTS:
-        prefix = model._norm_path(req.param("PathPrefix")).lstrip("/")
+        prefix = _norm_path(req.param("PathPrefix")).lstrip("/")
         return [_iam_arn(req, f"{_IAM_LISTS[name]}/{prefix}")]
     if name == "ListPolicies":
         return [f"policy path {req.param('PathPrefix') or '/'}"]
@@ -328,9 +300,16 @@ def _iam_context(req: model.Request) -> dict[str, object]:
     if boundary:
         context["iam:PermissionsBoundary"] = boundary
     if name in _IAM_TAG_OPS or name in _IAM_CREATES or name == "CreateOpenIDConnectProvider":
-        context.update(model.tag_context(model.query_tags(req.params)))
+        context.update(model.tag_context(query_protocol.tags(req.params)))
     if name in _IAM_UNTAG_OPS:
-        keys = model._member_list(req.params, "TagKeys")
+        keys = query_protocol.member_list(req.params, "TagKeys")
         if keys:
             context["aws:TagKeys"] = keys
     return context
+
+
+def _norm_path(path: str | None) -> str:
+    """An IAM path as stored: ``/`` or ``/a/b/``."""
+    if not path or path == "/":
+        return "/"
+    return "/" + path.strip("/") + "/"

@@ -59,7 +59,7 @@ def test_results_keep_order_and_the_batch_survives_bad_lines(tmp_path: Path) -> 
 def test_stdin_output_file_and_explain(tmp_path: Path) -> None:
     out = tmp_path / "results.jsonl"
     run = _simulate(
-        "--cases", "-", "--output", str(out), "--explain", stdin=json.dumps(ALLOW_CASE) + "\n"
+        "--cases", "-", "--out", str(out), "--explain", stdin=json.dumps(ALLOW_CASE) + "\n"
     )
     assert run.returncode == 0, run.stderr
     assert json.loads(out.read_text(encoding="utf-8"))["decision"] == "Allow"
