@@ -72,9 +72,25 @@ EXTRA_HANDLED = frozenset(
         "DisassociateAccessPolicy",
         "ListAssociatedAccessPolicies",
         "ListAccessPolicies",
+        "CreatePodIdentityAssociation",
+        "DescribePodIdentityAssociation",
+        "ListPodIdentityAssociations",
+        "UpdatePodIdentityAssociation",
+        "DeletePodIdentityAssociation",
+        "CreateAddon",
+        "DescribeAddon",
+        "ListAddons",
+        "DeleteAddon",
     }
 )
-EXTRA_LABEL_INDEX = {"name": 1, "principalArn": 3, "updateId": 3, "policyArn": 5}
+EXTRA_LABEL_INDEX = {
+    "name": 1,
+    "principalArn": 3,
+    "updateId": 3,
+    "associationId": 3,
+    "addonName": 3,
+    "policyArn": 5,
+}
 """Which path segment each handler of ``aws/services/eks/api`` reads as which label."""
 
 

@@ -104,6 +104,26 @@ def eks_token_command(state_dir: Path | None, cluster: str, account: str | None)
     click.echo(json.dumps(access.exec_credential(token, version)))
 
 
+def _pod_identity_env(
+    sandbox: Sandbox, record: Any, pod: dict[str, Any], container: str | None
+) -> dict[str, str]:
+    """The Pod Identity Agent on loopback for a container the webhook gave the agent's
+    address: ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` under the sandbox's agent, at the
+    path of this cluster's nodes. The one known difference from EKS, where the address is
+    ``169.254.170.23``; botocore accepts a loopback address alike."""
+    from kubetrust.sandbox.eks import pod_identity_agent
+    from kubetrust.sandbox.kube import pod_identity_webhook as webhook
+    from kubetrust.sandbox.pod.pod_spec import select_container
+
+    agent = sandbox.state.pod_identity_agent
+    chosen = select_container(pod, container)
+    injected = {"name": webhook.FULL_URI_ENV, "value": webhook.AGENT_URI}
+    if agent is None or injected not in (chosen.get("env") or []):
+        return {}
+    path = pod_identity_agent.credentials_path(record.account, record.name)
+    return {webhook.FULL_URI_ENV: agent + path}
+
+
 @click.command(
     name="exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
 )
@@ -136,9 +156,11 @@ def exec_command(
 ) -> None:
     """Run COMMAND on this machine as if inside a pod of a sandbox cluster.
 
-    The pod's environment (with the IRSA webhook's injection), its ConfigMap, Secret and
-    projected-token volumes (tokens by TokenRequest, refreshed like the kubelet does), a
-    private HOME, and AWS_ENDPOINT_URL pointing at the sandbox. Use `--` before COMMAND.
+    The pod's environment (with the EKS webhook's IRSA or Pod Identity injection), its
+    ConfigMap, Secret and projected-token volumes (tokens by TokenRequest, refreshed like
+    the kubelet does), a private HOME, and AWS_ENDPOINT_URL pointing at the sandbox. A Pod
+    Identity pod's AWS_CONTAINER_CREDENTIALS_FULL_URI points at the sandbox's Pod Identity
+    Agent on 127.0.0.1 instead of 169.254.170.23. Use `--` before COMMAND.
 
     \b
     Example:
@@ -163,6 +185,7 @@ def exec_command(
                 "AWS_ENDPOINT_URL": sandbox.endpoint,
                 "KUBERNETES_SERVICE_HOST": "127.0.0.1",
                 "KUBERNETES_SERVICE_PORT": port,
+                **_pod_identity_env(sandbox, record, found, container),
             },
             isolation=isolation,  # type: ignore[arg-type]
         )

@@ -29,7 +29,8 @@ Where to find a rule (one package per side, one module per service or concept):
 ``eks/``      the EKS control plane: ``clusters`` (what each cluster gets: issuer, CA,
               endpoint), ``control_plane`` (one Kubernetes API server per cluster, started as
               moto creates the cluster), ``token_auth`` (EKS token authentication, as
-              aws-iam-authenticator does it). The AWS side and ``kube/`` meet only here.
+              aws-iam-authenticator does it), ``pod_identity_agent`` (the nodes' EKS Pod
+              Identity Agent, on loopback). The AWS side and ``kube/`` meet only here.
 ``kube/``     the Kubernetes API server itself (its own map in ``kube/__init__``).
 ``pod/``      running a command as if inside a pod (``kubetrust sandbox exec``).
 ``runtime/``  the process: ``server`` (the wiring: every component is built there and handed

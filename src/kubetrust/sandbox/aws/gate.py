@@ -60,7 +60,14 @@ __all__ = ["Gate", "RawRequest", "StartResponse", "WsgiApp", "refusal_for"]
 
 logger = logging.getLogger(__name__)
 
-_SERVICES = frozenset({"sts", "iam", "s3", "eks"})
+EksAuth = Callable[
+    [credentials.Credential, operations.Operation, RawRequest, context.RequestFacts],
+    tuple[int, list[tuple[str, str]], bytes],
+]
+"""EKS Auth's handler (:class:`~kubetrust.sandbox.aws.services.eks_auth.api.EksAuthService`):
+given an authenticated, identified and authorized call, its answer."""
+
+_SERVICES = frozenset({"sts", "iam", "s3", "eks", "eks-auth"})
 _UNSIGNED_STS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 
 
@@ -79,6 +86,7 @@ class Gate:
             tuple[int, list[tuple[str, str]], bytes] | None,
         ]
         | None = None,
+        eks_auth: EksAuth | None = None,
     ) -> None:
         self.moto = moto
         self.world = world
@@ -86,6 +94,7 @@ class Gate:
         self.sts = sts
         self.clock = clock
         self.extras = extras
+        self.eks_auth = eks_auth
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request_id = str(uuid.uuid4())
@@ -209,6 +218,10 @@ class Gate:
             answered = boundaries.answer(op.name, form, owner, request_id)
             if answered is not None:
                 return respond(start_response, answered)
+        if op.service == "eks-auth":  # EKS Auth is answered here, never by moto
+            if caller is None or self.eks_auth is None:
+                raise wire.AwsError("InvalidAction", "The sandbox does not serve eks-auth", 400)
+            return respond(start_response, self.eks_auth(caller, op, request, facts))
         if caller is not None and self.extras is not None:
             handled = self.extras(caller, op, request)
             if handled is not None:
@@ -261,7 +274,7 @@ class Gate:
     ) -> operations.Operation:
         account = caller.account if caller else ""
         json_body: Mapping[str, Any] | None = None
-        if request.body and service == "eks":
+        if request.body and service in ("eks", "eks-auth"):
             try:
                 parsed = json.loads(request.body.decode("utf-8"))
                 json_body = parsed if isinstance(parsed, dict) else None
@@ -406,10 +419,10 @@ def _check_parameters(request: RawRequest, op: operations.Operation) -> None:
     if op.service == "iam":
         merged = {**query, **request.form()}
         params.check_query(op.service, op.name, merged)
-    elif op.service == "eks":
+    elif op.service in ("eks", "eks-auth"):
         raw_path = request.raw_path
         labels = operations.route_labels(
-            "eks",
+            op.service,
             request.method,
             unquote(raw_path),
             query,
@@ -417,7 +430,7 @@ def _check_parameters(request: RawRequest, op: operations.Operation) -> None:
             raw_path=raw_path,
         )
         params.check_rest_json(
-            "eks", op.name, labels, query, request.headers, _json_object(request.body)
+            op.service, op.name, labels, query, request.headers, _json_object(request.body)
         )
 
 

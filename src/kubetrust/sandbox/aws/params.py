@@ -40,6 +40,7 @@ Params = Mapping[str, Sequence[str]]
 _ERRORS = {
     "iam": ("ValidationError", 400),
     "eks": ("InvalidParameterException", 400),
+    "eks-auth": ("InvalidParameterException", 400),  # [unconfirmed] EKS Auth models no other
 }
 _SCALARS = frozenset({"string", "integer", "long"})
 

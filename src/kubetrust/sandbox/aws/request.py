@@ -67,7 +67,7 @@ def claimed_service(request: RawRequest) -> str:
     """The service a request says it is for (credential scope), to answer in its format
     even when authentication fails; ``sts`` for query calls and ``s3`` otherwise."""
     parts = sigv4.claimed_scope(request.headers, request.raw_query)
-    if len(parts) >= 5 and parts[3] in ("sts", "iam", "s3", "eks"):
+    if len(parts) >= 5 and parts[3] in ("sts", "iam", "s3", "eks", "eks-auth"):
         return parts[3]
     if "Action=" in request.raw_query or (request.method == "POST" and b"Action=" in request.body):
         return "sts"

@@ -274,6 +274,8 @@ def access_denied(
     text = access_denied_message(decision, principal, action, resource)
     if answering == "eks":
         return AwsError("AccessDeniedException", text, 403)
+    if answering == "eks-auth":  # its model gives AccessDeniedException status 400
+        return AwsError("AccessDeniedException", text, 400)
     return AwsError("AccessDenied", text, 403)
 
 

@@ -72,6 +72,9 @@ class SandboxState:
     """The sandbox CA: it certifies the issuers and the clusters' API servers."""
     accounts: Mapping[str, AdminKeys]
     """Account id → its administrator."""
+    pod_identity_agent: str | None = None
+    """The EKS Pod Identity Agent's base URL, ``http://127.0.0.1:<port>`` (``sandbox exec``
+    points a Pod Identity pod's credentials URI under it)."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -89,6 +92,7 @@ class SandboxState:
                     }
                     for account, keys in self.accounts.items()
                 },
+                "pod_identity_agent": self.pod_identity_agent,
             },
             indent=2,
         )
@@ -108,6 +112,7 @@ class SandboxState:
             world_file=None if world_file is None else Path(_field(raw, "world_file", str)),
             ca_file=Path(_field(raw, "ca_file", str)),
             accounts=_accounts(raw.get("accounts")),
+            pod_identity_agent=_optional_text(raw, "pod_identity_agent"),
         )
 
     def write(self, state_dir: Path) -> None:
@@ -125,6 +130,10 @@ def _field(raw: Mapping[str, Any], name: str, kind: type[Any]) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError(f"`{name}` is missing or not a {kind.__name__}")
     return value
+
+
+def _optional_text(raw: Mapping[str, Any], name: str) -> str | None:
+    return None if raw.get(name) is None else _field(raw, name, str)
 
 
 def _accounts(raw: Any) -> dict[str, AdminKeys]:

@@ -15,7 +15,10 @@ and bindings, ``default``/``kube-system``/``kube-public`` namespaces with their 
 service accounts, and the kube-system workloads ``kubectl get pods -n kube-system`` shows.
 Authentication, in order: EKS tokens (:mod:`.token_auth`), then the cluster's own
 service-account tokens (signed by its OIDC issuer). Authorization: ``system:masters``, EKS
-access policies, then RBAC over the stored roles and bindings.
+access policies, then RBAC over the stored roles and bindings. Pod admission sees the EKS
+Pod Identity associations of its cluster (:class:`ClusterAssociations`, over the EKS API's
+:class:`~kubetrust.sandbox.aws.services.eks.associations.AssociationLookup`), so the
+hosted webhook's Pod Identity branch applies as on EKS (reference F.2).
 """
 
 from __future__ import annotations
@@ -29,9 +32,18 @@ from typing import Any, Protocol
 
 from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials
-from kubetrust.sandbox.eks import clusters, token_auth
+from kubetrust.sandbox.aws.services.eks.associations import AssociationLookup
+from kubetrust.sandbox.eks import clusters, pod_identity_agent, token_auth
 from kubetrust.sandbox.host import pki
-from kubetrust.sandbox.kube import api, auth, bootstrap, rbac, sa_tokens, workloads
+from kubetrust.sandbox.kube import (
+    api,
+    auth,
+    bootstrap,
+    pod_identity_webhook,
+    rbac,
+    sa_tokens,
+    workloads,
+)
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 
@@ -51,6 +63,25 @@ class FirstOf:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterAssociations:
+    """The webhook's view of one cluster's Pod Identity associations
+    (:class:`~kubetrust.sandbox.kube.pod_identity_webhook.ServiceAccountAssociations`),
+    read from the EKS API's store at each pod admission: an association made after a pod
+    was created does not reach that pod, as on EKS."""
+
+    lookup: AssociationLookup
+    account: str
+    region: str
+    cluster: str
+
+    def has_association(self, namespace: str, service_account: str) -> bool:
+        found = self.lookup.association_for(
+            self.account, self.region, self.cluster, namespace, service_account
+        )
+        return found is not None
+
+
 @dataclass(slots=True)
 class KubeCluster:
     """One running cluster: its record, objects, app and listener."""
@@ -67,7 +98,8 @@ class KubeCluster:
 
 class KubeClusters:
     """The API servers of the sandbox's clusters, keyed by (account, name). ``access`` is
-    the EKS access API's state every cluster's token authenticator maps callers with."""
+    the EKS access API's state every cluster's token authenticator maps callers with;
+    ``associations`` the Pod Identity associations every cluster's admission reads."""
 
     def __init__(
         self,
@@ -76,10 +108,12 @@ class KubeClusters:
         clock: Callable[[], dt.datetime],
         sts_endpoint: Callable[[], str],
         access: token_auth.EksAccess,
+        associations: AssociationLookup | None = None,
     ) -> None:
         self.ca = ca
         self.keys = keys
         self.access = access
+        self.associations = associations
         self.clock = clock
         self.sts_endpoint = sts_endpoint
         self._lock = threading.Lock()
@@ -109,6 +143,11 @@ class KubeClusters:
             clock=self.clock,
             ca_pem=self.ca.certificate_pem,
         )
+        if self.associations is not None:
+            app.cluster.admission.pod_identity = pod_identity_webhook.PodIdentityWebhook(
+                ClusterAssociations(self.associations, record.account, record.region, record.name),
+                region=record.region,
+            )
         bootstrap.seed(store)
         workloads.seed_system(app, record.region)
         port = int(record.endpoint.rpartition(":")[2])
@@ -180,6 +219,7 @@ class ControlPlane:
             register=self.register_issuer,
         )
         self.servers.start(record)
+        pod_identity_agent.ensure_node_role(record.account)  # the nodes' role (agent doc)
         self.access.cluster_created(backend, cluster)
 
     def cluster_deleted(self, backend: Any, cluster: Any) -> None:

@@ -15,7 +15,8 @@ the service-account token authenticator, ``impersonation`` the ``Impersonate-*``
 Objects: ``store`` holds them, ``resources`` says which kinds exist, ``schema``,
 ``defaults`` and ``validation`` are the apiserver's decoding, defaulting and validation.
 The cluster around them: ``cluster`` is the write path (admission, controllers),
-``admission`` the ServiceAccount plugin, ``irsa`` the EKS pod identity webhook,
+``admission`` the ServiceAccount plugin, ``irsa`` the EKS pod identity webhook (its
+``pod_identity_webhook`` branch first, for service accounts with a Pod Identity association),
 ``controllers`` the Deployment and ReplicaSet controllers (they see the cluster through
 their ``ControlledCluster`` protocol, so they do not import ``cluster``), ``kubelet`` the
 scheduler and kubelet, ``workloads`` the kube-system workloads of a new EKS cluster.

@@ -1,6 +1,8 @@
 """Mutating admission of pod CREATEs, in the apiserver's order: the built-in plugins
 (ServiceAccount, Priority, DefaultTolerationSeconds), then the mutating webhooks (on EKS:
-the pod identity webhook, :mod:`~kubetrust.sandbox.kube.irsa`, reference C.4).
+the pod identity webhook: its Pod Identity branch, :mod:`.pod_identity_webhook`, reference
+F.2, when the service account has an association at this moment, else its IRSA branch,
+:mod:`~kubetrust.sandbox.kube.irsa`, reference C.4).
 
 Every pod goes through here, the ones users create and the ones the ReplicaSet controller
 creates, so IRSA applies to Deployments as on EKS. The ServiceAccount plugin
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kubetrust.sandbox.kube import irsa, status
+from kubetrust.sandbox.kube import irsa, pod_identity_webhook, status
 from kubetrust.sandbox.kube.store import Store, random_suffix
 
 Obj = dict[str, Any]
@@ -34,9 +36,18 @@ DEFAULT_TOLERATIONS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unrea
 class Admission:
     """The admission chain of one cluster (see module doc)."""
 
-    def __init__(self, store: Store, webhook: irsa.Webhook) -> None:
+    def __init__(
+        self,
+        store: Store,
+        webhook: irsa.Webhook,
+        pod_identity: pod_identity_webhook.PodIdentityWebhook | None = None,
+    ) -> None:
         self.store = store
         self.webhook = webhook
+        self.pod_identity = pod_identity or pod_identity_webhook.PodIdentityWebhook(
+            region=webhook.region
+        )
+        """Replaced by the EKS control plane with one that sees the cluster's associations."""
 
     def admit_pod(self, pod: Obj, namespace: str) -> Obj:
         """``pod`` mutated by the chain; 403 when its service account does not exist."""
@@ -59,6 +70,8 @@ class Admission:
             mount_api_token(spec)
         _priority(spec)
         _default_tolerations(spec)
+        if self.pod_identity.applies(namespace, name):  # container credentials take precedence
+            return pod_identity_webhook.mutate(pod, account, self.pod_identity)
         return irsa.mutate(pod, account, self.webhook)
 
 

@@ -23,9 +23,10 @@ EKS runs the webhook on every cluster; it mutates pod CREATEs whose service acco
   86400, values under 600 raised to 600, unparsable values ignored;
 * pods with ``kubernetes.io/os: windows`` node selectors get a ``C:\\...`` token path.
 
-Not modelled: EKS Pod Identity associations (the container-credentials path, which takes
-precedence in the webhook) and the webhook's SA-cache grace period (the sandbox's cache is
-the store itself, always current).
+A service account with an EKS Pod Identity association takes the webhook's
+container-credentials path instead, which has precedence even over ``role-arn``
+(:mod:`.pod_identity_webhook`; admission chooses). Not modelled: the webhook's SA-cache
+grace period (the sandbox's cache is the store itself, always current).
 """
 
 from __future__ import annotations

@@ -48,10 +48,11 @@ from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials, forward, gate, policy_writes, state
 from kubetrust.sandbox.aws.request import MAX_BODY_BYTES
 from kubetrust.sandbox.aws.services.eks.api import EksExtras
+from kubetrust.sandbox.aws.services.eks_auth.api import EksAuthService
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.aws.services.sts.api import StsService
 from kubetrust.sandbox.client.state import AdminKeys, SandboxState
-from kubetrust.sandbox.eks import clusters, control_plane
+from kubetrust.sandbox.eks import clusters, control_plane, pod_identity_agent
 from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.host.http import DRAIN_LIMIT, Listener
 from kubetrust.sandbox.world import World
@@ -150,7 +151,7 @@ class SandboxServer:
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.ca = self._load_ca()
         self.kube = control_plane.KubeClusters(
-            self.ca, self.store, self.clock, self._endpoint, self.eks
+            self.ca, self.store, self.clock, self._endpoint, self.eks, associations=self.eks
         )
         self.control_plane = control_plane.ControlPlane(
             self.kube,
@@ -192,11 +193,13 @@ class SandboxServer:
             sts,
             self.clock,
             extras=self.eks,
+            eks_auth=EksAuthService(sts, self.eks, self._cluster_issuer),
         )
         self.gate = app
         self.issuer_base = f"https://{HOST}:{issuer_server.server_port}"
         aws_server = self._listen(app, self._port, tls=False)
         self.endpoint = f"http://{HOST}:{aws_server.server_port}"
+        self.pod_identity_agent = self._serve_pod_identity_agent(sts)
         # records of an earlier run are stale: moto's state did not survive it
         shutil.rmtree(self.state_dir / clusters.CLUSTERS_DIR, ignore_errors=True)
         self._create_world_resources(sts)
@@ -205,8 +208,28 @@ class SandboxServer:
     def _endpoint(self) -> str:
         return self.endpoint
 
+    def _serve_pod_identity_agent(self, sts: StsService) -> str:
+        """The EKS Pod Identity Agent of every cluster's nodes, on its own loopback
+        listener; its base URL (:mod:`~kubetrust.sandbox.eks.pod_identity_agent`)."""
+        agent = pod_identity_agent.PodIdentityAgent(
+            pod_identity_agent.NodeRoles(sts, self.clock),
+            pod_identity_agent.EksAuthOverHttp(self._endpoint, self.world.region),
+            self.clock,
+            accepted_hosts=(HOST,),
+        )
+        listener = self._listen(agent, 0, tls=False)
+        return f"http://{HOST}:{listener.server_port}"
+
     def _issuer_base(self) -> str:
         return self.issuer_base
+
+    def _cluster_issuer(self, account: str, region: str, name: str) -> oidc.ClusterIssuer | None:
+        """The service-account issuer of a running cluster (EKS Auth verifies pod tokens
+        with it), ``None`` for no such cluster."""
+        running = self.kube.get(account, name) if self.kube is not None else None
+        if running is None or running.record.region != region:
+            return None
+        return running.record.issuer
 
     def _account_ids(self) -> list[str]:
         return [account.id for account in self.world.accounts]
@@ -322,6 +345,7 @@ class SandboxServer:
             region=self.world.region,
             world_file=self.world_file.resolve() if self.world_file else None,
             ca_file=self.state_dir / CA_FILE,
+            pod_identity_agent=self.pod_identity_agent,
             accounts={
                 account: AdminKeys(key, secret)
                 for account, (key, secret) in self.admin_keys.items()

@@ -42,6 +42,7 @@ from kubetrust.sandbox.aws.operations.model import (
 )
 from kubetrust.sandbox.aws.operations.routes import rest_path, s3_operation_query_keys, s3_selectors
 from kubetrust.sandbox.aws.services.eks import actions as eks_actions
+from kubetrust.sandbox.aws.services.eks_auth import actions as eks_auth_actions
 from kubetrust.sandbox.aws.services.iam import actions as iam_actions
 from kubetrust.sandbox.aws.services.s3 import actions as s3_actions
 from kubetrust.sandbox.aws.services.s3.actions import (
@@ -206,5 +207,6 @@ _MAPPERS: dict[str, Callable[[model.Request], Operation]] = {
     "sts": sts_actions.operation,
     "iam": iam_actions.operation,
     "eks": eks_actions.operation,
+    "eks-auth": eks_auth_actions.operation,
     "s3": s3_actions.operation,
 }

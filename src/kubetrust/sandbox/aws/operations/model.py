@@ -23,7 +23,7 @@ PathLookup = Callable[[str], "str | None"]
 EntityPathLookup = Callable[[str, str], "str | None"]
 EksArnLookup = Callable[[str, str, str], "str | None"]
 
-SERVICES: frozenset[str] = frozenset({"iam", "sts", "eks", "s3"})
+SERVICES: frozenset[str] = frozenset({"iam", "sts", "eks", "eks-auth", "s3"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ class Dialect(Enum):
     S3 = "s3"
 
 
-_JSON_SERVICES = frozenset({"eks"})
+_JSON_SERVICES = frozenset({"eks", "eks-auth"})
 
 
 def dialect_for(service: str) -> Dialect:

@@ -63,6 +63,9 @@ _EKS_PASSED_ROLES: dict[str, tuple[str, str]] = {
     "CreateFargateProfile": ("podExecutionRoleArn", "eks.amazonaws.com"),
     "CreateAddon": ("serviceAccountRoleArn", "eks.amazonaws.com"),
     "CreatePodIdentityAssociation": ("roleArn", POD_IDENTITY_SERVICE),
+    # a new association role is passed again; ``targetRoleArn`` is not passed to EKS (EKS
+    # assumes it with the association role's session, in any account): no PassRole (F.5)
+    "UpdatePodIdentityAssociation": ("roleArn", POD_IDENTITY_SERVICE),
 }
 
 

@@ -22,6 +22,15 @@ shapes; timestamps as epoch seconds), with EKS's error codes:
   (:meth:`EksExtras.cluster_created`, which the EKS control plane calls once moto stored
   the cluster).
 
+- ``CreatePodIdentityAssociation``, ``DescribePodIdentityAssociation``,
+  ``ListPodIdentityAssociations``, ``UpdatePodIdentityAssociation``,
+  ``DeletePodIdentityAssociation``: :mod:`.pod_identity` (reference F.5); the data plane
+  finds them through :meth:`EksExtras.association_for` (the
+  :class:`~.associations.AssociationLookup` protocol);
+- ``CreateAddon``, ``DescribeAddon``, ``ListAddons``, ``DeleteAddon``, minimal
+  (:mod:`.addons`): :meth:`EksExtras.has_addon` tells whether a cluster runs the
+  ``eks-pod-identity-agent`` add-on.
+
 The Kubernetes side reads what it needs through :meth:`EksExtras.authentication_mode`,
 :meth:`EksExtras.creator` and :meth:`EksExtras.resolve`: the sandbox server hands this one
 object to the gate (as its ``extras``) and to the EKS control plane (which passes it to
@@ -44,7 +53,15 @@ from urllib.parse import parse_qs, unquote
 
 from kubetrust.model import vocabulary
 from kubetrust.sandbox.aws import credentials, gate, operations, state, wire
-from kubetrust.sandbox.aws.services.eks import model, modes, policies, principals
+from kubetrust.sandbox.aws.services.eks import (
+    addons,
+    model,
+    modes,
+    pod_identity,
+    policies,
+    principals,
+)
+from kubetrust.sandbox.aws.services.eks.associations import PodIdentityAssociation
 from kubetrust.sandbox.aws.services.eks.model import (
     DEFAULT_API_MODE,
     ENTRY_TYPES,
@@ -101,6 +118,10 @@ class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
             "ListAssociatedAccessPolicies": self._list_associated,
             "ListAccessPolicies": self._list_policies,
         }
+        self.pod_identity = pod_identity.PodIdentityApi(self.clock)
+        self._handlers.update(self.pod_identity.handlers())
+        self.addons = addons.AddonApi(self.clock)
+        self._handlers.update(self.addons.handlers())
 
     def __call__(
         self,
@@ -183,3 +204,21 @@ class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
                 ):
                     return entry
         return None
+
+    # ------------------------------------------------------------------ Pod Identity
+    def association_for(
+        self, account: str, region: str, cluster: str, namespace: str, service_account: str
+    ) -> PodIdentityAssociation | None:
+        """The Pod Identity association of a service account in the cluster now named
+        ``cluster`` (:class:`~.associations.AssociationLookup`): ``None`` when there is none,
+        or the cluster is unknown (a deleted cluster's associations went with it)."""
+        with self._lock:
+            return self.pod_identity.association_for(
+                account, region, cluster, namespace, service_account
+            )
+
+    def has_addon(self, account: str, region: str, cluster: str, name: str) -> bool:
+        """Whether the cluster now named ``cluster`` runs the EKS add-on ``name`` (made with
+        ``CreateAddon``, not deleted since)."""
+        with self._lock:
+            return self.addons.has_addon(account, region, cluster, name)

@@ -192,7 +192,7 @@ class StsService:
         hop = hops.assume_role(
             caller.principal_arn,
             identity.caller_side(self.world, caller, self.user_boundaries),
-            self._role_side(role),
+            self.role_side(role),
             session_name=session_name,
             external_id=external_id,
             source_identity=source_identity,
@@ -203,7 +203,7 @@ class StsService:
         failed = hop.failed
         if failed is not None:
             raise self._denied(caller.principal_arn, failed.action, role_arn, failed.decision)
-        issued = self._issue(
+        issued = self.issue_role_session(
             role,
             session_name,
             duration,
@@ -374,7 +374,7 @@ class StsService:
                 web.provider_arn,
                 web.issuer,
                 web.claims,
-                self._role_side(role),
+                self.role_side(role),
                 session_name=session_name,
                 request=facts,
             )
@@ -383,7 +383,7 @@ class StsService:
             raise _error("InvalidIdentityToken", MSG_UNREADABLE_CLAIMS) from None
         if not hop.allowed:
             raise denied
-        issued = self._issue(
+        issued = self.issue_role_session(
             role,
             session_name,
             duration,
@@ -537,7 +537,7 @@ class StsService:
             documents.append(document)
         return tuple(documents)
 
-    def _role_side(self, role: state.RoleFacts) -> hops.RoleSide:
+    def role_side(self, role: state.RoleFacts) -> hops.RoleSide:
         """The role's trust as IAM holds it (principals bound to the unique ids they had
         when the trust was saved: policy_writes.PrincipalBindings) and its current tags
         (``aws:ResourceTag/<k>`` of the assume call), with its account's RCPs and
@@ -562,7 +562,7 @@ class StsService:
             message = message.split(" because no ", 1)[0]
         return _error("AccessDenied", message, 403)
 
-    def _issue(
+    def issue_role_session(
         self,
         role: state.RoleFacts,
         session_name: str,
@@ -577,7 +577,9 @@ class StsService:
         web_identity: Mapping[str, object] | None = None,
         mfa_at: dt.datetime | None = None,
     ) -> credentials.Credential:
-        """A role session, bound to the role's unique id (item 7: not to its name)."""
+        """A role session, bound to the role's unique id (item 7: not to its name). Public:
+        EKS Auth (``services.eks_auth``) mints the sessions of Pod Identity here too, so
+        they work at the gate like any AssumeRole session."""
         return self._new_session(
             duration,
             facts,
