@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -95,6 +96,8 @@ class Gate:
         self.clock = clock
         self.extras = extras
         self.eks_auth = eks_auth
+        self.moto_lock = threading.RLock()
+        """Serializes the calls that reach moto with the checks made just before them."""
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         request_id = str(uuid.uuid4())
@@ -210,14 +213,6 @@ class Gate:
         op = self._identify(request, service, caller)
         _check_parameters(request, op)
         owner = self._authorize(op, caller, facts)
-        trust_write = self._check_policy_write(op, request)
-        if op.service == "iam":  # users' permissions boundaries: moto keeps none
-            boundaries = self.sts.user_boundaries
-            form = user_boundaries.call_parameters(request)
-            boundaries.check(op.name, form, owner)
-            answered = boundaries.answer(op.name, form, owner, request_id)
-            if answered is not None:
-                return respond(start_response, answered)
         if op.service == "eks-auth":  # EKS Auth is answered here, never by moto
             if caller is None or self.eks_auth is None:
                 raise wire.AwsError("InvalidAction", "The sandbox does not serve eks-auth", 400)
@@ -226,6 +221,33 @@ class Gate:
             handled = self.extras(caller, op, request)
             if handled is not None:
                 return respond(start_response, handled)
+        with self.moto_lock:  # check-then-write as one step; moto is not thread-safe
+            return self._write_checked(
+                environ, start_response, request, owner, op, caller, request_id
+            )
+
+    def _write_checked(
+        self,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        request: RawRequest,
+        owner: str,
+        op: operations.Operation,
+        caller: credentials.Credential | None,
+        request_id: str,
+    ) -> Iterable[bytes]:
+        """IAM's write-time checks (policy documents, conflicts, names taken, users'
+        boundaries), then moto. Run under :attr:`moto_lock`: two concurrent ``CreateRole``
+        of one name must not both pass the name check, and moto's backends iterate plain
+        dicts that a concurrent write resizes (``RuntimeError`` under load)."""
+        trust_write = self._check_policy_write(op, request)
+        if op.service == "iam":  # users' permissions boundaries: moto keeps none
+            boundaries = self.sts.user_boundaries
+            form = user_boundaries.call_parameters(request)
+            boundaries.check(op.name, form, owner)
+            answered = boundaries.answer(op.name, form, owner, request_id)
+            if answered is not None:
+                return respond(start_response, answered)
         on_stored = None
         if trust_write is not None:  # bind the trust's principals once moto stored it
             on_stored = functools.partial(self.sts.bindings.record, owner, *trust_write)
