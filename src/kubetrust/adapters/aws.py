@@ -8,11 +8,14 @@ operation, message), so nothing above this package sees a botocore exception; "n
 answers become ``None`` for reads.
 
 Clients are made once per service and region and shared by the apply threads (botocore
-clients are thread-safe; sessions are not, so clients are created under a lock).
+clients are thread-safe; sessions are not, so clients are created under a lock). They use
+botocore's ``standard`` retry mode (throttling and transient errors); listings that
+botocore paginates (Pod Identity associations) go through its paginators.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,7 +33,9 @@ from kubetrust.provision import (
     AccessPolicy,
     ClusterInfo,
     LiveAccessEntry,
+    LiveAddon,
     LiveOidcProvider,
+    LivePodIdentityAssociation,
     LiveRole,
 )
 
@@ -104,9 +109,11 @@ class BotoAwsPort:
                 )
             return self._clients[key]
 
-    def _call(self, service: str, operation: str, region: str | None = None, **kw: Any) -> Any:
+    @contextlib.contextmanager
+    def _translated(self, operation: str) -> Iterator[None]:
+        """botocore's errors as :class:`AwsApiError` (code, operation, message)."""
         try:
-            return getattr(self.client(service, region), operation)(**kw)
+            yield
         except ClientError as error:
             detail = error.response.get("Error", {})
             raise AwsApiError(
@@ -117,6 +124,10 @@ class BotoAwsPort:
             ) from error
         except BotoCoreError as error:
             raise AwsApiError(operation, type(error).__name__, str(error), self.account) from error
+
+    def _call(self, service: str, operation: str, region: str | None = None, **kw: Any) -> Any:
+        with self._translated(operation):
+            return getattr(self.client(service, region), operation)(**kw)
 
     def _read(self, service: str, operation: str, region: str | None = None, **kw: Any) -> Any:
         """A read where "not found" is an answer (``None``), not an error."""
@@ -388,6 +399,129 @@ class BotoAwsPort:
             principalArn=principal,
             policyArn=policy_arn,
         )
+
+    # ------------------------------------------------------------------ EKS Pod Identity
+    def get_pod_identity_association(
+        self, region: str, cluster: str, namespace: str, service_account: str
+    ) -> LivePodIdentityAssociation | None:
+        """``ListPodIdentityAssociations`` filtered to the service account (botocore's
+        paginator), then ``Describe…`` for the role, target role and tags the summary lacks."""
+        pages = self._paginate(
+            "eks",
+            "list_pod_identity_associations",
+            region,
+            clusterName=cluster,
+            namespace=namespace,
+            serviceAccount=service_account,
+        )
+        try:
+            summaries = [item for page in pages for item in page.get("associations", [])]
+        except AwsApiError as error:
+            if error.code in NOT_FOUND:  # the cluster is gone, and its associations with it
+                return None
+            raise
+        for summary in summaries:
+            if (summary.get("namespace"), summary.get("serviceAccount")) != (
+                namespace,
+                service_account,
+            ):
+                continue
+            found = self._read(
+                "eks",
+                "describe_pod_identity_association",
+                region,
+                clusterName=cluster,
+                associationId=summary["associationId"],
+            )
+            return _association(found["association"]) if found else None
+        return None
+
+    def create_pod_identity_association(
+        self,
+        region: str,
+        cluster: str,
+        namespace: str,
+        service_account: str,
+        role_arn: str,
+        target_role_arn: str | None,
+        tags: Mapping[str, str],
+    ) -> None:
+        extra: dict[str, Any] = {"targetRoleArn": target_role_arn} if target_role_arn else {}
+        self._call(
+            "eks",
+            "create_pod_identity_association",
+            region,
+            clusterName=cluster,
+            namespace=namespace,
+            serviceAccount=service_account,
+            roleArn=role_arn,
+            tags=dict(tags),
+            **extra,
+        )
+
+    def update_pod_identity_association(
+        self,
+        region: str,
+        cluster: str,
+        association_id: str,
+        role_arn: str,
+        target_role_arn: str | None,
+    ) -> None:
+        extra: dict[str, Any] = {"targetRoleArn": target_role_arn} if target_role_arn else {}
+        self._call(
+            "eks",
+            "update_pod_identity_association",
+            region,
+            clusterName=cluster,
+            associationId=association_id,
+            roleArn=role_arn,
+            **extra,
+        )
+
+    def delete_pod_identity_association(
+        self, region: str, cluster: str, association_id: str
+    ) -> None:
+        self._call(
+            "eks",
+            "delete_pod_identity_association",
+            region,
+            clusterName=cluster,
+            associationId=association_id,
+        )
+
+    def get_addon(self, region: str, cluster: str, name: str) -> LiveAddon | None:
+        found = self._read("eks", "describe_addon", region, clusterName=cluster, addonName=name)
+        if found is None:
+            return None
+        addon = found["addon"]
+        return LiveAddon(
+            str(addon.get("addonName", name)),
+            str(addon.get("status", "")),
+            str(addon.get("addonVersion", "")),
+        )
+
+    def create_addon(self, region: str, cluster: str, name: str, tags: Mapping[str, str]) -> None:
+        self._call(
+            "eks", "create_addon", region, clusterName=cluster, addonName=name, tags=dict(tags)
+        )
+
+    def _paginate(self, service: str, operation: str, region: str, **kw: Any) -> Iterator[Any]:
+        """The pages of a list operation through botocore's paginator, errors translated."""
+        with self._translated(operation):
+            paginator = self.client(service, region).get_paginator(operation)
+            yield from paginator.paginate(**kw)
+
+
+def _association(found: Mapping[str, Any]) -> LivePodIdentityAssociation:
+    return LivePodIdentityAssociation(
+        association_id=str(found["associationId"]),
+        namespace=str(found.get("namespace", "")),
+        service_account=str(found.get("serviceAccount", "")),
+        role_arn=str(found.get("roleArn", "")),
+        target_role_arn=found.get("targetRoleArn") or None,
+        tags={str(k): str(v) for k, v in (found.get("tags") or {}).items()},
+        owner_arn=found.get("ownerArn") or None,
+    )
 
 
 def _tags(items: Any) -> dict[str, str]:

@@ -15,7 +15,10 @@ Per account (its credentials: a profile, keys, or the sandbox's administrator):
 - ``iam list-roles`` (``MaxSessionDuration``) and every OIDC provider
   (``get-open-id-connect-provider``);
 - per region: ``eks list-clusters``, ``describe-cluster``, and in the ``API`` modes every
-  access entry with its associated access policies.
+  access entry with its associated access policies; every EKS Pod Identity association
+  (``list-pod-identity-associations`` through its paginator, then
+  ``describe-pod-identity-association`` for the role, target role and session tags) and the
+  cluster's add-ons (``list-addons``: whether the Pod Identity Agent runs).
 
 Per cluster, Kubernetes (:mod:`kubetrust.adapters.snapshot_kube`): the aws-auth ConfigMap,
 RBAC objects and service accounts, through a kubeconfig context when one is named for the
@@ -249,6 +252,37 @@ def _access_entries(account: _Account, region: str, name: str, folder: Path) -> 
             _write(folder / "access-entries" / f"entry-{index}-policies.json", associated)
 
 
+def _pod_identity(account: _Account, region: str, name: str, folder: Path) -> None:
+    """Every Pod Identity association of the cluster, described, into
+    ``pod-identity-associations/`` (an empty folder: the cluster has none), and its add-on
+    names into ``addons.json``."""
+    paginator = account.client("eks", region).get_paginator("list_pod_identity_associations")
+    try:
+        summaries = [
+            item
+            for page in paginator.paginate(clusterName=name)
+            for item in page.get("associations") or []
+        ]
+    except (ClientError, BotoCoreError) as error:
+        raise SnapshotError(f"eks:ListPodIdentityAssociations: {error}") from None
+    described = {
+        str(item["associationId"]): account.call(
+            "eks",
+            "describe_pod_identity_association",
+            region,
+            clusterName=name,
+            associationId=str(item["associationId"]),
+        )
+        for item in summaries
+    }  # all read before any is written: a partial folder would read as "no association"
+    target = folder / "pod-identity-associations"
+    target.mkdir(parents=True, exist_ok=True)
+    for ident, answer in described.items():
+        _write(target / f"{ident}.json", answer)
+    addons = sorted(account.pages("eks", "list_addons", "addons", region, clusterName=name))
+    _write(folder / "addons.json", {"addons": addons})
+
+
 def _clusters(
     account: _Account, region: str, root: Path, options: SnapshotOptions, result: SnapshotResult
 ) -> None:
@@ -276,6 +310,12 @@ def _clusters(
                     f"cluster {name}: {error} (access entries unknown; its aws-auth is left "
                     "out too, or a role an entry overrides would look mapped by aws-auth)"
                 )
+        try:
+            _pod_identity(account, region, name, folder)
+        except SnapshotError as error:
+            result.warnings.append(
+                f"cluster {name}: {error} (pod identity associations or add-ons unknown)"
+            )
         if options.kubernetes:
             _kubernetes(account, region, cluster, folder, options, result, entries_read)
 

@@ -3,8 +3,10 @@
 For each :class:`~kubetrust.explain.verify_model.ChainPlan`, from its start
 (:mod:`kubetrust.adapters.verify_pod`):
 
-1. ``AssumeRoleWithWebIdentity`` with the token (unsigned, as the SDK calls it), or
-   ``GetCallerIdentity`` with the current credentials;
+1. ``AssumeRoleWithWebIdentity`` with the token (unsigned, as the SDK calls it), or, for a
+   pod of EKS Pod Identity, its association and ``AssumeRoleForPodIdentity``
+   (:mod:`kubetrust.adapters.verify_pod_identity`), or ``GetCallerIdentity`` with the
+   current credentials;
 2. ``AssumeRole`` into each further role, then ``GetCallerIdentity`` as that session (the
    seed's ``aws sts get-caller-identity --profile target-env``);
 3. per expected AWS action, its read-only probe (:mod:`kubetrust.adapters.verify_probes`);
@@ -19,6 +21,7 @@ the rest "not reached". Only reads and reviews are called: nothing is created or
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,10 +30,20 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from kubetrust import arn, errors
 from kubetrust.adapters.kube import KubernetesPort
 from kubetrust.adapters.token import eks_bearer_token
-from kubetrust.adapters.verify_pod import SessionStart, Start, WebIdentityStart
+from kubetrust.adapters.verify_pod import (
+    PodIdentityStart,
+    SessionStart,
+    Start,
+    WebIdentityStart,
+)
+from kubetrust.adapters.verify_pod_identity import (
+    answer_of,
+    association_step,
+    eks_auth_steps,
+    same_role,
+)
 from kubetrust.adapters.verify_probes import NoProbe, probe_for, verdict
 from kubetrust.explain.verify_model import (
     ChainPlan,
@@ -56,22 +69,13 @@ class Credentials:
     arn: str
 
 
-def _answer(error: ClientError) -> tuple[str, str]:
-    detail = error.response.get("Error", {})
-    return str(detail.get("Code", "Unknown")), str(detail.get("Message", error))
-
-
-def same_role(session_arn: str, role_arn: str) -> bool:
-    """Whether ``session_arn`` is a session of ``role_arn`` (account and name; B.5)."""
-    try:
-        session, role = arn.parse(session_arn), arn.parse(role_arn)
-    except errors.InvalidArnError:
-        return False
-    if session.resource_type != "assumed-role" or role.resource_type != "role":
-        return False
-    return session.account == role.account and session.resource.split("/")[1] == (
-        role.resource_name
-    )
+_answer = answer_of
+NOT_POD_IDENTITY = (
+    "the chain starts with EKS Pod Identity, but the pod was mutated for IRSA "
+    "(AWS_ROLE_ARN): its service account had no association when the pod was created "
+    "(the webhook mutates only at creation, and an association wins over the IRSA "
+    "annotation): recreate the pod"
+)
 
 
 class ChainRunner:
@@ -206,12 +210,74 @@ class ChainRunner:
         )
         return step, credentials
 
+    # ------------------------------------------------------------------ Pod Identity
+    def _pod_identity(
+        self, plan: ChainPlan, start: PodIdentityStart
+    ) -> tuple[list[Step], Credentials | None]:
+        """The token, the association, EKS Auth (:mod:`.verify_pod_identity`)."""
+        config = Config(retries={"mode": "standard", "max_attempts": 2})
+        region = start.region or self.region
+        eks, eks_auth = (
+            start.session.client(
+                service, region_name=region, endpoint_url=self.endpoint_url, config=config
+            )
+            for service in ("eks", "eks-auth")
+        )
+        association, found = association_step(eks, start, plan.pod_identity)
+        roles = plan.pod_identity or (found.roles if found else ())
+        steps, answer = eks_auth_steps(eks_auth, start, roles)
+        if answer is None:
+            return [start.token_step, association, *steps], None
+        issued = answer["credentials"]
+        credentials = Credentials(
+            issued["accessKeyId"],
+            issued["secretAccessKey"],
+            issued.get("sessionToken"),
+            str(answer["assumedRoleUser"]["arn"]),
+        )
+        return [start.token_step, association, *steps], credentials
+
+    def _not_pod_identity(
+        self, plan: ChainPlan, start: WebIdentityStart | SessionStart
+    ) -> tuple[list[Step], Credentials | None, list[str]]:
+        """A Pod Identity plan from another start: inside the pod, its credentials (the
+        container provider's) are a session of one of the plan's roles and the chain goes
+        on from there; a pod mutated for IRSA fails."""
+        roles = [*plan.pod_identity, *plan.hops]
+        first = plan.pod_identity[0]
+        if isinstance(start, WebIdentityStart):
+            if start.token is None:
+                step = not_reached(StepKind.POD_IDENTITY, start.subject, first)
+            else:
+                step = Step(
+                    StepKind.POD_IDENTITY, start.subject, first, Outcome.FAIL, NOT_POD_IDENTITY
+                )
+            return [start.token_step, step], None, roles[1:]
+        step, credentials = self._whoami(start)
+        if credentials is None:
+            return [step], None, roles
+        for index, role in enumerate(roles):
+            if same_role(credentials.arn, role):
+                return [step], credentials, roles[index + 1 :]
+        detail = (
+            f"the chain starts with EKS Pod Identity: {credentials.arn} is not a session of "
+            "its roles; run verify in the pod, or from it (--cluster, --namespace, --pod)"
+        )
+        refused = Step(StepKind.POD_IDENTITY, credentials.arn, first, Outcome.FAIL, detail)
+        return [step, refused], None, roles[1:]
+
     # ------------------------------------------------------------------ the plan
     def run(self, plan: ChainPlan, start: Start) -> ChainRun:
         """Run one plan (module doc)."""
         steps: list[Step] = []
         hops = list(plan.hops)
-        if isinstance(start, WebIdentityStart):
+        if isinstance(start, PodIdentityStart):
+            steps, credentials = self._pod_identity(plan, start)
+            if plan.first and not (credentials and same_role(credentials.arn, plan.first)):
+                hops.insert(0, plan.first)  # --role-arn: a role the pod assumes first
+        elif plan.pod_identity:
+            steps, credentials, hops = self._not_pod_identity(plan, start)
+        elif isinstance(start, WebIdentityStart):
             steps.append(start.token_step)
             first = plan.first or start.role_arn or NO_CREDENTIALS
             if start.token is None:
@@ -238,6 +304,18 @@ class ChainRunner:
 
     def verify(self, plans: list[ChainPlan], start: Start) -> VerifyReport:
         return VerifyReport(start.description, tuple(self.run(plan, start) for plan in plans))
+
+    def verify_each(self, plans: list[ChainPlan], starts: list[Start]) -> VerifyReport:
+        """Every plan from every start (one per service account of a spec); with several
+        starts each chain is named after its start."""
+        if len(starts) == 1:
+            return self.verify(plans, starts[0])
+        runs = tuple(
+            self.run(dataclasses.replace(plan, name=f"{plan.name} from {start.description}"), start)
+            for start in starts
+            for plan in plans
+        )
+        return VerifyReport("; ".join(start.description for start in starts), runs)
 
     # ------------------------------------------------------------------ AWS actions
     def _probe(

@@ -1,7 +1,8 @@
 """What a ``kubetrust.yaml`` promises, as plans for ``kubetrust verify -f``.
 
 Per target: the chain (``chained``: web identity into the CI role, then ``AssumeRole`` into
-the target role; ``direct``: web identity into the target role), every action its
+the target role; ``direct``: web identity into the target role; ``podIdentity``: EKS Pod
+Identity, see :func:`chain_roles`), every action its
 permission statements allow (actions without wildcards; Deny statements and managed
 policies are not expectations), and per target cluster the identity the cluster must map
 the role to (aws-auth ``username``/``groups``, or the access entry's; the entry wins, E.1)
@@ -94,17 +95,30 @@ def _cluster(
     return identities, checks
 
 
+def chain_roles(spec: Spec, target: Target) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """``(first, hops, pod_identity)`` of ``target``'s chain (:class:`ChainPlan`).
+
+    ``podIdentity`` maps onto one association per service account (docs/spec.md): with one
+    target the association carries it as ``targetRoleArn``, so EKS Auth assumes both roles
+    and the pod's own credentials are the target role's; with several, the association has
+    no target role, EKS Auth hands out the source role's session and the pod assumes each
+    target itself (its ``EcsContainer`` profile) — an ``AssumeRole`` hop."""
+    role = target_role_arn(target)
+    source = spec.ci_role_arn()
+    if spec.pod_identity and source is not None:
+        if len(spec.targets) == 1:
+            return None, (), (source, role)
+        return None, (role,), (source,)
+    if spec.direct:
+        return role, (), ()
+    return source, (role,), ()
+
+
 def plans_from_spec(spec: Spec, session_name: str) -> list[ChainPlan]:
     """One plan per target of ``spec`` (module doc)."""
     plans = []
     for target in spec.targets:
-        role = target_role_arn(target)
-        first: str | None
-        hops: tuple[str, ...]
-        if spec.direct:
-            first, hops = role, ()
-        else:
-            first, hops = spec.ci_role_arn(), (role,)
+        first, hops, pod_identity = chain_roles(spec, target)
         identities: list[IdentityExpectation] = []
         checks: list[KubeExpectation] = []
         for cluster in target.clusters:
@@ -120,6 +134,7 @@ def plans_from_spec(spec: Spec, session_name: str) -> list[ChainPlan]:
                 kube=tuple(checks),
                 identities=tuple(identities),
                 session_name=target.session_name or session_name,
+                pod_identity=pod_identity,
             )
         )
     return plans

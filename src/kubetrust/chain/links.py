@@ -43,6 +43,8 @@ class Kind(enum.Enum):
     AWS_ACTION = "aws-action"
     KUBE_IDENTITY = "kube-identity"
     KUBE_RBAC = "kube-rbac"
+    POD_IDENTITY = "pod-identity"
+    TARGET_ROLE = "target-role"
 
 
 class Failure(enum.Enum):
@@ -61,6 +63,8 @@ class Failure(enum.Enum):
     RBAC_DENIED = "rbac-denied"
     NOT_REACHED = "not-reached"
     INVALID_REQUEST = "invalid-request"
+    NO_ASSOCIATION = "no-association"
+    NO_AGENT = "no-agent"
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,15 @@ does, otherwise the chain that needs the fewest fixes. A failed link is only fol
 some policy *intends* it (the trust names the caller, or the caller's identity policy names
 the role), so a near-miss chain is a chain someone meant to build.
 
-Where the first role comes from: the service account's ``eks.amazonaws.com/role-arn``
-annotation when the inputs hold it (the pod gets exactly that role, C.2), else every role
-whose trust policy names an IAM OIDC provider for the cluster's issuer.
+Where the first role comes from: the service account's EKS Pod Identity association when
+the inputs hold one (its role, then its ``targetRoleArn``:
+:mod:`kubetrust.chain.pod_identity_links`; the webhook then ignores the IRSA annotation,
+F.1); else the service account's
+``eks.amazonaws.com/role-arn`` annotation when the inputs hold it (the pod gets exactly that
+role, C.2); else every role whose trust policy names an IAM OIDC provider for the cluster's
+issuer. Without any of them, on a cluster whose inputs show Pod Identity in use (its
+associations read, and the agent add-on or a role trusting ``pods.eks.amazonaws.com`` in
+its account), the chain starts with the missing association (:func:`pod_identity_start`).
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from kubetrust import errors
-from kubetrust.chain import context, graph, kube_links, links, rbac
+from kubetrust.chain import context, graph, kube_links, links, pod_identity_links, rbac
 from kubetrust.chain import sts as hops
 from kubetrust.chain.links import Failure, Kind, Link, Workload
+from kubetrust.chain.pod_identity_links import PodIdentityStart
+from kubetrust.model.eks import POD_IDENTITY_AGENT_ADDON
 from kubetrust.model.iam import Role
 from kubetrust.model.topology import Cluster, Topology
 
@@ -72,6 +80,7 @@ class Chain:
     roles: tuple[str, ...]
     links: tuple[Link, ...]
     role_source: str = ""
+    pod_identity: PodIdentityStart | None = None
 
     @property
     def allowed(self) -> bool:
@@ -92,9 +101,13 @@ def evaluate(
     role_source: str = "",
     request: context.RequestFacts | None = None,
     hop_params: Sequence[hops.HopParams | None] = (),
+    pod_identity: PodIdentityStart | None = None,
 ) -> Chain:
-    """Decide every link of the chain ``roles`` (module doc). ``request`` holds the facts
-    every call of the chain shares (time, transport…: :mod:`kubetrust.chain.context`);
+    """Decide every link of the chain ``roles`` (module doc). With ``pod_identity`` the
+    chain starts with the pod identity links (``roles`` starts with its roles) instead
+    of web identity, and every later session carries its transitive session tags.
+    ``request`` holds the facts every call of the chain shares (time, transport…:
+    :mod:`kubetrust.chain.context`);
     the region, when not given, is the workload's cluster's (the pod calls STS there).
     ``hop_params[i]``: the source identity and session tags the ``AssumeRole`` into
     ``roles[i]`` passes (``i >= 1``; the first hop's come from the token, and EKS's
@@ -104,14 +117,34 @@ def evaluate(
         raise errors.InputError("a chain needs at least one role")
     cluster = topology.cluster(workload.cluster)
     facts = (request or context.RequestFacts()).with_region(cluster.info.region)
-    first = links.web_identity(
-        topology, cluster, workload, roles[0], session=session, request=facts
-    )
-    found: list[Link] = [first]
-    provider = first.facts.get("provider")
-    web_provider = provider if isinstance(provider, str) else None
-    carried = hops.Carried()  # an EKS token carries no source identity nor tags (C.1)
+    found: list[Link]
+    web_provider: str | None = None
+    first_hop = 1
+    goal_session = session
+    if pod_identity is not None:
+        if tuple(roles[: len(pod_identity.roles)]) != pod_identity.roles:
+            raise errors.InputError(
+                f"the chain must start with the pod identity roles {list(pod_identity.roles)}"
+            )
+        started = pod_identity_links.evaluate(
+            topology, cluster, workload, pod_identity, request=facts
+        )
+        found = list(started.links)
+        carried = started.carried
+        first_hop = len(pod_identity.roles)
+        if first_hop == len(roles):
+            goal_session = started.session
+    else:
+        first = links.web_identity(
+            topology, cluster, workload, roles[0], session=session, request=facts
+        )
+        found = [first]
+        provider = first.facts.get("provider")
+        web_provider = provider if isinstance(provider, str) else None
+        carried = hops.Carried()  # an EKS token carries no source identity nor tags (C.1)
     for number, (previous, following) in enumerate(itertools.pairwise(roles), start=1):
+        if number < first_hop:
+            continue
         params = hop_params[number] if number < len(hop_params) else None
         caller = topology.role(previous)
         if caller is None:
@@ -158,13 +191,13 @@ def evaluate(
                 topology,
                 last,
                 goal,
-                session=session,
+                session=goal_session,
                 request=facts,
                 federated_provider=web_provider if len(roles) == 1 else None,
                 carried=carried,
             )
         )
-    return Chain(workload, goal, tuple(roles), tuple(found), role_source)
+    return Chain(workload, goal, tuple(roles), tuple(found), role_source, pod_identity)
 
 
 def _goal_kind(goal: Goal) -> Kind:
@@ -214,6 +247,42 @@ class Found:
 
     roles: tuple[str, ...]
     role_source: str
+    pod_identity: PodIdentityStart | None = None
+
+
+IRSA = "irsa"
+POD_IDENTITY = "pod-identity"
+FEDERATIONS = (IRSA, POD_IDENTITY)
+"""How a chain may start (``federation``): web identity, or EKS Pod Identity."""
+
+
+def pod_identity_start(
+    topology: Topology, cluster: Cluster, workload: Workload, federation: str | None = None
+) -> PodIdentityStart | None:
+    """How the workload's chain starts with Pod Identity, or ``None`` for IRSA (module
+    doc). ``federation`` forces one (``irsa``: the association is ignored; ``pod-identity``:
+    a missing association is the first failure)."""
+    if federation == IRSA:
+        return None
+    association = cluster.association_for(workload.namespace, workload.name)
+    if association is not None:
+        return PodIdentityStart.of(association)
+    candidates = pod_identity_links.candidates(topology, cluster)
+    if federation != POD_IDENTITY:
+        annotated, _ = annotated_role(cluster, workload)
+        irsa_possible = annotated is not None or bool(
+            _federated(graph.TrustIndex.build(topology.roles()), cluster)
+        )
+        in_use = cluster.associations_known and (
+            bool(cluster.pod_identity_associations)
+            or cluster.has_addon(POD_IDENTITY_AGENT_ADDON) is True
+            or bool(candidates)
+        )
+        if irsa_possible or not in_use:
+            return None
+    if not candidates:
+        return PodIdentityStart(None, "")
+    return PodIdentityStart(None, candidates[0].arn)
 
 
 def annotated_role(cluster: Cluster, workload: Workload) -> tuple[str | None, str]:
@@ -232,11 +301,17 @@ def search(
     index: graph.TrustIndex | None = None,
     judge: graph.EdgeJudge | None = None,
     max_hops: int = MAX_HOPS,
+    federation: str | None = None,
 ) -> Found:
     """The best chain to ``goal`` (module doc); ``index`` and ``judge`` may be shared."""
     cluster = topology.cluster(workload.cluster)
     index = index or graph.TrustIndex.build(topology.roles())
     judge = judge or graph.EdgeJudge(topology)
+    start = pod_identity_start(topology, cluster, workload, federation)
+    if start is not None:
+        return _search_from_pod_identity(
+            topology, cluster, workload, goal, start, index, judge, max_hops
+        )
     annotated, source = annotated_role(cluster, workload)
     if annotated is not None:
         starts = [annotated]
@@ -251,6 +326,27 @@ def search(
     if best is None:
         return Found(tuple(starts[:1]), source)
     return Found(best[2], source)
+
+
+def _search_from_pod_identity(
+    topology: Topology,
+    cluster: Cluster,
+    workload: Workload,
+    goal: Goal,
+    start: PodIdentityStart,
+    index: graph.TrustIndex,
+    judge: graph.EdgeJudge,
+    max_hops: int,
+) -> Found:
+    """The best chain whose first roles are the association's (or the candidate's)."""
+    if not start.role_arn:
+        return Found((), start.describe(), start)
+    evaluated = pod_identity_links.evaluate(topology, cluster, workload, start)
+    broken = sum(1 for link in evaluated.links if not link.allowed)
+    queue: list[_Entry] = [(broken, len(start.roles), start.roles)]
+    best = _best_first(topology, queue, _goal_test(topology, goal), index, judge, max_hops)
+    roles = best[2] if best is not None else start.roles
+    return Found(roles, start.describe(), start)
 
 
 _Entry = tuple[int, int, tuple[str, ...]]

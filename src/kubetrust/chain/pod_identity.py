@@ -288,8 +288,11 @@ def decide(
     target: hops.RoleSide | None,
     unique: str,
     request: context.RequestFacts | None = None,
+    evaluate_all: bool = False,
 ) -> PodIdentityDecision:
-    """Both hops of ``association`` for ``subject`` (module doc). ``holder`` is how
+    """Both hops of ``association`` for ``subject`` (module doc). ``evaluate_all``: decide
+    the target hop even when the first is denied (explain shows every broken link; EKS
+    Auth stops at the first denial). ``holder`` is how
     ``directory`` finds the association role's policies (hop 2's caller side); ``target``
     the target role's side (``None`` without a target role, or when it does not exist:
     then the association's target ARN stands for a role with no trust, and hop 2 is
@@ -303,7 +306,7 @@ def decide(
         source=source_keys(subject, directory.org(subject.account)),
         request=request,
     )
-    if association.target_role_arn is None or not first.allowed:
+    if association.target_role_arn is None or not (first.allowed or evaluate_all):
         return PodIdentityDecision(first, None, name, tags, ASSOCIATION_SESSION_SECONDS, None)
     caller = parties.Caller(
         holder=holder,

@@ -1,5 +1,8 @@
 """``kubetrust demo``: the seed's cross-account chain, end to end, on a local sandbox.
 
+``--federation irsa`` (the default) runs the seed as the blog has it; ``--federation
+pod-identity`` runs the same proof with EKS Pod Identity and a target role.
+
 Parse options → one library call (:func:`kubetrust.demo.run_demo`) → render. Exit 0 when
 every link held as expected (the seed's checks allowed, the other service account denied)
 and the audit flagged the seed's system:masters mapping; 1 otherwise, naming the failing
@@ -41,6 +44,14 @@ from kubetrust.cli.output import ExitCode
     show_default=True,
     help="How `kubetrust sandbox exec` provides the pod's paths (see the README).",
 )
+@click.option(
+    "--federation",
+    type=click.Choice(["irsa", "pod-identity"]),
+    default="irsa",
+    show_default=True,
+    help="irsa: the seed (web identity, then AssumeRole, the pod's AWS config); pod-identity: "
+    "EKS Pod Identity with a target role (targetRoleArn), no AWS config in the pod.",
+)
 def demo(
     state_dir: Path | None,
     keep: bool,
@@ -48,6 +59,7 @@ def demo(
     quiet: bool,
     verbose: bool,
     isolation: str,
+    federation: str,
 ) -> None:
     """Run the seed's cross-account chain on a local sandbox and prove every link.
 
@@ -59,9 +71,16 @@ def demo(
     the sandbox. Exit 0 when every link held as expected, 1 otherwise.
 
     \b
+    With --federation pod-identity: installs the eks-pod-identity-agent add-on, applies
+    the Pod Identity spec (an association with a target role, an access entry), and runs
+    the same checks in a pod that has no AWS config at all; a service account without an
+    association gets no credentials.
+
+    \b
     Example:
       kubetrust demo                                  # about a minute; the sandbox is stopped
       kubetrust demo --keep --state-dir /tmp/kt       # then explore it with `kubetrust sandbox`
+      kubetrust demo --federation pod-identity        # EKS Pod Identity, targetRoleArn
     """
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose exclude each other")
@@ -71,11 +90,13 @@ def demo(
         click.echo(line, err=True)
 
     if not quiet:
-        err("kubetrust demo: the seed's cross-account chain, end to end, on a local sandbox")
+        how = " with EKS Pod Identity" if federation == "pod-identity" else ""
+        err(f"kubetrust demo: the seed's cross-account chain{how}, end to end, on a local sandbox")
     options = Options(
         state_dir=state_dir,
         keep=keep,
         isolation=isolation,
+        federation=federation,
         progress=None if quiet else err,
         verbose=err if verbose else None,
     )

@@ -127,6 +127,14 @@ def _goal(
     f"annotation, else {IRSA_AUDIENCE}].",
 )
 @click.option("--session-name", default="kubetrust", show_default=True)
+@click.option(
+    "--federation",
+    type=click.Choice(["irsa", "pod-identity"]),
+    default=None,
+    help="How the pod gets its first role [default: its EKS Pod Identity association when "
+    "the inputs hold one (it wins over the IRSA annotation, as the EKS webhook decides), "
+    "else IRSA].",
+)
 @_OUTPUT
 def explain(
     cluster: str,
@@ -143,10 +151,11 @@ def explain(
     via: tuple[str, ...],
     audience: str | None,
     session_name: str,
+    federation: str | None,
     output_format: str,
     **kw: Any,
 ) -> None:
-    """Follow a service account through web identity and role chains to a goal.
+    """Follow a service account through IRSA or EKS Pod Identity and role chains to a goal.
 
     \b
     Every link gets its verdict, the statement, condition or mapping that decided it, and
@@ -174,7 +183,13 @@ def explain(
             topology, cluster, namespace, serviceaccount, audience=audience
         )
         result = explain_lib.explain_access(
-            topology, workload, goal, via=via, session=session_name, request=_request_facts(kw)
+            topology,
+            workload,
+            goal,
+            via=via,
+            session=session_name,
+            request=_request_facts(kw),
+            federation=federation,
         )
     except errors.KubetrustError as error:
         _fail(error)
@@ -242,8 +257,9 @@ def graph(fmt: str, path: Path | None, **kw: Any) -> None:
     identities.
 
     \b
-    Edges carry the hop (web identity, AssumeRole, aws-auth, access entry); denied edges
-    are red with a cross, conditional ones dashed orange. Output is sorted: the same inputs
+    Edges carry the hop (web identity, pod-identity, targetRoleArn, AssumeRole, aws-auth,
+    access entry); denied edges are red with a cross, conditional ones dashed orange, Pod
+    Identity's thick and blue. Output is sorted: the same inputs
     give the same bytes. Exit 0, 1 when Graphviz is missing for svg, 3 invalid input.
 
     \b

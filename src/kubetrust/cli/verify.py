@@ -7,8 +7,17 @@ Where the chain starts:
   volume), read as the cluster's account administrator;
 - ``--cluster C --namespace NS --pod P`` with ``--profile``/``--kubeconfig --context``: a pod
   of a live cluster, the same way;
+- ``-f`` with a ``federation: podIdentity`` spec and no pod (``--sandbox``, or outside a
+  pod): a pod of each of the spec's service accounts in its source cluster
+  (:func:`~kubetrust.adapters.verify_pod.service_account_start`), EKS Auth called as the
+  source account's administrator (sandbox) or ``--profile``;
 - otherwise the current credentials: ``AWS_WEB_IDENTITY_TOKEN_FILE`` + ``AWS_ROLE_ARN`` when
-  set (inside a pod) and no ``--profile`` is given, else ``--profile`` or the default chain.
+  set (inside a pod) and no ``--profile`` is given, else ``--profile`` or the default chain
+  (inside a Pod Identity pod: the container provider's credentials).
+
+A pod the EKS webhook mutated for Pod Identity starts with its ``eks-pod-identity-token``
+and EKS Auth (:mod:`kubetrust.adapters.verify_pod_identity`); one mutated for IRSA with its
+web-identity token.
 
 What to check: ``-f kubetrust.yaml`` (every target of the spec,
 :mod:`kubetrust.adapters.verify_spec`), or the flags ``--role-arn``, ``--via``,
@@ -21,7 +30,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,10 +39,12 @@ from kubetrust.adapters import snapshot_kube
 from kubetrust.adapters.aws import AwsAccess, session
 from kubetrust.adapters.verify import ChainRunner
 from kubetrust.adapters.verify_pod import (
+    POD_IDENTITY_ENV,
     SessionStart,
     Start,
     VerifyError,
     pod_start,
+    service_account_start,
     token_file_start,
 )
 from kubetrust.adapters.verify_spec import plans_from_spec
@@ -48,6 +59,9 @@ from kubetrust.cli.options import (
 from kubetrust.cli.output import ExitCode
 from kubetrust.cli.sandbox_state import connect
 from kubetrust.explain import verify_model as vm
+
+if TYPE_CHECKING:
+    from kubetrust.provision.spec import Spec
 
 DEFAULT_REGION = "us-east-1"
 
@@ -73,19 +87,23 @@ def _flag_plan(kw: dict[str, Any]) -> vm.ChainPlan:
     )
 
 
-def _plans(kw: dict[str, Any]) -> list[vm.ChainPlan]:
+def _spec(kw: dict[str, Any]) -> Spec | None:
+    """The spec of ``-f``, if any."""
     flags = (kw["role_arn"], kw["via"], kw["expect_action"], kw["expect_kube"])
-    if kw["spec_file"] is not None:
-        if any(flags) or kw["target_cluster"]:
-            raise click.UsageError(
-                "-f takes the chains from the spec: drop the --expect/--via flags"
-            )
-        from kubetrust import provision
+    if kw["spec_file"] is None:
+        return None
+    if any(flags) or kw["target_cluster"]:
+        raise click.UsageError("-f takes the chains from the spec: drop the --expect/--via flags")
+    from kubetrust import provision
 
-        try:
-            spec = provision.load_spec(kw["spec_file"])
-        except provision.SpecError as error:
-            raise errors.InputError("\n".join(str(p) for p in error.problems)) from None
+    try:
+        return provision.load_spec(kw["spec_file"])
+    except provision.SpecError as error:
+        raise errors.InputError("\n".join(str(p) for p in error.problems)) from None
+
+
+def _plans(kw: dict[str, Any], spec: Spec | None) -> list[vm.ChainPlan]:
+    if spec is not None:
         return plans_from_spec(spec, kw["session_name"])
     return [_flag_plan(kw)]
 
@@ -99,6 +117,46 @@ def _sandbox(kw: dict[str, Any]) -> tuple[AwsAccess, str]:
     return inputs.sandbox_admin(sandbox, record.account, record.region), record.region
 
 
+def _spec_starts(kw: dict[str, Any], spec: Spec) -> tuple[list[Start], str, str | None]:
+    """A ``podIdentity`` spec's starts: a pod of each service account in the source cluster,
+    EKS Auth called as the source account's administrator (sandbox) or ``--profile``."""
+    source = spec.source
+    if kw["use_sandbox"]:
+        access = inputs.sandbox_admin(connect(kw["state_dir"]), source.account, source.region)
+    else:
+        access = AwsAccess(
+            profile=kw["profile"], endpoint_url=kw["endpoint_url"], region=source.region
+        )
+    context = inputs.pairs(kw["contexts"], "--context").get(source.cluster)
+    if context:
+        api = snapshot_kube.from_kubeconfig(kw["kubeconfig"], context)
+    else:
+        api = snapshot_kube.from_access(access, source.cluster, source.region)
+    caller = session(access)
+    starts: list[Start] = [
+        service_account_start(
+            api, source.cluster, ref.namespace, ref.name, aws=caller, region=source.region
+        )
+        for ref in source.service_accounts
+    ]
+    return starts, source.region, access.endpoint_url
+
+
+def _starts(kw: dict[str, Any], spec: Spec | None) -> tuple[list[Start], str, str | None]:
+    """The starts, the region and the endpoint of the run."""
+    pod_options = (kw["cluster"], kw["namespace"], kw["pod"])
+    in_pod_identity_pod = all(os.environ.get(name) for name in POD_IDENTITY_ENV)
+    if (
+        spec is not None
+        and spec.pod_identity
+        and not any(pod_options)
+        and (kw["use_sandbox"] or not in_pod_identity_pod)
+    ):
+        return _spec_starts(kw, spec)
+    start, region, endpoint = _start(kw)
+    return [start], region, endpoint
+
+
 def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
     """The start, the region and the endpoint of the run."""
     pod_options = (kw["cluster"], kw["namespace"], kw["pod"])
@@ -108,7 +166,8 @@ def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
     if kw["use_sandbox"]:
         if not all(pod_options):
             raise click.UsageError(
-                "--sandbox verifies from a pod: give --cluster, --namespace, --pod"
+                "--sandbox verifies from a pod: give --cluster, --namespace, --pod "
+                "(or -f a podIdentity spec: a pod of each of its service accounts)"
             )
         access, region = _sandbox(kw)
     else:
@@ -121,7 +180,15 @@ def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
             api = snapshot_kube.from_kubeconfig(kw["kubeconfig"], context)
         else:
             api = snapshot_kube.from_access(access, kw["cluster"], region)
-        start: Start = pod_start(api, kw["cluster"], kw["namespace"], kw["pod"], kw["container"])
+        start: Start = pod_start(
+            api,
+            kw["cluster"],
+            kw["namespace"],
+            kw["pod"],
+            kw["container"],
+            aws=session(access),
+            region=region,
+        )
         return start, region, access.endpoint_url
     found = None if kw["profile"] else token_file_start(os.environ)
     if found is not None:
@@ -187,13 +254,15 @@ def verify(output_format: str, **kw: Any) -> None:
     2 a check failed, 1 verify could not run, 3 invalid input.
 
     \b
-    Example:
+    Examples:
       kubetrust verify --sandbox --cluster ci-cluster -n ci-namespace --pod POD -f kubetrust.yaml
+      kubetrust verify --sandbox -f examples/pod-identity.yaml
     """
     try:
-        plans = _plans(kw)
-        start, region, endpoint = _start(kw)
-        report = ChainRunner(region=region, endpoint_url=endpoint).verify(plans, start)
+        spec = _spec(kw)
+        plans = _plans(kw, spec)
+        starts, region, endpoint = _starts(kw, spec)
+        report = ChainRunner(region=region, endpoint_url=endpoint).verify_each(plans, starts)
     except errors.KubetrustError as error:
         click.echo(f"error: {error}", err=True)
         unreadable = isinstance(error, (*inputs.READ_ERRORS, VerifyError))

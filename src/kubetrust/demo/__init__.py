@@ -9,6 +9,9 @@ what was applied, and stops the sandbox. Every step is a command a user could ty
 with a private ``HOME``, so the demo exercises the same surfaces users do and never touches
 their ``~/.aws`` or ``~/.kube``.
 
+``--federation pod-identity`` (:mod:`kubetrust.demo.flow_pod_identity`) runs the same proof
+with EKS Pod Identity and a target role: no OIDC provider, no AWS config in the pod.
+
 It sits at the CLI's level (it drives the other commands and imports the sandbox's process
 control), so nothing below ``kubetrust.cli`` may import it.
 """

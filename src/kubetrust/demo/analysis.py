@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 AWS = str(BIN / "aws")
 KUBECTL = str(BIN / "kubectl")
-_DETAILS = ("Role", "User", "Group", "LocalManagedPolicy")
+IAM_DETAILS = ("Role", "User", "Group", "LocalManagedPolicy")
 """Everything but the AWS managed policies: their ~1,300 documents (10 MB per account) make
 the dump and the audit seconds slower, and no trust or permission of the seed uses one."""
 
@@ -136,6 +136,10 @@ def _get_json(url: str, context: ssl.SSLContext) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- the bundle
 
 
+Jobs = Mapping[str, tuple[list[str], Mapping[str, str]]]
+"""Bundle file (relative path) → the command that writes it and its environment."""
+
+
 def kube_env(kubeconfigs: Mapping[str, Path], cluster: str) -> dict[str, str]:
     """kubectl as the cluster's administrator (its creator), through the kubeconfig the demo
     wrote with ``kubetrust sandbox kubeconfig``."""
@@ -155,8 +159,8 @@ def collect_bundle(
     ci_aws, target_aws = sandbox.aws_env(ci), sandbox.aws_env(target)
     ci_kube = kube_env(kubeconfigs, scenario.CI_CLUSTER)
     target_kube = kube_env(kubeconfigs, scenario.TARGET_CLUSTER)
-    details = [AWS, "iam", "get-account-authorization-details", "--filter", *_DETAILS]
-    jobs: dict[str, tuple[list[str], Mapping[str, str]]] = {
+    details = [AWS, "iam", "get-account-authorization-details", "--filter", *IAM_DETAILS]
+    jobs: Jobs = {
         f"accounts/{ci}/authorization-details.json": (details, ci_aws),
         f"accounts/{target}/authorization-details.json": (details, target_aws),
         f"clusters/{scenario.TARGET_CLUSTER}/describe-cluster.json": (
@@ -185,17 +189,27 @@ def collect_bundle(
             ci_kube,
         ),
     }
+    done = run_jobs(shell, jobs)
+    done[f"clusters/{scenario.CI_CLUSTER}/describe-cluster.json"] = oidc.describe_cluster
+    if oidc.provider is not None:
+        done[f"accounts/{ci}/oidc-providers.json"] = oidc.provider
+    return write_bundle(root, done)
+
+
+def run_jobs(shell: Shell, jobs: Jobs) -> dict[str, Check]:
+    """Run the bundle's commands in parallel; bundle file → its command's check."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        done = dict(
+        return dict(
             zip(
                 jobs,
                 pool.map(lambda job: shell.run(job[0], env=job[1]), jobs.values()),
                 strict=True,
             )
         )
-    done[f"clusters/{scenario.CI_CLUSTER}/describe-cluster.json"] = oidc.describe_cluster
-    if oidc.provider is not None:
-        done[f"accounts/{ci}/oidc-providers.json"] = oidc.provider
+
+
+def write_bundle(root: Path, done: Mapping[str, Check]) -> list[Check]:
+    """Write each successful command's output under ``root``; return the failed checks."""
     for relative, check in done.items():
         if check.ok:
             path = root / relative
@@ -213,13 +227,36 @@ class Analysis:
     why_denied: str
     problems: list[str]
     graph: str = ""
+    allowed_path: str = ""
+    """With ``explain_allowed``: what explain says of the service account that was allowed."""
 
 
-def analyse(shell: Shell, bundle: Path) -> Analysis:
+def analyse(shell: Shell, bundle: Path, *, explain_allowed: bool = False) -> Analysis:
     """``kubetrust audit`` and ``kubetrust graph`` on the bundle, and ``kubetrust explain`` of
-    the denied variant."""
-    audited = shell.kubetrust("audit", "--bundle", str(bundle), "--output", "json")
-    explained = shell.kubetrust(
+    the denied variant (and, with ``explain_allowed``, of the allowed service account), in
+    parallel: each is a process of its own that mostly waits on Python's start-up."""
+    commands: list[Callable[[], Check]] = [
+        lambda: shell.kubetrust("audit", "--bundle", str(bundle), "--output", "json"),
+        lambda: explain(shell, bundle, scenario.OTHER_SERVICE_ACCOUNT),
+        lambda: shell.kubetrust("graph", "--bundle", str(bundle), "--output", "mermaid"),
+    ]
+    if explain_allowed:
+        commands.append(lambda: explain(shell, bundle, scenario.SERVICE_ACCOUNT))
+    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+        audited, explained, drawn, *allowed = pool.map(lambda run: run(), commands)
+    problems: list[str] = []
+    findings = _parsed(audited, problems, _findings) or []
+    why = _parsed(explained, problems, _why) or ""
+    if drawn.returncode != 0:
+        problems.append(f"`{drawn.command}` failed: {last_error_line(drawn)}")
+    path = "".join(_parsed(check, problems, _path) or "" for check in allowed)
+    return Analysis(findings, why, problems, drawn.stdout.strip(), path)
+
+
+def explain(shell: Shell, bundle: Path, service_account: str) -> Check:
+    """``kubetrust explain`` (JSON) of ``service_account``'s pods describing the target
+    cluster: the request the demo's pods made live."""
+    return shell.kubetrust(
         "explain",
         "--bundle",
         str(bundle),
@@ -228,7 +265,7 @@ def analyse(shell: Shell, bundle: Path) -> Analysis:
         "--namespace",
         scenario.NAMESPACE,
         "--serviceaccount",
-        scenario.OTHER_SERVICE_ACCOUNT,
+        service_account,
         "--action",
         "eks:DescribeCluster",
         "--resource",
@@ -236,13 +273,6 @@ def analyse(shell: Shell, bundle: Path) -> Analysis:
         "--output",
         "json",
     )
-    drawn = shell.kubetrust("graph", "--bundle", str(bundle), "--output", "mermaid")
-    problems: list[str] = []
-    findings = _parsed(audited, problems, _findings) or []
-    why = _parsed(explained, problems, _why) or ""
-    if drawn.returncode != 0:
-        problems.append(f"`{drawn.command}` failed: {last_error_line(drawn)}")
-    return Analysis(findings, why, problems, drawn.stdout.strip())
 
 
 def _parsed(check: Check, problems: list[str], read: Callable[[Any], Any]) -> Any:
@@ -266,12 +296,31 @@ def _findings(data: Mapping[str, Any]) -> list[Finding]:
 
 
 def _why(data: Mapping[str, Any]) -> str:
-    """The first failing link of the explanation: its kind, failure code and fix."""
+    """The first failing link of the explanation: its kind, failure code and fix (or, with
+    no chain at all, why explain found none)."""
     for number, link in enumerate(data["links"], 1):
         if not link["allowed"]:
             fix = (link.get("fix") or {}).get("action", "")
-            return (
-                f"kubetrust explain (offline, same state): link {number} ({link['kind']}) "
-                f"fails with `{link['failure']}`" + (f"; fix: {fix}" if fix else "")
+            return f"{EXPLAINED}: link {number} ({link['kind']}) fails with `{link['failure']}`" + (
+                f"; fix: {fix}" if fix else ""
             )
-    return "kubetrust explain (offline, same state) finds no failing link"
+    if data.get("noChain"):
+        return f"{EXPLAINED}: {_fix_text(data['noChain'])}"
+    return f"{EXPLAINED} finds no failing link"
+
+
+def _path(data: Mapping[str, Any]) -> str:
+    """What explain says of an allowed service account: the links it followed, or why it
+    found no path (offline explain may not know every federation the sandbox runs)."""
+    kinds = " → ".join(str(link["kind"]) for link in data["links"])
+    if data["allowed"]:
+        return f"{EXPLAINED}: allowed, through {kinds} ({' → '.join(data['roles'])})"
+    return f"{EXPLAINED}: not allowed ({_why(data).removeprefix(EXPLAINED + ': ')})"
+
+
+def _fix_text(fix: Mapping[str, Any]) -> str:
+    cause, action = str(fix.get("cause", "")), str(fix.get("action", ""))
+    return f"{cause}; fix: {action}" if action else cause
+
+
+EXPLAINED = "kubetrust explain (offline, same state)"

@@ -25,13 +25,14 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kubetrust import errors
 from kubetrust.demo import analysis, pod_script, scenario, verdicts
-from kubetrust.demo.model import Check, Kept, Link, Report, Step
+from kubetrust.demo.model import Check, Kept, Link, LinkSpec, Report, Step
 from kubetrust.demo.shell import BIN, Echo, Shell, private_env
 
 if TYPE_CHECKING:
@@ -54,6 +55,9 @@ class Options:
     """Receives one line per step as it ends."""
     verbose: Echo | None = None
     """Receives each command and its output."""
+    federation: str = scenario.FEDERATION
+    """``irsa`` (the seed, web identity then AssumeRole) or ``pod-identity`` (EKS Pod
+    Identity with a target role: :mod:`kubetrust.demo.flow_pod_identity`)."""
 
 
 class StepFailed(Exception):
@@ -61,19 +65,38 @@ class StepFailed(Exception):
 
 
 def run_demo(options: Options) -> Report:
-    """Run the whole demo (module doc); the report's ``ok`` is the verdict."""
-    return Demo(options).run()
+    """Run the whole demo (module doc) for ``options.federation``; the report's ``ok`` is
+    the verdict."""
+    if options.federation == scenario.FEDERATION:
+        return Demo(options).run()
+    from kubetrust.demo import flow_pod_identity
+
+    if options.federation == flow_pod_identity.FEDERATION:
+        return flow_pod_identity.PodIdentityDemo(options).run()
+    raise ValueError(f"unknown federation {options.federation!r}")
+
+
+Action = Callable[[], "str | Sequence[Link]"]
 
 
 class Demo:
+    """The seed's demo (IRSA); :class:`kubetrust.demo.flow_pod_identity.PodIdentityDemo`
+    changes the scenario's steps, files and links."""
+
+    FEDERATION = scenario.FEDERATION
+    LINKS: tuple[LinkSpec, ...] = scenario.LINKS
+    EXPECTED_FINDING = scenario.EXPECTED_FINDING
+    MANIFESTS = (scenario.TEST_DEPLOYMENT, scenario.OTHER_DEPLOYMENT)
+
     def __init__(self, options: Options) -> None:
         self.options = options
         self.work, self.state_dir = _directories(options.state_dir)
         self.shell = Shell(private_env(self.work / "home"), options.verbose)
         self.report = Report(
             state_dir=str(self.state_dir),
-            links=[Link(spec) for spec in scenario.LINKS],
-            expected_finding=scenario.EXPECTED_FINDING,
+            federation=self.FEDERATION,
+            links=[Link(spec) for spec in self.LINKS],
+            expected_finding=self.EXPECTED_FINDING,
         )
         self.sandbox: Sandbox | None = None
         self.kubeconfigs: dict[str, Path] = {}
@@ -88,15 +111,8 @@ class Demo:
     def run(self) -> Report:
         began = time.monotonic()
         try:
-            self._step("check the prerequisites", self._tools)
-            self._step("start the sandbox", self._start)
-            self._step("apply the seed's spec (kubetrust apply)", self._apply)
-            self._step("write the clusters' admin kubeconfigs", self._kubeconfigs)
-            self._step("deploy the test pods (kubectl apply)", self._deploy)
-            self._step("check the OIDC link as the CI administrator", self._oidc_link)
-            self._step("run the seed's checks in the test pod", self._positive)
-            self._step("run the same checks as other-serviceaccount", self._negative)
-            self._step("audit and explain what was applied (offline)", self._analyse)
+            for name, action in self._steps():
+                self._step(name, action)
         except StepFailed:
             pass
         except KeyboardInterrupt:
@@ -115,7 +131,21 @@ class Demo:
             self.report.seconds = time.monotonic() - began
         return self.report
 
-    def _step(self, name: str, action: Callable[[], str | Sequence[Link]]) -> None:
+    def _steps(self) -> list[tuple[str, Action]]:
+        """The run's steps in order: a name for the reader and what it does."""
+        return [
+            ("check the prerequisites", self._tools),
+            ("start the sandbox", self._start),
+            ("apply the seed's spec (kubetrust apply)", self._apply),
+            ("write the clusters' admin kubeconfigs", self._kubeconfigs),
+            ("deploy the test pods (kubectl apply)", self._deploy),
+            ("check the OIDC link as the CI administrator", self._oidc_link),
+            ("run the seed's checks in the test pod", self._positive),
+            ("run the same checks as other-serviceaccount", self._negative),
+            ("audit and explain what was applied (offline)", self._analyse),
+        ]
+
+    def _step(self, name: str, action: Action) -> None:
         """Run one step; a setup step returns its detail, a checking step the links it
         decided (the step is ok when each link got its expected verdict)."""
         self._current = name
@@ -180,13 +210,16 @@ class Demo:
             "--world",
             str(scenario.WORLD_FILE),
         )
-        _require(started)
+        require(started)
         self.sandbox = _connect(self.state_dir, started.command)
         accounts = ", ".join(self.sandbox.accounts)
         return f"accounts {accounts}; AWS endpoint {self.sandbox.endpoint}"
 
+    def _spec_file(self) -> Path:
+        return scenario.spec_file()
+
     def _apply(self) -> str:
-        spec = scenario.spec_file()
+        spec = self._spec_file()
         applied = self.shell.kubetrust(
             "apply",
             "-f",
@@ -199,42 +232,47 @@ class Demo:
             "--output",
             "json",
         )
-        _require(applied)
+        require(applied)
         report = json.loads(applied.stdout)
         kinds = sorted({change["kind"] for change in report.get("changes", [])})
         return f"{_relative(spec)}: {report.get('writes', 0)} writes ({', '.join(kinds)})"
 
     def _kubeconfigs(self) -> str:
+        """Both clusters' admin kubeconfigs, written in parallel (two CLI processes)."""
         self._sandbox()
-        for cluster in (scenario.CI_CLUSTER, scenario.TARGET_CLUSTER):
-            path = self.work / "kube" / f"{cluster}.yaml"
-            _require(
-                self.shell.kubetrust(
-                    "sandbox",
-                    "kubeconfig",
-                    "--state-dir",
-                    str(self.state_dir),
-                    "--cluster",
-                    cluster,
-                    "--out",
-                    str(path),
-                )
+        clusters = (scenario.CI_CLUSTER, scenario.TARGET_CLUSTER)
+        paths = {cluster: self.work / "kube" / f"{cluster}.yaml" for cluster in clusters}
+
+        def write(cluster: str) -> Check:
+            return self.shell.kubetrust(
+                "sandbox",
+                "kubeconfig",
+                "--state-dir",
+                str(self.state_dir),
+                "--cluster",
+                cluster,
+                "--out",
+                str(paths[cluster]),
             )
-            self.kubeconfigs[cluster] = path
+
+        with ThreadPoolExecutor(max_workers=len(clusters)) as pool:
+            for written in pool.map(write, clusters):
+                require(written)
+        self.kubeconfigs.update(paths)
         return ", ".join(str(path) for path in self.kubeconfigs.values())
 
     def _deploy(self) -> str:
         kube = analysis.kube_env(self.kubeconfigs, scenario.CI_CLUSTER)
         kubectl = str(BIN / "kubectl")
-        manifests = (scenario.TEST_DEPLOYMENT, scenario.OTHER_DEPLOYMENT)
-        _require(
+        manifests = self.MANIFESTS
+        require(
             self.shell.run(
                 [kubectl, "apply", *(arg for m in manifests for arg in ("-f", str(m)))], env=kube
             )
         )
         deployments = [f"deployment/{name}" for name in scenario.DEPLOYMENTS]
         wait = ["--for=condition=Available", f"--timeout={WAIT_SECONDS}s"]
-        _require(
+        require(
             self.shell.run(
                 [kubectl, "wait", *wait, *deployments, "-n", scenario.NAMESPACE], env=kube
             )
@@ -242,7 +280,7 @@ class Demo:
         listed = self.shell.run(
             [kubectl, "get", "pods", "-n", scenario.NAMESPACE, "-o", "json"], env=kube
         )
-        _require(listed)
+        require(listed)
         self.pods = _running_pods(json.loads(listed.stdout))
         return ", ".join(f"{pod} ({sa})" for pod, sa in self._pod_accounts())
 
@@ -301,7 +339,7 @@ class Demo:
         results = plan.split(finished)
         for check in results.values():
             self.shell.show(check, prompt="  (pod) $ ")
-        if scenario.COPY_CONFIG.key not in results:
+        if commands[0].key not in results:
             raise StepFailed(
                 f"`kubetrust sandbox exec` failed: {verdicts.last_error_line(finished)}"
             )
@@ -351,6 +389,7 @@ class Demo:
                 kubeconfigs={name: str(path) for name, path in self.kubeconfigs.items()},
                 accounts=tuple(self.sandbox.accounts),
                 pod=self.pods.get("test-deployment", ""),
+                federation=self.FEDERATION,
             )
             return
         if not self._start_attempted:
@@ -436,7 +475,7 @@ def _ignoring_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _require(check: Check) -> None:
+def require(check: Check) -> None:
     if not check.ok:
         raise StepFailed(f"`{check.command}` failed: {verdicts.last_error_line(check)}")
 

@@ -57,7 +57,9 @@ class LinkSpec:
     expected: Verdict
     proves: str
     seed_step: str
-    """Where the blog does it (``step 3``), so that a reader can follow along."""
+    """Where the source does it (``step 3``), so that a reader can follow along."""
+    source: str = "blog"
+    """The document ``seed_step`` refers to: the seed's blog post, or the EKS user guide."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class Link:
             "key": self.spec.key,
             "title": self.spec.title,
             "seedStep": self.spec.seed_step,
+            "source": self.spec.source,
             "expected": str(self.spec.expected),
             "verdict": str(self.verdict),
             "ok": self.ok,
@@ -136,9 +139,11 @@ class Kept:
     kubeconfigs: dict[str, str]
     accounts: tuple[str, ...]
     pod: str
+    federation: str = "irsa"
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "federation": self.federation,
             "stateDir": self.state_dir,
             "kubeconfigs": self.kubeconfigs,
             "accounts": list(self.accounts),
@@ -151,6 +156,8 @@ class Report:
     """Everything the demo did, in order; ``ok`` decides the exit code."""
 
     state_dir: str
+    federation: str = "irsa"
+    """Which chain the demo ran: ``irsa`` (the seed) or ``pod-identity``."""
     steps: list[Step] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -163,6 +170,11 @@ class Report:
     kept: Kept | None = None
     graph: str = ""
     """The access graph of what was applied, as ``kubetrust graph`` draws it (Mermaid)."""
+    audited: bool = False
+    """Whether the offline audit ran (its findings may be none)."""
+    explained: str = ""
+    """What offline ``kubetrust explain`` says of the allowed service account (shown as it
+    is: the demo's verdicts come from the live checks)."""
 
     @property
     def failures(self) -> list[str]:
@@ -183,6 +195,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "federation": self.federation,
             "failures": self.failures,
             "seconds": round(self.seconds, 3),
             "stateDir": self.state_dir,
@@ -195,5 +208,6 @@ class Report:
                 "findings": [finding.to_json() for finding in self.findings],
             },
             "graph": self.graph,
+            "explained": self.explained,
             "kept": self.kept.to_json() if self.kept else None,
         }

@@ -11,6 +11,7 @@ import shlex
 import textwrap
 
 from kubetrust.demo import scenario
+from kubetrust.demo import scenario_pod_identity as pi
 from kubetrust.demo.model import Kept, Link, Report, Verdict
 
 WIDTH = 100
@@ -25,16 +26,35 @@ INTRO = (
     "CI account's administrator, the others from inside the pod); the last one, another "
     "service account of the same namespace, must be denied."
 )
+POD_IDENTITY_INTRO = (
+    f"The same pod, {scenario.NAMESPACE}/{scenario.SERVICE_ACCOUNT} in {scenario.CI_CLUSTER}, "
+    f"reaches account {scenario.TARGET_ACCOUNT} with EKS Pod Identity: its service account's "
+    f"association names {pi.ASSOCIATION_ROLE} (account {scenario.CI_ACCOUNT}) and, as "
+    f"targetRoleArn, {scenario.TARGET_ROLE}. EKS Auth assumes the first, then with that "
+    "session the second, and the Pod Identity Agent hands the pod the target role's "
+    "credentials: no OIDC provider, no role annotation, no AWS config file. The pod calls the "
+    f"EKS API of {scenario.TARGET_ACCOUNT} and, through an access entry, the Kubernetes API "
+    f"of {scenario.TARGET_CLUSTER}. The add-on and the association were checked as the CI "
+    "account's administrator, the rest live from inside the pod with the real aws CLI and "
+    "kubectl; the last link, a service account without an association, must get no "
+    "credentials."
+)
+_TITLES = {
+    scenario.FEDERATION: ("The seed's chain, link by link", INTRO),
+    pi.FEDERATION: ("The seed's chain with EKS Pod Identity, link by link", POD_IDENTITY_INTRO),
+}
 
 
 def render_text(report: Report) -> str:
     """The full summary: the links, the audit, the verdict (and how to use a kept sandbox)."""
+    title, intro = _TITLES[report.federation]
     parts = [
-        _heading("The seed's chain, link by link"),
-        _wrapped(INTRO, ""),
+        _heading(title),
+        _wrapped(intro, ""),
         *(_link(number, link) for number, link in enumerate(report.links, 1)),
         _graph(report),
         _audit(report),
+        _wrapped(report.explained, ""),
         result_line(report),
     ]
     if report.kept is not None:
@@ -67,7 +87,7 @@ def _link(number: int, link: Link) -> str:
     expected = "as expected" if link.ok else f"EXPECTED {link.spec.expected.upper()}"
     head = f"{number}. {link.spec.title}"
     verdict = f"{link.verdict.upper()} ({expected})"
-    lines = [f"{head}\n   {verdict}   [blog: {link.spec.seed_step}]"]
+    lines = [f"{head}\n   {verdict}   [{link.spec.source}: {link.spec.seed_step}]"]
     if link.evidence:
         lines.append(_field("evidence", link.evidence))
     if link.why:
@@ -112,7 +132,9 @@ def _graph(report: Report) -> str:
 
 def _audit(report: Report) -> str:
     if not report.findings:
-        return ""
+        return (
+            _heading("kubetrust audit of what was applied: no findings") if report.audited else ""
+        )
     lines = [_heading(f"kubetrust audit of what was applied: {len(report.findings)} finding(s)")]
     for finding in report.findings:
         lines.append(f"{finding.severity.upper():<8} {finding.rule}")
@@ -161,11 +183,21 @@ def kept_text(kept: Kept) -> str:
         ),
     ]
     if kept.pod:
+        in_pod = _KEPT_POD_COMMANDS.get(kept.federation, "")
         lines += [
-            "Inside the seed's test pod:",
+            "Inside the test pod:",
             f"  kubetrust sandbox exec --state-dir {state} --cluster ci-cluster -n ci-namespace "
-            f"--pod {kept.pod} -- sh -c 'cp -r aws_config/ ~/.aws/ && "
-            "aws sts get-caller-identity --profile target-env'",
+            f"--pod {kept.pod} -- sh -c '{in_pod}'",
         ]
     lines.append(f"Stop it with: kubetrust sandbox down --state-dir {state}")
     return "\n".join(lines)
+
+
+_KEPT_POD_COMMANDS = {
+    scenario.FEDERATION: (
+        "cp -r aws_config/ ~/.aws/ && aws sts get-caller-identity --profile target-env"
+    ),
+    pi.FEDERATION: "aws sts get-caller-identity && kubectl auth whoami",
+}
+"""What to try first in the kept test pod: the seed copies its AWS config; with Pod Identity
+the default credentials are the target role's."""

@@ -13,6 +13,8 @@ from pathlib import Path
 from kubetrust.demo.model import LinkSpec, Verdict
 from kubetrust.model.vocabulary import IRSA_AUDIENCE
 
+FEDERATION = "irsa"
+"""``kubetrust demo --federation irsa``, the default: the seed as the blog has it."""
 SCENARIO_DIR = Path(__file__).with_name("scenario")
 EXAMPLE_SPEC = Path(__file__).resolve().parents[3] / "examples" / "seed.yaml"
 """The spec in a source checkout, shown to the user because they can open it."""

@@ -55,7 +55,7 @@ def last_error_line(check: Check) -> str:
     return lines[-1] if lines else f"exit {check.returncode}"
 
 
-def _object(text: str) -> Mapping[str, Any]:
+def json_object(text: str) -> Mapping[str, Any]:
     """A command's JSON answer as a mapping (``{}`` when it is not one)."""
     try:
         data = json.loads(text)
@@ -66,7 +66,7 @@ def _object(text: str) -> Mapping[str, Any]:
 
 def caller_arn(check: Check) -> str:
     """``Arn`` of a ``get-caller-identity`` answer, else the error line."""
-    data = _object(check.stdout)
+    data = json_object(check.stdout)
     if check.ok and "Arn" in data:
         return str(data["Arn"])
     return last_error_line(check)
@@ -97,8 +97,8 @@ def _aws_api(checks: Sequence[Check]) -> str:
         return last_error_line(listed)
     if not described.ok:
         return last_error_line(described)
-    names = _object(listed.stdout).get("clusters", [])
-    cluster = _object(described.stdout).get("cluster", {})
+    names = json_object(listed.stdout).get("clusters", [])
+    cluster = json_object(described.stdout).get("cluster", {})
     return (
         f"list-clusters: {', '.join(names) or 'none'}; describe-cluster: "
         f"{cluster.get('arn', '?')} ({cluster.get('status', '?')}, "
@@ -110,7 +110,7 @@ def _kube_identity(checks: Sequence[Check]) -> str:
     kubeconfig, whoami = checks
     if not kubeconfig.ok:
         return last_error_line(kubeconfig)
-    info = (_object(whoami.stdout).get("status") or {}).get("userInfo")
+    info = (json_object(whoami.stdout).get("status") or {}).get("userInfo")
     if not whoami.ok or not isinstance(info, Mapping):
         return last_error_line(whoami)
     groups = ", ".join(info.get("groups", []))
@@ -163,12 +163,12 @@ def _session_of(role_arn: str, session: str = "") -> Callable[[Sequence[Check]],
 
 
 def _wrong_cluster(checks: Sequence[Check]) -> str | None:
-    names = _object(checks[0].stdout).get("clusters", [])
+    names = json_object(checks[0].stdout).get("clusters", [])
     return None if scenario.TARGET_CLUSTER in names else f"list-clusters answered {names}"
 
 
 def _wrong_user(checks: Sequence[Check]) -> str | None:
-    info = (_object(checks[1].stdout).get("status") or {}).get("userInfo") or {}
+    info = (json_object(checks[1].stdout).get("status") or {}).get("userInfo") or {}
     if info.get("username") == scenario.KUBE_USER and scenario.KUBE_GROUP in info.get("groups", []):
         return None
     return (

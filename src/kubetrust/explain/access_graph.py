@@ -10,6 +10,10 @@ cannot disagree with ``kubetrust explain``:
   (``StringLike`` wildcards, no ``:sub`` at all, negated operators) a node stands for the set
   of service accounts admitted — a wildcard under ``StringEquals`` is drawn *denied*: it
   never matches (A.7);
+- **pod-identity** edges from service accounts to their EKS Pod Identity association's role,
+  and **targetRoleArn** edges from that role to the association's target role: decided by
+  :func:`kubetrust.chain.pod_identity_links.evaluate`, as explain decides them (the agent
+  add-on, the trust for ``pods.eks.amazonaws.com``, both sides of the target hop);
 - **AssumeRole** edges between roles and from users: the allowed and *conditional* edges of
   audit's reach graph (:mod:`kubetrust.explain.audit.reach`), plus the *denied* edges some
   policy intends (the trust names the caller, or the caller's policy names the role) —
@@ -31,7 +35,7 @@ import enum
 from dataclasses import dataclass, field
 
 from kubetrust import arn
-from kubetrust.chain import graph, kube_links, links
+from kubetrust.chain import graph, kube_links, links, pod_identity_links
 from kubetrust.chain import kube_identity as kid
 from kubetrust.explain import trust_analysis as ta
 from kubetrust.explain.access_graph_nodes import (
@@ -62,6 +66,8 @@ class Status(enum.Enum):
 
 class Hop(enum.Enum):
     WEB_IDENTITY = "web identity"
+    POD_IDENTITY = "pod-identity"
+    TARGET_ROLE = "targetRoleArn"
     ASSUME_ROLE = "AssumeRole"
     SERVICE = "service"
     AWS_AUTH = "aws-auth"
@@ -113,6 +119,7 @@ def build_access_graph(topology: Topology, *, context: AuditContext | None = Non
     result = AccessGraph()
     for cluster in topology.clusters:
         _web_identity_edges(topology, ctx, cluster, result)
+        _pod_identity_edges(topology, cluster, result)
     _assume_role_edges(topology, ctx, result)
     for cluster in topology.clusters:
         _cluster_identity_edges(topology, cluster, result)
@@ -231,6 +238,35 @@ def _service_account_edge(
     note = "" if link.allowed else (link.failure.value if link.failure else "denied")
     status = Status.ALLOWED if link.allowed else Status.DENIED
     result.add_edge(source, target, Hop.WEB_IDENTITY, status, note)
+
+
+# ---------------------------------------------------------------------- Pod Identity
+
+
+def _pod_identity_edges(topology: Topology, cluster: Cluster, result: AccessGraph) -> None:
+    """Every association: service account → role, and role → target role."""
+    for association in sorted(cluster.pod_identity_associations, key=lambda a: a.key):
+        if not association.role_arn:
+            continue
+        namespace, name = association.key
+        workload = links.Workload(cluster.info.name, namespace, name)
+        start = pod_identity_links.PodIdentityStart.of(association)
+        evaluated = pod_identity_links.evaluate(topology, cluster, workload, start)
+        account = cluster.service_accounts.get((namespace, name))
+        node = service_account_node(cluster, namespace, name, account)
+        source = result.add_node(node, cluster_group(cluster)[1])
+        first = evaluated.links[0]
+        role_key = _role_key(result, topology, association.role_arn)
+        result.add_edge(source, role_key, Hop.POD_IDENTITY, *_verdict(first))
+        if association.target_role_arn and len(evaluated.links) > 1:
+            target_key = _role_key(result, topology, association.target_role_arn)
+            result.add_edge(role_key, target_key, Hop.TARGET_ROLE, *_verdict(evaluated.links[1]))
+
+
+def _verdict(link: links.Link) -> tuple[Status, str]:
+    if link.allowed:
+        return Status.ALLOWED, ""
+    return Status.DENIED, link.failure.value if link.failure else "denied"
 
 
 # ---------------------------------------------------------------------- AssumeRole

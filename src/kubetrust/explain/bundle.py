@@ -18,6 +18,12 @@ file)::
                                                   list-associated-access-policies outputs)
       clusters/<any>/manifests/*.yaml             RBAC objects and ServiceAccounts
                                                   (also read from rbac/ and serviceaccounts/)
+      clusters/<any>/pod-identity-associations.json
+                                                  describe-pod-identity-association outputs
+                                                  (or pod-identity-associations/*.json;
+                                                  list-pod-identity-associations summaries)
+      clusters/<any>/addons.json                  list-addons or describe-addon outputs
+                                                  (or addons/*.json)
       aws-config, aws-config/*                    AWS CLI config files            (optional)
 
 An account directory named with the 12-digit account ID gives the account of files that do
@@ -188,8 +194,40 @@ class _Loader:
                 access_entries=tuple(entries),
                 rbac=manifests.rbac,
                 service_accounts=accounts,
+                **self._pod_identity(directory),
             )
         )
+
+    def _pod_identity(self, directory: Path) -> dict[str, Any]:
+        """The cluster's Pod Identity associations and add-ons, when the bundle holds
+        them (absent files: unknown, which explain says instead of guessing)."""
+        found: dict[str, Any] = {}
+        documents = self._documents(directory, "pod-identity-associations")
+        if documents is not None:
+            associations, problems = eks.parse_pod_identity_associations(documents)
+            self.problems += _located(directory / "pod-identity-associations", problems)
+            found["pod_identity_associations"] = tuple(associations)
+            found["associations_known"] = True
+        addons = self._documents(directory, "addons")
+        if addons is not None:
+            names, problems = eks.parse_addons(addons)
+            self.problems += _located(directory / "addons", problems)
+            found["addons"] = tuple(names)
+        return found
+
+    @staticmethod
+    def _documents(directory: Path, name: str) -> list[object] | None:
+        """Every document of ``<name>.json`` and ``<name>/*``; ``None`` when neither
+        exists."""
+        paths = [directory / f"{name}.json", *_files(directory / name)]
+        present = [path for path in paths if path.is_file()]
+        if not present and not (directory / name).is_dir():
+            return None
+        documents: list[object] = []
+        for path in present:
+            for document in read_documents(path):
+                documents += document if isinstance(document, list) else [document]
+        return documents
 
     def _aws_auth(
         self, directory: Path

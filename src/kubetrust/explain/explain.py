@@ -9,6 +9,7 @@ renderings (:mod:`kubetrust.explain.render`) read it and decide nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -16,8 +17,10 @@ from kubetrust import arn, errors
 from kubetrust.chain import context, graph, paths
 from kubetrust.chain import sts as hops
 from kubetrust.chain.links import Workload
+from kubetrust.chain.pod_identity_links import POD_NAME, PodIdentityStart
+from kubetrust.explain import fixes_pod_identity
 from kubetrust.explain.fixes import Fix, fix_for
-from kubetrust.model.eks import AUDIENCE_ANNOTATION
+from kubetrust.model.eks import AUDIENCE_ANNOTATION, POD_IDENTITY_AGENT_ADDON
 from kubetrust.model.topology import Topology
 from kubetrust.model.vocabulary import IRSA_AUDIENCE
 
@@ -77,12 +80,16 @@ def explain_access(
     session: str = graph.SESSION_NAME,
     request: context.RequestFacts | None = None,
     hop_params: Sequence[hops.HopParams | None] = (),
+    federation: str | None = None,
 ) -> Explanation:
     """Explain whether ``workload`` reaches ``goal``, and why (module doc). ``request``:
     the facts every call of the chain carries (the time the caller supplies, transport,
     region: :mod:`kubetrust.chain.context`); unknown facts leave their keys absent.
     ``hop_params``: the source identity and session tags each hop of ``via`` passes
     (:func:`kubetrust.chain.paths.evaluate`); a searched chain passes none.
+    ``federation``: ``irsa`` or ``pod-identity`` to force how the chain starts; by default
+    the service account's pod identity association wins over its IRSA annotation, as the
+    EKS webhook decides (:func:`kubetrust.chain.paths.pod_identity_start`).
 
     Raises :class:`errors.InputError` for an unknown cluster or a malformed ``via``.
     """
@@ -92,6 +99,11 @@ def explain_access(
     _check_via(via)
     notes: list[str] = []
     annotated, annotation_source = paths.annotated_role(cluster, workload)
+    start = paths.pod_identity_start(topology, cluster, workload, federation)
+    if start is not None:
+        return _explain_pod_identity(
+            topology, workload, goal, start, via, session, request, hop_params
+        )
     if via:
         roles, source = tuple(via), "--via"
         if annotated is not None and annotated != via[0]:
@@ -130,6 +142,87 @@ def explain_access(
     fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
     notes += _chain_notes(chain, annotation_source)
     return Explanation(workload, goal, chain, fixes, tuple(notes), problems)
+
+
+def _explain_pod_identity(
+    topology: Topology,
+    workload: Workload,
+    goal: paths.Goal,
+    start: PodIdentityStart,
+    via: Sequence[str],
+    session: str,
+    request: context.RequestFacts | None,
+    hop_params: Sequence[hops.HopParams | None],
+) -> Explanation:
+    """The chain of a workload whose credentials come from EKS Pod Identity."""
+    problems = tuple(str(p) for p in topology.problems)
+    if via:
+        if start.association is None:
+            start = dataclasses.replace(start, role_arn=via[0])
+        elif tuple(via[: len(start.roles)]) != start.roles:
+            raise errors.InputError(
+                f"--via: the service account's pod identity association gives "
+                f"{' then '.join(start.roles)}: --via must start there (or pass "
+                "--federation irsa to follow the IRSA annotation instead)"
+            )
+        roles: tuple[str, ...] = tuple(via)
+    else:
+        roles = paths.search(topology, workload, goal, federation=paths.POD_IDENTITY).roles
+        if start.association is None and roles:
+            start = dataclasses.replace(start, role_arn=roles[0])
+    if not roles:
+        return Explanation(
+            workload,
+            goal,
+            None,
+            notes=tuple(pod_identity_notes(topology, workload, start)),
+            problems=problems,
+            no_chain=fixes_pod_identity.no_role(topology, workload),
+        )
+    chain = paths.evaluate(
+        topology,
+        workload,
+        roles,
+        goal,
+        session=session,
+        role_source=start.describe(),
+        request=request,
+        hop_params=hop_params if via else (),
+        pod_identity=start,
+    )
+    fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
+    notes = [f"first role: {start.describe()}", *pod_identity_notes(topology, workload, start)]
+    notes += [n for n in _chain_notes(chain, "")[1:] if "role chaining" not in n]
+    return Explanation(workload, goal, chain, fixes, tuple(notes), problems)
+
+
+def pod_identity_notes(
+    topology: Topology, workload: Workload, start: PodIdentityStart
+) -> list[str]:
+    """What explain cannot see offline, and what the webhook ignores."""
+    cluster = topology.cluster(workload.cluster)
+    notes = [
+        "pods get pod identity credentials only if created after the association (the "
+        "webhook mutates pods at creation): explain cannot see pods; restart older ones"
+    ]
+    account = cluster.service_accounts.get((workload.namespace, workload.name))
+    if start.association is not None and account is not None and account.role_arn:
+        notes.append(
+            f"the IRSA annotation `{account.role_arn}` is ignored: the pod identity "
+            "association takes precedence (EKS webhook)"
+        )
+    if cluster.has_addon(POD_IDENTITY_AGENT_ADDON) is None:
+        notes.append(
+            f"the inputs do not say whether the cluster runs the `{POD_IDENTITY_AGENT_ADDON}` "
+            "add-on (addons.json): not checked"
+        )
+    if start.target_role_arn is not None:
+        notes.append("targetRoleArn: EKS chains the target role's session, capped at one hour")
+    notes.append(
+        f"the pod's name and uid are unknown offline (`{POD_NAME}`): conditions on "
+        "kubernetes-pod-name or kubernetes-pod-uid are judged against that placeholder"
+    )
+    return notes
 
 
 def _no_candidate(topology: Topology, issuer: str | None, workload: Workload) -> Fix:

@@ -90,7 +90,7 @@ def unreadable_trust(role_name: str, role: Role | None) -> Fix:
     )
 
 
-def _explicit_or_org(link: Link, role_name: str) -> Fix | None:
+def explicit_or_org(link: Link, role_name: str) -> Fix | None:
     """A denial by a Deny statement or an RCP/SCP, named as such."""
     failed = link.hop.failed if link.hop is not None else None
     if failed is None:
@@ -111,7 +111,7 @@ def _explicit_or_org(link: Link, role_name: str) -> Fix | None:
 
 
 def _web_trust(link: Link, role: Role, trust: PolicyDocument, token: dict[str, object]) -> Fix:
-    org = _explicit_or_org(link, role.name)
+    org = explicit_or_org(link, role.name)
     if org is not None:
         return org
     provider = str(link.facts.get("provider"))
@@ -270,12 +270,12 @@ def assume_role(link: Link, topology: Topology) -> Fix:
     assert failed is not None
     fixes: list[Fix] = []
     if failed.caller_side is not None and not failed.caller_side.allowed:
-        fixes.append(_caller_fix(failed.caller_side, caller, target, topology))
+        fixes.append(caller_fix(failed.caller_side, caller, target, topology))
     keys = failed.request.context or {}
     if not failed.trust_side.allowed:
-        fixes.append(_trust_fix(failed.trust_side, caller, target, topology, keys))
+        fixes.append(trust_fix(failed.trust_side, caller, target, topology, keys))
     if not fixes:  # same account: each side alone would do, the union still denied
-        fixes.append(_trust_fix(failed.decision, caller, target, topology, keys))
+        fixes.append(trust_fix(failed.decision, caller, target, topology, keys))
     if len(fixes) == 1:
         return fixes[0]
     return Fix(
@@ -285,7 +285,7 @@ def assume_role(link: Link, topology: Topology) -> Fix:
     )
 
 
-def _caller_fix(decision: policy.Decision, caller: Role, target: Role, topology: Topology) -> Fix:
+def caller_fix(decision: policy.Decision, caller: Role, target: Role, topology: Topology) -> Fix:
     for reason in decision.reasons:
         if reason.effect == "Deny":
             return Fix(
@@ -324,7 +324,7 @@ def _caller_fix(decision: policy.Decision, caller: Role, target: Role, topology:
     )
 
 
-def _trust_fix(
+def trust_fix(
     decision: policy.Decision,
     caller: Role,
     target: Role,
@@ -343,7 +343,7 @@ def _trust_fix(
     misses = [r for r in decision.reasons if r.effect == "NotApplicable"]
     if misses:
         miss = misses[0]
-        carried, action = _condition_miss(target, miss.statement, keys)
+        carried, action = condition_miss(target, miss.statement, keys)
         return Fix(
             f"the trust policy of `{target.name}` ({miss.statement}) names the caller, but "
             f"{miss.detail}{carried}",
@@ -373,7 +373,7 @@ _CALL_PARAMETERS = {
 """Keys whose value is a parameter of the ``AssumeRole`` call itself (B.4)."""
 
 
-def _condition_miss(target: Role, label: str, keys: Mapping[str, object]) -> tuple[str, str]:
+def condition_miss(target: Role, label: str, keys: Mapping[str, object]) -> tuple[str, str]:
     """What the request carried for the first unmet condition of the trust statement
     ``label`` (``; the request's <key> is `<value>```, or that it carries none), and the
     action that meets it: a "meet that condition" without the value sends users guessing

@@ -3,8 +3,9 @@
 Both renderings are deterministic: nodes sorted by group, kind and label, edges by their
 ends and hop, and short ids (``n1``, ``n2``...) given in that order, so that two runs over
 the same inputs give the same bytes (a diff of two graphs shows a change of access, not
-noise). Edges carry the hop (web identity, AssumeRole, aws-auth, access entry); a denied
-edge is drawn red with a cross, a conditional one dashed orange, each with its note.
+noise). Edges carry the hop (web identity, pod-identity, targetRoleArn, AssumeRole,
+aws-auth, access entry); a denied edge is drawn red with a cross, a conditional one dashed
+orange, each with its note; EKS Pod Identity's allowed hops are thick and blue.
 Grouping: one box per AWS account (roles, users, permission summaries) and one per EKS
 cluster (its service accounts and the Kubernetes identities it maps roles to).
 
@@ -15,10 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kubetrust.explain.access_graph import AccessGraph, Edge, Status
+from kubetrust.explain.access_graph import AccessGraph, Edge, Hop, Status
 from kubetrust.explain.access_graph_nodes import Node
 
 DENIED_COLOR = "#c62828"
+POD_IDENTITY_COLOR = "#1565c0"
+POD_IDENTITY_HOPS = frozenset({Hop.POD_IDENTITY, Hop.TARGET_ROLE})
+"""EKS Pod Identity's hops, drawn thick and blue (IRSA's web identity and AssumeRole are
+thin and black), so the two federations read apart at a glance."""
 CONDITIONAL_COLOR = "#ef6c00"
 _FILLS = {
     "serviceaccount": "#e3f2fd",
@@ -109,6 +114,11 @@ def to_mermaid(graph: AccessGraph) -> str:
         elif edge.status is Status.CONDITIONAL:
             lines.append(f'  {source} -. "{label}" .-> {target}')
             styles.append(f"  linkStyle {index} stroke:{CONDITIONAL_COLOR}")
+        elif edge.hop in POD_IDENTITY_HOPS:
+            lines.append(f'  {source} == "{label}" ==> {target}')
+            styles.append(
+                f"  linkStyle {index} stroke:{POD_IDENTITY_COLOR},color:{POD_IDENTITY_COLOR}"
+            )
         else:
             lines.append(f'  {source} -- "{label}" --> {target}')
     lines += styles
@@ -170,6 +180,12 @@ def to_dot(graph: AccessGraph) -> str:
         elif edge.status is Status.CONDITIONAL:
             attributes += [f'color="{CONDITIONAL_COLOR}"', f'fontcolor="{CONDITIONAL_COLOR}"']
             attributes.append("style=dashed")
+        elif edge.hop in POD_IDENTITY_HOPS:
+            attributes += [
+                f'color="{POD_IDENTITY_COLOR}"',
+                f'fontcolor="{POD_IDENTITY_COLOR}"',
+                "style=bold",
+            ]
         lines.append(f"  {ids[edge.source]} -> {ids[edge.target]} [{', '.join(attributes)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

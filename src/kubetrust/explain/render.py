@@ -24,6 +24,8 @@ _TITLES = {
     Kind.AWS_ACTION: "AWS action",
     Kind.KUBE_IDENTITY: "cluster identity",
     Kind.KUBE_RBAC: "Kubernetes RBAC",
+    Kind.POD_IDENTITY: "pod identity",
+    Kind.TARGET_ROLE: "target role (targetRoleArn)",
 }
 
 
@@ -74,7 +76,7 @@ def _link_lines(number: int, link: Link, fix: Fix | None) -> list[str]:
     mark = "ok  " if link.allowed else "FAIL"
     title = _TITLES[link.kind]
     extra = ""
-    if link.kind is Kind.ASSUME_ROLE and link.facts.get("cross_account"):
+    if link.kind in (Kind.ASSUME_ROLE, Kind.TARGET_ROLE) and link.facts.get("cross_account"):
         extra = "  [cross-account: both sides must allow]"
     lines = [f"{mark} {number}. {title}: {_short(link.caller)} → {_short(link.target)}{extra}"]
     shown = link.decided_by if not link.allowed else link.decided_by[:4]

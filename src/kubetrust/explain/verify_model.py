@@ -37,6 +37,8 @@ class StepKind(enum.Enum):
     TOKEN = "token"
     START = "identity"
     WEB_IDENTITY = "web identity"
+    ASSOCIATION = "association"
+    POD_IDENTITY = "pod identity"
     ASSUME_ROLE = "assume role"
     AWS_ACTION = "AWS action"
     KUBE_IDENTITY = "cluster identity"
@@ -90,7 +92,9 @@ class IdentityExpectation:
 class ChainPlan:
     """One chain to run: ``first`` is the role the start assumes by web identity (``None``:
     the pod's ``AWS_ROLE_ARN``, or the current identity as it is), ``hops`` the roles
-    assumed after it, then the expectations of the last session."""
+    assumed after it, then the expectations of the last session. ``pod_identity``, when
+    set, says the chain starts with EKS Pod Identity instead: the roles EKS Auth assumes
+    for the pod (the association's ``roleArn``, then its ``targetRoleArn`` if any)."""
 
     name: str
     first: str | None = None
@@ -99,6 +103,7 @@ class ChainPlan:
     kube: tuple[KubeExpectation, ...] = ()
     identities: tuple[IdentityExpectation, ...] = ()
     session_name: str = DEFAULT_SESSION
+    pod_identity: tuple[str, ...] = ()
 
     def clusters(self) -> list[tuple[str, str | None]]:
         """The clusters the Kubernetes expectations name, ``(name, region)``, in order."""
@@ -228,6 +233,7 @@ def _plan(plan: ChainPlan) -> dict[str, Any]:
         "name": plan.name,
         "first": plan.first,
         "hops": list(plan.hops),
+        "pod_identity": list(plan.pod_identity),
         "session_name": plan.session_name,
         "aws": [{"action": e.action, "resource": e.resource} for e in plan.aws],
         "kube": [

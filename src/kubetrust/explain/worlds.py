@@ -26,7 +26,10 @@ description can later seed both the sandbox and explain::
          aws_auth: {mapRoles: [...], mapUsers: [...], mapAccounts: [...]},
          access_entries: [{principalArn, kubernetesGroups, username, type,
                            policies: [{policyArn, accessScope}]}],
-         manifests: [Kubernetes objects]}
+         manifests: [Kubernetes objects],
+         pod_identity_associations: [{namespace, serviceAccount, roleArn, targetRoleArn,
+                                      disableSessionTags, externalId}],
+         addons: [eks-pod-identity-agent]}
     aws_config: "[profile x]\\n..."                               # optional
 
 Role IDs are derived from the ARN (stable across runs). ``encode="url"`` writes every
@@ -42,6 +45,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kubetrust.chain import pod_identity
 from kubetrust.model.vocabulary import CONFIG_MAP
 from kubetrust.yaml_codec import CODEC
 
@@ -224,10 +228,45 @@ def write_cluster(root: Path, cluster: Mapping[str, Any]) -> None:
                     "associatedAccessPolicies": entry["policies"],
                 },
             )
+    _write_pod_identity(folder, cluster, account, region)
     if cluster.get("manifests"):
         folder.joinpath("manifests").mkdir(parents=True, exist_ok=True)
         text = "---\n".join(CODEC.dump(obj) for obj in cluster["manifests"])
         (folder / "manifests" / "objects.yaml").write_text(text, encoding="utf-8")
+
+
+def _write_pod_identity(
+    folder: Path, cluster: Mapping[str, Any], account: str, region: str
+) -> None:
+    """``describe-pod-identity-association`` outputs (ids and ARNs derived, the external id
+    in EKS's form for a target role) and ``list-addons`` output, when the world has them."""
+    name = cluster["name"]
+    if "pod_identity_associations" in cluster:
+        folder.joinpath("pod-identity-associations").mkdir(parents=True, exist_ok=True)
+    for entry in cluster.get("pod_identity_associations") or []:
+        ident = (
+            "a-"
+            + hashlib.sha256(
+                f"{name}/{entry['namespace']}/{entry['serviceAccount']}".encode()
+            ).hexdigest()[:17]
+        )
+        association: dict[str, Any] = {
+            "clusterName": name,
+            "associationId": ident,
+            "associationArn": f"arn:aws:eks:{region}:{account}:podidentityassociation/"
+            f"{name}/{ident}",
+            "disableSessionTags": False,
+            **entry,
+        }
+        if association.get("targetRoleArn") and "externalId" not in association:
+            association["externalId"] = pod_identity.external_id(
+                region, account, name, entry["namespace"], entry["serviceAccount"]
+            )
+        _write_json(
+            folder / "pod-identity-associations" / f"{ident}.json", {"association": association}
+        )
+    if "addons" in cluster:
+        _write_json(folder / "addons.json", {"addons": list(cluster["addons"] or [])})
 
 
 def write_bundle(world: Mapping[str, Any], root: Path, *, encode: str = "object") -> Path:

@@ -272,3 +272,118 @@ AUDIENCE_ANNOTATION = "eks.amazonaws.com/audience"
 def _object(value: object) -> Mapping[str, Any]:
     """``value`` if it is a mapping, else an empty one (malformed parts read as absent)."""
     return value if isinstance(value, Mapping) else {}
+
+
+# ---------------------------------------------------------------------- EKS Pod Identity
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PodIdentityAssociation:
+    """An EKS Pod Identity association (reference F.4), as ``describe-pod-identity-association``
+    shows it. ``role_arn`` is ``None`` for an association known only from
+    ``list-pod-identity-associations`` (its summaries carry no role): explain then says the
+    role is unknown instead of guessing."""
+
+    cluster_name: str
+    namespace: str
+    service_account: str
+    role_arn: str | None = None
+    target_role_arn: str | None = None
+    disable_session_tags: bool = False
+    external_id: str | None = None
+    association_id: str = ""
+    association_arn: str = ""
+    policy: str | None = None
+    owner_arn: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(namespace, service account)``: EKS allows one association per pair."""
+        return self.namespace, self.service_account
+
+    @property
+    def described(self) -> bool:
+        return self.role_arn is not None
+
+
+POD_IDENTITY_AGENT_ADDON = "eks-pod-identity-agent"
+"""The add-on that runs the EKS Pod Identity Agent on the nodes (reference F.2)."""
+
+
+def parse_pod_identity_associations(
+    documents: Sequence[object],
+) -> tuple[list[PodIdentityAssociation], list[Problem]]:
+    """Associations from any mix of ``describe-pod-identity-association`` outputs
+    (``{"association": {...}}``, or a list of them) and ``list-pod-identity-associations``
+    outputs (``{"associations": [summaries]}``); a described association wins over its
+    summary. Entries without a namespace or service account are reported and left out."""
+    problems: list[Problem] = []
+    found: dict[tuple[str, str, str], PodIdentityAssociation] = {}
+    for index, data in enumerate(documents):
+        items: list[tuple[str, object]] = []
+        if isinstance(data, Mapping) and "association" in data:
+            items.append((f"[{index}].association", data["association"]))
+        elif isinstance(data, Mapping) and isinstance(data.get("associations"), list):
+            items += [
+                (f"[{index}].associations[{n}]", item)
+                for n, item in enumerate(data["associations"])
+            ]
+        elif isinstance(data, Mapping) and "namespace" in data:
+            items.append((f"[{index}]", data))
+        else:
+            problems.append(Problem(f"[{index}]", "not a pod identity association; ignored"))
+            continue
+        for where, raw in items:
+            association = _association(raw)
+            if association is None:
+                problems.append(Problem(where, "association without namespace or serviceAccount"))
+                continue
+            key = (association.cluster_name, *association.key)
+            if association.described or key not in found:
+                found[key] = association
+    return list(found.values()), problems
+
+
+def _association(raw: object) -> PodIdentityAssociation | None:
+    item = _object(raw)
+    namespace, service_account = item.get("namespace"), item.get("serviceAccount")
+    if not isinstance(namespace, str) or not isinstance(service_account, str):
+        return None
+    if not namespace or not service_account:
+        return None
+
+    def text(key: str) -> str | None:
+        value = item.get(key)
+        return value if isinstance(value, str) and value else None
+
+    return PodIdentityAssociation(
+        cluster_name=text("clusterName") or "",
+        namespace=namespace,
+        service_account=service_account,
+        role_arn=text("roleArn"),
+        target_role_arn=text("targetRoleArn"),
+        disable_session_tags=item.get("disableSessionTags") is True,
+        external_id=text("externalId"),
+        association_id=text("associationId") or "",
+        association_arn=text("associationArn") or "",
+        policy=text("policy"),
+        owner_arn=text("ownerArn"),
+    )
+
+
+def parse_addons(documents: Sequence[object]) -> tuple[list[str], list[Problem]]:
+    """Add-on names from ``list-addons`` (``{"addons": [names]}``) and ``describe-addon``
+    (``{"addon": {"addonName": ...}}``) outputs."""
+    names: list[str] = []
+    problems: list[Problem] = []
+    for index, data in enumerate(documents):
+        item = _object(data)
+        if isinstance(item.get("addons"), list):
+            names += [str(n) for n in item["addons"] if isinstance(n, str)]
+        elif isinstance(item.get("addon"), Mapping) and isinstance(
+            item["addon"].get("addonName"), str
+        ):
+            names.append(item["addon"]["addonName"])
+        else:
+            problems.append(Problem(f"[{index}]", "not list-addons or describe-addon output"))
+    return sorted(set(names)), problems

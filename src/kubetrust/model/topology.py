@@ -17,7 +17,13 @@ from dataclasses import dataclass, field
 from kubetrust import arn, errors
 from kubetrust.model.aws_auth import AwsAuthMap
 from kubetrust.model.aws_auth import Problem as AwsAuthProblem
-from kubetrust.model.eks import AccessEntry, ClusterInfo, OidcProvider, ServiceAccount
+from kubetrust.model.eks import (
+    AccessEntry,
+    ClusterInfo,
+    OidcProvider,
+    PodIdentityAssociation,
+    ServiceAccount,
+)
 from kubetrust.model.iam import AccountIam, ManagedPolicy, Permissions, Problem, Role, User
 from kubetrust.model.kube import RbacObjects
 from kubetrust.policy import PolicyDocument
@@ -37,10 +43,24 @@ class Cluster:
     access_entries: tuple[AccessEntry, ...] = ()
     rbac: RbacObjects = field(default_factory=RbacObjects)
     service_accounts: Mapping[tuple[str, str], ServiceAccount] = field(default_factory=dict)
+    pod_identity_associations: tuple[PodIdentityAssociation, ...] = ()
+    associations_known: bool = False
+    """Whether the inputs hold the cluster's Pod Identity associations (a bundle without
+    the file says nothing about them: explain then follows IRSA only)."""
+    addons: tuple[str, ...] | None = None
+    """The cluster's EKS add-on names; ``None`` when the inputs do not say."""
 
     @property
     def name(self) -> str:
         return self.info.name
+
+    def association_for(self, namespace: str, name: str) -> PodIdentityAssociation | None:
+        """The service account's Pod Identity association (EKS allows one), if any."""
+        return next((a for a in self.pod_identity_associations if a.key == (namespace, name)), None)
+
+    def has_addon(self, name: str) -> bool | None:
+        """Whether the cluster runs the add-on ``name``; ``None`` when unknown."""
+        return None if self.addons is None else name in self.addons
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ fakes and the same code runs against AWS and the sandbox.
 
 from kubetrust.provision.apply import ApplyReport, Options, UnitResult, apply, destroy
 from kubetrust.provision.changes import Action, Change, Plan
-from kubetrust.provision.desired import Facts, aws_config, desired, gather_facts
+from kubetrust.provision.desired import Facts, aws_config, desired, gather_facts, needs_aws_config
 from kubetrust.provision.load import load_spec, parse_spec
 from kubetrust.provision.plan import plan, plan_destroy
 from kubetrust.provision.ports import (
@@ -27,8 +27,10 @@ from kubetrust.provision.ports import (
     ClusterRef,
     KubePort,
     LiveAccessEntry,
+    LiveAddon,
     LiveObject,
     LiveOidcProvider,
+    LivePodIdentityAssociation,
     LiveRole,
     Ports,
     ProvisionError,
@@ -47,8 +49,10 @@ __all__ = [
     "Facts",
     "KubePort",
     "LiveAccessEntry",
+    "LiveAddon",
     "LiveObject",
     "LiveOidcProvider",
+    "LivePodIdentityAssociation",
     "LiveRole",
     "Options",
     "Plan",
@@ -64,6 +68,7 @@ __all__ = [
     "destroy",
     "gather_facts",
     "load_spec",
+    "needs_aws_config",
     "parse_spec",
     "plan",
     "plan_destroy",

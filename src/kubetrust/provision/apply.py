@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class Options:
     parallel: int = 4
     progress: Callable[[str], None] = lambda line: None
     clock: Callable[[], dt.datetime] = utcnow
+    sleep: Callable[[float], None] = time.sleep
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ def execute(current: Plan, spec: Spec, ports: Ports, options: Options) -> ApplyR
     if current.conflicts:
         results = tuple(UnitResult(u, False, 0, counts[u], "not started: conflicts") for u in units)
         return ApplyReport(current, 0, results)
-    context = Context(ports, spec.name, options.backup_dir, options.clock)
+    context = Context(ports, spec.name, options.backup_dir, options.clock, options.sleep)
     state = _State()
     phases = sorted({c.phase for c in pending}, reverse=current.operation == "destroy")
     with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
@@ -179,11 +181,14 @@ def _run_unit(
 
 
 def write_artifacts(spec: Spec, current: Plan, directory: Path) -> tuple[Path, ...]:
-    """The pod-side files, for use outside the cluster too: ``aws-config`` (the profiles)
-    and, when the plan knows target clusters, ``kubeconfig`` (one context per cluster)."""
+    """The pod-side files, for use outside the cluster too: ``aws-config`` (the profiles;
+    none with Pod Identity and one target) and, when the plan knows target clusters,
+    ``kubeconfig`` (one context per cluster)."""
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / "aws-config"]
-    paths[0].write_text(desired_state.aws_config(spec), encoding="utf-8")
+    paths: list[Path] = []
+    if desired_state.needs_aws_config(spec):
+        paths.append(directory / "aws-config")
+        paths[0].write_text(desired_state.aws_config(spec), encoding="utf-8")
     facts = current.facts
     if isinstance(facts, desired_state.Facts):
         contexts = desired_state.kube_contexts(spec, facts)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,8 @@ class Context:
     spec_name: str
     backup_dir: Path | None = None
     clock: Callable[[], dt.datetime] = utcnow
+    sleep: Callable[[float], None] = time.sleep
+    """How apply waits before retrying (tests pass one that does not)."""
     backups: list[Path] = field(default_factory=list)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _callers: dict[str, str] = field(default_factory=dict)

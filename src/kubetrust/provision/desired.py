@@ -19,6 +19,18 @@ Federation modes (the seed's step 3-4, and the alternative it closes with):
   ``AWS_ROLE_ARN``, and what makes it mount the token); every target, the first included,
   has its own web-identity profile ``<target>-env`` in the pod's AWS config, which is how a
   pod reaches the others.
+- ``podIdentity`` (EKS Pod Identity, reference F): no OIDC provider; the source role
+  (``roleName``, the association role) trusts ``pods.eks.amazonaws.com`` for the spec's
+  service accounts (:func:`~.documents.pod_identity_trust`); each target role trusts the
+  source role with ``sts:AssumeRole`` and ``sts:TagSession``, which the source role may
+  do on them. EKS allows one association per service account, so several targets map
+  as follows: with **one** target, each service account's association has
+  ``targetRoleArn`` = the target role, EKS makes both hops, the pod's default credentials
+  are the target role's and it needs no AWS config file; with **several**, the
+  associations have no target role, the pod's default credentials are the source role's,
+  and its AWS config has one ``<target>-env`` profile per target with
+  ``credential_source = EcsContainer``. Service accounts carry no role annotation; the
+  source cluster must run the ``eks-pod-identity-agent`` add-on (checked, or installed).
 """
 
 from __future__ import annotations
@@ -43,6 +55,8 @@ from kubetrust.provision.resources import (
     Namespace,
     OidcProvider,
     Phase,
+    PodIdentityAgent,
+    PodIdentityAssociation,
     Role,
     ServiceAccount,
     ownership_labels,
@@ -78,7 +92,9 @@ def gather_facts(spec: Spec, ports: Ports, *, kubernetes: bool, strict: bool = T
     strict and skips what it cannot find."""
     warnings: list[str] = []
     issuer = spec.source.oidc_issuer or ""
-    if not issuer:
+    if spec.pod_identity:
+        _check_source_cluster(spec, ports, strict, warnings)
+    elif not issuer:
         ref = source_cluster(spec)
         info = ports.aws(ref.account).describe_cluster(ref.region, ref.name)
         if info is None or not info.issuer:
@@ -106,9 +122,20 @@ def gather_facts(spec: Spec, ports: Ports, *, kubernetes: bool, strict: bool = T
                 warnings.append(message)
                 continue
             clusters[ref.key] = found
-    if issuer:
+    if issuer and not spec.pod_identity:
         _check_trust_size(spec, issuer)
     return Facts(issuer, clusters, tuple(warnings))
+
+
+def _check_source_cluster(spec: Spec, ports: Ports, strict: bool, warnings: list[str]) -> None:
+    """Pod Identity needs no issuer, but the cluster its associations are made in."""
+    ref = source_cluster(spec)
+    if ports.aws(ref.account).describe_cluster(ref.region, ref.name) is not None:
+        return
+    message = f"source cluster `{ref.name}` not found in account {ref.account} region {ref.region}"
+    if strict:
+        raise ProvisionError(message)
+    warnings.append(message)
 
 
 def _check_trust_size(spec: Spec, issuer: str) -> None:
@@ -139,17 +166,22 @@ def _iam(spec: Spec, facts: Facts) -> list[Item]:
     source = spec.source
     items: list[Item] = []
     target_arns = [target_role_arn(target) for target in spec.targets]
-    if not spec.direct and facts.issuer:
+    if spec.spec.federation == "chained" and facts.issuer:
         items.append(_provider(source.account, facts.issuer, tags, SOURCE_UNIT))
     ci_arn = spec.ci_role_arn()
     if ci_arn is not None and source.role_name is not None:
-        provider = documents.oidc_provider_arn(source.account, facts.issuer)
-        trust = documents.web_identity_trust(provider, facts.issuer, subjects(source))
+        if spec.pod_identity:
+            cluster_arn = spec.source_cluster_arn()
+            trust = documents.pod_identity_trust(source.account, cluster_arn, pairs(spec))
+            chain = documents.pod_identity_chain_policy(target_arns)
+        else:
+            provider = documents.oidc_provider_arn(source.account, facts.issuer)
+            trust = documents.web_identity_trust(provider, facts.issuer, subjects(source))
+            chain = documents.chain_policy(target_arns)
         role = Role(
             source.account, source.role_name, trust, source.max_session_duration, tags, description
         )
         items.append(Item(role, SOURCE_UNIT, Phase.CI_ROLE))
-        chain = documents.chain_policy(target_arns)
         policy = InlinePolicy(source.account, source.role_name, CHAIN_POLICY, chain)
         items.append(Item(policy, SOURCE_UNIT, Phase.CHAIN_POLICY))
     for target in spec.targets:
@@ -158,6 +190,10 @@ def _iam(spec: Spec, facts: Facts) -> list[Item]:
                 items.append(_provider(target.account, facts.issuer, tags, target.name))
             provider = documents.oidc_provider_arn(target.account, facts.issuer)
             trust = documents.web_identity_trust(provider, facts.issuer, subjects(source))
+        elif spec.pod_identity:
+            trust = documents.pod_identity_target_trust(
+                ci_arn or "", spec.source_cluster_arn(), pairs(spec)
+            )
         else:
             trust = documents.role_trust(ci_arn or "")
         role = Role(
@@ -173,6 +209,11 @@ def _iam(spec: Spec, facts: Facts) -> list[Item]:
     return items
 
 
+def pairs(spec: Spec) -> list[tuple[str, str]]:
+    """The service accounts as ``(namespace, name)``."""
+    return [(account.namespace, account.name) for account in spec.source.service_accounts]
+
+
 def _provider(account: str, issuer: str, tags: Mapping[str, str], unit: str) -> Item:
     provider = OidcProvider(account, issuer, (IRSA_AUDIENCE,), tags)
     return Item(provider, unit, Phase.OIDC_PROVIDER)
@@ -182,9 +223,11 @@ def _kubernetes(spec: Spec, facts: Facts) -> list[Item]:
     labels = ownership_labels(spec.name)
     source = spec.source
     cluster = source_cluster(spec)
-    annotated = spec.ci_role_arn() or target_role_arn(spec.targets[0])
+    annotated = (
+        None if spec.pod_identity else spec.ci_role_arn() or target_role_arn(spec.targets[0])
+    )
     namespaces = [account.namespace for account in source.service_accounts]
-    maps = [(source.aws_config_map, {"config": aws_config(spec)})]
+    maps = [(source.aws_config_map, {"config": aws_config(spec)})] if needs_aws_config(spec) else []
     contexts = kube_contexts(spec, facts)
     if contexts:
         maps.append((source.kubeconfig_map, {"config": documents.kubeconfig(contexts)}))
@@ -216,6 +259,24 @@ def _kubernetes(spec: Spec, facts: Facts) -> list[Item]:
             if info is not None:
                 access = _access(spec, target, entry, ref, info.authentication_mode)
                 items.append(Item(access, target.name, Phase.CLUSTER_ACCESS))
+    if spec.pod_identity:
+        items += _pod_identity(spec)
+    return items
+
+
+def _pod_identity(spec: Spec) -> list[Item]:
+    """The agent add-on and one association per service account (module doc)."""
+    cluster = source_cluster(spec)
+    role_arn = spec.ci_role_arn() or ""
+    target = target_role_arn(spec.targets[0]) if len(spec.targets) == 1 else None
+    tags = {**spec.spec.tags, **ownership_tags(spec.name)}
+    agent = PodIdentityAgent(cluster, spec.installs_agent)
+    items = [Item(agent, SOURCE_UNIT, Phase.POD_IDENTITY_AGENT)]
+    for account in spec.source.service_accounts:
+        association = PodIdentityAssociation(
+            cluster, account.namespace, account.name, role_arn, target, tags
+        )
+        items.append(Item(association, SOURCE_UNIT, Phase.POD_IDENTITY_ASSOCIATIONS))
     return items
 
 
@@ -235,11 +296,17 @@ def _access(
     return AccessEntry(ref, arn, access.username, access.groups, policies, tags, mode)
 
 
+def needs_aws_config(spec: Spec) -> bool:
+    """Whether the pod needs an AWS config file: always, except with Pod Identity and one
+    target, where its default credentials are the target role's (module doc)."""
+    return not (spec.pod_identity and len(spec.targets) == 1)
+
+
 def aws_config(spec: Spec) -> str:
     """The pod's AWS config file (the seed's ``awsconfig-configmap``)."""
     profiles: list[tuple[str, dict[str, str]]] = []
     ci_arn = spec.ci_role_arn()
-    if ci_arn is not None and not spec.direct:
+    if ci_arn is not None and spec.spec.federation == "chained":
         profiles.append(
             (
                 documents.SOURCE_PROFILE,
@@ -250,6 +317,8 @@ def aws_config(spec: Spec) -> str:
         keys = {"role_arn": target_role_arn(target)}
         if spec.direct:
             keys["web_identity_token_file"] = documents.TOKEN_FILE
+        elif spec.pod_identity:
+            keys["credential_source"] = documents.CONTAINER_CREDENTIALS
         else:
             keys["source_profile"] = documents.SOURCE_PROFILE
         if target.session_name:
@@ -275,7 +344,7 @@ def kube_contexts(spec: Spec, facts: Facts) -> list[dict[str, str]]:
                     "ca_data": info.ca_data,
                     "region": ref.region,
                     "cluster": ref.name,
-                    "profile": target.profile_name,
+                    "profile": target.profile_name if needs_aws_config(spec) else "",
                 }
             )
     return contexts

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from kubetrust.model.vocabulary import IRSA_AUDIENCE
+from kubetrust.model.vocabulary import IRSA_AUDIENCE, POD_IDENTITY_SERVICE
 
 VERSION = "2012-10-17"
 TOKEN_FILE = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token"
@@ -27,6 +27,20 @@ ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 TRUST_POLICY_LIMIT = 2048
 INLINE_POLICIES_LIMIT = 10240
 SOURCE_PROFILE = "ci-env"
+POD_IDENTITY_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+"""What EKS Pod Identity needs on both hops: EKS sets (transitive) session tags on the
+association role's session, so every role assumed from it needs ``sts:TagSession`` too."""
+CONTAINER_CREDENTIALS = "EcsContainer"
+"""``credential_source`` of a profile whose source credentials come from the container
+provider, which is how botocore reads the Pod Identity Agent (reference G.1)."""
+POD_IDENTITY_TAGS = (
+    "eks-cluster-arn",
+    "kubernetes-namespace",
+    "kubernetes-service-account",
+)
+"""The session tags kubetrust's Pod Identity trusts condition on: cluster, namespace and
+service account, always together (service accounts are unique only per namespace,
+namespaces only per cluster; reference F.1)."""
 
 
 def policy_size(document: Mapping[str, Any]) -> int:
@@ -92,6 +106,81 @@ def chain_policy(target_role_arns: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def pod_identity_trust(
+    account: str, cluster_arn: str, service_accounts: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """The association role's trust: ``pods.eks.amazonaws.com`` may ``sts:AssumeRole`` and
+    ``sts:TagSession`` (reference F.1), narrowed as the EKS user guide and best practices
+    show, so that no other association can use the role: ``aws:SourceAccount`` (the
+    cluster's account) and one statement per service account on the session tags EKS sets
+    (``aws:RequestTag/<tag>``: cluster ARN, namespace, service account). The bare trust
+    would let any association in the account use this role."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": POD_IDENTITY_SERVICE},
+                "Action": list(POD_IDENTITY_ACTIONS),
+                "Condition": {
+                    "StringEquals": {
+                        "aws:SourceAccount": account,
+                        **_tag_conditions("aws:RequestTag", cluster_arn, namespace, name),
+                    }
+                },
+            }
+            for namespace, name in service_accounts
+        ],
+    }
+
+
+def pod_identity_target_trust(
+    source_role_arn: str, cluster_arn: str, service_accounts: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    """A target role's trust with Pod Identity: exactly the association role
+    (``Principal.AWS``), both actions (its session carries transitive tags), and per
+    service account the session's tags as ``aws:PrincipalTag/<tag>`` (the user guide's
+    variant A names them ``aws:RequestTag``; the principal's tags hold the same values and
+    are there on both ways a target is reached: EKS's second hop with one target, the pod's
+    own ``AssumeRole`` with several). No ``sts:ExternalId`` (reference F.4: it is not
+    documented for associations with session tags)."""
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": source_role_arn},
+                "Action": list(POD_IDENTITY_ACTIONS),
+                "Condition": {
+                    "StringEquals": _tag_conditions(
+                        "aws:PrincipalTag", cluster_arn, namespace, name
+                    )
+                },
+            }
+            for namespace, name in service_accounts
+        ],
+    }
+
+
+def _tag_conditions(prefix: str, cluster_arn: str, namespace: str, name: str) -> dict[str, str]:
+    values = dict(zip(POD_IDENTITY_TAGS, (cluster_arn, namespace, name), strict=True))
+    return {f"{prefix}/{tag}": value for tag, value in values.items()}
+
+
+def pod_identity_chain_policy(target_role_arns: Sequence[str]) -> dict[str, Any]:
+    """The association role's identity policy: both actions on the target roles (reference
+    F.4: the second hop, by EKS or by the pod, sets the transitive tags again)."""
+    resource: str | list[str] = (
+        target_role_arns[0] if len(target_role_arns) == 1 else list(target_role_arns)
+    )
+    return {
+        "Version": VERSION,
+        "Statement": [
+            {"Effect": "Allow", "Action": list(POD_IDENTITY_ACTIONS), "Resource": resource}
+        ],
+    }
+
+
 def permissions_policy(statements: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return {"Version": VERSION, "Statement": [dict(statement) for statement in statements]}
 
@@ -136,7 +225,8 @@ def aws_config(profiles: Sequence[tuple[str, Mapping[str, str]]]) -> str:
 def kubeconfig(contexts: Sequence[Mapping[str, str]]) -> str:
     """A kubeconfig with one context per target cluster, as ``aws eks update-kubeconfig``
     writes them (reference G.6): the cluster ARN names the cluster and user, and the user
-    runs ``aws eks get-token`` with ``AWS_PROFILE`` set to the target's profile.
+    runs ``aws eks get-token`` with ``AWS_PROFILE`` set to the target's profile (none when
+    the context's ``profile`` is empty: the pod's default credentials are the target's).
 
     Each context mapping holds ``name``, ``arn``, ``endpoint``, ``ca_data``, ``region``,
     ``cluster`` and ``profile``."""
@@ -162,7 +252,7 @@ def kubeconfig(contexts: Sequence[Mapping[str, str]]) -> str:
 
 
 def _exec(context: Mapping[str, str]) -> dict[str, Any]:
-    return {
+    exec_config: dict[str, Any] = {
         "apiVersion": "client.authentication.k8s.io/v1beta1",
         "command": "aws",
         "args": [
@@ -175,5 +265,7 @@ def _exec(context: Mapping[str, str]) -> dict[str, Any]:
             "--output",
             "json",
         ],
-        "env": [{"name": "AWS_PROFILE", "value": context["profile"]}],
     }
+    if context.get("profile"):
+        exec_config["env"] = [{"name": "AWS_PROFILE", "value": context["profile"]}]
+    return exec_config

@@ -5,7 +5,9 @@
 - A service account kubetrust creates carries its labels and is deleted by destroy; one
   that existed is only annotated (``eks.amazonaws.com/role-arn`` plus the marker annotation
   ``kubetrust.dev/spec``) and destroy removes only those annotations. A role annotation set
-  by someone else to another role is a conflict.
+  by someone else to another role is a conflict. With Pod Identity the service account
+  gets no role annotation (one kubetrust set before is removed; someone else's is left,
+  Pod Identity takes precedence over it on EKS).
 - ConfigMaps are kubetrust's when labelled so; another ConfigMap of the same name is a
   conflict.
 - aws-auth: see :mod:`.awsauth`. Each write re-reads the ConfigMap under a per-cluster lock,
@@ -72,14 +74,19 @@ class ServiceAccountHandler:
         assert isinstance(account, ServiceAccount)
         port = observer.ports.kube(account.cluster)
         live = port.get_service_account(account.namespace, account.name)
-        after = f"{ROLE}: {account.role_arn}"
+        after = f"{ROLE}: {account.role_arn}" if account.role_arn else ""
         if live is None:
-            return Change(Action.CREATE, item, unified("", after, account.key))
+            text = after or f"serviceaccount {account.name}"
+            return Change(Action.CREATE, item, unified("", text, account.key))
         current = live.annotations.get(ROLE)
         if current == account.role_arn:
             return Change(Action.NOOP, item, live=live)
         marked = live.annotations.get(SPEC_ANNOTATION) == observer.spec_name
-        if current is not None and not marked and not _labelled(live, observer.spec_name):
+        ours = marked or _labelled(live, observer.spec_name)
+        if account.role_arn is None and not ours:
+            note = f"annotated with `{current}` by someone else: Pod Identity takes precedence"
+            return Change(Action.NOOP, item, live=live, note=note)
+        if current is not None and not ours:
             return Change(
                 Action.NOOP,
                 item,
@@ -116,13 +123,13 @@ class ServiceAccountHandler:
         port = context.ports.kube(account.cluster)
         live: LiveObject | None = change.live
         if change.action is Action.CREATE:
-            annotations = {ROLE: account.role_arn}
+            annotations = {ROLE: account.role_arn} if account.role_arn else {}
             labels = ownership_labels(context.spec_name)
             port.create_service_account(account.namespace, account.name, labels, annotations)
         elif change.action is Action.UPDATE:
             patch: dict[str, str | None] = {ROLE: account.role_arn}
             if live is None or not _labelled(live, context.spec_name):
-                patch[SPEC_ANNOTATION] = context.spec_name
+                patch[SPEC_ANNOTATION] = context.spec_name if account.role_arn else None
             port.patch_service_account(account.namespace, account.name, patch)
         elif live is not None and _labelled(live, context.spec_name):
             port.delete_service_account(account.namespace, account.name)

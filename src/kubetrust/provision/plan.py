@@ -25,6 +25,10 @@ from kubetrust.provision.handlers_kube import (
     NamespaceHandler,
     ServiceAccountHandler,
 )
+from kubetrust.provision.handlers_pod_identity import (
+    PodIdentityAgentHandler,
+    PodIdentityAssociationHandler,
+)
 from kubetrust.provision.ports import Ports
 from kubetrust.provision.resources import (
     AccessEntry,
@@ -35,6 +39,8 @@ from kubetrust.provision.resources import (
     ManagedPolicies,
     Namespace,
     OidcProvider,
+    PodIdentityAgent,
+    PodIdentityAssociation,
     Role,
     ServiceAccount,
 )
@@ -50,6 +56,8 @@ HANDLERS: dict[type, Handler] = {
     ConfigMap: ConfigMapHandler(),
     AwsAuthEntry: AwsAuthHandler(),
     AccessEntry: AccessEntryHandler(),
+    PodIdentityAgent: PodIdentityAgentHandler(),
+    PodIdentityAssociation: PodIdentityAssociationHandler(),
 }
 
 

@@ -97,6 +97,27 @@ class LiveAccessEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class LivePodIdentityAssociation:
+    """An association as ``DescribePodIdentityAssociation`` returns it (``owner_arn`` set
+    when an EKS add-on owns it)."""
+
+    association_id: str
+    namespace: str
+    service_account: str
+    role_arn: str
+    target_role_arn: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    owner_arn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAddon:
+    name: str
+    status: str
+    version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LiveObject:
     """A Kubernetes object as far as provisioning reads it."""
 
@@ -182,6 +203,44 @@ class AwsPort(Protocol):
 
     def disassociate_access_policy(
         self, region: str, cluster: str, principal: str, policy_arn: str
+    ) -> None: ...
+
+    def get_pod_identity_association(
+        self, region: str, cluster: str, namespace: str, service_account: str
+    ) -> LivePodIdentityAssociation | None:
+        """The association of this service account (EKS allows one), read whole."""
+        ...
+
+    def create_pod_identity_association(
+        self,
+        region: str,
+        cluster: str,
+        namespace: str,
+        service_account: str,
+        role_arn: str,
+        target_role_arn: str | None,
+        tags: Mapping[str, str],
+    ) -> None: ...
+
+    def update_pod_identity_association(
+        self,
+        region: str,
+        cluster: str,
+        association_id: str,
+        role_arn: str,
+        target_role_arn: str | None,
+    ) -> None:
+        """Set the role and, unless ``target_role_arn`` is ``None`` (not sent), the target."""
+        ...
+
+    def delete_pod_identity_association(
+        self, region: str, cluster: str, association_id: str
+    ) -> None: ...
+
+    def get_addon(self, region: str, cluster: str, name: str) -> LiveAddon | None: ...
+
+    def create_addon(
+        self, region: str, cluster: str, name: str, tags: Mapping[str, str]
     ) -> None: ...
 
 

@@ -12,7 +12,10 @@ Ownership marks (how destroy knows what is kubetrust's):
   kubetrust`` and ``kubetrust.dev/spec``; a service account kubetrust only annotated carries
   the annotation ``kubetrust.dev/spec`` instead;
 - aws-auth entries and access entries are kubetrust's when their role is one of the spec's
-  target roles (kubetrust owns those roles, so it owns their mappings).
+  target roles (kubetrust owns those roles, so it owns their mappings);
+- EKS Pod Identity associations carry the same two tags as roles; the
+  ``eks-pod-identity-agent`` add-on kubetrust may install is never removed (other
+  associations of the cluster need it, as a namespace is never deleted).
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class Phase(enum.IntEnum):
     SERVICE_ACCOUNT = 5
     CONFIG_MAPS = 6
     CLUSTER_ACCESS = 7
+    POD_IDENTITY_AGENT = 8
+    POD_IDENTITY_ASSOCIATIONS = 9
 
 
 def ownership_tags(spec_name: str) -> dict[str, str]:
@@ -123,12 +128,13 @@ class Namespace:
 
 @dataclass(frozen=True, slots=True)
 class ServiceAccount:
-    """A service account annotated with the role its pods get (created if missing)."""
+    """A service account annotated with the role its pods get (created if missing);
+    ``role_arn`` ``None`` (Pod Identity) means no ``eks.amazonaws.com/role-arn`` annotation."""
 
     cluster: ClusterRef
     namespace: str
     name: str
-    role_arn: str
+    role_arn: str | None
     spec_name: str
 
     @property
@@ -179,6 +185,40 @@ class AccessEntry:
         return f"access-entry {self.cluster.name} {self.principal_arn}"
 
 
+@dataclass(frozen=True, slots=True)
+class PodIdentityAgent:
+    """The ``eks-pod-identity-agent`` add-on of the source cluster: checked, and created
+    when ``install`` is true (reference F.2: no agent, no Pod Identity credentials)."""
+
+    cluster: ClusterRef
+    install: bool
+    name: str = "eks-pod-identity-agent"
+
+    @property
+    def key(self) -> str:
+        return f"addon {self.cluster.name} {self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class PodIdentityAssociation:
+    """An EKS Pod Identity association of one service account of the source cluster: the
+    association role (``role_arn``, in the cluster's account) and, with one target, the
+    target role EKS assumes next (``target_role_arn``, reference F.4)."""
+
+    cluster: ClusterRef
+    namespace: str
+    service_account: str
+    role_arn: str
+    target_role_arn: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return (
+            f"pod-identity-association {self.cluster.name} {self.namespace}/{self.service_account}"
+        )
+
+
 Resource = (
     OidcProvider
     | Role
@@ -189,6 +229,8 @@ Resource = (
     | ConfigMap
     | AwsAuthEntry
     | AccessEntry
+    | PodIdentityAgent
+    | PodIdentityAssociation
 )
 
 KUBE_RESOURCES = (Namespace, ServiceAccount, ConfigMap, AwsAuthEntry)
@@ -206,4 +248,6 @@ class Item:
 
     @property
     def kubernetes(self) -> bool:
-        return isinstance(self.resource, (*KUBE_RESOURCES, AccessEntry))
+        return isinstance(
+            self.resource, (*KUBE_RESOURCES, AccessEntry, PodIdentityAgent, PodIdentityAssociation)
+        )

@@ -59,10 +59,26 @@ def check(spec: Spec) -> list[RuleProblem]:
 
 
 def _federation(spec: Spec) -> Iterator[RuleProblem]:
+    federation = spec.spec.federation
     if not spec.direct and spec.source.role_name is None:
+        role = "the association role" if spec.pod_identity else "the CI role"
         yield RuleProblem(
             SOURCE,
-            "missing required key `roleName` (the CI role, needed by federation `chained`)",
+            f"missing required key `roleName` ({role}, needed by federation `{federation}`)",
+            at_key=True,
+        )
+    if spec.pod_identity and spec.source.oidc_issuer is not None:
+        yield RuleProblem(
+            (*SOURCE, "oidcIssuer"),
+            "`oidcIssuer` is not used with federation `podIdentity`: EKS Pod Identity needs "
+            "no OIDC provider; remove it",
+            at_key=True,
+        )
+    if not spec.pod_identity and spec.source.pod_identity_agent is not None:
+        yield RuleProblem(
+            (*SOURCE, "podIdentityAgent"),
+            f"`podIdentityAgent` is used only with federation `podIdentity`, not "
+            f"`{federation}`; remove it",
             at_key=True,
         )
     if spec.direct and spec.source.role_name is not None:
@@ -110,11 +126,23 @@ def _targets(spec: Spec) -> Iterator[RuleProblem]:
                 f"role `{arn}` is already {roles[arn]}; each role needs its own name",
             )
         roles.setdefault(arn, f"the role of target `{target.name}`")
+        if spec.pod_identity and len(spec.targets) == 1 and target.session_name:
+            yield RuleProblem(
+                (*where, "sessionName"),
+                "`sessionName` is not used with federation `podIdentity` and one target: EKS "
+                "names the target role's session (`eks-<cluster>-<pod>-<id>`); remove it",
+                at_key=True,
+            )
         yield from _permissions(target, where)
         yield from _clusters(spec, target, where)
     arns = [target_role_arn(target) for target in spec.targets]
     if arns and not spec.direct:
-        size = documents.policy_size(documents.chain_policy(arns))
+        chain = (
+            documents.pod_identity_chain_policy(arns)
+            if spec.pod_identity
+            else documents.chain_policy(arns)
+        )
+        size = documents.policy_size(chain)
         if size > documents.INLINE_POLICIES_LIMIT:
             yield RuleProblem(
                 (*SPEC, "targets"),
@@ -222,6 +250,9 @@ def _access_entry(entry: AccessEntryAccess, at: Path) -> Iterator[RuleProblem]:
 
 
 def _trust_sizes(spec: Spec) -> Iterator[RuleProblem]:
+    if spec.pod_identity:
+        yield from _pod_identity_trust_sizes(spec)
+        return
     issuer = spec.source.oidc_issuer or EXAMPLE_ISSUER
     size = trust_size(spec, issuer)
     if size > documents.TRUST_POLICY_LIMIT:
@@ -233,6 +264,34 @@ def _trust_sizes(spec: Spec) -> Iterator[RuleProblem]:
             f"{documents.TRUST_POLICY_LIMIT} (a quota, adjustable to 4096)",
             at_key=True,
         )
+
+
+def _pod_identity_trust_sizes(spec: Spec) -> Iterator[RuleProblem]:
+    """The Pod Identity trusts grow by one statement per service account (their sizes
+    depend on nothing discovered, so this check is final)."""
+    source = spec.source
+    cluster_arn = spec.source_cluster_arn()
+    accounts = [(account.namespace, account.name) for account in source.service_accounts]
+    role_arn = spec.ci_role_arn() or ""
+    documents_by_role = {
+        "the association role's trust": documents.pod_identity_trust(
+            source.account, cluster_arn, accounts
+        ),
+        "each target role's trust": documents.pod_identity_target_trust(
+            role_arn, cluster_arn, accounts
+        ),
+    }
+    for what, document in documents_by_role.items():
+        size = documents.policy_size(document)
+        if size > documents.TRUST_POLICY_LIMIT:
+            yield RuleProblem(
+                (*SOURCE, "serviceAccounts"),
+                f"{what} would be {size} characters with {len(accounts)} service accounts "
+                f"(one statement each); IAM's default limit is {documents.TRUST_POLICY_LIMIT} "
+                "(a quota, adjustable to 4096)",
+                at_key=True,
+            )
+            return
 
 
 def trust_size(spec: Spec, issuer: str) -> int:

@@ -168,6 +168,9 @@ class Source(_Model):
     kubeconfig_map: ConfigMapRef = ConfigMapRef.model_validate({"name": DEFAULT_KUBECONFIG_MAP})
     profile: str | None = None
     kube_context: str | None = None
+    pod_identity_agent: Literal["require", "install"] | None = None
+    """With ``federation: podIdentity``: ``require`` (the default) fails plan and apply when
+    the source cluster lacks the ``eks-pod-identity-agent`` add-on; ``install`` creates it."""
 
 
 class AwsAuthAccess(_Model):
@@ -243,7 +246,7 @@ class Metadata(_Model):
 
 class Body(_Model):
     source: Source
-    federation: Literal["chained", "direct"] = "chained"
+    federation: Literal["chained", "direct", "podIdentity"] = "chained"
     targets: tuple[Target, ...]
     tags: dict[str, str] = {}
 
@@ -275,9 +278,26 @@ class Spec(_Model):
     def direct(self) -> bool:
         return self.spec.federation == "direct"
 
+    @property
+    def pod_identity(self) -> bool:
+        """``federation: podIdentity``: EKS Pod Identity associations, no OIDC provider."""
+        return self.spec.federation == "podIdentity"
+
+    @property
+    def installs_agent(self) -> bool:
+        """Whether apply creates the ``eks-pod-identity-agent`` add-on when it is missing."""
+        return self.pod_identity and self.source.pod_identity_agent == "install"
+
     def ci_role_arn(self) -> str | None:
+        """The source role: the CI role (``chained``) or the association role
+        (``podIdentity``); ``None`` with ``direct``."""
         name = self.source.role_name
         return f"arn:aws:iam::{self.source.account}:role/{name}" if name else None
+
+    def source_cluster_arn(self) -> str:
+        """The source cluster's ARN, as EKS sets it in the ``eks-cluster-arn`` session tag."""
+        source = self.source
+        return f"arn:aws:eks:{source.region}:{source.account}:cluster/{source.cluster}"
 
     def config_map_namespace(self, ref: ConfigMapRef) -> str:
         return ref.namespace or self.source.service_accounts[0].namespace

@@ -249,7 +249,7 @@ BAD = [
     ),
     pytest.param(
         ("  targets:", "  federation: chain\n  targets:"),
-        ["k.yaml:14:15: must be `chained` or `direct`, not `chain`"],
+        ["k.yaml:14:15: must be `chained`, `direct` or `podIdentity`, not `chain`"],
         id="federation-value",
     ),
     pytest.param(

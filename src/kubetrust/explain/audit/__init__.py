@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from kubetrust.explain.audit import reach, rules_cluster, rules_iam
+from kubetrust.explain.audit import reach, rules_cluster, rules_iam, rules_pod_identity
 from kubetrust.explain.audit.context import AuditContext
 from kubetrust.explain.audit.findings import Finding, Severity
 from kubetrust.explain.gcpause import paused_gc
@@ -62,6 +62,10 @@ RULES: Mapping[str, Rule] = {
     "aws-auth-masters": rules_cluster.aws_auth_masters,
     "aws-auth-problems": rules_cluster.aws_auth_problems,
     "access-entries": rules_cluster.access_entry_overrides,
+    "pod-identity-trust-open": rules_pod_identity.open_trusts,
+    "pod-identity-target-trust": rules_pod_identity.target_trusts,
+    "irsa-and-pod-identity": rules_pod_identity.both_federations,
+    "pod-identity-agent-missing": rules_pod_identity.agent_missing,
     "reach": reach_report,
 }
 
