@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
+from kube_authkit import GroupAuthorizer, StaticTokens, admin_user
 
 from kubetrust import provision
 from kubetrust.adapters import KubeApiError, KubernetesPort
@@ -24,7 +25,6 @@ from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api
 from kubetrust.sandbox.kube.server import KubeApiServer
 
-from .kube.authkit import GroupAuthorizer, StaticTokens, admin_user
 from .test_provision_aws import _cluster, _ports, _spec
 
 TOKEN = "admin-token"

@@ -11,13 +11,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from kube_authkit import StaticTokens
+
 from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, auth, bootstrap
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
-
-from .authkit import StaticTokens
 
 RBAC = "rbac.authorization.k8s.io"
 RBAC_V1 = f"/apis/{RBAC}/v1"

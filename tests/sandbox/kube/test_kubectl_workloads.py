@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kube_authkit import GroupAuthorizer, union
 
 from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, sa_tokens, workloads
@@ -16,7 +17,6 @@ from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.sandbox.oidc import ClusterIssuer
 
-from .authkit import GroupAuthorizer, union
 from .conftest import Kubectl, static_tokens
 
 ROLE = "arn:aws:iam::111111111111:role/shop"

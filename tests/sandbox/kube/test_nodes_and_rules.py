@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from kube_authkit import StaticTokens, admin_user
 
 from kubetrust.chain.kube_identity import access_policy_grant
 from kubetrust.sandbox.host import pki
@@ -24,7 +25,6 @@ from kubetrust.sandbox.kube.rbac import RbacAuthorizer
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 
-from .authkit import StaticTokens, admin_user
 from .conftest import ADMIN_TOKEN, Kubectl
 
 REGION = "eu-west-1"

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from kube_authkit import GroupAuthorizer, union
 
 from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.kube import api, pod_identity_webhook, sa_tokens
@@ -22,7 +23,6 @@ from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
 from kubetrust.sandbox.oidc import ClusterIssuer
 
-from .authkit import GroupAuthorizer, union
 from .conftest import App, Kubectl, static_tokens
 
 SA = "/api/v1/namespaces/default/serviceaccounts"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kube_authkit import StaticTokens, admin_user
 
 from kubetrust.chain import rbac_defaults
 from kubetrust.chain.kube_identity import AccessGrant, access_policy_grant
@@ -33,8 +34,6 @@ from kubetrust.sandbox.kube.bootstrap import (
 from kubetrust.sandbox.kube.rbac import RbacAuthorizer, kube_request
 from kubetrust.sandbox.kube.server import KubeApiServer
 from kubetrust.sandbox.kube.store import Store
-
-from .authkit import StaticTokens, admin_user
 
 RBAC = "rbac.authorization.k8s.io"
 POLICY = "arn:aws:eks::aws:cluster-access-policy/"

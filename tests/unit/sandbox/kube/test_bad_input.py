@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from kube_appkit import ADMIN_TOKEN, NOBODY_TOKEN, App
 
 from kubetrust.sandbox.kube import tables
 from kubetrust.sandbox.oidc import ClusterIssuer
-
-from .conftest import ADMIN_TOKEN, NOBODY_TOKEN, App
 
 CM = "/api/v1/namespaces/default/configmaps"
 PODS = "/api/v1/namespaces/default/pods"

@@ -175,11 +175,10 @@ def test_human_duration(seconds: int, text: str) -> None:
 def test_a_patch_that_loses_a_race_is_retried() -> None:
     """A write between the patch's read and its write makes the first attempt conflict;
     the app retries on the new object, as the apiserver does."""
+    from kube_authkit import GroupAuthorizer, StaticTokens, admin_user
     from werkzeug.test import Client as WsgiClient
 
     from kubetrust.sandbox.kube import api
-
-    from .authkit import GroupAuthorizer, StaticTokens, admin_user
 
     class RacingStore(Store):
         raced = False

@@ -8,11 +8,10 @@ import re
 from typing import Any
 
 import pytest
+from kube_appkit import App
 
 from kubetrust.sandbox.kube import controllers, workloads
 from kubetrust.sandbox.kube.store import Store
-
-from .conftest import App
 
 NS = "/api/v1/namespaces"
 PODS = "/api/v1/namespaces/default/pods"

@@ -7,10 +7,9 @@ import copy
 from typing import Any
 
 import pytest
+from kube_appkit import App
 
 from kubetrust.sandbox.kube import irsa
-
-from .conftest import App
 
 SA = "/api/v1/namespaces/default/serviceaccounts"
 PODS = "/api/v1/namespaces/default/pods"

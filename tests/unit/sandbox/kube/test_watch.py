@@ -8,11 +8,10 @@ import json
 from typing import Any
 
 import pytest
+from kube_appkit import ADMIN_TOKEN, App
 
 from kubetrust.sandbox.kube import store as store_module
 from kubetrust.sandbox.oidc import ClusterIssuer
-
-from .conftest import ADMIN_TOKEN, App
 
 CM = "/api/v1/namespaces/default/configmaps"
 
