@@ -19,7 +19,7 @@ import botocore.exceptions
 import pytest
 
 THREADS = 8
-ROUNDS = 6
+STEPS = 6
 
 TRUST = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
@@ -48,7 +48,7 @@ def test_listings_and_writes_at_once_lose_nothing(aws: Any, eager_switching: Non
     def work(index: int) -> None:
         iam = aws.client("iam", account=aws.CI)
         start.wait(timeout=30)
-        for step in range(ROUNDS * 3):
+        for step in range(STEPS):
             try:
                 if index % 2:
                     iam.list_roles(MaxItems=1000)
@@ -73,4 +73,4 @@ def test_listings_and_writes_at_once_lose_nothing(aws: Any, eager_switching: Non
         for page in iam.get_paginator("list_roles").paginate(PathPrefix=path)
         for role in page["Roles"]
     }
-    assert len(listed) == (THREADS // 2) * ROUNDS * 3
+    assert len(listed) == (THREADS // 2) * STEPS

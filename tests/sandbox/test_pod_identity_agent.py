@@ -20,6 +20,7 @@ from kubetrust.sandbox.eks import pod_identity_agent
 from .kubekit import Caller, Done, admin_kubectl, kubetrust
 
 PODS = "pods.eks.amazonaws.com"
+AGENT_ADDON = "eks-pod-identity-agent"
 TRUST = {
     "Version": "2012-10-17",
     "Statement": [
@@ -36,7 +37,7 @@ EKS_AUTH_ERROR = re.compile(r"\[[^\]]*\]: \((?P<code>\w+)\): .*, fault: (?P<faul
 class World:
     """One cluster of the CI account with an associated service account ``app``."""
 
-    def __init__(self, sandbox: Any, aws: Any, base: Path) -> None:
+    def __init__(self, sandbox: Any, aws: Any, base: Path, *, addon: bool = True) -> None:
         self.sandbox = sandbox
         self.aws = aws
         self.account = aws.CI
@@ -57,6 +58,8 @@ class World:
             RoleName=aws.unique("svc"), AssumeRolePolicyDocument=json.dumps(service)
         )["Role"]["Arn"]
         self.eks.create_cluster(name=self.cluster, roleArn=service_role, resourcesVpcConfig={})
+        if addon:  # the agent runs only on clusters with its add-on (reference F.6)
+            self.eks.create_addon(clusterName=self.cluster, addonName=AGENT_ADDON)
         self.role_name = aws.unique("app")
         self.role_arn = iam.create_role(
             RoleName=self.role_name, AssumeRolePolicyDocument=json.dumps(TRUST)
@@ -213,6 +216,28 @@ def test_eks_auth_refusal_is_passed_through(world: World) -> None:
     found = EKS_AUTH_ERROR.fullmatch(body)
     assert found is not None, body
     assert (status, found["fault"]) == (400, "client"), body
+
+
+def test_agent_answers_a_cluster_only_while_it_runs_the_addon(
+    sandbox: Any, aws: Any, tmp_path: Path
+) -> None:
+    """Without the add-on nothing listens for the cluster's pods: the connection closes
+    with no answer (module doc of the agent, "Only with the add-on")."""
+    bare = World(sandbox, aws, tmp_path, addon=False)
+    with pytest.raises(http.client.RemoteDisconnected):
+        fetch(bare.agent, bare.path(), "")
+    bare.eks.create_addon(clusterName=bare.cluster, addonName=AGENT_ADDON)
+    assert fetch(bare.agent, bare.path(), "")[0::2] == (
+        400,
+        "Service account token cannot be empty\n",
+    )
+    bare.eks.delete_addon(clusterName=bare.cluster, addonName=AGENT_ADDON)
+    with pytest.raises(http.client.RemoteDisconnected):
+        fetch(bare.agent, bare.path(), "")
+    other = aws.client("eks", account=bare.account)
+    other.create_addon(clusterName=bare.cluster, addonName="vpc-cni")
+    with pytest.raises(http.client.RemoteDisconnected):  # only the agent's add-on counts
+        fetch(bare.agent, bare.path(), "")
 
 
 # ---------------------------------------------------------------------- end to end

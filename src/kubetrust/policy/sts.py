@@ -8,8 +8,9 @@ trust policy (reference B.2, B.4, B.6; IAM UG ``id_session-tags.md``):
   token's ``https://aws.amazon.com/tags`` claim);
 - ``sts:SetSourceIdentity`` when a source identity is passed.
 
-Every one must be allowed. The functions here only *build* those requests, with the keys
-AWS puts in the context; :func:`kubetrust.policy.authorize` decides each, and the hop
+Every one must be allowed, each with the same request context (the tag keys included,
+:func:`_with_extras`). The functions here only *build* those requests, with the keys AWS
+puts in the context; :func:`kubetrust.policy.authorize` decides each, and the hop
 evaluation of :mod:`kubetrust.chain` combines them (caller side and trust side).
 
 Web identity keys (B.3): the prefix is the issuer URL without ``https://``
@@ -159,9 +160,20 @@ def _with_extras(
     tags: SessionTags | None,
     source_identity: str | None,
 ) -> list[Request]:
-    requests = [Request(caller, action, role, base)]
-    if tags is not None and tags.tags:
-        requests.append(Request(caller, "sts:TagSession", role, {**base, **tag_context(tags)}))
+    """The assume action, then ``sts:TagSession`` and ``sts:SetSourceIdentity`` when asked
+    for. The three are one call's authorizations, so they share one request context: the
+    tag keys (``aws:RequestTag/<k>``, ``aws:TagKeys``, ``sts:TransitiveTagKeys``) are in
+    every one of them, not only in ``sts:TagSession``'s (B.4: ``aws:RequestTag`` is present
+    whenever the request passes tags). AWS's own examples rely on it: a trust statement
+    granting ``sts:AssumeRole`` and ``sts:TagSession`` together under an
+    ``aws:RequestTag/<k>`` condition (EKS UG ``pod-id-assign-target-role``, IAM UG
+    ``id_session-tags.md``) admits a caller that passes the tag; deciding the assume
+    action without the keys denied it falsely."""
+    passed = tags is not None and bool(tags.tags)
+    shared = {**base, **tag_context(tags)} if tags is not None and passed else base
+    requests = [Request(caller, action, role, shared)]
+    if passed:
+        requests.append(Request(caller, "sts:TagSession", role, shared))
     if source_identity is not None:
-        requests.append(Request(caller, "sts:SetSourceIdentity", role, base))
+        requests.append(Request(caller, "sts:SetSourceIdentity", role, shared))
     return requests

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,39 @@ def test_cache_serves_until_expiry_margin_or_retention() -> None:
     cache.put(key, agent.PodCredentials("A", "S", "T", "1", now[0] + dt.timedelta(hours=1)))
     cache.evict(key)
     assert cache.get(key) is None
+
+
+class Addons:
+    """Which (account, region, cluster) run which add-ons."""
+
+    def __init__(self, *running: tuple[str, str, str, str]) -> None:
+        self.running = set(running)
+
+    def has_addon(self, account: str, region: str, cluster: str, name: str) -> bool:
+        return (account, region, cluster, name) in self.running
+
+
+def _agent(addons: Addons) -> agent.PodIdentityAgent:
+    unused: Any = None  # neither the node roles nor EKS Auth is reached here
+    return agent.PodIdentityAgent(unused, unused, lambda: NOW, addons=addons, region="us-east-1")
+
+
+def _get(app: agent.PodIdentityAgent, path: str) -> list[str]:
+    started: list[str] = []
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "HTTP_HOST": "169.254.170.23"}
+    app(environ, lambda status, _headers: started.append(status))
+    return started
+
+
+def test_a_cluster_without_the_agent_addon_has_nothing_listening() -> None:
+    path = agent.credentials_path("111111111111", "ci")
+    bare = _agent(Addons(("111111111111", "us-east-1", "ci", "vpc-cni")))
+    with pytest.raises(agent.NothingListens):  # the listener closes the connection unanswered
+        _get(bare, path)
+    assert issubclass(agent.NothingListens, ConnectionError)
+    running = _agent(Addons(("111111111111", "us-east-1", "ci", agent.AGENT_ADDON)))
+    assert _get(running, path) == ["400 Bad Request"]  # answered: the empty token
+    elsewhere = _agent(Addons(("111111111111", "eu-west-1", "ci", agent.AGENT_ADDON)))
+    with pytest.raises(agent.NothingListens):  # the add-on of the sandbox's region only
+        _get(elsewhere, path)
+    assert _get(bare, "/v1/credentials") == ["404 Not Found"]  # no cluster named: Go's 404

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from kubetrust.chain import pod_identity as chain
 from kubetrust.sandbox.aws.services.eks import pod_identity
 from kubetrust.sandbox.aws.services.eks.associations import PodIdentityAssociation
 
@@ -75,7 +76,8 @@ def test_an_applicable_deny_refuses_and_another_does_not() -> None:
 
 
 def test_unconfirmed_choices_in_one_place() -> None:
-    assert pod_identity.external_id("us-east-1", "111122223333", "c", "ns", "sa") == (
+    assert pod_identity.chain_pod_identity.external_id is chain.external_id  # one definition
+    assert chain.external_id("us-east-1", "111122223333", "c", "ns", "sa") == (
         "us-east-1/111122223333/c/ns/sa"
     )
     assert pod_identity.cleared("") and not pod_identity.cleared(None)

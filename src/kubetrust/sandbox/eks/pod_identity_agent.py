@@ -1,4 +1,4 @@
-"""The EKS Pod Identity Agent of the sandbox's nodes (reference F.2, F.6).
+"""The EKS Pod Identity Agent of the sandbox's nodes (reference F.2, F.6, F.7).
 
 On EKS the agent is a ``hostNetwork`` DaemonSet answering ``GET /v1/credentials`` on
 ``169.254.170.23``/``[fd00:ec2::23]``; a pod's SDK sends it the projected
@@ -25,6 +25,21 @@ that handler (``pkg/handlers/eks_credential_handler.go``, ``internal/validation/
    fault: <client|server|unknown>``, and a call that got no HTTP answer is a 500;
 5. 200 ``application/json`` ``{"AccessKeyId","SecretAccessKey","Token","AccountId",
    "Expiration"}`` (RFC 3339; ``AccountId`` from the assumed-role ARN, as the agent does).
+
+**Only with the add-on.** The agent is the ``eks-pod-identity-agent`` add-on: without it
+nothing listens on ``169.254.170.23`` however the webhook mutated the pod (the webhook is
+EKS-hosted and mutates pods whatever the add-ons). So the sandbox's agent serves a
+cluster's path only while the cluster runs that add-on (:class:`AddonCheck`); otherwise it
+closes the connection without a byte of answer (:class:`NothingListens`), which the pod's
+botocore reports as it reports an address where nothing answers ("Error when retrieving
+credentials from container-role: Error retrieving metadata: Received error when attempting
+to retrieve container metadata: Connection was closed before we received a valid response
+from endpoint URL ..."), after its three attempts. **Known difference:** on a node without
+the agent the link-local address does not exist, so a connection there is refused or times
+out (botocore's wording then names the refused connection or the timeout); an answerless
+close is the nearest failure a listener that must keep serving other clusters can give,
+and botocore handles all three the same way. The choice is made in one place,
+:meth:`PodIdentityAgent.__call__` raising :class:`NothingListens`.
 
 **Which cluster.** A real agent serves the one cluster its node belongs to
 (``--cluster-name``). The sandbox's one agent serves every cluster, each under its own path
@@ -59,10 +74,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from kubetrust.chain import context
 from kubetrust.sandbox.aws import credentials, state
+from kubetrust.sandbox.aws.services.eks.addons import POD_IDENTITY_AGENT
 
 if TYPE_CHECKING:
     from kubetrust.sandbox.aws.services.sts.api import StsService
 
+AGENT_ADDON = POD_IDENTITY_AGENT
+"""The EKS add-on that runs the agent on a cluster's nodes."""
 REAL_AGENT_HOSTS = ("169.254.170.23", "fd00:ec2::23")
 """What the real agent accepts in ``Host`` (reference F.2); the sandbox's differs (module doc)."""
 CREDENTIALS_SUFFIX = "/v1/credentials"
@@ -400,23 +418,48 @@ class CredentialCache:
 
 
 # ---------------------------------------------------------------------- the agent
+class AddonCheck(Protocol):
+    """Whether a cluster runs an EKS add-on (the sandbox's EKS API answers it)."""
+
+    def has_addon(self, account: str, region: str, cluster: str, name: str) -> bool: ...
+
+
+class NothingListens(ConnectionAbortedError):
+    """No agent runs on this cluster's nodes (module doc, "Only with the add-on"). A
+    ``ConnectionError``: the sandbox's listener closes the connection without an answer
+    when its app raises one (:class:`kubetrust.sandbox.host.http.KeepAliveHandler`)."""
+
+
 class PodIdentityAgent:
-    """The agent's WSGI app (module doc). ``accepted_hosts`` is what ``Host`` may name."""
+    """The agent's WSGI app (module doc). ``accepted_hosts`` is what ``Host`` may name;
+    ``addons`` and ``region`` tell whether a cluster runs the agent's add-on."""
 
     def __init__(
         self,
         nodes: NodeRoles,
         eks_auth: EksAuth,
         clock: Callable[[], dt.datetime],
+        *,
+        addons: AddonCheck,
+        region: str,
         accepted_hosts: tuple[str, ...] = REAL_AGENT_HOSTS,
     ) -> None:
         self.nodes = nodes
         self.eks_auth = eks_auth
         self.clock = clock
+        self.addons = addons
+        self.region = region
         self.accepted_hosts = accepted_hosts
         self.cache = CredentialCache(clock)
 
+    def runs_on(self, account: str, cluster: str) -> bool:
+        """Whether ``cluster``'s nodes run the agent: the cluster has the add-on."""
+        return self.addons.has_addon(account, self.region, cluster, AGENT_ADDON)
+
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        cluster = route(str(environ.get("PATH_INFO", "")))
+        if cluster is not None and not self.runs_on(*cluster):
+            raise NothingListens(f"no {AGENT_ADDON} add-on on cluster {cluster[1]}")
         answer = self.answer(
             str(environ.get("REQUEST_METHOD", "")),
             str(environ.get("PATH_INFO", "")),

@@ -215,6 +215,8 @@ class SandboxServer:
             pod_identity_agent.NodeRoles(sts, self.clock),
             pod_identity_agent.EksAuthOverHttp(self._endpoint, self.world.region),
             self.clock,
+            addons=self.eks,
+            region=self.world.region,
             accepted_hosts=(HOST,),
         )
         listener = self._listen(agent, 0, tls=False)

@@ -34,6 +34,7 @@ from typing import Any
 
 from kubetrust import arn as arns
 from kubetrust import errors, policy
+from kubetrust.chain import pod_identity as chain_pod_identity
 from kubetrust.model.vocabulary import POD_IDENTITY_SERVICE
 from kubetrust.sandbox.aws import credentials, state, wire
 from kubetrust.sandbox.aws.services.eks import model
@@ -80,16 +81,6 @@ _UPDATABLE = ("roleArn", "targetRoleArn", "disableSessionTags", "policy")
 
 
 # --------------------------------------------------------------------------- unconfirmed choices
-
-
-def external_id(region: str, account: str, cluster: str, namespace: str, sa: str) -> str:
-    """The ``externalId`` EKS passes as ``sts:ExternalId`` on the hop to the target role.
-
-    [unconfirmed] The API reference calls it a unique identifier; the user guide shows
-    ``region/<account>/<cluster>/<namespace>/<service account>``, derived from the
-    association's identity. The sandbox uses that form, and only sets it with a target role
-    (reference F.5)."""
-    return f"{region}/{account}/{cluster}/{namespace}/{sa}"
 
 
 def cleared(value: object) -> bool:
@@ -370,7 +361,8 @@ def _with_settings(
     """The association with these settings; ``externalId`` exists only with a target role."""
     external = None
     if settings.target_role_arn is not None:
-        external = external_id(
+        # [unconfirmed] its form: one definition, shared with explain (reference F.5)
+        external = chain_pod_identity.external_id(
             association.region,
             association.account,
             association.cluster,

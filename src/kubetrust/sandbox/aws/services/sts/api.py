@@ -288,9 +288,10 @@ class StsService:
             )
         federated = f"arn:aws:sts::{caller.account}:federated-user/{name}"
         tags = _session_tags(params)
-        self._authorize_caller(caller, "sts:GetFederationToken", federated, facts)
+        # aws:RequestTag/*, aws:TagKeys (B.6): one call, one context for both checks
+        extra = sts_requests.tag_context(tags) if tags is not None else {}
+        self._authorize_caller(caller, "sts:GetFederationToken", federated, facts, extra)
         if tags is not None:
-            extra = sts_requests.tag_context(tags)  # aws:RequestTag/*, aws:TagKeys (B.6)
             self._authorize_caller(caller, "sts:TagSession", federated, facts, extra)
         issued = self._new_session(
             _user_duration(caller, requested),
