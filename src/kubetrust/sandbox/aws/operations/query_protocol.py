@@ -34,10 +34,13 @@ def parameters(query: Params, form: Params) -> dict[str, list[str]]:
     return merged
 
 
-def member_list(params: Params, prefix: str) -> list[str]:
-    """Query-protocol list ``Prefix.member.N`` in ``N`` order."""
+def member_list(params: Params, prefix: str, suffix: str = "") -> list[str]:
+    """Query-protocol list ``Prefix.member.N[suffix]`` in ``N`` order (``suffix`` names a
+    field of structure members, e.g. ``PolicyArns.member.1.arn``). ``N`` is ASCII digits:
+    a key such as ``Tags.member.².Key`` is not a member (``str.isdigit`` would take it and
+    ``int`` then fail)."""
     found: dict[int, str] = {}
-    pattern = re.compile(re.escape(prefix) + r"\.member\.(\d+)\Z")
+    pattern = re.compile(re.escape(prefix) + r"\.member\.([0-9]+)" + re.escape(suffix) + r"\Z")
     for key, values in params.items():
         m = pattern.match(key)
         if m and values:
@@ -49,7 +52,7 @@ def tags(params: Params) -> dict[str, str]:
     """Query-protocol ``Tags.member.N.Key``/``.Value`` pairs."""
     keys: dict[int, str] = {}
     values: dict[int, str] = {}
-    pattern = re.compile(r"Tags\.member\.(\d+)\.(Key|Value)\Z")
+    pattern = re.compile(r"Tags\.member\.([0-9]+)\.(Key|Value)\Z")
     for name, items in params.items():
         m = pattern.match(name)
         if m and items:

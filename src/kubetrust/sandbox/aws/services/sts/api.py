@@ -69,6 +69,7 @@ from kubetrust.model.vocabulary import (
 from kubetrust.policy import sts as sts_requests
 from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials, identity, policy_writes, state, wire
+from kubetrust.sandbox.aws.operations.query_protocol import member_list as members
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.aws.services.sts import params as sts_params
 from kubetrust.sandbox.world import World
@@ -107,18 +108,6 @@ def _validation(message: str) -> wire.AwsError:
 def _one(params: Params, name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
-
-
-def _members(params: Params, prefix: str, suffix: str = "") -> list[str]:
-    """``Prefix.member.N[.suffix]`` values in N order (query protocol lists)."""
-    found: dict[int, str] = {}
-    for key, values in params.items():
-        if not key.startswith(prefix + ".member.") or not key.endswith(suffix):
-            continue
-        middle = key[len(prefix) + 8 : len(key) - len(suffix)] if suffix else key[len(prefix) + 8 :]
-        if middle.isdigit() and values:
-            found[int(middle)] = values[0]
-    return [found[n] for n in sorted(found)]
 
 
 class StsService:
@@ -531,7 +520,7 @@ class StsService:
             except errors.PolicyParseError as exc:
                 raise _error("MalformedPolicyDocument", exc.aws_message) from None
             documents.append(inline)
-        for policy_arn in _members(params, "PolicyArns", ".arn"):
+        for policy_arn in members(params, "PolicyArns", ".arn"):
             document = state.managed_policy_document(account, policy_arn)
             if document is None:
                 raise _validation(f"Policy {policy_arn} does not exist or is not attachable.")
@@ -650,9 +639,9 @@ def _mfa_params(checks: sts_params.Checks) -> tuple[str | None, str | None]:
 
 def _check_lists(checks: sts_params.Checks, params: Params) -> None:
     """PolicyArns up to 10, Tags and TransitiveTagKeys up to 50 (B.1)."""
-    checks.count("policyArns", len(_members(params, "PolicyArns", ".arn")), 10)
-    checks.count("tags", len(_members(params, "Tags", ".Key")), 50)
-    checks.count("transitiveTagKeys", len(_members(params, "TransitiveTagKeys")), 50)
+    checks.count("policyArns", len(members(params, "PolicyArns", ".arn")), 10)
+    checks.count("tags", len(members(params, "Tags", ".Key")), 50)
+    checks.count("transitiveTagKeys", len(members(params, "TransitiveTagKeys")), 50)
 
 
 def _check_arn(value: str) -> None:
@@ -673,14 +662,14 @@ def _user_duration(caller: credentials.Credential, requested: int | None) -> int
 
 
 def _session_tags(params: Params) -> sts_requests.SessionTags | None:
-    keys = _members(params, "Tags", ".Key")
-    values = _members(params, "Tags", ".Value")
+    keys = members(params, "Tags", ".Key")
+    values = members(params, "Tags", ".Value")
     if not keys:
         return None
     if len(keys) != len(values):
         raise _validation("Each session tag needs a Key and a Value")
     return sts_requests.SessionTags(
-        dict(zip(keys, values, strict=True)), tuple(_members(params, "TransitiveTagKeys"))
+        dict(zip(keys, values, strict=True)), tuple(members(params, "TransitiveTagKeys"))
     )
 
 
