@@ -318,16 +318,18 @@ def test_token_refusals(world: World) -> None:
     unbound = world.token("tokens", None)
     assert world.refused(lambda: world.assume(unbound))[:2] == ("InvalidTokenException", 400)
     now = int(time.time())
+    account_uid = world.kube("get", "serviceaccount", "tokens", "-o", "jsonpath={.metadata.uid}")
+    pod_uid = world.kube("get", "pod", pod, "-o", "jsonpath={.metadata.uid}")
 
     def mint(issuer: oidc.ClusterIssuer, at: int) -> str:
         return issuer.mint_service_account_token(
             namespace="default",
             service_account="tokens",
-            service_account_uid="uid",
+            service_account_uid=account_uid,
             audiences=[POD_AUDIENCE],
             expiration_seconds=600,
             now=at,
-            pod=(pod, "pod-uid"),
+            pod=(pod, pod_uid),
         )
 
     _, foreign = world.aws.new_issuer()  # another cluster's issuer
@@ -372,3 +374,26 @@ def test_association_role_trust_without_tag_session(world: World) -> None:
     code, status, message = world.refused(lambda: world.assume(world.token("trust-changed", pod)))
     assert (code, status) == ("AccessDeniedException", 400)
     assert "EKS does not have permissions to assume the associated role" in message
+
+
+def test_a_token_outlives_neither_its_pod_nor_its_service_account(world: World) -> None:
+    """The cluster's TokenReview refuses a token whose pod or service account is gone or
+    was recreated; EKS Auth refuses it alike instead of minting credentials for it."""
+    pod = world.pod("short-lived")
+    world.associate("short-lived", world.role())
+    token = world.token("short-lived", pod)
+    assert world.assume(token)["assumedRoleUser"]["arn"]  # while the pod runs
+    world.kube("delete", "pod", pod, "--wait=false")
+    code, status, message = world.refused(lambda: world.assume(token))
+    assert (code, status, message) == (
+        "InvalidTokenException",
+        400,
+        "The service account token has been invalidated",
+    )
+    # a service account deleted and made again under the same name has another uid
+    other = world.pod("recreated")
+    world.associate("recreated", world.role())
+    kept = world.token("recreated", other)
+    world.kube("delete", "serviceaccount", "recreated")
+    world.kube("create", "serviceaccount", "recreated")
+    assert world.refused(lambda: world.assume(kept))[0] == "InvalidTokenException"

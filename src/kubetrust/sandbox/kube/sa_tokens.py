@@ -226,3 +226,18 @@ class ServiceAccountTokenAuthenticator:
 
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def still_bound(store: Store, namespace: str, bindings: Mapping[str, tuple[str, str]]) -> bool:
+    """Whether each bound object of a token still exists with its uid, as the authenticator
+    checks them: ``bindings`` maps ``serviceaccount``/``pod``/``secret`` to ``(name, uid)``.
+    Outside services that trust this cluster's tokens (EKS Auth) ask this too."""
+    keys = {"serviceaccount": SERVICE_ACCOUNTS, "pod": PODS, "secret": SECRETS}
+    for kind, (name, uid) in bindings.items():
+        try:
+            stored = store.get(keys[kind], namespace, name)
+        except status.ApiError:
+            return False
+        if stored["metadata"]["uid"] != uid:
+            return False
+    return True

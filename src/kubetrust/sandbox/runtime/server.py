@@ -49,12 +49,14 @@ from kubetrust.sandbox.aws import credentials, forward, gate, policy_writes, sta
 from kubetrust.sandbox.aws.request import MAX_BODY_BYTES
 from kubetrust.sandbox.aws.services.eks.api import EksExtras
 from kubetrust.sandbox.aws.services.eks_auth.api import EksAuthService
+from kubetrust.sandbox.aws.services.eks_auth.token import PodToken
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.aws.services.sts.api import StsService
 from kubetrust.sandbox.client.state import AdminKeys, SandboxState
 from kubetrust.sandbox.eks import clusters, control_plane, pod_identity_agent
 from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.host.http import DRAIN_LIMIT, Listener
+from kubetrust.sandbox.kube import sa_tokens
 from kubetrust.sandbox.world import World
 
 logger = logging.getLogger(__name__)
@@ -193,7 +195,7 @@ class SandboxServer:
             sts,
             self.clock,
             extras=self.eks,
-            eks_auth=EksAuthService(sts, self.eks, self._cluster_issuer),
+            eks_auth=EksAuthService(sts, self.eks, self._cluster_issuer, self._pod_still_bound),
         )
         self.gate = app
         self.issuer_base = f"https://{HOST}:{issuer_server.server_port}"
@@ -232,6 +234,18 @@ class SandboxServer:
         if running is None or running.record.region != region:
             return None
         return running.record.issuer
+
+    def _pod_still_bound(self, account: str, region: str, name: str, pod: PodToken) -> bool:
+        """Whether a pod token's pod and service account still exist in the running cluster
+        (EKS Auth refuses a token the cluster's TokenReview would refuse)."""
+        running = self.kube.get(account, name) if self.kube is not None else None
+        if running is None or running.record.region != region:
+            return False
+        bindings = {
+            "serviceaccount": (pod.service_account, pod.service_account_uid),
+            "pod": (pod.pod_name, pod.pod_uid),
+        }
+        return sa_tokens.still_bound(running.store, pod.namespace, bindings)
 
     def _account_ids(self) -> list[str]:
         return [account.id for account in self.world.accounts]

@@ -50,6 +50,9 @@ from kubetrust.sandbox.aws.services.sts.api import StsService
 
 IssuerLookup = Callable[[str, str, str], "oidc.ClusterIssuer | None"]
 """(account, region, cluster name) → the cluster's issuer, ``None`` for no such cluster."""
+BoundCheck = Callable[[str, str, str, token.PodToken], bool]
+"""(account, region, cluster name, verified token) → whether the token's pod and service
+account still exist in that cluster with the uids it names (the cluster's TokenReview)."""
 
 
 class EksAuthService:
@@ -61,12 +64,14 @@ class EksAuthService:
         sts: StsService,
         associations: AssociationLookup,
         issuer_of: IssuerLookup,
+        still_bound: BoundCheck,
         *,
         new_unique: Callable[[], str] = lambda: str(uuid.uuid4()),
     ) -> None:
         self.sts = sts
         self.associations = associations
         self.issuer_of = issuer_of
+        self.still_bound = still_bound
         self.new_unique = new_unique
 
     def __call__(
@@ -88,6 +93,8 @@ class EksAuthService:
             raise errors.no_cluster(cluster.resource_name)
         assert facts.now is not None
         pod = token.verify(_token(request), issuer, cluster.account, int(facts.now.timestamp()))
+        if not self.still_bound(cluster.account, cluster.region, cluster.resource_name, pod):
+            raise errors.invalid_token(token.MSG_INVALIDATED)
         association = self.associations.association_for(
             cluster.account,
             cluster.region,

@@ -31,6 +31,11 @@ MSG_AUDIENCE = f"The service account token's audience is not {POD_IDENTITY_AUDIE
 MSG_SIGNATURE = "The service account token's signature does not verify"
 MSG_NOT_POD = "The service account token is not bound to a pod"
 MSG_EXPIRED = "The service account token has expired"
+MSG_INVALIDATED = "The service account token has been invalidated"
+"""[unconfirmed wording] A token whose pod or service account is gone (or was recreated):
+the cluster's own TokenReview refuses it, and EKS Auth, which EKS runs beside the cluster,
+is taken to refuse it alike (reference F.7) rather than hand out credentials for a pod that
+no longer exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +46,7 @@ class PodToken:
     service_account: str
     pod_name: str
     pod_uid: str
+    service_account_uid: str
 
 
 def verify(token: str, issuer: oidc.ClusterIssuer, account: str, now: int) -> PodToken:
@@ -87,7 +93,10 @@ def _pod_of(claims: Mapping[str, Any]) -> PodToken:
     account = private.get("serviceaccount")
     pod = private.get("pod")
     name = account.get("name") if isinstance(account, Mapping) else None
+    account_uid = account.get("uid") if isinstance(account, Mapping) else None
     if not isinstance(namespace, str) or not isinstance(name, str):
+        raise errors.invalid_token(MSG_UNREADABLE)
+    if not isinstance(account_uid, str):
         raise errors.invalid_token(MSG_UNREADABLE)
     if claims.get("sub") != service_account_subject(namespace, name):
         raise errors.invalid_token(MSG_UNREADABLE)
@@ -95,4 +104,4 @@ def _pod_of(claims: Mapping[str, Any]) -> PodToken:
     pod_uid = pod.get("uid") if isinstance(pod, Mapping) else None
     if not isinstance(pod_name, str) or not isinstance(pod_uid, str):
         raise errors.invalid_token(MSG_NOT_POD)
-    return PodToken(namespace, name, pod_name, pod_uid)
+    return PodToken(namespace, name, pod_name, pod_uid, account_uid)
