@@ -34,7 +34,8 @@ Choices on points the sources leave open, each in one place (reference F.3, F.4)
 - ``aws:RequestTag/<tag>`` and ``aws:TagKeys`` are in the context of the ``sts:AssumeRole``
   check too, not only of ``sts:TagSession``: the user guide's trust policies put
   ``aws:RequestTag`` conditions on one statement granting both actions, and EKS documents
-  them as working (:func:`_tag_keys`).
+  them as working (:func:`kubetrust.policy.sts.assume_role_requests` puts them in every
+  check of one call).
 - Keys of the service principal's request (hop 1): ``aws:SourceAccount`` (the cluster's
   account) and ``aws:SourceOrgID`` (its organization, when in one), which the EKS best
   practices guide and AWS samples condition on; no ``aws:SourceArn``, whose value EKS
@@ -184,7 +185,7 @@ def association_hop(
     """Hop 1: ``pods.eks.amazonaws.com`` assumes the association role. No caller side (a
     service principal has no identity policies): the trust policy and the RCPs of the
     role's account decide ``sts:AssumeRole`` and, with tags, ``sts:TagSession``."""
-    keys = {**role.context(request), **source, **_tag_keys(tags)}
+    keys = {**role.context(request), **source}
     requests = sts_requests.assume_role_requests(
         SERVICE_PRINCIPAL, role.arn, session_name=session_name, tags=tags, context=keys
     )
@@ -215,7 +216,6 @@ def target_hop(
     keys = context.principal_keys(caller, request.now if request else None)
     if request is not None:
         keys.update(context.request_keys(request, "sts"))
-    keys.update(_tag_keys(tags))
     return hops.assume_role(
         session_arn,
         caller_side,
@@ -226,12 +226,6 @@ def target_hop(
         context=keys,
         request=request,
     )
-
-
-def _tag_keys(tags: sts_requests.SessionTags | None) -> dict[str, object]:
-    """``aws:RequestTag/<k>``, ``aws:TagKeys``, ``sts:TransitiveTagKeys`` of the hop, for
-    every one of its checks (module doc)."""
-    return sts_requests.tag_context(tags) if tags is not None and tags.tags else {}
 
 
 # ---------------------------------------------------------------------- both together
