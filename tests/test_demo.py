@@ -10,12 +10,12 @@ splitting, and the summary a newcomer reads.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from demokit import make_demo, processes_naming
 
 from kubetrust.demo import pod_script, render, scenario, verdicts
 from kubetrust.demo.model import Check, Finding, Kept, Link, Report, Step, Verdict
@@ -39,36 +39,9 @@ DENIED_STDERR = (
 # ---------------------------------------------------------------------------- end to end
 
 
-def _processes_naming(text: str) -> list[str]:
-    """Command lines of running processes that mention ``text`` (our state directory)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(f"{entry.name}: {cmdline}")
-    return found
-
-
 def test_demo_end_to_end(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": str(home)}
     # `make demo` itself, as the README tells a newcomer (setup is a no-op by now)
-    flags = f"DEMO_FLAGS=--output json --state-dir {state}"
-    done = subprocess.run(
-        ["make", "-s", "--no-print-directory", "-C", str(REPO), "demo", flags],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    done, state = make_demo(tmp_path)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(done.stdout)
     assert report["ok"] is True and report["failures"] == []
@@ -84,10 +57,10 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert graph.startswith("flowchart LR"), graph
     for edge in ('-- "web identity" -->', '-- "AssumeRole" -->', '-- "aws-auth" -->'):
         assert edge in graph, graph
-    assert _processes_naming(str(state)) == []
+    assert processes_naming(str(state)) == []
     assert not (state / "sandbox.json").exists()
     assert not (state / "demo").exists()
-    assert list(home.iterdir()) == [], "the demo wrote into HOME"
+    assert list((tmp_path / "home").iterdir()) == [], "the demo wrote into HOME"
 
 
 def test_refuses_a_state_dir_with_a_running_sandbox(tmp_path: Path) -> None:

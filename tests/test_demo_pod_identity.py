@@ -9,11 +9,10 @@ tests/unit/test_demo_pod_identity.py.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from demokit import make_demo, processes_naming
+
 EXPECTED = {
     "agent-addon": "allowed",
     "association": "allowed",
@@ -29,36 +28,9 @@ TARGET_SESSION = (
 )
 
 
-def _processes_naming(text: str) -> list[str]:
-    """Command lines of running processes that mention ``text`` (our state directory)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if text in cmdline:
-            found.append(f"{entry.name}: {cmdline}")
-    return found
-
-
 def test_pod_identity_demo_end_to_end(tmp_path: Path) -> None:
-    state = tmp_path / "state"
-    home = tmp_path / "home"
-    home.mkdir()
-    env = {"PATH": os.environ.get("PATH", ""), "LANG": "C.UTF-8", "HOME": str(home)}
     # `make demo` with the flag the README shows
-    flags = f"DEMO_FLAGS=--federation pod-identity --output json --state-dir {state}"
-    done = subprocess.run(
-        ["make", "-s", "--no-print-directory", "-C", str(REPO), "demo", flags],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        env=env,
-    )
+    done, state = make_demo(tmp_path, "--federation pod-identity")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(done.stdout)
     assert report["ok"] is True and report["failures"] == []
@@ -88,7 +60,7 @@ def test_pod_identity_demo_end_to_end(tmp_path: Path) -> None:
     assert report["sandbox"] == "stopped"
     assert report["steps"][-1] == {**report["steps"][-1], "name": "stop the sandbox", "ok": True}
     assert report["graph"].startswith("flowchart LR")
-    assert _processes_naming(str(state)) == []
+    assert processes_naming(str(state)) == []
     assert not (state / "sandbox.json").exists()
     assert not (state / "demo").exists()
-    assert list(home.iterdir()) == [], "the demo wrote into HOME"
+    assert list((tmp_path / "home").iterdir()) == [], "the demo wrote into HOME"
