@@ -69,6 +69,14 @@ def sandbox() -> None:
     show_default=True,
     help="Port of the clusters' OIDC issuers (HTTPS) on 127.0.0.1.",
 )
+@click.option(
+    "--realism",
+    type=click.Choice(["aws", "off"]),
+    default=None,
+    help="aws: AWS's timing (IAM propagation delays, clusters CREATING then ACTIVE, "
+    "updates in the background, throttling, AWS's page sizes); off: none, whatever the "
+    "world file's `realism:` says. Default: the world file decides (off without one).",
+)
 @output_option()
 def up(
     state_dir: Path | None,
@@ -76,13 +84,15 @@ def up(
     world_file: Path | None,
     port: int,
     issuer_port: int,
+    realism: str | None,
     output_format: str,
 ) -> None:
     """Start the sandbox (in the foreground unless --detach).
 
     \b
-    Example:
+    Examples:
       kubetrust sandbox up --detach --world world.yaml --output json
+      kubetrust sandbox up --detach --realism aws   # fails and waits where AWS would
     """
     process = sandbox_process()
     from kubetrust.sandbox.client.handle import Sandbox
@@ -96,7 +106,7 @@ def up(
     if detach:
         try:
             state = process.start_detached(
-                directory, world_file, port=port, issuer_port=issuer_port
+                directory, world_file, port=port, issuer_port=issuer_port, realism=realism
             )
         except errors.KubetrustError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -116,7 +126,13 @@ def up(
 
     threading.Thread(target=announce, daemon=True).start()
     process.run_foreground(
-        directory, world, port=port, issuer_port=issuer_port, world_file=world_file, ready=ready
+        directory,
+        world,
+        port=port,
+        issuer_port=issuer_port,
+        world_file=world_file,
+        ready=ready,
+        realism=realism,
     )
 
 
@@ -219,7 +235,9 @@ def reset(state_dir: Path | None) -> None:
     port = int(state.endpoint.rsplit(":", 1)[1])
     issuer_port = int(state.issuer_base.rsplit(":", 1)[1])
     process.stop(directory)
-    process.start_detached(directory, state.world_file, port=port, issuer_port=issuer_port)
+    process.start_detached(
+        directory, state.world_file, port=port, issuer_port=issuer_port, realism=state.realism
+    )
     click.echo(f"sandbox in {directory} reset")
 
 

@@ -18,6 +18,7 @@ steps 3–4)::
           scps: [...]                          # attached to this OU
           accounts: ["222222222222"]
           ous: []                              # child OUs, as deep as needed
+    realism: aws          # AWS's timing (module kubetrust.sandbox.world_realism); off by default
     accounts:
       - id: "111111111111"
         name: ci
@@ -63,6 +64,7 @@ from kubetrust.sandbox.world_org import (
     WorldModel,
     build_organization,
 )
+from kubetrust.sandbox.world_realism import OFF, Realism, RealismField, realism_of
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNTS = (("111111111111", "ci"), ("222222222222", "target"))
@@ -101,6 +103,9 @@ class World:
         default_factory=lambda: tuple(Account(i, n) for i, n in DEFAULT_ACCOUNTS)
     )
     organization: Organization | None = None
+    realism: Realism = OFF
+    """AWS's timing: propagation delays, asynchronous EKS, throttling, page sizes
+    (:mod:`kubetrust.sandbox.world_realism`); off by default."""
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
@@ -184,6 +189,7 @@ class WorldFile(WorldModel):
     region: fields.Region = DEFAULT_REGION
     accounts: Annotated[list[AccountEntry], AfterValidator(_accounts_listed)] | None = None
     organization: OrganizationEntry | None = None
+    realism: RealismField | None = None
 
 
 def load_world(path: Path | None) -> World:
@@ -232,14 +238,15 @@ def _world(entry: WorldFile, where: str) -> World:
                 )
             )
         seen.add(account.id)
+    realism = realism_of(entry.realism)
     if entry.organization is None:
-        return World(region=entry.region, accounts=accounts)
+        return World(region=entry.region, accounts=accounts, realism=realism)
     organization = build_organization(entry.organization, seen, where)
     accounts = tuple(
         _in_organization(account, organization, where, index)
         for index, account in enumerate(accounts)
     )
-    return World(region=entry.region, accounts=accounts, organization=organization)
+    return World(region=entry.region, accounts=accounts, organization=organization, realism=realism)
 
 
 def _account(entry: AccountEntry) -> Account:

@@ -75,6 +75,12 @@ class SandboxState:
     pod_identity_agent: str | None = None
     """The EKS Pod Identity Agent's base URL, ``http://127.0.0.1:<port>`` (``sandbox exec``
     points a Pod Identity pod's credentials URI under it)."""
+    realism: str | None = None
+    """The ``--realism`` preset the sandbox was started with (``aws``, ``off``), ``None``
+    when the world file decides; ``sandbox reset`` starts it again the same way."""
+    imds: str | None = None
+    """The nodes' instance metadata service base URL, ``http://127.0.0.1:<port>``
+    (``sandbox exec`` points a pod's ``AWS_EC2_METADATA_SERVICE_ENDPOINT`` under it)."""
 
     def to_json(self) -> str:
         return json.dumps(
@@ -93,6 +99,8 @@ class SandboxState:
                     for account, keys in self.accounts.items()
                 },
                 "pod_identity_agent": self.pod_identity_agent,
+                "realism": self.realism,
+                "imds": self.imds,
             },
             indent=2,
         )
@@ -113,6 +121,8 @@ class SandboxState:
             ca_file=Path(_field(raw, "ca_file", str)),
             accounts=_accounts(raw.get("accounts")),
             pod_identity_agent=_optional_text(raw, "pod_identity_agent"),
+            realism=_optional_text(raw, "realism"),
+            imds=_optional_text(raw, "imds"),
         )
 
     def write(self, state_dir: Path) -> None:

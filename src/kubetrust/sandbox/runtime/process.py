@@ -70,6 +70,7 @@ def run_foreground(
     world_file: Path | None = None,
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
+    realism: str | None = None,
 ) -> None:
     """Start a sandbox in this process and serve until SIGINT/SIGTERM (or ``stop``)."""
     from kubetrust.sandbox.runtime.server import SandboxServer
@@ -79,7 +80,12 @@ def run_foreground(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, lambda *_: stop.set())
     server = SandboxServer(
-        state_dir, world, port=port, issuer_port=issuer_port, world_file=world_file
+        state_dir,
+        world,
+        port=port,
+        issuer_port=issuer_port,
+        world_file=world_file,
+        realism_preset=realism,
     ).start()
     try:
         if ready is not None:
@@ -98,6 +104,7 @@ def start_detached(
     port: int = 0,
     issuer_port: int = 0,
     timeout: float = 60.0,
+    realism: str | None = None,
 ) -> SandboxState:
     """Start ``kubetrust sandbox up`` as a background process; return its state once it
     answers. An already running sandbox in ``state_dir`` is returned as it is."""
@@ -120,6 +127,8 @@ def start_detached(
     ]
     if world_file is not None:
         command += ["--world", str(world_file)]
+    if realism is not None:
+        command += ["--realism", realism]
     with open(state_dir / LOG_FILE, "ab") as log:
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True

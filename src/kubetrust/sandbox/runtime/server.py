@@ -30,6 +30,7 @@ nothing, run two processes with two state directories.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -58,6 +59,7 @@ from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.host.http import DRAIN_LIMIT, Listener
 from kubetrust.sandbox.kube import sa_tokens
 from kubetrust.sandbox.world import World
+from kubetrust.sandbox.world_realism import PRESETS
 
 logger = logging.getLogger(__name__)
 
@@ -125,10 +127,15 @@ class SandboxServer:
         issuer_port: int = 0,
         clock: Callable[[], dt.datetime] = utcnow,
         world_file: Path | None = None,
+        realism_preset: str | None = None,
     ) -> None:
         self.state_dir = state_dir
         self.world_file = world_file
         self.world = world or World()
+        self.realism_preset = realism_preset
+        if realism_preset is not None:  # the command line wins over the world file
+            self.world = dataclasses.replace(self.world, realism=PRESETS[realism_preset])
+        self.realism = self.world.realism
         self.clock = clock
         self.store = credentials.CredentialStore(long_term=self._own_key)
         self.bindings = policy_writes.PrincipalBindings()
@@ -362,6 +369,7 @@ class SandboxServer:
             world_file=self.world_file.resolve() if self.world_file else None,
             ca_file=self.state_dir / CA_FILE,
             pod_identity_agent=self.pod_identity_agent,
+            realism=self.realism_preset,
             accounts={
                 account: AdminKeys(key, secret)
                 for account, (key, secret) in self.admin_keys.items()
