@@ -510,9 +510,11 @@ def test_unread_access_entries_leave_aws_auth_out(
     )
     out = tmp_path / "bundle"
     result = take_snapshot([reader], out, SnapshotOptions(clusters=(cluster["name"],)))
-    entries, pod_identity = result.warnings  # the reader may list neither
+    entries, pod_identity, nodes = result.warnings  # the reader may list none of them
     assert "access entries unknown" in entries
     assert "pod identity associations or add-ons unknown" in pod_identity
+    assert "eks:ListNodegroups" in nodes and "node roles are unknown" in nodes
+    assert not (out / "clusters" / cluster["name"] / "nodes.json").exists()
     folder = out / "clusters" / cluster["name"]
     assert (folder / "manifests" / "rbac.json").is_file()  # Kubernetes was read...
     assert not (folder / "aws-auth.json").exists()  # ...but its aws-auth is left out

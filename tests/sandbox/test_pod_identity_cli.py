@@ -22,13 +22,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from kubetrust.sandbox.eks.pod_identity_agent import instance_id
+
 from .kubekit import Caller, Done, admin_env, admin_kubectl, kubetrust, unique
 
 PODS = "pods.eks.amazonaws.com"
 AGENT_ADDON = "eks-pod-identity-agent"
 NODE_ROLE = "AmazonEKSNodeRole"
 NODE_POLICY = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
-NO_CREDENTIALS = "Unable to locate credentials"
 CONTAINER_ROLE = (
     "Error when retrieving credentials from container-role: Error retrieving metadata: "
 )
@@ -347,19 +348,28 @@ def test_deployment_pod_gets_the_target_role(guide: Guide) -> None:
 
 
 # ---------------------------------------------------------------------- it breaks
-def test_no_association_leaves_the_pod_without_credentials(guide: Guide) -> None:
+def node_role_session(guide: Guide) -> str:
+    """What an unmutated pod is on EKS: the node's instance role through IMDS (hop limit
+    2, the sandbox's default; reference H.5), never the association's role."""
+    node = instance_id(guide.source, guide.cluster)
+    return f"arn:aws:sts::{guide.source}:assumed-role/{NODE_ROLE}/{node}"
+
+
+def test_no_association_leaves_the_pod_with_the_node_role(guide: Guide) -> None:
     pod = guide.pod(guide.service_account())
     done = guide.caller_identity(pod, None, *UNMUTATED_REGION)
-    assert done.returncode == 255 and NO_CREDENTIALS in done.stderr, str(done)
+    assert done.ok and done.json()["Arn"] == node_role_session(guide), str(done)
 
 
-def test_pod_created_before_its_association_gets_nothing(guide: Guide) -> None:
+def test_pod_created_before_its_association_gets_only_the_node_role(guide: Guide) -> None:
     account = guide.service_account()
     early = guide.pod(account)
     guide.associate(account)
     done = guide.caller_identity(early, None, *UNMUTATED_REGION)
-    assert done.returncode == 255 and NO_CREDENTIALS in done.stderr, str(done)
-    assert guide.caller_identity(guide.pod(account)).ok  # recreated, it works
+    assert done.ok and done.json()["Arn"] == node_role_session(guide), str(done)
+    recreated = guide.caller_identity(guide.pod(account))  # recreated, it is the role's
+    assert recreated.ok, str(recreated)
+    assert f":assumed-role/{guide.role_name}/" in recreated.json()["Arn"], str(recreated)
 
 
 def test_cluster_without_the_agent_addon_cannot_fetch(guide: Guide, tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 
+from kubetrust.sandbox.eks.pod_identity_agent import NODE_ROLE, instance_id
+
 from .kubekit import UNAUTHORIZED, Caller, Done, admin_kubectl, aws_auth, kubetrust
 from .seedkit import BLOG_TOKEN_PATH, DOCUMENTS, NAMESPACE, REGION, SERVICE_ACCOUNT, Seed, render
 
@@ -197,9 +199,11 @@ def test_steps_6_and_7_kubectl_in_the_target_cluster(
     assert who.ok and json.loads(who.stdout)["status"]["userInfo"]["username"] == "test-user"
 
 
-def test_service_account_without_annotation_has_no_aws_identity(
+def test_service_account_without_annotation_acts_as_the_node_role(
     step5: tuple[Caller, Pod], seed: Seed
 ) -> None:
+    """No IRSA: the SDK's last provider is IMDS, and the cluster's nodes let pods reach it
+    (hop limit 2, the default): the pod is the node's instance role (reference H.5)."""
     admin, _ = step5
     assert admin.kubectl("create", "serviceaccount", "plain", "-n", NAMESPACE).ok
     manifest: dict[str, Any] = {
@@ -217,8 +221,12 @@ def test_service_account_without_annotation_has_no_aws_identity(
     assert env.ok, str(env)
     assert "AWS_ROLE_ARN" not in env.stdout and "AWS_WEB_IDENTITY_TOKEN_FILE" not in env.stdout
     assert plain.sh("test -e /var/run/secrets/eks.amazonaws.com").returncode == 1
-    me = plain.sh(f"aws sts get-caller-identity --region {REGION}")
-    assert me.returncode == 255 and "Unable to locate credentials" in me.stderr, str(me)
+    me = plain.sh(f"aws sts get-caller-identity --region {REGION} --output json")
+    assert me.ok, str(me)
+    node = instance_id(seed.accounts.ci, seed.ci_cluster)
+    assert json.loads(me.stdout)["Arn"] == (
+        f"arn:aws:sts::{seed.accounts.ci}:assumed-role/{NODE_ROLE}/{node}"
+    )
 
 
 def _b64(text: str) -> bytes:

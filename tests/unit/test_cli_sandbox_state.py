@@ -4,6 +4,7 @@ test's own process stands for a running one (the readers check only that its pid
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -59,6 +60,17 @@ def test_state_round_trips_and_is_written_private(tmp_path: Path) -> None:
         "access_key_id": "AKIAEXAMPLE00000000",
         "secret_access_key": "secret",
     }
+
+
+def test_the_realism_preset_and_imds_endpoint_round_trip(tmp_path: Path) -> None:
+    """``sandbox reset`` restarts with the preset it finds here; ``sandbox exec`` reads IMDS."""
+    written = dataclasses.replace(
+        _state(os.getpid(), tmp_path), realism="aws", imds="http://127.0.0.1:11"
+    )
+    written.write(tmp_path)
+    read = state.SandboxState.from_json((tmp_path / state.STATE_FILE).read_text("utf-8"))
+    assert (read.realism, read.imds) == ("aws", "http://127.0.0.1:11")
+    assert read == written
 
 
 def test_missing_and_stale_state_files_mean_not_running(tmp_path: Path) -> None:

@@ -52,6 +52,21 @@ class Eks:
     def describe_pod_identity_association(self, **_: Any) -> dict[str, Any]:
         return {"association": self.association}
 
+    def get_paginator(self, operation: str) -> Pages:
+        """One page, as botocore's paginator yields it for a listing this short."""
+        assert operation == "list_pod_identity_associations"
+        return Pages(self.list_pod_identity_associations)
+
+
+class Pages:
+    """The paginator's ``paginate``: the pages of one list call."""
+
+    def __init__(self, call: Any) -> None:
+        self.call = call
+
+    def paginate(self, **kw: Any) -> list[dict[str, Any]]:
+        return [self.call(**kw)]
+
 
 class EksAuth:
     """``AssumeRoleForPodIdentity`` answering a session of ``arn``, or raising ``error``."""

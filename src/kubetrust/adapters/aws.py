@@ -8,9 +8,12 @@ operation, message), so nothing above this package sees a botocore exception; "n
 answers become ``None`` for reads.
 
 Clients are made once per service and region and shared by the apply threads (botocore
-clients are thread-safe; sessions are not, so clients are created under a lock). They use
-botocore's ``standard`` retry mode (throttling and transient errors); listings that
-botocore paginates (Pod Identity associations) go through its paginators.
+clients are thread-safe; sessions are not, so clients are created under a lock). Real AWS
+throttles, pages and is asynchronous (reference H), so: every client uses botocore's
+``standard`` retry mode (:data:`RETRY_CONFIG`: throttling and transient errors, backoff
+with jitter); every list goes through botocore's paginator; a cluster that is ``CREATING``
+or ``UPDATING`` is waited for with botocore's ``cluster_active`` waiter, a new add-on with
+``addon_active`` (:mod:`kubetrust.adapters.aws_wait`), each wait told to :attr:`progress`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
@@ -28,6 +31,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kubetrust import errors
+from kubetrust.adapters import aws_wait
 from kubetrust.model import vocabulary
 from kubetrust.provision import (
     AccessPolicy,
@@ -40,6 +44,12 @@ from kubetrust.provision import (
 )
 
 NOT_FOUND = frozenset({"NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"})
+RETRY_MODE = {"mode": "standard", "max_attempts": 5}
+"""botocore's standard retry mode (throttling codes, 5xx, transient network errors; backoff
+with jitter, reference H.3) with one attempt more than its default three, since the apply
+threads share each account's throttling buckets."""
+RETRY_CONFIG = Config(retries=RETRY_MODE)
+ACTIVE = "ACTIVE"
 
 
 class AwsApiError(errors.KubetrustError):
@@ -97,15 +107,19 @@ class BotoAwsPort:
         self.region = boto_session.region_name or region
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
+        self.progress: Callable[[str], None] = lambda line: None
+        """Where waits for asynchronous EKS work are told (the CLI: stderr)."""
 
     # ------------------------------------------------------------------ plumbing
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
         with self._lock:
             if key not in self._clients:
-                config = Config(retries={"mode": "standard", "max_attempts": 4})
                 self._clients[key] = self.session.client(
-                    service, region_name=key[1], endpoint_url=self.endpoint_url, config=config
+                    service,
+                    region_name=key[1],
+                    endpoint_url=self.endpoint_url,
+                    config=RETRY_CONFIG,
                 )
             return self._clients[key]
 
@@ -138,14 +152,14 @@ class BotoAwsPort:
                 return None
             raise
 
-    def _pages(self, service: str, operation: str, key: str, **kw: Any) -> Iterator[Any]:
-        """Every item of an IAM list operation (``Marker``/``IsTruncated`` paging)."""
-        while True:
-            page = self._call(service, operation, **kw)
-            yield from page.get(key, [])
-            if not page.get("IsTruncated") or not page.get("Marker"):
-                return
-            kw["Marker"] = page["Marker"]
+    def _pages(self, service: str, operation: str, key: str, **kw: Any) -> list[Any]:
+        """Every item of a list operation, through botocore's paginator (IAM's
+        ``Marker``/``IsTruncated``, EKS's ``nextToken``: reference H.4)."""
+        return [
+            item
+            for page in self._paginate(service, operation, None, **kw)
+            for item in page.get(key, [])
+        ]
 
     # ------------------------------------------------------------------ STS / EKS cluster
     def caller_arn(self) -> str:
@@ -155,9 +169,15 @@ class BotoAwsPort:
         return str(self._call("sts", "get_caller_identity")["Account"])
 
     def describe_cluster(self, region: str, name: str) -> ClusterInfo | None:
+        """The cluster, once ``ACTIVE`` (:class:`kubetrust.provision.AwsPort`)."""
         found = self._read("eks", "describe_cluster", region, name=name)
         if found is None:
             return None
+        if found["cluster"].get("status", ACTIVE) != ACTIVE:
+            self._wait("cluster_active", region, f"EKS cluster `{name}`", name=name)
+            found = self._read("eks", "describe_cluster", region, name=name)
+            if found is None:
+                return None
         cluster = found["cluster"]
         return ClusterInfo(
             name=cluster["name"],
@@ -168,7 +188,21 @@ class BotoAwsPort:
             authentication_mode=(cluster.get("accessConfig") or {}).get(
                 "authenticationMode", vocabulary.CONFIG_MAP
             ),
+            status=str(cluster.get("status", ACTIVE)),
         )
+
+    def _wait(self, waiter: str, region: str, what: str, **params: Any) -> None:
+        """botocore's ``waiter`` for ``what`` (:func:`kubetrust.adapters.aws_wait.wait_for`)."""
+        look = (
+            f"aws eks describe-cluster --name {params['name']} --region {region}"
+            if "name" in params
+            else f"aws eks describe-addon --cluster-name {params['clusterName']} "
+            f"--addon-name {params['addonName']} --region {region}"
+        )
+        with self._translated(waiter):
+            aws_wait.wait_for(
+                self.client("eks", region), waiter, what, look, self.progress, **params
+            )
 
     # ------------------------------------------------------------------ OIDC providers
     def _provider_arn(self, url: str) -> str:
@@ -310,21 +344,18 @@ class BotoAwsPort:
         if found is None:
             return None
         entry = found["accessEntry"]
-        policies: list[AccessPolicy] = []
-        kw: dict[str, Any] = {"clusterName": cluster, "principalArn": principal}
-        while True:
-            page = self._call("eks", "list_associated_access_policies", region, **kw)
-            for item in page.get("associatedAccessPolicies", []):
-                scope = item.get("accessScope") or {}
-                namespaces = scope.get("namespaces") if scope.get("type") == "namespace" else None
-                policies.append(
-                    AccessPolicy(
-                        item["policyArn"], tuple(namespaces) if namespaces is not None else None
-                    )
-                )
-            if not page.get("nextToken"):
-                break
-            kw["nextToken"] = page["nextToken"]
+        listed = self._paginate(
+            "eks",
+            "list_associated_access_policies",
+            region,
+            clusterName=cluster,
+            principalArn=principal,
+        )
+        policies = [
+            _access_policy(item)
+            for page in listed
+            for item in page.get("associatedAccessPolicies", [])
+        ]
         return LiveAccessEntry(
             principal_arn=entry["principalArn"],
             username=entry.get("username", ""),
@@ -349,7 +380,7 @@ class BotoAwsPort:
             clusterName=cluster,
             principalArn=principal,
             kubernetesGroups=list(groups),
-            tags=dict(tags),
+            **_eks_tags(tags),
             **extra,
         )
 
@@ -455,7 +486,7 @@ class BotoAwsPort:
             namespace=namespace,
             serviceAccount=service_account,
             roleArn=role_arn,
-            tags=dict(tags),
+            **_eks_tags(tags),
             **extra,
         )
 
@@ -502,10 +533,21 @@ class BotoAwsPort:
 
     def create_addon(self, region: str, cluster: str, name: str, tags: Mapping[str, str]) -> None:
         self._call(
-            "eks", "create_addon", region, clusterName=cluster, addonName=name, tags=dict(tags)
+            "eks",
+            "create_addon",
+            region,
+            clusterName=cluster,
+            addonName=name,
+            **_eks_tags(tags),
         )
 
-    def _paginate(self, service: str, operation: str, region: str, **kw: Any) -> Iterator[Any]:
+    def wait_addon_active(self, region: str, cluster: str, name: str) -> None:
+        what = f"add-on `{name}` of EKS cluster `{cluster}`"
+        self._wait("addon_active", region, what, clusterName=cluster, addonName=name)
+
+    def _paginate(
+        self, service: str, operation: str, region: str | None, **kw: Any
+    ) -> Iterator[Any]:
         """The pages of a list operation through botocore's paginator, errors translated."""
         with self._translated(operation):
             paginator = self.client(service, region).get_paginator(operation)
@@ -522,6 +564,18 @@ def _association(found: Mapping[str, Any]) -> LivePodIdentityAssociation:
         tags={str(k): str(v) for k, v in (found.get("tags") or {}).items()},
         owner_arn=found.get("ownerArn") or None,
     )
+
+
+def _access_policy(item: Mapping[str, Any]) -> AccessPolicy:
+    scope = item.get("accessScope") or {}
+    namespaces = scope.get("namespaces") if scope.get("type") == "namespace" else None
+    return AccessPolicy(item["policyArn"], tuple(namespaces) if namespaces is not None else None)
+
+
+def _eks_tags(tags: Mapping[str, str]) -> dict[str, Any]:
+    """EKS's ``tags`` member, left out when empty: EKS refuses an empty map (its model's
+    minimum length is 1)."""
+    return {"tags": dict(tags)} if tags else {}
 
 
 def _tags(items: Any) -> dict[str, str]:

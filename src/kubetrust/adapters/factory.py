@@ -15,7 +15,7 @@ would send every cluster's writes to one of them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from kubetrust.adapters.aws import AwsAccess, BotoAwsPort, session
@@ -34,6 +34,8 @@ class PortFactory:
     contexts: Mapping[str, str] = field(default_factory=dict)
     """Kubeconfig contexts by cluster key (``account/region/name``) or cluster name."""
     verify_accounts: bool = True
+    progress: Callable[[str], None] = lambda line: None
+    """Where the AWS ports tell their waits for asynchronous EKS work (the CLI: stderr)."""
     _aws: dict[str, BotoAwsPort] = field(default_factory=dict)
     _kube: dict[str, KubernetesPort] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
@@ -52,6 +54,7 @@ class PortFactory:
                     endpoint_url=access.endpoint_url,
                     region=access.region or "us-east-1",
                 )
+                port.progress = self.progress
                 if self.verify_accounts:
                     actual = port.caller_account()
                     if actual != account:

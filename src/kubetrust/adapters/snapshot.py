@@ -18,7 +18,9 @@ Per account (its credentials: a profile, keys, or the sandbox's administrator):
   access entry with its associated access policies; every EKS Pod Identity association
   (``list-pod-identity-associations`` through its paginator, then
   ``describe-pod-identity-association`` for the role, target role and session tags) and the
-  cluster's add-ons (``list-addons``: whether the Pod Identity Agent runs).
+  cluster's add-ons (``list-addons``: whether the Pod Identity Agent runs); the managed node
+  groups' instance roles and IMDS settings (``list-nodegroups``, ``describe-nodegroup``,
+  ``ec2 describe-launch-template-versions``: :mod:`kubetrust.adapters.snapshot_nodes`).
 
 Per cluster, Kubernetes (:mod:`kubetrust.adapters.snapshot_kube`): the aws-auth ConfigMap,
 RBAC objects and service accounts, through a kubeconfig context when one is named for the
@@ -44,7 +46,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from kubetrust import errors
-from kubetrust.adapters import snapshot_kube
+from kubetrust.adapters import snapshot_kube, snapshot_nodes
 from kubetrust.adapters.aws import AwsAccess, session
 from kubetrust.model.vocabulary import CONFIG_MAP
 
@@ -316,8 +318,24 @@ def _clusters(
             result.warnings.append(
                 f"cluster {name}: {error} (pod identity associations or add-ons unknown)"
             )
+        _nodes(account, region, name, folder, result)
         if options.kubernetes:
             _kubernetes(account, region, cluster, folder, options, result, entries_read)
+
+
+def _nodes(account: _Account, region: str, name: str, folder: Path, result: SnapshotResult) -> None:
+    """The cluster's ``nodes.json`` (:mod:`kubetrust.adapters.snapshot_nodes`); none when
+    the node groups cannot be read or there are none (unknown, not "no nodes")."""
+    try:
+        entries, warnings = snapshot_nodes.read_nodes(
+            account.client("eks", region), account.client("ec2", region), name
+        )
+    except snapshot_nodes.NodesUnread as error:
+        result.warnings.append(f"cluster {name}: {error} (its node roles are unknown)")
+        return
+    result.warnings += [f"cluster {name}: {warning}" for warning in warnings]
+    if entries:
+        _write(folder / "nodes.json", entries)
 
 
 def _cluster_folder(root: Path, account: str, region: str, name: str) -> str:

@@ -17,6 +17,11 @@ For each :class:`~kubetrust.explain.verify_model.ChainPlan`, from its start
 
 Every answer becomes a :class:`~kubetrust.explain.verify_model.Step`; a failed hop leaves
 the rest "not reached". Only reads and reviews are called: nothing is created or changed.
+
+Right after ``kubetrust apply`` AWS may still refuse what it will allow seconds later
+(eventual consistency, reference H): the checks propagation can refuse are retried within
+one bounded budget for the run (:mod:`kubetrust.adapters.verify_patience`), and a check
+that waited says so. Every client uses botocore's standard retry mode (throttling).
 """
 
 from __future__ import annotations
@@ -30,8 +35,17 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kubetrust.adapters.aws import RETRY_MODE
 from kubetrust.adapters.kube import KubernetesPort
 from kubetrust.adapters.token import eks_bearer_token
+from kubetrust.adapters.verify_patience import (
+    EKS_AUTH_PROPAGATION_CODES,
+    KUBE_UNAUTHORIZED,
+    STS_PROPAGATION_CODES,
+    Patience,
+    noted,
+    refused_with,
+)
 from kubetrust.adapters.verify_pod import (
     PodIdentityStart,
     SessionStart,
@@ -81,9 +95,13 @@ NOT_POD_IDENTITY = (
 class ChainRunner:
     """Runs plans against one AWS endpoint (``None``: AWS itself) and region."""
 
-    def __init__(self, *, region: str, endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, *, region: str, endpoint_url: str | None = None, patience: Patience | None = None
+    ) -> None:
         self.region = region
         self.endpoint_url = endpoint_url
+        self.patience = patience or Patience(0.0)
+        """How long the run waits for IAM and EKS to propagate (none by default)."""
         self._base = boto3.session.Session()
         """Clients are made from one session with explicit keys: a new session per client
         would reload botocore's data files each time."""
@@ -98,7 +116,7 @@ class ChainRunner:
         )
 
     def _client(self, service: str, credentials: Credentials, region: str | None = None) -> Any:
-        options: dict[str, Any] = {"retries": {"mode": "standard", "max_attempts": 2}}
+        options: dict[str, Any] = {"retries": dict(RETRY_MODE)}
         if service == "s3" and self.endpoint_url:
             options["s3"] = {"addressing_style": "path"}
         return self._base.client(
@@ -112,14 +130,34 @@ class ChainRunner:
         )
 
     # ------------------------------------------------------------------ STS
+    def _settled(
+        self, what: str, attempt: Any, codes: frozenset[str]
+    ) -> tuple[Step, Credentials | None]:
+        """An STS hop, retried while refused as propagation refuses (module doc)."""
+        (step, credentials), waited = self.patience.run(
+            what,
+            attempt,
+            lambda answer: answer[1] is None and refused_with(codes)(answer[0]),
+        )
+        return noted(step, waited), credentials
+
     def _web_identity(
+        self, start: WebIdentityStart, role_arn: str, plan: ChainPlan
+    ) -> tuple[Step, Credentials | None]:
+        return self._settled(
+            f"AssumeRoleWithWebIdentity into {role_arn}",
+            lambda: self._web_identity_once(start, role_arn, plan),
+            STS_PROPAGATION_CODES,
+        )
+
+    def _web_identity_once(
         self, start: WebIdentityStart, role_arn: str, plan: ChainPlan
     ) -> tuple[Step, Credentials | None]:
         sts = self._base.client(
             "sts",
             region_name=self.region,
             endpoint_url=self.endpoint_url,
-            config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+            config=Config(signature_version=UNSIGNED, retries=dict(RETRY_MODE)),
         )
         try:
             answer = sts.assume_role_with_web_identity(
@@ -159,6 +197,15 @@ class ChainRunner:
         )
 
     def _assume(
+        self, credentials: Credentials, role_arn: str, plan: ChainPlan
+    ) -> tuple[Step, Credentials | None]:
+        return self._settled(
+            f"AssumeRole into {role_arn}",
+            lambda: self._assume_once(credentials, role_arn, plan),
+            STS_PROPAGATION_CODES,
+        )
+
+    def _assume_once(
         self, credentials: Credentials, role_arn: str, plan: ChainPlan
     ) -> tuple[Step, Credentials | None]:
         sts = self._client("sts", credentials)
@@ -215,7 +262,7 @@ class ChainRunner:
         self, plan: ChainPlan, start: PodIdentityStart
     ) -> tuple[list[Step], Credentials | None]:
         """The token, the association, EKS Auth (:mod:`.verify_pod_identity`)."""
-        config = Config(retries={"mode": "standard", "max_attempts": 2})
+        config = Config(retries=dict(RETRY_MODE))
         region = start.region or self.region
         eks, eks_auth = (
             start.session.client(
@@ -225,7 +272,17 @@ class ChainRunner:
         )
         association, found = association_step(eks, start, plan.pod_identity)
         roles = plan.pod_identity or (found.roles if found else ())
-        steps, answer = eks_auth_steps(eks_auth, start, roles)
+        (steps, answer), waited = self.patience.run(
+            f"AssumeRoleForPodIdentity for {start.subject}",
+            lambda: eks_auth_steps(eks_auth, start, roles),
+            lambda found: (
+                found[1] is None
+                and any(refused_with(EKS_AUTH_PROPAGATION_CODES)(step) for step in found[0])
+            ),
+        )
+        steps = [
+            noted(step, waited) if step.outcome is not Outcome.SKIP else step for step in steps
+        ]
         if answer is None:
             return [start.token_step, association, *steps], None
         issued = answer["credentials"]
@@ -321,6 +378,19 @@ class ChainRunner:
     def _probe(
         self, plan: ChainPlan, credentials: Credentials | None, action: str, resource: str
     ) -> Step:
+        """:meth:`_probe_once`, retried while denied (an identity policy just changed)."""
+        step, waited = self.patience.run(
+            f"{action} as {credentials.arn if credentials else NO_CREDENTIALS}",
+            lambda: self._probe_once(plan, credentials, action, resource),
+            lambda found: (
+                found.outcome is Outcome.FAIL and verdict(found.code, found.detail) is False
+            ),
+        )
+        return noted(step, waited)
+
+    def _probe_once(
+        self, plan: ChainPlan, credentials: Credentials | None, action: str, resource: str
+    ) -> Step:
         target = action if resource in ("", "*") else f"{action} on {resource}"
         if credentials is None:
             return not_reached(StepKind.AWS_ACTION, NO_CREDENTIALS, target)
@@ -382,13 +452,31 @@ class ChainRunner:
                 *(not_reached(StepKind.KUBE_ACCESS, NO_CREDENTIALS, _where(e)) for e in expected),
             ]
         identities = [i for i in plan.identities if i.cluster == cluster]
-        identity = verify_kube.whoami(api, credentials.arn, cluster, identities, plan.session_name)
-        if identity.outcome is Outcome.FAIL and identity.code == "401":
+        identity, waited = self.patience.run(
+            f"cluster {cluster} mapping {credentials.arn}",
+            lambda: verify_kube.whoami(
+                api, credentials.arn, cluster, identities, plan.session_name
+            ),
+            refused_with(frozenset({KUBE_UNAUTHORIZED})),
+        )
+        identity = noted(identity, waited)
+        if identity.outcome is Outcome.FAIL and identity.code == KUBE_UNAUTHORIZED:
             return [
                 identity,
                 *(not_reached(StepKind.KUBE_ACCESS, NO_CREDENTIALS, _where(e)) for e in expected),
             ]
-        return [identity, *(verify_kube.can_i(api, credentials.arn, e) for e in expected)]
+        return [identity, *(self._can_i(api, credentials.arn, e) for e in expected)]
+
+    def _can_i(self, api: Any, caller: str, expectation: KubeExpectation) -> Step:
+        """One access review, retried while denied (an access policy not yet honoured)."""
+        from kubetrust.adapters import verify_kube
+
+        step, waited = self.patience.run(
+            f"{_where(expectation)} for {caller}",
+            lambda: verify_kube.can_i(api, caller, expectation),
+            refused_with(frozenset({"", KUBE_UNAUTHORIZED})),
+        )
+        return noted(step, waited)
 
 
 def _where(expectation: KubeExpectation) -> str:

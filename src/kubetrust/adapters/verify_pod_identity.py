@@ -3,7 +3,8 @@
 What the Pod Identity Agent does for a pod (reference F.3, F.4), run with the current
 credentials and shown link by link:
 
-1. **association** — ``ListPodIdentityAssociations``/``DescribePodIdentityAssociation`` for
+1. **association** — ``ListPodIdentityAssociations`` (every page, botocore's
+   paginator)/``DescribePodIdentityAssociation`` for
    the pod's namespace and service account: its ``roleArn`` and ``targetRoleArn``, checked
    against the plan (a read, to explain; EKS Auth below is the authority);
 2. **pod identity** — ``eks-auth`` ``AssumeRoleForPodIdentity`` with the pod's token: EKS
@@ -121,11 +122,12 @@ def association_step(
     where = f"{start.namespace}/{start.service_account} in cluster {start.cluster}"
     target = expected[0] if expected else UNKNOWN_ROLE
     try:
-        listed = eks.list_pod_identity_associations(
+        pages = eks.get_paginator("list_pod_identity_associations").paginate(
             clusterName=start.cluster,
             namespace=start.namespace,
             serviceAccount=start.service_account,
-        ).get("associations", [])
+        )
+        listed = [item for page in pages for item in page.get("associations", [])]
         if not listed:
             detail = (
                 f"no Pod Identity association for service account {where} "

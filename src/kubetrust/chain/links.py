@@ -45,6 +45,9 @@ class Kind(enum.Enum):
     KUBE_RBAC = "kube-rbac"
     POD_IDENTITY = "pod-identity"
     TARGET_ROLE = "target-role"
+    IMDS = "imds"
+    """The pod acting as its node's instance role through IMDS (reference H.5): decided from
+    the node group's IMDS settings by :mod:`kubetrust.explain.node_role`."""
 
 
 class Failure(enum.Enum):
@@ -65,6 +68,7 @@ class Failure(enum.Enum):
     INVALID_REQUEST = "invalid-request"
     NO_ASSOCIATION = "no-association"
     NO_AGENT = "no-agent"
+    IMDS_BLOCKED = "imds-blocked"
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,8 +102,11 @@ def evaluate(
     request: context.RequestFacts | None = None,
     hop_params: Sequence[hops.HopParams | None] = (),
     pod_identity: PodIdentityStart | None = None,
+    start: Link | None = None,
 ) -> Chain:
-    """Decide every link of the chain ``roles`` (module doc). With ``pod_identity`` the
+    """Decide every link of the chain ``roles`` (module doc). ``start``: a first link the
+    caller decided that gives the session of ``roles[0]`` without web identity (the node
+    role through IMDS; its session carries no tags). With ``pod_identity`` the
     chain starts with the pod identity links (``roles`` starts with its roles) instead
     of web identity, and every later session carries its transitive session tags.
     ``request`` holds the facts every call of the chain shares (time, transport…:
@@ -134,6 +137,9 @@ def evaluate(
         first_hop = len(pod_identity.roles)
         if first_hop == len(roles):
             goal_session = started.session
+    elif start is not None:
+        found = [start]
+        carried = hops.Carried()
     else:
         first = links.web_identity(
             topology, cluster, workload, roles[0], session=session, request=facts
@@ -326,6 +332,25 @@ def search(
     if best is None:
         return Found(tuple(starts[:1]), source)
     return Found(best[2], source)
+
+
+def search_from(
+    topology: Topology,
+    roles: Sequence[str],
+    goal: Goal,
+    *,
+    index: graph.TrustIndex | None = None,
+    judge: graph.EdgeJudge | None = None,
+    max_hops: int = MAX_HOPS,
+) -> tuple[str, ...] | None:
+    """The best chain to ``goal`` starting from sessions the workload already holds (one of
+    ``roles``: the node role through IMDS), or ``None`` when none is a candidate."""
+    index = index or graph.TrustIndex.build(topology.roles())
+    judge = judge or graph.EdgeJudge(topology)
+    queue: list[_Entry] = [(0, 1, (role_arn,)) for role_arn in sorted(roles)]
+    heapq.heapify(queue)
+    best = _best_first(topology, queue, _goal_test(topology, goal), index, judge, max_hops)
+    return best[2] if best is not None else None
 
 
 def _search_from_pod_identity(

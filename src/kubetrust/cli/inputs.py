@@ -153,6 +153,33 @@ def sandbox_organization(state_dir: Path | None, result: SnapshotResult) -> None
             path.write_text(json.dumps(found, indent=2), encoding="utf-8")
 
 
+def sandbox_nodes(state_dir: Path | None, result: SnapshotResult) -> None:
+    """Complete each snapshotted cluster's ``nodes.json`` from the world the sandbox runs:
+    the nodes' IMDS settings live in the world, and the sandbox serves no EC2 API to read
+    a launch template from (:func:`kubetrust.sandbox.world.nodes_json`). A node group
+    ``describe-nodegroup`` listed with the world's instance role and no settings gets the
+    world's; without any listed node group, the world's nodes are the file."""
+    import json
+
+    from kubetrust.sandbox import world
+    from kubetrust.sandbox.client.state import read_running
+
+    state = read_running(resolve_state_dir(state_dir))
+    running = world.load_world(state.world_file if state is not None else None)
+    for describe in sorted((result.root / "clusters").glob("*/describe-cluster.json")):
+        cluster = json.loads(describe.read_text(encoding="utf-8"))["cluster"]
+        account = str(cluster["arn"]).split(":")[4]
+        found = world.nodes_json(running, account, str(cluster["name"]))
+        if found is None:
+            continue
+        path = describe.parent / "nodes.json"
+        listed = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+        for entry in listed:
+            if entry.get("instance_role_arn") == found["instance_role_arn"]:
+                entry.setdefault("imds", found["imds"])
+        path.write_text(json.dumps(listed or [found], indent=2), encoding="utf-8")
+
+
 def accesses(kw: dict[str, Any]) -> list[AwsAccess]:
     """The accounts the live options name (:func:`live_options`)."""
     region = kw["regions"][0] if kw["regions"] else None
@@ -187,6 +214,7 @@ def snapshot(kw: dict[str, Any], out: Path) -> SnapshotResult:
     result = take_snapshot(found, out, snapshot_options(kw))
     if kw["use_sandbox"]:
         sandbox_organization(kw["state_dir"], result)
+        sandbox_nodes(kw["state_dir"], result)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     return result

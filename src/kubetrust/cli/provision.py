@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,9 @@ def _setup(kw: dict[str, Any]) -> tuple[provision.Spec, PortFactory]:
     profiles = pairs(kw["profile_map"], "--profile-map")
     contexts = pairs(kw["contexts"], "--context")
     if kw["use_sandbox"]:
-        return spec, _sandbox_ports(spec, kw["state_dir"])
+        ports = _sandbox_ports(spec, kw["state_dir"])
+        ports.progress = _progress(kw)
+        return spec, ports
     base = AwsAccess(profile=kw["profile"], endpoint_url=kw["endpoint_url"], region=kw["region"])
     accounts: dict[str, AwsAccess] = {}
     named = [("source", spec.source.account, spec.source.profile)]
@@ -119,7 +122,7 @@ def _setup(kw: dict[str, Any]) -> tuple[provision.Spec, PortFactory]:
             )
     if "source" in contexts:
         contexts[spec.source.cluster] = contexts.pop("source")
-    factory = PortFactory(base, accounts, kw["kubeconfig"], contexts)
+    factory = PortFactory(base, accounts, kw["kubeconfig"], contexts, progress=_progress(kw))
     return spec, factory
 
 
@@ -183,7 +186,8 @@ def _run(kw: dict[str, Any], action: Any) -> None:
     raise SystemExit(code)
 
 
-def _progress(kw: dict[str, Any]) -> Any:
+def _progress(kw: dict[str, Any]) -> Callable[[str], None]:
+    """Progress lines (each change, each wait for AWS) to stderr; stdout keeps the report."""
     return lambda line: click.echo(line, err=True)
 
 

@@ -124,6 +124,39 @@ def _pod_identity_env(
     return {webhook.FULL_URI_ENV: agent + path}
 
 
+IMDS_VARIABLES = (
+    "AWS_EC2_METADATA_DISABLED",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+    "AWS_EC2_METADATA_V1_DISABLED",
+)
+"""A container that sets one of these itself decides how it reaches IMDS: ``exec`` adds
+nothing (the demos' pods set ``AWS_EC2_METADATA_DISABLED=true``)."""
+
+
+def _imds_env(
+    sandbox: Sandbox, record: Any, pod: dict[str, Any], container: str | None
+) -> dict[str, str]:
+    """The node's instance metadata service as a pod on it reaches it: on EKS the SDK's
+    last credential provider asks ``169.254.169.254``; here the sandbox's IMDS at the
+    "pod" path of this cluster's node (:mod:`kubetrust.sandbox.eks.imds`: the hop limit
+    decides whether a token reaches the pod). Nothing when the sandbox serves no IMDS or
+    the container's ``env`` sets an IMDS variable of its own."""
+    from kubetrust.sandbox.eks import imds
+    from kubetrust.sandbox.pod.pod_spec import select_container
+
+    base = sandbox.state.imds
+    chosen = select_container(pod, container)
+    own = {str(entry.get("name")) for entry in chosen.get("env") or [] if isinstance(entry, dict)}
+    if base is None or own.intersection(IMDS_VARIABLES):
+        return {}
+    path = imds.base_path(record.account, record.name, "pod")
+    return {
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT": base + path,
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv4",
+    }
+
+
 @click.command(
     name="exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
 )
@@ -160,7 +193,10 @@ def exec_command(
     ConfigMap, Secret and projected-token volumes (tokens by TokenRequest, refreshed like
     the kubelet does), a private HOME, and AWS_ENDPOINT_URL pointing at the sandbox. A Pod
     Identity pod's AWS_CONTAINER_CREDENTIALS_FULL_URI points at the sandbox's Pod Identity
-    Agent on 127.0.0.1 instead of 169.254.170.23. Use `--` before COMMAND.
+    Agent on 127.0.0.1 instead of 169.254.170.23, and every pod's
+    AWS_EC2_METADATA_SERVICE_ENDPOINT points at its node's instance metadata service on
+    127.0.0.1 instead of 169.254.169.254 (unless the pod sets IMDS variables itself). Use
+    `--` before COMMAND.
 
     \b
     Example:
@@ -186,6 +222,7 @@ def exec_command(
                 "KUBERNETES_SERVICE_HOST": "127.0.0.1",
                 "KUBERNETES_SERVICE_PORT": port,
                 **_pod_identity_env(sandbox, record, found, container),
+                **_imds_env(sandbox, record, found, container),
             },
             isolation=isolation,  # type: ignore[arg-type]
         )

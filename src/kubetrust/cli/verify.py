@@ -23,6 +23,11 @@ What to check: ``-f kubetrust.yaml`` (every target of the spec,
 :mod:`kubetrust.adapters.verify_spec`), or the flags ``--role-arn``, ``--via``,
 ``--expect-action``, ``--expect-kube`` with ``--target-cluster``. Exit 0 every check passed,
 2 a check failed, 1 verify could not run, 3 invalid input.
+
+Right after ``kubetrust apply``, AWS may refuse for seconds what it will allow (eventual
+consistency): ``--propagation-wait SECONDS`` is how long the run may wait in all for it
+(:mod:`kubetrust.adapters.verify_patience`; ``0``: no waiting); each wait is told on stderr
+while it lasts, and the report says which check waited and how long.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from kubetrust import errors
 from kubetrust.adapters import snapshot_kube
 from kubetrust.adapters.aws import AwsAccess, session
 from kubetrust.adapters.verify import ChainRunner
+from kubetrust.adapters.verify_patience import Patience
 from kubetrust.adapters.verify_pod import (
     POD_IDENTITY_ENV,
     SessionStart,
@@ -59,6 +65,7 @@ from kubetrust.cli.options import (
 from kubetrust.cli.output import ExitCode
 from kubetrust.cli.sandbox_state import connect
 from kubetrust.explain import verify_model as vm
+from kubetrust.provision.eventual import VERIFY_PROPAGATION_SECONDS
 
 if TYPE_CHECKING:
     from kubetrust.provision.spec import Spec
@@ -244,8 +251,17 @@ def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
 @click.option("--target-cluster", help="The cluster of --expect-kube.")
 @click.option("--target-region", help="Its region [default: --region].")
 @click.option("--session-name", default=vm.DEFAULT_SESSION, show_default=True)
+@click.option(
+    "--propagation-wait",
+    type=click.FloatRange(0, 3600),
+    default=VERIFY_PROPAGATION_SECONDS,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long in all to wait for IAM and EKS to propagate a change apply just made "
+    "(a refusal that lasts is reported as it is); 0: no waiting.",
+)
 @output_option()
-def verify(output_format: str, **kw: Any) -> None:
+def verify(output_format: str, propagation_wait: float, **kw: Any) -> None:
     """Run the chain for real: STS per hop, the granted actions, Kubernetes access reviews.
 
     \b
@@ -262,7 +278,9 @@ def verify(output_format: str, **kw: Any) -> None:
         spec = _spec(kw)
         plans = _plans(kw, spec)
         starts, region, endpoint = _starts(kw, spec)
-        report = ChainRunner(region=region, endpoint_url=endpoint).verify_each(plans, starts)
+        patience = Patience(propagation_wait, lambda line: click.echo(line, err=True))
+        runner = ChainRunner(region=region, endpoint_url=endpoint, patience=patience)
+        report = runner.verify_each(plans, starts)
     except errors.KubetrustError as error:
         click.echo(f"error: {error}", err=True)
         unreadable = isinstance(error, (*inputs.READ_ERRORS, VerifyError))

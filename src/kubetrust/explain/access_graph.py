@@ -23,6 +23,9 @@ cannot disagree with ``kubetrust explain``:
   (:func:`kubetrust.chain.kube_links.kube_identity`), and, denied, the mappings that do not
   (ignored in ``API`` mode, overridden by an access entry, an ARN with a path or a session
   ARN that never matches);
+- **IMDS (node role)** edges from a cluster's pods to the instance role of its node groups
+  (``nodes.json``): allowed when the IMDS settings let pods through, denied (blocked) when
+  not (:func:`kubetrust.model.eks.pods_reach_imds`, reference H.5);
 - **permissions**: one node per role summarizing its identity policies' statements (its
   ``sts:AssumeRole`` grants are the AssumeRole edges already).
 
@@ -43,6 +46,7 @@ from kubetrust.explain.access_graph_nodes import (
     cluster_group,
     identity_node,
     permissions_node,
+    pods_node,
     principal_node,
     service_account_node,
     subjects_node,
@@ -73,6 +77,7 @@ class Hop(enum.Enum):
     AWS_AUTH = "aws-auth"
     ACCESS_ENTRY = "access entry"
     PERMISSIONS = "grants"
+    IMDS = "IMDS (node role)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,7 @@ def build_access_graph(topology: Topology, *, context: AuditContext | None = Non
     for cluster in topology.clusters:
         _web_identity_edges(topology, ctx, cluster, result)
         _pod_identity_edges(topology, cluster, result)
+        _node_role_edges(topology, cluster, result)
     _assume_role_edges(topology, ctx, result)
     for cluster in topology.clusters:
         _cluster_identity_edges(topology, cluster, result)
@@ -267,6 +273,18 @@ def _verdict(link: links.Link) -> tuple[Status, str]:
     if link.allowed:
         return Status.ALLOWED, ""
     return Status.DENIED, link.failure.value if link.failure else "denied"
+
+
+# ---------------------------------------------------------------------- node role
+
+
+def _node_role_edges(topology: Topology, cluster: Cluster, result: AccessGraph) -> None:
+    """The cluster's pods → each instance role of its nodes, through IMDS."""
+    for group in cluster.node_groups or ():
+        source = result.add_node(pods_node(cluster), cluster_group(cluster)[1])
+        target = _role_key(result, topology, group.instance_role_arn)
+        status = Status.ALLOWED if group.exposed else Status.DENIED
+        result.add_edge(source, target, Hop.IMDS, status, group.why)
 
 
 # ---------------------------------------------------------------------- AssumeRole

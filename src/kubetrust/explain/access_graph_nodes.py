@@ -85,6 +85,13 @@ def subjects_node(cluster: Cluster, subject: str) -> Node:
     return Node(f"subjects:{cluster.info.arn}:{subject}", "subjects", title, group)
 
 
+def pods_node(cluster: Cluster) -> Node:
+    """Every pod on the cluster's nodes: what reaches the node role through IMDS (the pods
+    without IRSA or Pod Identity fall back to it; any pod may ask IMDS)."""
+    group = cluster_group(cluster)[0]
+    return Node(f"pods:{cluster.info.arn}", "subjects", "pods on the nodes", group)
+
+
 def principal_node(identity: Role | User | str, *, service: bool = False) -> Node:
     """A role, a user, an AWS service, or an ARN the inputs do not hold."""
     if service and isinstance(identity, str):

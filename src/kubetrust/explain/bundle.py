@@ -24,6 +24,9 @@ file)::
                                                   list-pod-identity-associations summaries)
       clusters/<any>/addons.json                  list-addons or describe-addon outputs
                                                   (or addons/*.json)
+      clusters/<any>/nodes.json                   the node groups: {"instance_role_arn": ARN,
+                                                  "imds": {"hop_limit": 2, "http_tokens":
+                                                  "required"}}, or a list of them
       aws-config, aws-config/*                    AWS CLI config files            (optional)
 
 An account directory named with the 12-digit account ID gives the account of files that do
@@ -195,6 +198,7 @@ class _Loader:
                 rbac=manifests.rbac,
                 service_accounts=accounts,
                 **self._pod_identity(directory),
+                node_groups=_nodes(directory / "nodes.json"),
             )
         )
 
@@ -296,6 +300,19 @@ def _service_accounts(documents: list[Any]) -> list[tuple[str, str]]:
             if isinstance(meta, Mapping):
                 found.append((str(meta.get("namespace") or ""), str(meta.get("name") or "")))
     return found
+
+
+def _nodes(path: Path) -> tuple[eks.NodeGroup, ...] | None:
+    """The cluster's node groups from ``nodes.json``; ``None`` without the file (unknown).
+    A malformed entry fails the file: dropping it would hide its role's exposure."""
+    if not path.is_file():
+        return None
+    try:
+        return tuple(eks.parse_nodes(read_json(path)))
+    except errors.InputError as error:
+        if isinstance(error, BundleError):
+            raise
+        raise BundleError(path, str(error)) from None
 
 
 def _mapping(path: Path, data: object) -> Mapping[str, Any]:

@@ -18,10 +18,10 @@ from kubetrust.chain import context, graph, paths
 from kubetrust.chain import sts as hops
 from kubetrust.chain.links import Workload
 from kubetrust.chain.pod_identity_links import POD_NAME, PodIdentityStart
-from kubetrust.explain import fixes_pod_identity
+from kubetrust.explain import fixes_pod_identity, node_role
 from kubetrust.explain.fixes import Fix, fix_for
 from kubetrust.model.eks import AUDIENCE_ANNOTATION, POD_IDENTITY_AGENT_ADDON
-from kubetrust.model.topology import Topology
+from kubetrust.model.topology import Cluster, Topology
 from kubetrust.model.vocabulary import IRSA_AUDIENCE
 
 
@@ -89,7 +89,9 @@ def explain_access(
     (:func:`kubetrust.chain.paths.evaluate`); a searched chain passes none.
     ``federation``: ``irsa`` or ``pod-identity`` to force how the chain starts; by default
     the service account's pod identity association wins over its IRSA annotation, as the
-    EKS webhook decides (:func:`kubetrust.chain.paths.pod_identity_start`).
+    EKS webhook decides (:func:`kubetrust.chain.paths.pod_identity_start`); a service
+    account with neither, on a cluster whose node groups the inputs hold, acts as the node
+    role through IMDS (:mod:`kubetrust.explain.node_role`).
 
     Raises :class:`errors.InputError` for an unknown cluster or a malformed ``via``.
     """
@@ -99,6 +101,16 @@ def explain_access(
     _check_via(via)
     notes: list[str] = []
     annotated, annotation_source = paths.annotated_role(cluster, workload)
+    fallback = _node_role_fallback(cluster, workload, federation, via)
+    if fallback:
+        return _explain_node_role(
+            topology, workload, goal, fallback, via, session, request, hop_params
+        )
+    if via and node_role.falls_back(cluster, workload, federation):
+        notes.append(
+            "the service account has neither IRSA nor Pod Identity: its pods act as the node "
+            "role through IMDS, not as --via's first role"
+        )
     start = paths.pod_identity_start(topology, cluster, workload, federation)
     if start is not None:
         return _explain_pod_identity(
@@ -119,6 +131,11 @@ def explain_access(
             "the service account's manifest is not in the inputs: its role annotation is "
             "unknown, so the first role was " + ("given" if via else "inferred")
         )
+        if cluster.exposed_node_groups():
+            notes.append(
+                "if the service account has no role annotation, its pods act as the node "
+                "role through IMDS instead (explain it with the manifest in the inputs)"
+            )
     problems = tuple(str(p) for p in topology.problems)
     if not roles:
         return Explanation(
@@ -141,6 +158,58 @@ def explain_access(
     )
     fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
     notes += _chain_notes(chain, annotation_source)
+    return Explanation(workload, goal, chain, fixes, tuple(notes), problems)
+
+
+def _node_role_fallback(
+    cluster: Cluster, workload: Workload, federation: str | None, via: Sequence[str]
+) -> list[node_role.NodeRoleStart]:
+    """The node roles the workload's pods fall back to (:func:`node_role.falls_back`),
+    narrowed to ``via[0]``'s when given; empty when explain follows another start."""
+    if not node_role.falls_back(cluster, workload, federation):
+        return []
+    found = node_role.starts(cluster)
+    if via:
+        return [start for start in found if start.role_arn == via[0]]
+    return [start for start in found if start.exposed] or found
+
+
+def _explain_node_role(
+    topology: Topology,
+    workload: Workload,
+    goal: paths.Goal,
+    starts: Sequence[node_role.NodeRoleStart],
+    via: Sequence[str],
+    session: str,
+    request: context.RequestFacts | None,
+    hop_params: Sequence[hops.HopParams | None],
+) -> Explanation:
+    """The chain of a pod acting as its node's instance role through IMDS."""
+    cluster = topology.cluster(workload.cluster)
+    if via:
+        roles: tuple[str, ...] = tuple(via)
+    else:
+        found = paths.search_from(topology, [s.role_arn for s in starts], goal)
+        roles = found or (starts[0].role_arn,)
+    start = next(s for s in starts if s.role_arn == roles[0])
+    chain = paths.evaluate(
+        topology,
+        workload,
+        roles,
+        goal,
+        session=session,
+        role_source=start.describe(),
+        request=request,
+        hop_params=hop_params if via else (),
+        start=node_role.imds_link(workload, start),
+    )
+    fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
+    notes = [
+        f"first role: {start.describe()}",
+        *node_role.notes(cluster, start, node_role.starts(cluster)),
+        *_chain_notes(chain, "")[1:],
+    ]
+    problems = tuple(str(p) for p in topology.problems)
     return Explanation(workload, goal, chain, fixes, tuple(notes), problems)
 
 

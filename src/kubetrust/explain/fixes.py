@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from kubetrust.chain.links import Failure, Kind, Link
 from kubetrust.chain.paths import Chain
-from kubetrust.explain import fixes_goal, fixes_pod_identity, fixes_sts
+from kubetrust.explain import fixes_goal, fixes_pod_identity, fixes_sts, node_role
 from kubetrust.explain.fix_common import Fix
 from kubetrust.model.topology import Topology
 
@@ -34,6 +34,8 @@ def fix_for(link: Link, topology: Topology, chain: Chain) -> Fix | None:
             "this link cannot be evaluated: the role before it is not in the inputs",
             "fix the earlier link first",
         )
+    if link.kind is Kind.IMDS:
+        return node_role.blocked_fix(link, chain.workload)
     if link.kind is Kind.POD_IDENTITY:
         return fixes_pod_identity.pod_identity_link(link, topology, chain)
     if link.kind is Kind.TARGET_ROLE:

@@ -4,8 +4,9 @@ Both renderings are deterministic: nodes sorted by group, kind and label, edges 
 ends and hop, and short ids (``n1``, ``n2``...) given in that order, so that two runs over
 the same inputs give the same bytes (a diff of two graphs shows a change of access, not
 noise). Edges carry the hop (web identity, pod-identity, targetRoleArn, AssumeRole,
-aws-auth, access entry); a denied edge is drawn red with a cross, a conditional one dashed
-orange, each with its note; EKS Pod Identity's allowed hops are thick and blue.
+aws-auth, access entry, IMDS (node role): a cluster's pods acting as its node role); a
+denied edge is drawn red with a cross, a conditional one dashed orange, each with its
+note; EKS Pod Identity's allowed hops are thick and blue.
 Grouping: one box per AWS account (roles, users, permission summaries) and one per EKS
 cluster (its service accounts and the Kubernetes identities it maps roles to).
 

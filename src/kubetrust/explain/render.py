@@ -26,6 +26,7 @@ _TITLES = {
     Kind.KUBE_RBAC: "Kubernetes RBAC",
     Kind.POD_IDENTITY: "pod identity",
     Kind.TARGET_ROLE: "target role (targetRoleArn)",
+    Kind.IMDS: "IMDS (node role)",
 }
 
 

@@ -29,7 +29,8 @@ description can later seed both the sandbox and explain::
          manifests: [Kubernetes objects],
          pod_identity_associations: [{namespace, serviceAccount, roleArn, targetRoleArn,
                                       disableSessionTags, externalId}],
-         addons: [eks-pod-identity-agent]}
+         addons: [eks-pod-identity-agent],
+         nodes: [{instance_role_arn: ARN, imds: {hop_limit: 2, http_tokens: required}}]}
     aws_config: "[profile x]\\n..."                               # optional
 
 Role IDs are derived from the ARN (stable across runs). ``encode="url"`` writes every
@@ -229,6 +230,8 @@ def write_cluster(root: Path, cluster: Mapping[str, Any]) -> None:
                 },
             )
     _write_pod_identity(folder, cluster, account, region)
+    if "nodes" in cluster:
+        _write_json(folder / "nodes.json", cluster["nodes"])
     if cluster.get("manifests"):
         folder.joinpath("manifests").mkdir(parents=True, exist_ok=True)
         text = "---\n".join(CODEC.dump(obj) for obj in cluster["manifests"])

@@ -16,6 +16,10 @@ Inputs (already decoded from JSON by the caller) and what is taken from them:
 
 EKS binds an access entry to the principal's unique ID (E.3), which none of these outputs
 show; offline, an entry is taken to be bound to the role as it is now.
+
+A cluster's nodes (``nodes.json``, :func:`parse_nodes`): each node group's instance role
+(``describe-nodegroup``'s ``nodeRole``) and IMDS settings (its launch template's
+``MetadataOptions``): whether pods reach the node role through IMDS (reference H.5).
 """
 
 from __future__ import annotations
@@ -387,3 +391,129 @@ def parse_addons(documents: Sequence[object]) -> tuple[list[str], list[Problem]]
         else:
             problems.append(Problem(f"[{index}]", "not list-addons or describe-addon output"))
     return sorted(set(names)), problems
+
+
+# ---------------------------------------------------------------------- nodes and IMDS
+
+IMDS_HOP_LIMIT_RANGE = range(1, 65)
+"""``HttpPutResponseHopLimit``'s valid values (EC2 API: 1 to 64)."""
+HTTP_TOKENS = ("optional", "required")
+HTTP_ENDPOINT = ("enabled", "disabled")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImdsSettings:
+    """A node group's instance metadata options, as its launch template sets them
+    (``MetadataOptions``); ``None`` where the inputs do not say."""
+
+    hop_limit: int | None = None
+    http_tokens: str | None = None
+    http_endpoint: str | None = None
+
+    def describe(self) -> str:
+        """``hop limit 2, IMDSv2 required`` — unknown values named as unknown."""
+        if self.http_endpoint == "disabled":
+            return "IMDS endpoint disabled"
+        limit = "unknown" if self.hop_limit is None else str(self.hop_limit)
+        tokens = {
+            "required": "IMDSv2 required",
+            "optional": "IMDSv1 allowed (HttpTokens optional)",
+        }.get(self.http_tokens or "", "HttpTokens unknown")
+        return f"hop limit {limit}, {tokens}"
+
+
+def pods_reach_imds(imds: ImdsSettings) -> tuple[bool, str]:
+    """Whether a pod on the pod network reaches the node's IMDS credentials, and why
+    (reference H.5). The hop limit caps only the IMDSv2 token's ``PUT`` response: the pod
+    network adds a hop, so a limit of 1 stops a pod's token and 2 lets it through; IMDSv1's
+    ``GET`` needs no token and is not hop-limited, so ``HttpTokens=optional`` exposes the
+    role whatever the limit. Unknown settings count as reachable (an audit that assumed
+    them blocked would hide the exposure) — the choice for an unknown ``HttpTokens`` with a
+    hop limit of 1 is made here, in one place."""
+    if imds.http_endpoint == "disabled":
+        return False, "the IMDS endpoint is disabled on the nodes"
+    if imds.http_tokens == "optional":
+        return True, "IMDSv1 is allowed (HttpTokens optional): its GET is not hop-limited"
+    if imds.hop_limit is None:
+        return True, "the hop limit is unknown"
+    if imds.hop_limit >= 2:
+        return True, f"hop limit {imds.hop_limit}: the IMDSv2 token reaches the pod network"
+    if imds.http_tokens is None:
+        return True, "hop limit 1, but HttpTokens unknown: IMDSv1, if allowed, is not hop-limited"
+    return False, "hop limit 1 with IMDSv2 required: the token stops one hop short of pods"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeGroup:
+    """A group of a cluster's nodes: the instance role their instance profile carries and
+    their IMDS settings. ``name`` is the managed node group's, when known."""
+
+    instance_role_arn: str
+    imds: ImdsSettings = field(default_factory=ImdsSettings)
+    name: str = ""
+
+    @property
+    def exposed(self) -> bool:
+        """Whether pods on these nodes act as the instance role (:func:`pods_reach_imds`)."""
+        return pods_reach_imds(self.imds)[0]
+
+    @property
+    def why(self) -> str:
+        return pods_reach_imds(self.imds)[1]
+
+
+def parse_nodes(data: object) -> list[NodeGroup]:
+    """``nodes.json``: ``{"instance_role_arn": ARN, "imds": {"hop_limit": 2, "http_tokens":
+    "required"}}`` (``nodegroup`` and ``imds.http_endpoint`` optional), or a list of such
+    objects, one per node group.
+
+    Raises :class:`errors.InputError` naming the entry and field (``[1].imds.hop_limit``):
+    an entry dropped for a bad value would hide its role's exposure, so nothing is guessed.
+    """
+    items = data if isinstance(data, list) else [data]
+    return [_node_group(item, f"[{index}]") for index, item in enumerate(items)]
+
+
+def _node_group(item: object, where: str) -> NodeGroup:
+    if not isinstance(item, Mapping):
+        raise errors.InputError(f"{where}: a node group must be an object")
+    role_arn = item.get("instance_role_arn")
+    try:
+        parsed = arn.parse(role_arn)
+    except errors.InvalidArnError as error:
+        raise errors.InputError(f"{where}.instance_role_arn: {error}") from None
+    if parsed.service != "iam" or parsed.resource_type != "role":
+        raise errors.InputError(f"{where}.instance_role_arn: `{parsed}` is not an IAM role ARN")
+    name = item.get("nodegroup", "")
+    if not isinstance(name, str):
+        raise errors.InputError(f"{where}.nodegroup: must be a string")
+    raw = item.get("imds", {})
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise errors.InputError(f"{where}.imds: must be an object")
+    limit = raw.get("hop_limit")
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or limit not in IMDS_HOP_LIMIT_RANGE
+    ):
+        raise errors.InputError(
+            f"{where}.imds.hop_limit: {errors.shown(limit)} is not an integer from 1 to 64"
+        )
+    return NodeGroup(
+        instance_role_arn=str(parsed),
+        imds=ImdsSettings(
+            hop_limit=limit,
+            http_tokens=_choice(raw, "http_tokens", HTTP_TOKENS, where),
+            http_endpoint=_choice(raw, "http_endpoint", HTTP_ENDPOINT, where),
+        ),
+        name=name,
+    )
+
+
+def _choice(raw: Mapping[str, Any], key: str, allowed: tuple[str, ...], where: str) -> str | None:
+    value = raw.get(key)
+    if value is None or value in allowed:
+        return value if isinstance(value, str) else None
+    raise errors.InputError(
+        f"{where}.imds.{key}: {errors.shown(value)} is not one of {', '.join(allowed)}"
+    )

@@ -20,6 +20,7 @@ from kubetrust.model.aws_auth import Problem as AwsAuthProblem
 from kubetrust.model.eks import (
     AccessEntry,
     ClusterInfo,
+    NodeGroup,
     OidcProvider,
     PodIdentityAssociation,
     ServiceAccount,
@@ -49,6 +50,9 @@ class Cluster:
     the file says nothing about them: explain then follows IRSA only)."""
     addons: tuple[str, ...] | None = None
     """The cluster's EKS add-on names; ``None`` when the inputs do not say."""
+    node_groups: tuple[NodeGroup, ...] | None = None
+    """The cluster's node groups (instance role, IMDS settings); ``None`` when the inputs
+    do not say, so explain and audit say nothing of the node role."""
 
     @property
     def name(self) -> str:
@@ -57,6 +61,10 @@ class Cluster:
     def association_for(self, namespace: str, name: str) -> PodIdentityAssociation | None:
         """The service account's Pod Identity association (EKS allows one), if any."""
         return next((a for a in self.pod_identity_associations if a.key == (namespace, name)), None)
+
+    def exposed_node_groups(self) -> tuple[NodeGroup, ...]:
+        """The node groups whose instance role pods reach through IMDS (reference H.5)."""
+        return tuple(group for group in self.node_groups or () if group.exposed)
 
     def has_addon(self, name: str) -> bool | None:
         """Whether the cluster runs the add-on ``name``; ``None`` when unknown."""

@@ -11,6 +11,11 @@ not, and why.
 Nothing is remembered between runs: each run plans from live state, so an apply killed
 half-way, then run again, sees what exists and makes only what is missing. A run that finds
 nothing to do makes no write (:attr:`ApplyReport.writes` counts every API write).
+
+AWS is eventually consistent and asynchronous (reference H): the handlers wait, for a
+bounded time, for EKS to see a role just made (:mod:`.handlers_propagation`) and the ports
+for clusters and add-ons to be ``ACTIVE``; every wait is told to :attr:`Options.progress`
+while it lasts, and a bound reached fails the change with a message that says so.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from pathlib import Path
 
 from kubetrust import errors
 from kubetrust.provision import desired as desired_state
-from kubetrust.provision import documents
+from kubetrust.provision import documents, eventual
 from kubetrust.provision.changes import SYMBOLS, Change, Plan
 from kubetrust.provision.context import Context, utcnow
 from kubetrust.provision.plan import handler, plan, plan_destroy
@@ -45,6 +50,9 @@ class Options:
     progress: Callable[[str], None] = lambda line: None
     clock: Callable[[], dt.datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
+    propagation_seconds: float = eventual.IAM_PROPAGATION_SECONDS
+    """How long one EKS write waits for a role IAM has just changed (reference H.1)."""
+    jitter: Callable[[float], float] = eventual.full_jitter
 
 
 @dataclass(frozen=True)
@@ -116,7 +124,16 @@ def execute(current: Plan, spec: Spec, ports: Ports, options: Options) -> ApplyR
     if current.conflicts:
         results = tuple(UnitResult(u, False, 0, counts[u], "not started: conflicts") for u in units)
         return ApplyReport(current, 0, results)
-    context = Context(ports, spec.name, options.backup_dir, options.clock, options.sleep)
+    context = Context(
+        ports,
+        spec.name,
+        options.backup_dir,
+        options.clock,
+        options.sleep,
+        options.progress,
+        options.propagation_seconds,
+        options.jitter,
+    )
     state = _State()
     phases = sorted({c.phase for c in pending}, reverse=current.operation == "destroy")
     with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kubetrust import arn, errors
+from kubetrust.provision import eventual
 from kubetrust.provision.changes import Change
 from kubetrust.provision.ports import LiveRole, Ports
 from kubetrust.provision.resources import MANAGED_BY_TAG, MANAGER, SPEC_TAG, Item
@@ -47,10 +48,19 @@ class Context:
     clock: Callable[[], dt.datetime] = utcnow
     sleep: Callable[[float], None] = time.sleep
     """How apply waits before retrying (tests pass one that does not)."""
+    progress: Callable[[str], None] = lambda line: None
+    """Where waits are told while they last (the CLI: stderr)."""
+    propagation_seconds: float = eventual.IAM_PROPAGATION_SECONDS
+    """How long one write waits for EKS to see a role IAM has just changed."""
+    jitter: Callable[[float], float] = eventual.full_jitter
     backups: list[Path] = field(default_factory=list)
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _callers: dict[str, str] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
+
+    def budget(self) -> eventual.Budget:
+        """A fresh wait budget for one write (:mod:`kubetrust.provision.eventual`)."""
+        return eventual.Budget(self.propagation_seconds, sleep=self.sleep, jitter=self.jitter)
 
     def lock(self, key: str) -> threading.Lock:
         with self._guard:

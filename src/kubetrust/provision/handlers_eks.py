@@ -5,7 +5,9 @@ entry converges to the spec: username (when the spec sets one), groups, and the 
 of access policies with their scopes (an association is re-made when its scope changed,
 which replaces the scope, E.4). The cluster must accept access entries (authentication
 mode ``API`` or ``API_AND_CONFIG_MAP``); a ``CONFIG_MAP`` cluster is a conflict to fix in
-the spec (use ``awsAuth``) or in the cluster, not something to change silently.
+the spec (use ``awsAuth``) or in the cluster, not something to change silently. A role
+apply has just created may not be visible to EKS yet: ``CreateAccessEntry`` is retried while
+EKS answers that its principal is invalid (:mod:`kubetrust.provision.handlers_propagation`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from kubetrust.model.vocabulary import reads_access_entries
 from kubetrust.provision.changes import Action, Change, unified
 from kubetrust.provision.context import Context, Observer
+from kubetrust.provision.handlers_propagation import PRINCIPAL_NOT_VISIBLE, propagated_write
 from kubetrust.provision.ports import AccessPolicy, LiveAccessEntry, ProvisionError
 from kubetrust.provision.resources import AccessEntry, Item
 
@@ -90,7 +93,13 @@ class AccessEntryHandler:
         live: LiveAccessEntry | None = change.live
         writes = 0
         if live is None:
-            port.create_access_entry(*where, entry.username, entry.groups, entry.tags)
+            propagated_write(
+                change,
+                context,
+                entry.principal_arn,
+                PRINCIPAL_NOT_VISIBLE,
+                lambda: port.create_access_entry(*where, entry.username, entry.groups, entry.tags),
+            )
             writes += 1
         elif _entry_fields_differ(entry, live):
             port.update_access_entry(*where, entry.username, entry.groups)

@@ -11,61 +11,29 @@
   target role replaces the association (:func:`replaces`). An association made by another
   spec, by someone else or by an add-on (``ownerArn``) is a conflict, never taken over.
   Destroy deletes only this spec's.
-- **A role just created** may not be visible to EKS yet: ``CreatePodIdentityAssociation``
-  then answers ``InvalidParameterException`` "Role provided in the request does not
-  exist" (F.5; Terraform retries on that text). That one answer is retried after
-  :data:`ROLE_PROPAGATION_DELAYS`, then reported.
+- **A role just created** may not be visible to EKS yet: the association writes then
+  answer ``InvalidParameterException`` "Role provided in the request does not exist" (F.5,
+  H.1); that one answer is retried for a bounded time
+  (:mod:`kubetrust.provision.handlers_propagation`), then reported.
+- **The agent add-on** apply creates is ``CREATING`` for a while: apply waits for it to be
+  ``ACTIVE`` (:meth:`~kubetrust.provision.ports.AwsPort.wait_addon_active`), since no pod
+  gets credentials before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from kubetrust import errors
 from kubetrust.provision.changes import Action, Change, unified
 from kubetrust.provision.context import Context, Observer, ownership
-from kubetrust.provision.ports import AwsPort, LivePodIdentityAssociation, ProvisionError
+from kubetrust.provision.handlers_propagation import ROLE_NOT_VISIBLE, propagated_write
+from kubetrust.provision.ports import AwsPort, LivePodIdentityAssociation
 from kubetrust.provision.resources import (
     Item,
     PodIdentityAgent,
     PodIdentityAssociation,
     ownership_tags,
 )
-
-ROLE_PROPAGATION_DELAYS = (1.0, 2.0, 4.0)
-"""Seconds to wait before each retry of an association write whose role EKS does not see
-yet: seven seconds in all ("several seconds", F.5), then the error is reported."""
-ROLE_NOT_VISIBLE_CODE = "InvalidParameterException"
-ROLE_NOT_VISIBLE_TEXT = "Role provided in the request does not exist"
-
-
-def role_not_visible_yet(error: errors.KubetrustError) -> bool:
-    """Whether ``error`` is EKS's answer for a role it cannot see (yet)."""
-    return getattr(error, "code", None) == ROLE_NOT_VISIBLE_CODE and (
-        ROLE_NOT_VISIBLE_TEXT in str(error)
-    )
-
-
-def with_role_retry(
-    write: Callable[[], None],
-    sleep: Callable[[float], None],
-    delays: tuple[float, ...] = ROLE_PROPAGATION_DELAYS,
-) -> None:
-    """Run ``write``; retry it after each of ``delays`` while EKS does not see the role."""
-    for delay in (*delays, None):
-        try:
-            write()
-            return
-        except errors.KubetrustError as error:
-            if delay is None or not role_not_visible_yet(error):
-                if role_not_visible_yet(error):
-                    raise ProvisionError(
-                        f"{error} (retried for {sum(delays):g} s: a role IAM has just created "
-                        "can take seconds to be visible to EKS; if it persists, the role does "
-                        "not exist)"
-                    ) from error
-                raise
-            sleep(delay)
 
 
 def replaces(association: PodIdentityAssociation, live: LivePodIdentityAssociation) -> bool:
@@ -153,15 +121,18 @@ class PodIdentityAssociationHandler:
                 association.tags,
             )
 
+        def after_propagation(write: Callable[[], None]) -> None:
+            propagated_write(change, context, association.role_arn, ROLE_NOT_VISIBLE, write)
+
         if change.action is Action.CREATE:
-            with_role_retry(create, context.sleep)
+            after_propagation(create)
             return 1
         assert live is not None  # INVARIANT: update and delete come from a live association
         if change.action is Action.DELETE or replaces(association, live):
             port.delete_pod_identity_association(cluster.region, cluster.name, live.association_id)
             if change.action is Action.DELETE:
                 return 1
-            with_role_retry(create, context.sleep)
+            after_propagation(create)
             return 2
 
         def update() -> None:
@@ -173,7 +144,7 @@ class PodIdentityAssociationHandler:
                 association.target_role_arn,
             )
 
-        with_role_retry(update, context.sleep)
+        after_propagation(update)
         return 1
 
 
@@ -210,7 +181,9 @@ class PodIdentityAgentHandler:
         agent = change.resource
         assert isinstance(agent, PodIdentityAgent)
         cluster = agent.cluster
-        context.ports.aws(cluster.account).create_addon(
+        port = context.ports.aws(cluster.account)
+        port.create_addon(
             cluster.region, cluster.name, agent.name, ownership_tags(context.spec_name)
         )
+        port.wait_addon_active(cluster.region, cluster.name, agent.name)
         return 1

@@ -57,6 +57,7 @@ class ClusterInfo:
     ca_data: str
     issuer: str
     authentication_mode: str = CONFIG_MAP
+    status: str = "ACTIVE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,10 @@ class AwsPort(Protocol):
         """``sts:GetCallerIdentity``'s ARN (needs no permission)."""
         ...
 
-    def describe_cluster(self, region: str, name: str) -> ClusterInfo | None: ...
+    def describe_cluster(self, region: str, name: str) -> ClusterInfo | None:
+        """The cluster once it is ``ACTIVE``: one being created or updated is waited for
+        (EKS is asynchronous, reference H.2), with a bounded wait that fails clearly."""
+        ...
 
     def get_oidc_provider(self, url: str) -> LiveOidcProvider | None: ...
 
@@ -242,6 +246,11 @@ class AwsPort(Protocol):
     def create_addon(
         self, region: str, cluster: str, name: str, tags: Mapping[str, str]
     ) -> None: ...
+
+    def wait_addon_active(self, region: str, cluster: str, name: str) -> None:
+        """Return once the add-on is ``ACTIVE``; raise when it fails or the bound is
+        reached (a created add-on is ``CREATING`` first, reference H.2)."""
+        ...
 
 
 class KubePort(Protocol):

@@ -22,6 +22,12 @@ steps 3–4)::
     accounts:
       - id: "111111111111"
         name: ci
+        clusters:
+          - ci-cluster                 # a name: nodes with the defaults below
+          - name: locked-down
+            nodes:                     # the cluster's nodes (:class:`NodeSettings`)
+              instance_role: ci-nodes  # a role name or ARN of this account
+              imds: {hop_limit: 1, http_tokens: required}
       - id: "222222222222"
         name: target
         scps:                      # the account's own levels; each a list of documents
@@ -38,7 +44,15 @@ shares, :mod:`kubetrust.model.fields`): unknown keys, malformed ids and names, v
 the wrong type (an unquoted account id is a YAML number) and malformed policies are
 rejected with the file and the place (``world.yaml: accounts[1].id: ...``), every field
 problem at once, before the sandbox starts; then the rules that span fields (unique
-account ids, the organization's tree, levels only where they can bind).
+account ids, the organization's tree, levels only where they can bind, an instance role of
+the cluster's own account).
+
+**Nodes.** Every cluster has nodes with an instance role and an instance metadata service
+(reference H.5): by default the account's :data:`DEFAULT_NODE_ROLE` (created with the
+account's first cluster), IMDSv2 required and a hop limit of :data:`DEFAULT_HOP_LIMIT`,
+which lets pods reach IMDS as on the AL2023 nodes of EKS managed node groups and eksctl's.
+A cluster entry that is a mapping may name another role (which the world or a spec may
+create; until it exists the nodes' IMDS has no role to give) and other IMDS settings.
 """
 
 from __future__ import annotations
@@ -49,11 +63,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
 import yaml
-from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
+from kubetrust import arn as arns
 from kubetrust import errors
 from kubetrust.chain import context
 from kubetrust.model import fields
@@ -68,6 +83,55 @@ from kubetrust.sandbox.world_realism import OFF, Realism, RealismField, realism_
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNTS = (("111111111111", "ci"), ("222222222222", "target"))
+DEFAULT_NODE_ROLE = "AmazonEKSNodeRole"
+"""The EKS user guide's name for the node IAM role (``create-node-role``)."""
+DEFAULT_HOP_LIMIT = 2
+"""The nodes' IMDS PUT response hop limit (reference H.5): 2, as the AL2023 AMI sets it
+("IMDSv2-only and ... hop limit ... 2 to allow for containerized workload support") and
+eksctl's launch templates do. [unconfirmed: the launch template EKS generates for a
+managed node group without one is not documented]; change it here."""
+DEFAULT_HTTP_TOKENS: Final = "required"
+"""IMDSv2 only, as on AL2023 nodes (reference H.5)."""
+MAX_HOP_LIMIT = 64
+"""EC2 accepts hop limits 1 to 64."""
+HttpTokens = Literal["required", "optional"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImdsSettings:
+    """A node's instance metadata options (EC2's ``HttpPutResponseHopLimit`` and
+    ``HttpTokens``)."""
+
+    hop_limit: int = DEFAULT_HOP_LIMIT
+    http_tokens: HttpTokens = DEFAULT_HTTP_TOKENS
+
+    @property
+    def tokens_required(self) -> bool:
+        return self.http_tokens == "required"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSettings:
+    """A cluster's nodes (module doc, "Nodes"): their instance role and IMDS options."""
+
+    instance_role: str | None = None
+    """A role name or ARN of the cluster's account; ``None``: :data:`DEFAULT_NODE_ROLE`."""
+    imds: ImdsSettings = ImdsSettings()
+
+    @property
+    def role_name(self) -> str:
+        """The instance role's name (an ARN's last path segment)."""
+        if self.instance_role is None:
+            return DEFAULT_NODE_ROLE
+        return self.instance_role.rsplit("/", 1)[-1]
+
+    @property
+    def default_role(self) -> bool:
+        """Whether the nodes use the account's default node role (created with a cluster)."""
+        return self.instance_role is None
+
+
+DEFAULT_NODES = NodeSettings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +158,8 @@ class Account:
     roles: tuple[RoleSpec, ...] = ()
     buckets: tuple[str, ...] = ()
     clusters: tuple[str, ...] = ()
+    nodes: Mapping[str, NodeSettings] = field(default_factory=dict)
+    """Node settings of the clusters whose entry gave some; the others have the defaults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +175,14 @@ class World:
 
     def account(self, account_id: str) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
+
+    def nodes_of(self, account_id: str, cluster: str) -> NodeSettings:
+        """The nodes of ``cluster`` in ``account_id``: as its world file entry says, else
+        the defaults (a cluster created through the API, or named without settings)."""
+        account = self.account(account_id)
+        if account is None:
+            return DEFAULT_NODES
+        return account.nodes.get(cluster, DEFAULT_NODES)
 
     def org_of(self, account_id: str | None) -> context.Org | None:
         """The organization membership of ``account_id`` as the request context shows it
@@ -153,6 +227,74 @@ ScpLevel = Annotated[list[fields.ServiceControlPolicy], BeforeValidator(_a_level
 RcpLevel = Annotated[list[fields.ResourceControlPolicy], BeforeValidator(_a_level)]
 
 
+_CLUSTER_NAME: TypeAdapter[str] = TypeAdapter(fields.ClusterName)
+
+
+def _cluster_entry(value: object) -> object:
+    """A cluster is a name or a mapping with its nodes: a name is checked here, so that
+    its message stays at the list item (``clusters[0]: ...``)."""
+    if isinstance(value, Mapping):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(
+            f"must be a cluster name or a mapping (`name`, `nodes`), not {errors.shown(value)}"
+        )
+    _checked(_CLUSTER_NAME, value)
+    return {"name": value}
+
+
+def _checked(adapter: TypeAdapter[str], value: str) -> None:
+    """``value`` checked by ``adapter``; its first problem as a :class:`ValueError` (what a
+    validator may raise)."""
+    try:
+        adapter.validate_python(value)
+    except ValidationError as error:
+        detail = error.errors()[0]
+        raise ValueError(str((detail.get("ctx") or {}).get("error", detail["msg"]))) from None
+
+
+def _instance_role(value: str) -> str:
+    """A role name, or a role ARN (its account is checked against the cluster's later)."""
+    if value.startswith("arn:"):
+        try:
+            parsed = arns.parse(value)
+        except errors.InvalidArnError as error:
+            raise ValueError(str(error)) from None
+        if parsed.service != "iam" or not parsed.resource.startswith("role/"):
+            raise ValueError(f"{value} is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+        _checked(_ROLE_NAME, parsed.resource.rsplit("/", 1)[-1])
+        return value
+    _checked(_ROLE_NAME, value)
+    return value
+
+
+_ROLE_NAME: TypeAdapter[str] = TypeAdapter(fields.RoleName)
+
+
+class ImdsEntry(WorldModel):
+    """A cluster's nodes' IMDS options (:class:`ImdsSettings`)."""
+
+    hop_limit: Annotated[int, Field(ge=1, le=MAX_HOP_LIMIT)] = DEFAULT_HOP_LIMIT
+    http_tokens: HttpTokens = DEFAULT_HTTP_TOKENS
+
+
+class NodesEntry(WorldModel):
+    """A cluster's nodes (:class:`NodeSettings`)."""
+
+    instance_role: Annotated[str, AfterValidator(_instance_role)] | None = None
+    imds: ImdsEntry = Field(default_factory=ImdsEntry)
+
+
+class ClusterEntry(WorldModel):
+    """A cluster of an account: its name, and its nodes if not the defaults."""
+
+    name: fields.ClusterName
+    nodes: NodesEntry | None = None
+
+
+ClusterItem = Annotated[ClusterEntry, BeforeValidator(_cluster_entry)]
+
+
 def _accounts_listed(accounts: list[AccountEntry]) -> list[AccountEntry]:
     if not accounts:
         raise ValueError("must be a non-empty list (omit it for the default accounts)")
@@ -180,7 +322,7 @@ class AccountEntry(WorldModel):
     rcps: list[RcpLevel] | None = None
     roles: list[RoleEntry] = Field(default_factory=list)
     buckets: list[BucketName] = Field(default_factory=list)
-    clusters: list[fields.ClusterName] = Field(default_factory=list)
+    clusters: list[ClusterItem] = Field(default_factory=list)
 
 
 class WorldFile(WorldModel):
@@ -227,6 +369,8 @@ def _world(entry: WorldFile, where: str) -> World:
         accounts = World().accounts
     else:
         accounts = tuple(_account(account) for account in entry.accounts)
+        for index, account_entry in enumerate(entry.accounts):
+            _check_instance_roles(account_entry, index, where)
     seen: set[str] = set()
     for index, account in enumerate(accounts):
         if account.id in seen:
@@ -262,8 +406,39 @@ def _account(entry: AccountEntry) -> Account:
             for role in entry.roles
         ),
         buckets=tuple(entry.buckets),
-        clusters=tuple(entry.clusters),
+        clusters=tuple(cluster.name for cluster in entry.clusters),
+        nodes={
+            cluster.name: _node_settings(cluster.nodes)
+            for cluster in entry.clusters
+            if cluster.nodes is not None
+        },
     )
+
+
+def _node_settings(entry: NodesEntry) -> NodeSettings:
+    return NodeSettings(
+        instance_role=entry.instance_role,
+        imds=ImdsSettings(entry.imds.hop_limit, entry.imds.http_tokens),
+    )
+
+
+def _check_instance_roles(entry: AccountEntry, index: int, where: str) -> None:
+    """An instance profile holds a role of its own account: a role ARN of another account
+    is refused (EC2 cannot pass it to the instance)."""
+    for at, cluster in enumerate(entry.clusters):
+        role = cluster.nodes.instance_role if cluster.nodes is not None else None
+        if role is None or not role.startswith("arn:"):
+            continue
+        owner = arns.parse(role).account
+        if owner != entry.id:
+            raise errors.InputError(
+                fields.located(
+                    where,
+                    ("accounts", index, "clusters", at, "nodes", "instance_role"),
+                    f"{role} is a role of account {owner}: a node's instance role must be "
+                    f"a role of the cluster's account {entry.id}",
+                )
+            )
 
 
 def _levels(levels: list[list[dict[str, Any]]] | None) -> tuple[tuple[str, ...], ...]:
@@ -333,3 +508,32 @@ def organization_json(world: World, account_id: str) -> dict[str, Any] | None:
         found["id"] = membership.id
         found["path"] = membership.paths[0]
     return found
+
+
+def instance_role_arn(world: World, account_id: str, cluster: str) -> str:
+    """The ARN of ``cluster``'s nodes' instance role: as named, or with the path of the
+    world's role of that name (``/`` for one the world does not create)."""
+    settings = world.nodes_of(account_id, cluster)
+    if settings.instance_role is not None and settings.instance_role.startswith("arn:"):
+        return settings.instance_role
+    name = settings.role_name
+    account = world.account(account_id)
+    spec = next((r for r in account.roles if r.name == name), None) if account else None
+    return arns.role_arn(account_id, name, path=spec.path if spec else "/")
+
+
+def nodes_json(world: World, account_id: str, cluster: str) -> dict[str, Any] | None:
+    """What ``kubetrust snapshot --sandbox`` and explain's bundle record about a cluster's
+    nodes: ``{"instance_role_arn": ARN, "imds": {"hop_limit": n, "http_tokens": ...}}``
+    (a cluster created through the API has the defaults); ``None`` for an account the
+    world does not hold."""
+    if world.account(account_id) is None:
+        return None
+    settings = world.nodes_of(account_id, cluster)
+    return {
+        "instance_role_arn": instance_role_arn(world, account_id, cluster),
+        "imds": {
+            "hop_limit": settings.imds.hop_limit,
+            "http_tokens": settings.imds.http_tokens,
+        },
+    }

@@ -10,10 +10,9 @@ import pytest
 import yaml
 
 from kubetrust import provision
-from kubetrust.provision import Action, documents, resources
-from kubetrust.provision.handlers_pod_identity import ROLE_PROPAGATION_DELAYS, with_role_retry
+from kubetrust.provision import Action, documents, eventual, resources
 
-from .fakes_pod_identity import PodIdentityPorts, RoleNotVisible
+from .fakes_pod_identity import PodIdentityPorts
 
 EXAMPLES = Path(__file__).parents[3] / "examples"
 CI, TARGET, PROD = "111111111111", "222222222222", "333333333333"
@@ -347,51 +346,51 @@ def test_removing_the_target_role_replaces_the_association() -> None:
 
 
 # --------------------------------------------------------------------------- the role's lag
-def test_a_role_not_yet_visible_is_retried() -> None:
-    spec, ports, sleeps = _one(), _one_ports(), Sleeps()
+def _lagging_options(sleeps: Sleeps, lines: list[str]) -> provision.Options:
+    return provision.Options(sleep=sleeps, jitter=lambda delay: delay, progress=lines.append)
+
+
+def test_a_role_not_yet_visible_is_retried_and_the_wait_is_told() -> None:
+    spec, ports, sleeps, lines = _one(), _one_ports(), Sleeps(), []
     ports.aws(CI).role_lag = 2
-    report = provision.apply(spec, ports, provision.Options(sleep=sleeps))
+    report = provision.apply(spec, ports, _lagging_options(sleeps, lines))
     assert report.ok, report.to_json()
-    assert sleeps.delays == [1.0, 2.0]
+    assert sleeps.delays == [1.0, 2.0]  # backoff doubles (jitter off here)
     assert _association(ports)["role"] == SOURCE_ROLE
+    waits = [line for line in lines if "waiting for IAM" in line]
+    assert waits == [
+        f"[source] waiting for IAM to propagate role {SOURCE_ROLE} to EKS (AWS is eventually "
+        f"consistent) ... {seconds} s"
+        for seconds in (0, 1)
+    ]
 
 
-def test_a_role_never_visible_fails_after_the_retries() -> None:
+def test_a_role_never_visible_fails_once_the_budget_is_spent() -> None:
     spec, ports, sleeps = _one(), _one_ports(), Sleeps()
-    ports.aws(CI).role_lag = 99
-    report = provision.apply(spec, ports, provision.Options(sleep=sleeps))
+    ports.aws(CI).role_lag = 999
+    report = provision.apply(spec, ports, _lagging_options(sleeps, []))
     assert not report.ok
-    assert sleeps.delays == list(ROLE_PROPAGATION_DELAYS)
+    assert sum(sleeps.delays) == pytest.approx(eventual.IAM_PROPAGATION_SECONDS)
+    assert max(sleeps.delays) == 8.0  # the pauses stop doubling at the cap
     source = {unit.unit: unit for unit in report.units}["source"]
     assert source.error == (
-        "pod-identity-association ci-cluster ci/deployer: CreatePodIdentityAssociation in "
+        "pod-identity-association ci-cluster ci/deployer: create_pod_identity_association in "
         "account 111111111111 failed: InvalidParameterException: Role provided in the request "
-        "does not exist (retried for 7 s: a role IAM has just created can take seconds to be "
-        "visible to EKS; if it persists, the role does not exist)"
+        f"does not exist (still refused after waiting 120 s: EKS does not see role {SOURCE_ROLE} "
+        "yet; IAM changes take seconds to propagate; if it persists, it is not eventual "
+        "consistency)"
     )
 
 
 def test_other_errors_are_not_retried() -> None:
-    sleeps, calls = Sleeps(), []
-
-    def write() -> None:
-        calls.append(1)
-        raise provision.ProvisionError("AccessDeniedException")
-
-    with pytest.raises(provision.ProvisionError, match="AccessDenied"):
-        with_role_retry(write, sleeps)
-    assert calls == [1] and sleeps.delays == []
-    calls.clear()
-
-    def lagging() -> None:
-        calls.append(1)
-        if len(calls) < 3:
-            raise RoleNotVisible(
-                "InvalidParameterException: Role provided in the request does not exist"
-            )
-
-    with_role_retry(lagging, sleeps, delays=(0.5, 0.5, 0.5))
-    assert sleeps.delays == [0.5, 0.5]
+    spec, ports, sleeps = _one(), _one_ports(), Sleeps()
+    ports.aws(CI).role_lag = 1
+    ports.recorder.fail_on.add("create_pod_identity_association")
+    report = provision.apply(spec, ports, _lagging_options(sleeps, []))
+    assert not report.ok
+    assert sleeps.delays == [1.0]  # the lag once, then the other error at once
+    source = {unit.unit: unit for unit in report.units}["source"]
+    assert "injected failure" in source.error
 
 
 def test_documents_sizes_count_for_service_accounts() -> None:

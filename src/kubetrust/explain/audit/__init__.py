@@ -12,7 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from kubetrust.explain.audit import reach, rules_cluster, rules_iam, rules_pod_identity
+from kubetrust.explain.audit import (
+    reach,
+    rules_cluster,
+    rules_iam,
+    rules_nodes,
+    rules_pod_identity,
+)
 from kubetrust.explain.audit.context import AuditContext
 from kubetrust.explain.audit.findings import Finding, Severity
 from kubetrust.explain.gcpause import paused_gc
@@ -58,6 +64,7 @@ RULES: Mapping[str, Rule] = {
     "public-idp-trust": rules_iam.public_idp_trusts,
     "trust-size": rules_iam.trust_size,
     "node-roles": rules_iam.node_roles,
+    "node-role-imds": rules_nodes.exposed_node_roles,
     "session-duration": rules_iam.chained_durations,
     "aws-auth-masters": rules_cluster.aws_auth_masters,
     "aws-auth-problems": rules_cluster.aws_auth_problems,

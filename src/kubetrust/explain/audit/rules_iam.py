@@ -16,7 +16,9 @@
   admits nobody (the intended caller, re-created, is locked out), a Deny that guards
   against nobody (the re-created principal is not denied).
 - Node instance roles that can assume roles of other accounts: every pod on the node gets
-  that access — the anti-pattern the seed warns against.
+  that access — the anti-pattern the seed warns against. A role the inputs name as a
+  cluster's node role (``nodes.json``) is left to :mod:`.rules_nodes`, which knows whether
+  IMDS lets pods reach it.
 - Trust policies near IAM's default size quota (2,048 characters, whitespace not counted).
 - Chained sessions above one hour: a CLI profile that chains (``source_profile`` with a
   role) and asks for more, and roles whose MaxSessionDuration above one hour only chained
@@ -258,8 +260,13 @@ def node_roles(ctx: AuditContext) -> Iterator[Finding]:
     for target, sources in reach.incoming.items():
         for key, _ in sources:
             outgoing.setdefault(key, []).append(target)
+    known = {
+        group.instance_role_arn
+        for cluster in ctx.topology.clusters
+        for group in cluster.node_groups or ()
+    }
     for role in ctx.topology.roles():
-        if not _is_node_role(role, ctx):
+        if role.arn in known or not _is_node_role(role, ctx):
             continue
         others = sorted(t for t in outgoing.get(role.arn, ()) if t.split(":")[4] != role.account)
         if others:

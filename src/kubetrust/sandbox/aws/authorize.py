@@ -28,6 +28,7 @@ from kubetrust.sandbox.aws import (
     state,
     wire,
 )
+from kubetrust.sandbox.aws.propagation import Propagation
 from kubetrust.sandbox.aws.request import RawRequest
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.world import World, levels_of
@@ -43,12 +44,14 @@ def authorize(
     *,
     bindings: policy_writes.PrincipalBindings,
     user_boundaries: UserBoundaries,
+    iam: Propagation | None = None,
 ) -> str:
     """Authorize every (action, resource) of ``op``; return the account that owns the
     resource (moto must run the call there). ``request`` holds the request's own facts
     (time, transport, region, peer: :func:`request_facts`); ``bindings`` the sandbox's
     unique-id bindings, through which a bucket policy is read as S3 holds it;
-    ``user_boundaries`` the IAM users' permissions boundaries (moto keeps none)."""
+    ``user_boundaries`` the IAM users' permissions boundaries (moto keeps none); ``iam``
+    IAM as the caller's service sees it (:mod:`.propagation`; ``None``: at once)."""
     principal = caller.principal_arn if caller else "anonymous"
     owner = caller.account if caller else ""
     facts = request or context.RequestFacts()
@@ -67,7 +70,7 @@ def authorize(
                 keys,
                 resource_account=resource_account,
             ),
-            _policies(world, caller, resource_policy, resource_account, user_boundaries),
+            _policies(world, caller, resource_policy, resource_account, user_boundaries, iam),
         )
         if not decision.allowed:
             logger.info("denied %s %s on %s", principal, check.action, check.resource)
@@ -145,11 +148,12 @@ def _policies(
     resource_policy: str | None,
     resource_account: str | None,
     user_boundaries: UserBoundaries,
+    iam: Propagation | None,
 ) -> policy.PolicySet:
     rcps = levels_of(world.account(resource_account), "rcps") if resource_account else ()
     if caller is None:
         return policy.policy_set(resource=resource_policy, rcps=rcps)
-    side = identity.caller_side(world, caller, user_boundaries)
+    side = identity.caller_side(world, caller, user_boundaries, iam)
     return policy.policy_set(
         identity=side.identity,
         boundaries=side.boundaries,

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from kubetrust.sandbox.aws import state, wire
+from kubetrust.sandbox.aws.propagation import Propagation
 from kubetrust.sandbox.aws.sigv4 import SigningKey
 
 _KEY_ALPHABET = string.ascii_uppercase + "234567"
@@ -118,11 +119,12 @@ def check_service(caller: Credential, service: str) -> None:
         raise wire.AwsError("InvalidClientTokenId", INVALID_TOKEN, 403)
 
 
-def iam_key(access_key_id: str) -> Credential | None:
+def iam_key(access_key_id: str, iam: Propagation | None = None) -> Credential | None:
     """The long-term key ``access_key_id`` as IAM holds it now: ``None`` when IAM has no
     such key, the key is ``Inactive``, or its user is gone (AWS answers all three as an
-    unknown key: ``InvalidClientTokenId`` / S3's ``InvalidAccessKeyId``)."""
-    facts = state.access_key(access_key_id)
+    unknown key: ``InvalidClientTokenId`` / S3's ``InvalidAccessKeyId``); with ``iam``,
+    also while the key is too new to have propagated (reference H.1)."""
+    facts = state.access_key(access_key_id) if iam is None else iam.access_key(access_key_id)
     if facts is None or not facts.active:
         return None
     return Credential(

@@ -219,6 +219,7 @@ class Target:
     access_key_id: str | None  # the authenticated signer; None for an anonymous call
     caller_arn: str | None
     raw_path: str  # the path the gate routed (S3: path style)
+    aws_page_sizes: bool = False  # IAM lists moto answers whole are paged (paging.py)
 
 
 def forward(

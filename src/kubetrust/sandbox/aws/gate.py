@@ -42,6 +42,7 @@ from kubetrust.sandbox.aws import (
     policy_writes,
     sigv4,
     state,
+    throttle,
     wire,
 )
 from kubetrust.sandbox.aws.forward import StartResponse, WsgiApp, respond
@@ -88,6 +89,7 @@ class Gate:
         ]
         | None = None,
         eks_auth: EksAuth | None = None,
+        throttler: throttle.Throttler | None = None,
     ) -> None:
         self.moto = moto
         self.world = world
@@ -96,6 +98,8 @@ class Gate:
         self.clock = clock
         self.extras = extras
         self.eks_auth = eks_auth
+        self.throttler = throttler or throttle.Throttler(world.realism)
+        """The world's per-API rates (reference H.3); none: nothing is throttled."""
         self.moto_lock = threading.RLock()
         """Serializes the calls that reach moto with the checks made just before them."""
 
@@ -203,7 +207,9 @@ class Gate:
         request_id: str,
     ) -> Iterable[bytes]:
         facts = authorize.request_facts(environ, request, self.clock(), self.world.region)
+        account = caller.account if caller is not None else ""
         if service == "sts":
+            self.throttler.check(account, "sts", request.form().get("Action", [""])[0])
             reply = self._sts(request, caller, facts)
             return respond(
                 start_response, (200, [("Content-Type", "text/xml")], reply.render(request_id))
@@ -211,6 +217,7 @@ class Gate:
         if caller is not None:  # temporary keys some services refuse (issue 10, item 16)
             credentials.check_service(caller, service)
         op = self._identify(request, service, caller)
+        self.throttler.check(account, op.service, op.name)  # AWS throttles before deciding
         _check_parameters(request, op)
         owner = self._authorize(op, caller, facts)
         if op.service == "eks-auth":  # EKS Auth is answered here, never by moto
@@ -248,9 +255,14 @@ class Gate:
             answered = boundaries.answer(op.name, form, owner, request_id)
             if answered is not None:
                 return respond(start_response, answered)
-        on_stored = None
+        steps: list[Callable[[], object]] = []
         if trust_write is not None:  # bind the trust's principals once moto stored it
-            on_stored = functools.partial(self.sts.bindings.record, owner, *trust_write)
+            steps.append(functools.partial(self.sts.bindings.record, owner, *trust_write))
+        if op.service == "iam":  # the other services see it late (reference H.1)
+            pending = self.sts.propagation.capture(op.name, request.form(), owner)
+            if pending is not None:
+                steps.append(pending.commit)
+        on_stored = functools.partial(_run_all, tuple(steps)) if steps else None
         return self._forward(environ, start_response, request, owner, op, caller, on_stored)
 
     def _check_policy_write(
@@ -341,6 +353,7 @@ class Gate:
             facts,
             bindings=self.sts.bindings,
             user_boundaries=self.sts.user_boundaries,
+            iam=self.sts.propagation,
         )
 
     def _forward(
@@ -364,6 +377,7 @@ class Gate:
             access_key_id=caller.access_key_id if caller else None,
             caller_arn=caller.principal_arn if caller else None,
             raw_path=_routed_path(request, op.service),
+            aws_page_sizes=self.world.realism.aws_page_sizes,
         )
         return forward.forward(
             self.moto,
@@ -454,6 +468,12 @@ def _check_parameters(request: RawRequest, op: operations.Operation) -> None:
         params.check_rest_json(
             op.service, op.name, labels, query, request.headers, _json_object(request.body)
         )
+
+
+def _run_all(steps: tuple[Callable[[], object], ...]) -> None:
+    """Every step to take once moto stored a write, in order."""
+    for step in steps:
+        step()
 
 
 def _json_object(body: bytes) -> dict[str, Any] | None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kubetrust import arn as arns
 from kubetrust.chain import context, parties
 from kubetrust.chain import sts as hops
 from kubetrust.model.eks import OidcProvider
 from kubetrust.sandbox.aws import credentials, state
+from kubetrust.sandbox.aws.propagation import Propagation
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.world import World, levels_of
 
@@ -52,27 +53,31 @@ class SandboxDirectory:
 
     Without ``user_boundaries`` the directory answers tags, organizations and OIDC
     providers (what :func:`principal`, :func:`caller_context` and :func:`resource_side`
-    read) but no user's policies: :class:`UnknownBoundaries`, never a user unbounded."""
+    read) but no user's policies: :class:`UnknownBoundaries`, never a user unbounded.
+
+    ``iam`` is IAM as the services other than IAM see it (:mod:`.propagation`: a change
+    is seen only once it propagated); the default sees every change at once."""
 
     world: World
     user_boundaries: UserBoundaries | None = None
+    iam: Propagation = field(default_factory=lambda: Propagation(0.0))
 
     def holder_policies(self, holder: Holder) -> parties.HolderPolicies | None:
         """The role's or the user's identity policies (a user's: its own and its groups')
         and permissions boundary; ``None`` when the holder is gone."""
         if holder.kind == ROLE:
-            role = state.role_by_id(holder.account, holder.unique_id)
+            role = self.iam.role_by_id(holder.account, holder.unique_id)
             if role is None:
                 return None
-            identity, boundary = state.role_policies(role.account, role.name)
+            identity, boundary = self.iam.role_policies(role.account, role.name)
             return parties.HolderPolicies(identity, boundary)
         if self.user_boundaries is None:
             raise UnknownBoundaries("the sandbox's user boundaries were not given")
         user = state.user_by_id(holder.account, holder.unique_id)
-        if user is None:
+        if user is None or not self.iam.user_visible(user.account, user.name):
             return None
         boundary_arn = self.user_boundaries.arn_of(user.account, user.id)
-        identity, boundary = state.user_policies(user.account, user.name, boundary_arn)
+        identity, boundary = self.iam.user_policies(user.account, user.name, boundary_arn)
         return parties.HolderPolicies(identity, boundary)
 
     def holder_tags(self, holder: Holder) -> dict[str, str]:
@@ -94,13 +99,8 @@ class SandboxDirectory:
 
     def oidc_provider(self, account: str, url: str) -> OidcProvider | None:
         """The IAM OIDC provider whose stored URL (no scheme) is ``url`` without
-        ``https://``."""
-        found = state.oidc_provider(account, url)
-        if found is None:
-            return None
-        return OidcProvider(
-            arn=found.arn, account=account, url=found.url, client_ids=tuple(found.client_id_list)
-        )
+        ``https://``, as STS sees it (:mod:`.propagation`)."""
+        return self.iam.oidc_provider(account, url)
 
 
 def caller_of(caller: credentials.Credential) -> parties.Caller[Holder]:
@@ -144,15 +144,20 @@ def caller_of(caller: credentials.Credential) -> parties.Caller[Holder]:
 
 
 def caller_side(
-    world: World, caller: credentials.Credential, user_boundaries: UserBoundaries
+    world: World,
+    caller: credentials.Credential,
+    user_boundaries: UserBoundaries,
+    iam: Propagation | None = None,
 ) -> hops.CallerSide:
     """Identity policies, boundary, session policies and SCPs of ``caller``, gathered by
     the rules explain follows too (:func:`kubetrust.chain.parties.caller_side`): the
     holder found by the unique id the key carries (:class:`Holder`); a user's boundary is
     the one the sandbox holds (``user_boundaries``), and binds its GetSessionToken and
     GetFederationToken sessions too; a federated user's permissions are its user's
-    intersected with its session policies."""
-    return parties.caller_side(SandboxDirectory(world, user_boundaries), caller_of(caller))
+    intersected with its session policies. ``iam``: IAM as the caller's service sees it
+    (:mod:`.propagation`; ``None``: every change at once)."""
+    directory = SandboxDirectory(world, user_boundaries, iam or Propagation(0.0))
+    return parties.caller_side(directory, caller_of(caller))
 
 
 def caller_context(

@@ -478,6 +478,12 @@ def access_key(access_key_id: str) -> AccessKeyFacts | None:
     return None
 
 
+def access_key_ids(account: str) -> frozenset[str]:
+    """Every access key id moto indexes in ``account`` (IAM propagation tells a key that
+    ``CreateAccessKey`` just made from the ones that were there before)."""
+    return frozenset(str(k) for k in list(iam(account).access_keys.keys()))
+
+
 def _key_holder(backend: Any, key: Any) -> Any | None:
     """The user holding ``key`` now: found by the key, not by the name moto wrote on the key
     (``UpdateUser`` renames a user without updating its keys; IAM's keys follow the user)."""

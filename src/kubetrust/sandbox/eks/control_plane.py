@@ -6,9 +6,12 @@ deletes, world file or ``aws eks create-cluster`` alike, still inside moto's cal
 moto's answer shows what the cluster was given). For a new cluster, in this order:
 :func:`.clusters.decorate` gives it its issuer, CA and endpoint port; :meth:`KubeClusters.start`
 serves the cluster's API there, over TLS with a certificate from the sandbox CA for
-``127.0.0.1`` and ``localhost`` (what DescribeCluster's ``certificateAuthority`` verifies);
-then the EKS access API applies what the ``CreateCluster`` asked for
-(:class:`ClusterCreated`: its ``accessConfig`` and the creator's access entry).
+``127.0.0.1`` and ``localhost`` (what DescribeCluster's ``certificateAuthority`` verifies),
+once the EKS access API applied what the ``CreateCluster`` asked for (:class:`ClusterCreated`:
+its ``accessConfig``, the creator's access entry, its ``CREATING`` time). A cluster created
+through ``CreateCluster`` with realism on is ``CREATING`` for a while (reference H.2): its
+API server starts when the cluster turns ``ACTIVE`` (:meth:`KubeClusters.start_later`), as
+EKS's endpoint answers only then.
 
 Each cluster has its own object store, seeded as a new EKS cluster is: the default RBAC roles
 and bindings, ``default``/``kube-system``/``kube-public`` namespaces with their ``default``
@@ -118,6 +121,27 @@ class KubeClusters:
         self.sts_endpoint = sts_endpoint
         self._lock = threading.Lock()
         self._running: dict[tuple[str, str], KubeCluster] = {}
+        self._pending: dict[tuple[str, str], threading.Timer] = {}
+
+    def start_later(self, record: clusters.ClusterRecord, delay: float) -> None:
+        """Serve ``record``'s cluster ``delay`` seconds from now (when it turns ``ACTIVE``);
+        at once for no delay. A stop before then cancels it."""
+        if delay <= 0:
+            self.start(record)
+            return
+        self.stop(record.account, record.name)
+        timer = threading.Timer(delay, self._start_pending, args=(record,))
+        timer.daemon = True
+        with self._lock:
+            self._pending[(record.account, record.name)] = timer
+        timer.start()
+
+    def _start_pending(self, record: clusters.ClusterRecord) -> None:
+        with self._lock:
+            timer = self._pending.get((record.account, record.name))
+            if timer is None or timer is not threading.current_thread():
+                return  # stopped, or replaced by a cluster created again
+        self.start(record)
 
     def start(self, record: clusters.ClusterRecord) -> KubeCluster:
         """Serve ``record``'s cluster at its endpoint (a recreated cluster starts afresh)."""
@@ -163,7 +187,10 @@ class KubeClusters:
 
     def stop(self, account: str, name: str) -> None:
         with self._lock:
+            pending = self._pending.pop((account, name), None)
             cluster = self._running.pop((account, name), None)
+        if pending is not None:
+            pending.cancel()
         if cluster is not None:
             cluster.server.stop()
 
@@ -173,6 +200,10 @@ class KubeClusters:
         with self._lock:
             running = list(self._running.values())
             self._running.clear()
+            pending = list(self._pending.values())
+            self._pending.clear()
+        for timer in pending:
+            timer.cancel()
         stoppers = [threading.Thread(target=cluster.server.stop) for cluster in running]
         for stopper in stoppers:
             stopper.start()
@@ -182,7 +213,14 @@ class KubeClusters:
 
 class ClusterCreated(Protocol):
     """The EKS access API's part in a cluster's creation
-    (:meth:`kubetrust.sandbox.aws.services.eks.api.EksExtras.cluster_created`)."""
+    (:meth:`kubetrust.sandbox.aws.services.eks.api.EksExtras.cluster_created`): the
+    answer is the seconds until the cluster is ``ACTIVE``."""
+
+    def cluster_created(self, backend: Any, cluster: Any) -> float: ...
+
+
+class ClusterNodes(Protocol):
+    """A new cluster's nodes (:class:`kubetrust.sandbox.eks.nodes.ClusterNodes`)."""
 
     def cluster_created(self, backend: Any, cluster: Any) -> None: ...
 
@@ -202,8 +240,10 @@ class ControlPlane:
         issuer_base: Callable[[], str],
         register_issuer: Callable[[str, oidc.ClusterIssuer], None],
         state_dir: Path,
+        nodes: ClusterNodes | None = None,
     ) -> None:
         self.servers = servers
+        self.nodes = nodes
         self.access = access
         self.issuer_base = issuer_base
         self.register_issuer = register_issuer
@@ -218,9 +258,12 @@ class ControlPlane:
             state_dir=self.state_dir,
             register=self.register_issuer,
         )
-        self.servers.start(record)
-        pod_identity_agent.ensure_node_role(record.account)  # the nodes' role (agent doc)
-        self.access.cluster_created(backend, cluster)
+        until_active = self.access.cluster_created(backend, cluster)
+        self.servers.start_later(record, until_active)
+        if self.nodes is not None:  # the nodes: instance role, node group (eks.nodes)
+            self.nodes.cluster_created(backend, cluster)
+        else:
+            pod_identity_agent.ensure_node_role(record.account)  # the nodes' role (agent doc)
 
     def cluster_deleted(self, backend: Any, cluster: Any) -> None:
         """Its API server stops and its record goes with it."""

@@ -47,12 +47,14 @@ prefix ``/clusters/<account>/<cluster>`` (the "node" of that cluster): ``kubetru
 exec`` points a mutated pod's ``AWS_CONTAINER_CREDENTIALS_FULL_URI`` there. The prefix, not
 the token, names the cluster, so a token of another cluster fails at EKS Auth as on EKS.
 
-**Node role** (until issue 14 gives nodes an instance role and IMDS): each account that has
-a cluster gets, with its first cluster, the role :data:`NODE_ROLE` (trusting
-``ec2.amazonaws.com``, with ``AmazonEKSWorkerNodePolicy`` attached, which grants
-``eks-auth:AssumeRoleForPodIdentity``), unless a role of that name exists; the agent signs
-with a session of it named like an instance id. Detach the policy, or delete the role, and
-every pod's fetch fails as on a misconfigured node.
+**Node role**: a cluster's nodes have an instance role (the world file's node settings,
+:meth:`kubetrust.sandbox.world.World.nodes_of`); by default each account that has a cluster
+gets, with its first cluster, the role :data:`NODE_ROLE` (trusting ``ec2.amazonaws.com``,
+with ``AmazonEKSWorkerNodePolicy`` attached, which grants
+``eks-auth:AssumeRoleForPodIdentity``), unless a role of that name exists. The agent signs
+with the session the node's IMDS hands out (:class:`NodeRoles`, shared in kind with
+:mod:`.imds`): ``assumed-role/<instance role>/<instance id>``. Detach the policy, or delete
+the role, and every pod's fetch fails as on a misconfigured node.
 """
 
 from __future__ import annotations
@@ -60,9 +62,9 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import http
 import json
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -75,6 +77,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from kubetrust.chain import context
 from kubetrust.sandbox.aws import credentials, state
 from kubetrust.sandbox.aws.services.eks.addons import POD_IDENTITY_AGENT
+from kubetrust.sandbox.world import DEFAULT_NODE_ROLE, World
 
 if TYPE_CHECKING:
     from kubetrust.sandbox.aws.services.sts.api import StsService
@@ -84,7 +87,7 @@ AGENT_ADDON = POD_IDENTITY_AGENT
 REAL_AGENT_HOSTS = ("169.254.170.23", "fd00:ec2::23")
 """What the real agent accepts in ``Host`` (reference F.2); the sandbox's differs (module doc)."""
 CREDENTIALS_SUFFIX = "/v1/credentials"
-NODE_ROLE = "AmazonEKSNodeRole"
+NODE_ROLE = DEFAULT_NODE_ROLE
 """The EKS user guide's name for the node IAM role (``create-node-role``)."""
 NODE_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"
 NODE_TRUST = {
@@ -284,36 +287,63 @@ def ensure_node_role(account: str) -> None:
     state.iam(account).attach_role_policy(NODE_POLICY_ARN, NODE_ROLE)
 
 
-class NodeRoles:
-    """Sessions of each account's node role, as IMDS hands them to the agent's SDK."""
+def instance_id(account: str, cluster: str) -> str:
+    """The instance id of ``cluster``'s node: ``i-`` and 17 hex digits, as EC2's, stable for
+    the cluster (the agent's and the IMDS's sessions of one node carry the same name)."""
+    return "i-" + hashlib.sha256(f"{account}/{cluster}".encode()).hexdigest()[:17]
 
-    def __init__(self, sts: StsService, clock: Callable[[], dt.datetime]) -> None:
+
+class NodeRoles:
+    """Sessions of each cluster's node's instance role, as IMDS hands them out (to the
+    agent's SDK and to anything else on the node): EC2 assumes the role for the instance
+    with the instance id as session name, and rotates the keys well before they expire.
+    ``world`` names each cluster's instance role (default: :data:`NODE_ROLE`)."""
+
+    def __init__(
+        self, sts: StsService, clock: Callable[[], dt.datetime], world: World | None = None
+    ) -> None:
         self.sts = sts
         self.clock = clock
+        self.world = world or World()
         self._lock = threading.Lock()
-        self._sessions: dict[str, credentials.Credential] = {}
+        self._sessions: dict[tuple[str, str], credentials.Credential] = {}
 
-    def session(self, account: str) -> credentials.Credential | None:
-        """A session of the account's node role with at least 15 minutes left (a new one
-        when the role was recreated); ``None`` when the account has no node role."""
-        role = state.role(account, NODE_ROLE)
+    def role_name(self, account: str, cluster: str) -> str:
+        """The name of the instance role of ``cluster``'s nodes."""
+        return self.world.nodes_of(account, cluster).role_name
+
+    def role(self, account: str, cluster: str) -> state.RoleFacts | None:
+        """The instance role as IAM holds it now; ``None`` while it does not exist."""
+        return state.role(account, self.role_name(account, cluster))
+
+    def session(self, account: str, cluster: str = "") -> credentials.Credential | None:
+        """A session of the node's instance role with at least 15 minutes left (a new one
+        when the role was recreated); ``None`` when the role does not exist."""
+        role = self.role(account, cluster)
         if role is None:
             return None
+        return self.session_of(role, account, cluster)
+
+    def session_of(
+        self, role: state.RoleFacts, account: str, cluster: str
+    ) -> credentials.Credential:
+        """The node's session of ``role`` (cached per node, :meth:`session`)."""
         now = self.clock()
         with self._lock:
-            held = self._sessions.get(account)
+            held = self._sessions.get((account, cluster))
             if _still_good(held, role.id, now):
+                assert held is not None
                 return held
             issued = self.sts.issue_role_session(
                 role,
-                "i-" + secrets.token_hex(9)[:17],
+                instance_id(account, cluster),
                 NODE_SESSION_SECONDS,
                 (),
                 context.RequestFacts(now=now),
                 chained=False,
                 tags={},
             )
-            self._sessions[account] = issued
+            self._sessions[(account, cluster)] = issued
             return issued
 
 
@@ -492,7 +522,7 @@ class PodIdentityAgent:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        node = self.nodes.session(account)
+        node = self.nodes.session(account, cluster)
         if node is None:
             raise EksAuthFailure(None, NO_NODE_ROLE)
         try:

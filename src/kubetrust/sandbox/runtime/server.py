@@ -46,7 +46,8 @@ from werkzeug.serving import BaseWSGIServer
 
 from kubetrust.model import vocabulary
 from kubetrust.sandbox import oidc
-from kubetrust.sandbox.aws import credentials, forward, gate, policy_writes, state
+from kubetrust.sandbox.aws import credentials, forward, gate, policy_writes, state, throttle
+from kubetrust.sandbox.aws.propagation import Propagation
 from kubetrust.sandbox.aws.request import MAX_BODY_BYTES
 from kubetrust.sandbox.aws.services.eks.api import EksExtras
 from kubetrust.sandbox.aws.services.eks_auth.api import EksAuthService
@@ -54,7 +55,7 @@ from kubetrust.sandbox.aws.services.eks_auth.token import PodToken
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.aws.services.sts.api import StsService
 from kubetrust.sandbox.client.state import AdminKeys, SandboxState
-from kubetrust.sandbox.eks import clusters, control_plane, pod_identity_agent
+from kubetrust.sandbox.eks import clusters, control_plane, imds, nodes, pod_identity_agent
 from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.host.http import DRAIN_LIMIT, Listener
 from kubetrust.sandbox.kube import sa_tokens
@@ -137,10 +138,14 @@ class SandboxServer:
             self.world = dataclasses.replace(self.world, realism=PRESETS[realism_preset])
         self.realism = self.world.realism
         self.clock = clock
+        self.propagation = Propagation(self.realism.iam_propagation_seconds)
+        """IAM as STS, the authorizer, the credential store and EKS see it (reference H.1)."""
         self.store = credentials.CredentialStore(long_term=self._own_key)
         self.bindings = policy_writes.PrincipalBindings()
         self.user_boundaries = UserBoundaries()  # moto keeps no user's boundary
-        self.eks = EksExtras(self.world.region, self.clock)
+        self.eks = EksExtras(
+            self.world.region, self.clock, realism=self.realism, propagation=self.propagation
+        )
         self.issuers = Issuers()
         self._port = port
         self._issuer_port = issuer_port
@@ -168,6 +173,7 @@ class SandboxServer:
             issuer_base=self._issuer_base,
             register_issuer=self.issuers.add,
             state_dir=self.state_dir,
+            nodes=nodes.ClusterNodes(self.world),
         )
         state.claim_accounts(self._account_ids(), self.world.region, self.control_plane)
         try:
@@ -192,6 +198,7 @@ class SandboxServer:
             oidc.https_jwks_fetcher(ca_pem, timeout=5.0),
             bindings=self.bindings,
             user_boundaries=self.user_boundaries,
+            propagation=self.propagation,
         )
         app = gate.Gate(
             # moto's app of each service the gate forwards to, never its domain dispatcher
@@ -203,12 +210,14 @@ class SandboxServer:
             self.clock,
             extras=self.eks,
             eks_auth=EksAuthService(sts, self.eks, self._cluster_issuer, self._pod_still_bound),
+            throttler=throttle.Throttler(self.realism),
         )
         self.gate = app
         self.issuer_base = f"https://{HOST}:{issuer_server.server_port}"
         aws_server = self._listen(app, self._port, tls=False)
         self.endpoint = f"http://{HOST}:{aws_server.server_port}"
         self.pod_identity_agent = self._serve_pod_identity_agent(sts)
+        self.imds = self._serve_imds(sts)
         # records of an earlier run are stale: moto's state did not survive it
         shutil.rmtree(self.state_dir / clusters.CLUSTERS_DIR, ignore_errors=True)
         self._create_world_resources(sts)
@@ -221,7 +230,7 @@ class SandboxServer:
         """The EKS Pod Identity Agent of every cluster's nodes, on its own loopback
         listener; its base URL (:mod:`~kubetrust.sandbox.eks.pod_identity_agent`)."""
         agent = pod_identity_agent.PodIdentityAgent(
-            pod_identity_agent.NodeRoles(sts, self.clock),
+            pod_identity_agent.NodeRoles(sts, self.clock, self.world),
             pod_identity_agent.EksAuthOverHttp(self._endpoint, self.world.region),
             self.clock,
             addons=self.eks,
@@ -230,6 +239,21 @@ class SandboxServer:
         )
         listener = self._listen(agent, 0, tls=False)
         return f"http://{HOST}:{listener.server_port}"
+
+    def _serve_imds(self, sts: StsService) -> str:
+        """The instance metadata service of every cluster's nodes, on its own loopback
+        listener; its base URL (:mod:`~kubetrust.sandbox.eks.imds`)."""
+        service = imds.InstanceMetadataService(
+            pod_identity_agent.NodeRoles(sts, self.clock, self.world),
+            self.world,
+            self.clock,
+            running=self._cluster_running,
+        )
+        listener = self._listen(service, 0, tls=False)
+        return f"http://{HOST}:{listener.server_port}"
+
+    def _cluster_running(self, account: str, name: str) -> bool:
+        return self.kube is not None and self.kube.get(account, name) is not None
 
     def _issuer_base(self) -> str:
         return self.issuer_base
@@ -261,7 +285,7 @@ class SandboxServer:
         """A long-term IAM key of one of this sandbox's accounts, as IAM holds it now.
         moto's IAM holds the keys of every sandbox in the process; another sandbox's
         are unknown here (module doc)."""
-        found = credentials.iam_key(access_key_id)
+        found = credentials.iam_key(access_key_id, self.propagation)
         if found is None or self.world.account(found.account) is None:
             return None
         return found
@@ -370,6 +394,7 @@ class SandboxServer:
             ca_file=self.state_dir / CA_FILE,
             pod_identity_agent=self.pod_identity_agent,
             realism=self.realism_preset,
+            imds=self.imds,
             accounts={
                 account: AdminKeys(key, secret)
                 for account, (key, secret) in self.admin_keys.items()

@@ -1,9 +1,11 @@
 """EKS add-ons, minimal: enough for a cluster to run the ``eks-pod-identity-agent`` add-on.
 
 moto has no add-ons. ``CreateAddon``, ``DescribeAddon``, ``ListAddons`` and ``DeleteAddon``
-keep add-ons per cluster object (a deleted cluster takes them with it), ``ACTIVE`` at once;
+keep add-ons per cluster object (a deleted cluster takes them with it); an add-on is
+``CREATING`` for realism's ``addon_creation_seconds``, then ``ACTIVE`` (reference H.2; zero:
+at once), and a cluster still ``CREATING`` takes none (:func:`~.model.require_active`).
 :meth:`AddonApi.has_addon` is what a check of the Pod Identity Agent reads (reference F.2:
-the agent is the ``eks-pod-identity-agent`` add-on).
+the agent is the ``eks-pod-identity-agent`` add-on): only an ``ACTIVE`` add-on runs.
 
 Not emulated: the add-on catalogue and versions (any name is accepted; the version is the
 one asked for, else :data:`DEFAULT_VERSION`), ``UpdateAddon``, ``resolveConflicts``,
@@ -20,7 +22,7 @@ from typing import Any
 
 from kubetrust import arn as arns
 from kubetrust.sandbox.aws import credentials, state, wire
-from kubetrust.sandbox.aws.services.eks import model
+from kubetrust.sandbox.aws.services.eks import lifecycle, model
 
 POD_IDENTITY_AGENT = "eks-pod-identity-agent"
 DEFAULT_VERSION = "v1.3.4-eksbuild.1"
@@ -51,8 +53,9 @@ Handler = Callable[[credentials.Credential, model.Call], model.Response]
 class AddonApi:
     """The four calls. Not locked: the EKS hook calls it under its own lock."""
 
-    def __init__(self, clock: model.Clock) -> None:
+    def __init__(self, clock: model.Clock, creation_seconds: float = 0.0) -> None:
         self.clock = clock
+        self.creation_seconds = creation_seconds
         self._clusters: dict[tuple[str, str, str], ClusterAddons] = {}
 
     def handlers(self) -> dict[str, Handler]:
@@ -64,11 +67,19 @@ class AddonApi:
         }
 
     def has_addon(self, account: str, region: str, cluster: str, name: str) -> bool:
-        """Whether the cluster now named ``cluster`` runs the add-on ``name``."""
+        """Whether the cluster now named ``cluster`` runs the add-on ``name``: made and
+        ``ACTIVE`` by now."""
         found = state.eks(account, region).clusters.get(cluster)
         if found is None:
             return False
-        return name in self._of(account, region, cluster, found).by_name
+        addon = self._of(account, region, cluster, found).by_name.get(name)
+        return addon is not None and self._shown(addon)["status"] == lifecycle.ACTIVE
+
+    def _shown(self, addon: dict[str, Any]) -> dict[str, Any]:
+        """The add-on with its status now (:func:`~.lifecycle.addon_status`)."""
+        now = self.clock().timestamp()
+        status = lifecycle.addon_status(addon["createdAt"], self.creation_seconds, now)
+        return {**addon, "status": status}
 
     def _of(self, account: str, region: str, name: str, cluster: Any) -> ClusterAddons:
         key = (account, region, name)
@@ -88,6 +99,7 @@ class AddonApi:
 
     def _create(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         held = self._cluster(call)
+        model.require_active(call, held.cluster)
         body = call.body
         name = body.get("addonName")
         if not isinstance(name, str) or not name:
@@ -97,14 +109,14 @@ class AddonApi:
         if name in held.by_name:
             raise wire.AwsError("ResourceInUseException", ADDON_EXISTS, 409)
         held.by_name[name] = _addon(call, name, body, self.clock().timestamp())
-        return model.ok({"addon": held.by_name[name]})
+        return model.ok({"addon": self._shown(held.by_name[name])})
 
     def _describe(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         held = self._cluster(call)
         addon = held.by_name.get(call.label(3))
         if addon is None:
             raise not_found(call.label(3), call.cluster)
-        return model.ok({"addon": addon})
+        return model.ok({"addon": self._shown(addon)})
 
     def _list(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         page, token = model.page(list(self._cluster(call).by_name), call)
@@ -120,7 +132,7 @@ class AddonApi:
 
 
 def _addon(call: model.Call, name: str, body: Mapping[str, Any], now: float) -> dict[str, Any]:
-    """botocore's ``Addon`` shape for a new add-on, ``ACTIVE`` and healthy."""
+    """botocore's ``Addon`` shape for a new add-on, healthy (its status: ``_shown``)."""
     partition = arns.partition_of_region(call.region)
     tags = body.get("tags")
     addon: dict[str, Any] = {

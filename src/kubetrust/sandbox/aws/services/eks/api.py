@@ -15,7 +15,8 @@ shapes; timestamps as epoch seconds), with EKS's error codes:
   ``ListAccessPolicies``: EKS's managed access policies (E.4);
 - ``UpdateClusterConfig`` with ``accessConfig``: the one-way ``CONFIG_MAP`` →
   ``API_AND_CONFIG_MAP`` → ``API`` changes (E.1), reflected by moto's ``DescribeCluster``
-  through the cluster's ``access_config``; ``DescribeUpdate`` for those updates;
+  through the cluster's ``access_config``; with ``logging`` or ``resourcesVpcConfig``;
+  ``UpdateClusterVersion``; ``DescribeUpdate`` and ``ListUpdates`` (:mod:`.updates`);
 - ``CreateCluster``: its ``accessConfig`` (default ``CONFIG_MAP`` through the API, E.1)
   and its caller, the creator, who gets an admin access entry when
   ``bootstrapClusterCreatorAdminPermissions`` is true and the API mode is on
@@ -39,8 +40,16 @@ every cluster's token authenticator), so both sides see one state.
 Error texts quoted from EKS answers seen in public issue reports are marked *[seen]* at
 their constant; the others are the sandbox's own wording, marked *[sandbox]*.
 
-Not emulated: tag APIs on access-entry ARNs, ``ListUpdates``, eventual consistency, the
-cluster's ``UPDATING`` status during an authentication-mode change.
+EKS's timing (reference H.2, figures from the sandbox's
+:class:`~kubetrust.sandbox.world_realism.Realism`): a cluster made with ``CreateCluster`` is
+``CREATING`` before ``ACTIVE`` and an update ``InProgress`` before ``Successful``
+(:mod:`.lifecycle`, :mod:`.timed_cluster`); the data plane — :meth:`EksExtras.resolve` for
+the authenticator, :meth:`EksExtras.association_for` for EKS Auth and the webhook — sees
+access entries and associations as they were ``eks_propagation_seconds`` ago, while the API
+reads its own writes; and EKS sees IAM through :class:`~kubetrust.sandbox.aws.propagation.
+Propagation` (a principal or role just made is refused until IAM's change reached EKS).
+
+Not emulated: tag APIs on access-entry ARNs.
 """
 
 from __future__ import annotations
@@ -53,13 +62,14 @@ from urllib.parse import parse_qs, unquote
 
 from kubetrust.model import vocabulary
 from kubetrust.sandbox.aws import credentials, gate, operations, state, wire
+from kubetrust.sandbox.aws.propagation import Propagation
 from kubetrust.sandbox.aws.services.eks import (
     addons,
     model,
-    modes,
     pod_identity,
     policies,
     principals,
+    updates,
 )
 from kubetrust.sandbox.aws.services.eks.associations import PodIdentityAssociation
 from kubetrust.sandbox.aws.services.eks.model import (
@@ -74,6 +84,7 @@ from kubetrust.sandbox.aws.services.eks.model import (
     Principal,
     Response,
 )
+from kubetrust.sandbox.world_realism import OFF, Realism
 
 __all__ = [
     "DEFAULT_API_MODE",
@@ -92,13 +103,23 @@ __all__ = [
 # --------------------------------------------------------------------------- the hook
 
 
-class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
+class EksExtras(updates.UpdateHandlers, policies.PolicyHandlers):
     """The gate's ``extras`` hook for EKS (module doc). Thread-safe; state in memory, on
-    the instance: one per sandbox."""
+    the instance: one per sandbox. ``realism`` gives EKS's delays (all zero: none);
+    ``propagation`` is IAM as EKS sees it (the gate's, so that both agree)."""
 
-    def __init__(self, region: str, clock: model.Clock | None = None) -> None:
+    def __init__(
+        self,
+        region: str,
+        clock: model.Clock | None = None,
+        *,
+        realism: Realism = OFF,
+        propagation: Propagation | None = None,
+    ) -> None:
         self.region = region
         self.clock: model.Clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.realism = realism
+        self.propagation = propagation or Propagation(0.0)
         self._lock = threading.RLock()
         self._access: dict[tuple[str, str, str], model.ClusterAccess] = {}
         self._creations: dict[tuple[str, str, str], model.Creation] = {}
@@ -107,7 +128,9 @@ class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
         ] = {
             "CreateCluster": self._create_cluster,
             "UpdateClusterConfig": self._update_cluster_config,
+            "UpdateClusterVersion": self._update_cluster_version,
             "DescribeUpdate": self._describe_update,
+            "ListUpdates": self._list_updates,
             "CreateAccessEntry": self._create_entry,
             "DescribeAccessEntry": self._describe_entry,
             "ListAccessEntries": self._list_entries,
@@ -118,9 +141,13 @@ class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
             "ListAssociatedAccessPolicies": self._list_associated,
             "ListAccessPolicies": self._list_policies,
         }
-        self.pod_identity = pod_identity.PodIdentityApi(self.clock)
+        self.pod_identity = pod_identity.PodIdentityApi(
+            self.clock,
+            propagation=self.propagation,
+            visibility_seconds=realism.eks_propagation_seconds,
+        )
         self._handlers.update(self.pod_identity.handlers())
-        self.addons = addons.AddonApi(self.clock)
+        self.addons = addons.AddonApi(self.clock, realism.addon_creation_seconds)
         self._handlers.update(self.addons.handlers())
 
     def __call__(
@@ -136,9 +163,19 @@ class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
         call = self._call(caller, request)
         try:
             with self._lock:
-                return handler(caller, call)
+                answer = handler(caller, call)
+                self._publish(call)
+                return answer
         except wire.AwsError as refusal:
             return wire.render_error("rest-json", refusal, model.request_id())
+
+    def _publish(self, call: model.Call) -> None:
+        """What the call changed starts on its way to the data plane (reference H.2)."""
+        now = self._now()
+        access = self._access.get((call.account, call.region, call.cluster))
+        if access is not None:
+            access.publish(now)
+        self.pod_identity.publish(call.account, call.region, call.cluster, now)
 
     def _call(self, caller: credentials.Credential, request: gate.RawRequest) -> model.Call:
         """Path labels split before decoding: a principal ARN's ``%2F`` stays in its label."""
@@ -188,14 +225,16 @@ class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
         ARN the authenticator derives from a session; ``principal_id`` is the IAM unique
         id, bare or as STS ``UserId`` (``AROA…:session``). ``None`` when the cluster is
         unknown or in ``CONFIG_MAP`` mode, or when the entry was made for another
-        principal with the same ARN (E.3: deleted and recreated)."""
+        principal with the same ARN (E.3: deleted and recreated). The entries are those the
+        data plane sees: a change reaches it ``eks_propagation_seconds`` after the API
+        answered (reference H.2)."""
         unique_id = principal_id.split(":", 1)[0]
         with self._lock:
             found = state.eks(account, region).clusters.get(cluster)
             if found is None or model.mode_of(found) == vocabulary.CONFIG_MAP:
                 return None
             access = self._state(account, region, cluster, found)
-            for entry in access.entries.values():
+            for entry in access.published.seen(self._now()).values():
                 if entry.principal_id != unique_id:
                     continue
                 if principal_arn in (
@@ -211,14 +250,15 @@ class EksExtras(modes.ModeHandlers, policies.PolicyHandlers):
     ) -> PodIdentityAssociation | None:
         """The Pod Identity association of a service account in the cluster now named
         ``cluster`` (:class:`~.associations.AssociationLookup`): ``None`` when there is none,
-        or the cluster is unknown (a deleted cluster's associations went with it)."""
+        or the cluster is unknown (a deleted cluster's associations went with it). As the
+        data plane sees it: ``eks_propagation_seconds`` behind the API (reference H.2)."""
         with self._lock:
             return self.pod_identity.association_for(
-                account, region, cluster, namespace, service_account
+                account, region, cluster, namespace, service_account, self._now()
             )
 
     def has_addon(self, account: str, region: str, cluster: str, name: str) -> bool:
         """Whether the cluster now named ``cluster`` runs the EKS add-on ``name`` (made with
-        ``CreateAddon``, not deleted since)."""
+        ``CreateAddon``, ``ACTIVE`` by now, not deleted since)."""
         with self._lock:
             return self.addons.has_addon(account, region, cluster, name)

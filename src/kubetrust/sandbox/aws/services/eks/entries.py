@@ -20,8 +20,9 @@ class EntryHandlers(model.AccessState):
         """E.2. Texts: [seen] "already in use" (409, terraform-aws-eks#2977/#3293), "invalid
         principal" (terraform-aws-eks#2969, a principal that does not exist or an ARN
         without the role's path), "kubernetes group name … cannot start with system:"
-        (terraform-aws-eks#2915)."""
-        access = self._api_cluster(call)
+        (terraform-aws-eks#2915). A principal IAM holds but has not propagated yet is
+        "invalid principal" too (reference H.1): EKS does not see it yet."""
+        access = self._writable_api_cluster(call, "CreateAccessEntry")
         principal_arn = str(call.body.get("principalArn") or "")
         kind = str(call.body.get("type") or model.STANDARD)
         groups = string_list(call.body.get("kubernetesGroups"), "kubernetesGroups")
@@ -35,6 +36,8 @@ class EntryHandlers(model.AccessState):
                 return model.ok({"accessEntry": existing.to_wire()})
             raise wire.AwsError("ResourceInUseException", model.ENTRY_IN_USE, 409)
         principal = principals.lookup_principal(principal_arn)
+        if not self.propagation.principal_visible(principal.arn):
+            raise model.invalid(model.INVALID_PRINCIPAL)
         _check_new_entry(kind, principal, access, groups, username)
         now = self._now()
         entry = self._new_entry(call.account, call.region, call.cluster, principal, kind, now)
@@ -90,7 +93,7 @@ class EntryHandlers(model.AccessState):
         """Groups and username change; type and principal never do (E.2). EKS checks the
         name prefixes whatever the type ([seen] aws-ia/terraform-aws-eks-blueprints#2004,
         an EC2_LINUX entry: "The username must not begin with system:")."""
-        access = self._api_cluster(call)
+        access = self._writable_api_cluster(call, "UpdateAccessEntry")
         entry = self._entry(access, call.label(3))
         raw_groups = call.body.get("kubernetesGroups")
         groups = None if raw_groups is None else string_list(raw_groups, "kubernetesGroups")
@@ -113,7 +116,7 @@ class EntryHandlers(model.AccessState):
         return model.ok({"accessEntry": entry.to_wire()})
 
     def _delete_entry(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
-        access = self._api_cluster(call)
+        access = self._writable_api_cluster(call, "DeleteAccessEntry")
         entry = self._entry(access, call.label(3))
         del access.entries[entry.principal_arn]
         return model.ok({})

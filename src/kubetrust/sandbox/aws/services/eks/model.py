@@ -14,6 +14,9 @@ from typing import Any
 
 from kubetrust.model.vocabulary import CONFIG_MAP
 from kubetrust.sandbox.aws import sigv4, state, wire
+from kubetrust.sandbox.aws.propagation import Propagation
+from kubetrust.sandbox.aws.services.eks import lifecycle, timed_cluster
+from kubetrust.sandbox.world_realism import Realism
 
 Response = wire.Response
 Clock = Callable[[], dt.datetime]
@@ -51,6 +54,17 @@ BOOTSTRAP_REQUIRED = (
     "bootstrapClusterCreatorAdminPermissions must be true if cluster authentication mode "
     "is set to CONFIG_MAP"
 )
+UPDATE_IN_PROGRESS = (
+    "Cannot {what} because cluster {cluster} currently has update {update} in progress"
+)
+"""[seen] ``ResourceInUseException`` (409) while an update runs, ``what`` an update type or
+an operation: "Cannot EndpointAccessUpdate because cluster … currently has update … in
+progress" (aws-controllers-k8s/community#1192), "Cannot AccessConfigUpdate …"
+(aws/aws-cdk#33452), "Cannot AssociateIdentityProviderConfig …" (elastic/cloudbeat#3093)."""
+NOT_ACTIVE = "Cluster '{cluster}' is not in ACTIVE status"
+"""``InvalidRequestException`` (400) for a call that needs an active cluster while it is
+``CREATING``: moto's text for ``CreateNodegroup``, which moto's authors took from EKS;
+[uncertain] that EKS words it so for access entries, associations, add-ons and updates."""
 
 
 # --------------------------------------------------------------------------- values
@@ -138,9 +152,15 @@ class ClusterAccess:
     """The access state of one moto cluster object (a recreated cluster starts afresh)."""
 
     cluster: Any
+    published: lifecycle.DelayedView[dict[str, AccessEntry]]
+    """The entries as the cluster's authenticator sees them (reference H.2)."""
     creator: Principal | None = None
     entries: dict[str, AccessEntry] = field(default_factory=dict)
-    updates: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def publish(self, now: float) -> None:
+        """The data plane sees the entries as they are now, after EKS's delay."""
+        if self.entries != self.published.latest:
+            self.published.record(now, dict(self.entries))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +170,8 @@ class Creation:
     creator: Principal | None
     mode: str
     bootstrap: bool
+    asynchronous: bool = False
+    """Through ``CreateCluster``: ``CREATING`` first (a world file's cluster is not)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +207,8 @@ class AccessState:
 
     region: str
     clock: Clock
+    realism: Realism
+    propagation: Propagation
     _lock: threading.RLock
     _access: dict[tuple[str, str, str], ClusterAccess]
     _creations: dict[tuple[str, str, str], Creation]
@@ -196,9 +220,32 @@ class AccessState:
         key = (account, region, name)
         access = self._access.get(key)
         if access is None or access.cluster is not cluster:
-            access = ClusterAccess(cluster)
+            access = self._new_access(cluster)
             self._access[key] = access
         return access
+
+    def _new_access(self, cluster: Any) -> ClusterAccess:
+        delay = self.realism.eks_propagation_seconds
+        return ClusterAccess(cluster, lifecycle.DelayedView(delay, {}))
+
+    def _timeline(self, cluster: Any) -> lifecycle.ClusterTimeline:
+        """The cluster's timeline; a cluster not timed yet (made before the hook knew
+        it) becomes timed, active since ever."""
+        if not isinstance(cluster, timed_cluster.TimedCluster):
+            timed_cluster.make_timed(cluster, lifecycle.ClusterTimeline(), self._now)
+        return timed_cluster.timeline_of(cluster)
+
+    def _require_active(self, call: Call, cluster: Any) -> None:
+        self._timeline(cluster)
+        require_active(call, cluster)
+
+    def _require_settled(self, call: Call, cluster: Any, what: str) -> None:
+        """Active and no update running, else EKS's refusal (:data:`UPDATE_IN_PROGRESS`)."""
+        self._require_active(call, cluster)
+        running = self._timeline(cluster).in_progress(self._now())
+        if running is not None:
+            message = UPDATE_IN_PROGRESS.format(what=what, cluster=call.cluster, update=running.id)
+            raise wire.AwsError("ResourceInUseException", message, 409)
 
     def _existing(self, call: Call) -> ClusterAccess:
         """The named cluster, or moto's own not-found answer ("No cluster found for name:
@@ -219,6 +266,16 @@ class AccessState:
             raise wire.AwsError("InvalidRequestException", _MODE_REQUIRED, 400)
         return access
 
+    def _writable_api_cluster(self, call: Call, operation: str) -> ClusterAccess:
+        """:meth:`_api_cluster` for a change of its access entries, which
+        :func:`entry_writes_wait_for_updates` may refuse while an update runs."""
+        access = self._api_cluster(call)
+        if entry_writes_wait_for_updates():
+            self._require_settled(call, access.cluster, operation)
+        else:
+            self._require_active(call, access.cluster)
+        return access
+
     @staticmethod
     def _entry(access: ClusterAccess, principal_arn: str) -> AccessEntry:
         entry = access.entries.get(principal_arn)
@@ -234,6 +291,27 @@ class AccessState:
 
     def _now(self) -> float:
         return self.clock().timestamp()
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def require_active(call: Call, cluster: Any) -> None:
+    """EKS refuses work on a cluster still ``CREATING`` (:data:`NOT_ACTIVE`)."""
+    timeline = timed_cluster.timeline_of(cluster)
+    if timeline.creating(timed_cluster.now_of(cluster)):
+        raise wire.AwsError("InvalidRequestException", NOT_ACTIVE.format(cluster=call.cluster), 400)
+
+
+# --------------------------------------------------------------------------- choices
+
+
+def entry_writes_wait_for_updates() -> bool:
+    """Whether EKS refuses an access-entry or access-policy change while a cluster update
+    runs. [uncertain] Not documented; EKS refuses other cluster-level work then
+    (:data:`UPDATE_IN_PROGRESS`, also for ``AssociateIdentityProviderConfig``, an operation
+    rather than an update). The sandbox refuses, so that what survives it survives EKS."""
+    return True
 
 
 # --------------------------------------------------------------------------- validation

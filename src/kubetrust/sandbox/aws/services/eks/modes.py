@@ -1,16 +1,23 @@
-"""Cluster creation's ``accessConfig``, authentication-mode updates and ``DescribeUpdate`` (E.1)."""
+"""Cluster creation's ``accessConfig`` and the authentication-mode update (E.1)."""
 
 from __future__ import annotations
 
 import dataclasses
-import uuid
+import math
 from collections.abc import Mapping
 from typing import Any
 
 from kubetrust import policy
 from kubetrust.model import vocabulary
 from kubetrust.sandbox.aws import credentials, state
-from kubetrust.sandbox.aws.services.eks import entries, model, principals
+from kubetrust.sandbox.aws.propagation import Propagation
+from kubetrust.sandbox.aws.services.eks import (
+    entries,
+    lifecycle,
+    model,
+    principals,
+    timed_cluster,
+)
 
 _NEXT_MODE = {
     vocabulary.CONFIG_MAP: vocabulary.API_AND_CONFIG_MAP,
@@ -23,8 +30,8 @@ _VALID = vocabulary.AUTHENTICATION_MODES
 
 
 class ModeHandlers(entries.EntryHandlers):
-    """The hook's handlers for clusters: ``CreateCluster``'s ``accessConfig``, the one-way
-    authentication-mode updates and ``DescribeUpdate`` (E.1)."""
+    """The hook's handlers for clusters: ``CreateCluster``'s ``accessConfig`` and the
+    one-way authentication-mode updates (E.1; the update itself: :mod:`.updates`)."""
 
     def _create_cluster(
         self, caller: credentials.Credential, call: model.Call
@@ -43,36 +50,46 @@ class ModeHandlers(entries.EntryHandlers):
             )
         if mode == vocabulary.CONFIG_MAP and not bootstrap:
             raise model.invalid(model.BOOTSTRAP_REQUIRED)
-        _check_service_role(call.body.get("roleArn"))
+        _check_service_role(call.body.get("roleArn"), self.propagation)
         name = str(call.body.get("name") or "")
         key = (call.account, call.region, name)
         if name and name not in state.eks(call.account, call.region).clusters:
             self._creations[key] = model.Creation(
-                principals.caller_principal(caller), str(mode), bootstrap
+                principals.caller_principal(caller), str(mode), bootstrap, asynchronous=True
             )
         return None
 
-    def cluster_created(self, backend: Any, cluster: Any) -> None:
+    def cluster_created(self, backend: Any, cluster: Any) -> float:
         """Called by the EKS control plane once moto stored a new cluster (and the control
         plane gave it its issuer, CA and endpoint): give it the requested access config
         and, when the API mode is on and bootstrap asked for it, the creator's admin entry
         (E.1). A cluster made without a ``CreateCluster`` through the gate (nor announced by
         :meth:`~.api.EksExtras.expect_creation`) keeps the defaults
-        :func:`kubetrust.sandbox.eks.clusters.decorate` gave it and has no known creator."""
+        :func:`kubetrust.sandbox.eks.clusters.decorate` gave it and has no known creator.
+
+        The answer: the seconds until the cluster is ``ACTIVE`` — realism's creation time
+        for a ``CreateCluster`` through the gate, none for a world file's cluster, which
+        exists when the sandbox starts (reference H.2)."""
         key = (str(backend.account_id), str(backend.region_name), str(cluster.name))
         with self._lock:
             creation = self._creations.pop(key, None)
-            access = model.ClusterAccess(cluster)
+            now = self._now()
+            creating = self.realism.eks_cluster_creation_seconds
+            delay = creating if creation is not None and creation.asynchronous else 0.0
+            timed_cluster.make_timed(cluster, lifecycle.ClusterTimeline(now + delay), self._now)
+            access = self._new_access(cluster)
             self._access[key] = access
-            if creation is None:
-                return
-            access.creator = creation.creator
-            cluster.access_config = {
-                "authenticationMode": creation.mode,
-                "bootstrapClusterCreatorAdminPermissions": creation.bootstrap,
-            }
-            if creation.mode != vocabulary.CONFIG_MAP:
-                self._bootstrap_creator(key[0], key[1], access)
+            if creation is not None:
+                access.creator = creation.creator
+                cluster.access_config = {
+                    "authenticationMode": creation.mode,
+                    "bootstrapClusterCreatorAdminPermissions": creation.bootstrap,
+                }
+                if creation.mode != vocabulary.CONFIG_MAP:
+                    self._bootstrap_creator(key[0], key[1], access)
+            # made with the cluster: the authenticator knows it from the start
+            access.publish(-math.inf)
+            return delay
 
     def _bootstrap_creator(self, account: str, region: str, access: model.ClusterAccess) -> None:
         """The creator's entry: STANDARD, default username, ``AmazonEKSClusterAdminPolicy``
@@ -92,21 +109,13 @@ class ModeHandlers(entries.EntryHandlers):
         )
         access.entries[creator.arn] = dataclasses.replace(entry, policies=(admin,))
 
-    def _update_cluster_config(
-        self, _caller: credentials.Credential, call: model.Call
-    ) -> model.Response | None:
-        """``accessConfig.authenticationMode`` changes, one way only (E.1). EKS's texts:
-        "Only one type of update can be allowed." ([seen]
-        kubernetes-sigs/cluster-api-provider-aws#3553, boto/boto3#2592) and "Unsupported
-        authentication mode update from X to Y" ([seen] pulumi/pulumi-eks#1493,
-        aws/aws-cdk#31032, also for X = Y). Other updates are moto's."""
-        raw = call.body.get("accessConfig")
-        if raw is None:
-            return None
-        others = [k for k, v in call.body.items() if k not in _NOT_UPDATES and v is not None]
-        if others:
-            raise model.invalid(model.ONE_UPDATE)
-        access = self._existing(call)
+    def _access_config_update(
+        self, access: model.ClusterAccess, raw: object
+    ) -> lifecycle.PlannedUpdate:
+        """``accessConfig.authenticationMode`` changes, one way only (E.1): the mode changes
+        when the update succeeds (reference H.2). EKS's text: "Unsupported authentication
+        mode update from X to Y" ([seen] pulumi/pulumi-eks#1493, aws/aws-cdk#31032, also
+        for X = Y)."""
         config = raw if isinstance(raw, Mapping) else {}
         wanted = config.get("authenticationMode")
         if wanted not in vocabulary.AUTHENTICATION_MODES:
@@ -119,54 +128,35 @@ class ModeHandlers(entries.EntryHandlers):
                 f"Unsupported authentication mode update from {current} to {wanted}"
             )
         previous = getattr(access.cluster, "access_config", None) or {}
-        access.cluster.access_config = {**previous, "authenticationMode": wanted}
-        if current == vocabulary.CONFIG_MAP:
-            self._bootstrap_creator(call.account, call.region, access)
-        update_id = str(uuid.uuid4())
-        update: dict[str, Any] = {
-            "id": update_id,
-            "status": "InProgress",
-            "type": "AccessConfigUpdate",
-            "params": [{"type": "AuthenticationMode", "value": wanted}],
-            "createdAt": self._now(),
-            "errors": [],
-        }
-        access.updates[update_id] = update
-        return model.ok({"update": update})
+        return lifecycle.PlannedUpdate(
+            "AccessConfigUpdate",
+            (("AuthenticationMode", str(wanted)),),
+            {"access_config": {**previous, "authenticationMode": wanted}},
+        )
 
-    def _describe_update(
-        self, _caller: credentials.Credential, call: model.Call
-    ) -> model.Response | None:
-        """Our access-config updates, done by the time anyone asks; others are moto's."""
-        if any(call.first(k) for k in ("nodegroupName", "addonName", "capabilityName")):
-            return None
-        found = state.eks(call.account, call.region).clusters.get(call.cluster)
-        if found is None:
-            return None
-        access = self._state(call.account, call.region, call.cluster, found)
-        update = access.updates.get(call.label(3))
-        if update is None:
-            return None
-        return model.ok({"update": {**update, "status": "Successful"}})
+    def _access_config_started(self, call: model.Call, access: model.ClusterAccess) -> None:
+        """Leaving ``CONFIG_MAP``, the creator gets the admin entry bootstrap asked for
+        (E.1); no reader sees it before the mode changes (the API and the authenticator
+        read entries only outside ``CONFIG_MAP``)."""
+        if access.creator is not None and (model.mode_of(access.cluster) == vocabulary.CONFIG_MAP):
+            self._bootstrap_creator(call.account, call.region, access)
 
 
 # --------------------------------------------------------------------------- validation
 
 
-_NOT_UPDATES = frozenset({"name", "clientRequestToken", "accessConfig"})
-
-
-def _check_service_role(role_arn: object) -> None:
+def _check_service_role(role_arn: object, propagation: Propagation) -> None:
     """EKS assumes the cluster's service role at creation: the role must exist and trust
     ``eks.amazonaws.com`` — decided by the policy engine, as for any trust ([seen]
-    karpenter-blueprints#20, terraform-aws-eks#2406 for the message)."""
+    karpenter-blueprints#20, terraform-aws-eks#2406 for the message) — as EKS sees IAM
+    (reference H.1: a role just made or changed may not be seen yet)."""
     refused = model.invalid(
         f"Role with arn: {role_arn}, could not be assumed because it does not exist or the "
         "trusted entity is not correct"
     )
     if not isinstance(role_arn, str):
         raise refused
-    role = state.role_by_arn(role_arn)
+    role = propagation.role_by_arn(role_arn)
     if role is None:
         raise refused
     decision = policy.authorize(

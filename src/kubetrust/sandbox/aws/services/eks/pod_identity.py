@@ -15,8 +15,14 @@ it, and a cluster created again under the same name starts with none.
 EKS's texts quoted from public reports are marked *[seen]* at their constant; the others
 are the sandbox's own wording, marked *[sandbox]*, each one constant, easy to change.
 
-Not emulated: eventual consistency (an association is visible at once), add-on-owned
-associations (``ownerArn`` is never set), tag APIs on association ARNs.
+Eventual consistency (reference H.2): the data plane (:meth:`PodIdentityApi.association_for`)
+sees the associations as they were ``visibility_seconds`` ago, the API its own writes at
+once; EKS sees IAM through a :class:`~kubetrust.sandbox.aws.propagation.Propagation`, so a
+role IAM made or changed a moment ago may be refused as not existing (H.1). The writes need
+an ``ACTIVE`` cluster (:func:`~.model.require_active`).
+
+Not emulated: add-on-owned associations (``ownerArn`` is never set), tag APIs on
+association ARNs.
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from kubetrust import errors, policy
 from kubetrust.chain import pod_identity as chain_pod_identity
 from kubetrust.model.vocabulary import POD_IDENTITY_SERVICE
 from kubetrust.sandbox.aws import credentials, state, wire
-from kubetrust.sandbox.aws.services.eks import model
+from kubetrust.sandbox.aws.propagation import Propagation
+from kubetrust.sandbox.aws.services.eks import lifecycle, model
 from kubetrust.sandbox.aws.services.eks.associations import PodIdentityAssociation
 
 MAX_ASSOCIATIONS_PER_CLUSTER = 5000
@@ -125,6 +132,8 @@ class ClusterAssociations:
     """The associations of one moto cluster object, and the request tokens they came from."""
 
     cluster: Any
+    published: lifecycle.DelayedView[dict[str, PodIdentityAssociation]]
+    """The associations as the data plane sees them (module doc)."""
     by_id: dict[str, PodIdentityAssociation] = field(default_factory=dict)
     tokens: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
     """(operation, token) → (request fingerprint, association id)."""
@@ -137,6 +146,10 @@ class ClusterAssociations:
             ):
                 return association
         return None
+
+    def publish(self, now: float) -> None:
+        if self.by_id != self.published.latest:
+            self.published.record(now, dict(self.by_id))
 
     def forget(self, association_id: str) -> None:
         self.tokens = {k: v for k, v in self.tokens.items() if v[1] != association_id}
@@ -159,8 +172,16 @@ class PodIdentityApi:
     """The five calls and the associations per cluster. Not locked: the EKS hook calls it
     under its own lock."""
 
-    def __init__(self, clock: model.Clock) -> None:
+    def __init__(
+        self,
+        clock: model.Clock,
+        *,
+        propagation: Propagation | None = None,
+        visibility_seconds: float = 0.0,
+    ) -> None:
         self.clock = clock
+        self.propagation = propagation or Propagation(0.0)
+        self.visibility_seconds = visibility_seconds
         self.limit = MAX_ASSOCIATIONS_PER_CLUSTER
         self._clusters: dict[tuple[str, str, str], ClusterAssociations] = {}
 
@@ -176,21 +197,49 @@ class PodIdentityApi:
 
     # ------------------------------------------------------------------ data plane
     def association_for(
-        self, account: str, region: str, cluster: str, namespace: str, service_account: str
+        self,
+        account: str,
+        region: str,
+        cluster: str,
+        namespace: str,
+        service_account: str,
+        now: float,
     ) -> PodIdentityAssociation | None:
-        """The association of this service account in the cluster now named ``cluster``."""
+        """The association of this service account in the cluster now named ``cluster``,
+        as the data plane sees it at ``now`` (module doc)."""
         found = state.eks(account, region).clusters.get(cluster)
         if found is None:
             return None
-        return self._of(account, region, cluster, found).find(namespace, service_account)
+        seen = self._of(account, region, cluster, found).published.seen(now)
+        return next(
+            (
+                a
+                for a in seen.values()
+                if (a.namespace, a.service_account) == (namespace, service_account)
+            ),
+            None,
+        )
+
+    def publish(self, account: str, region: str, cluster: str, now: float) -> None:
+        """The cluster's associations as they are now start on their way to the data
+        plane (the hook calls it after every call)."""
+        held = self._clusters.get((account, region, cluster))
+        if held is not None:
+            held.publish(now)
 
     # ------------------------------------------------------------------ lookups
     def _of(self, account: str, region: str, name: str, cluster: Any) -> ClusterAssociations:
         key = (account, region, name)
         held = self._clusters.get(key)
         if held is None or held.cluster is not cluster:
-            held = ClusterAssociations(cluster)
+            held = ClusterAssociations(cluster, lifecycle.DelayedView(self.visibility_seconds, {}))
             self._clusters[key] = held
+        return held
+
+    def _writable(self, call: model.Call) -> ClusterAssociations:
+        """The named cluster's associations, for a change: the cluster must be active."""
+        held = self._cluster(call)
+        model.require_active(call, held.cluster)
         return held
 
     def _cluster(self, call: model.Call) -> ClusterAssociations:
@@ -216,7 +265,7 @@ class PodIdentityApi:
         """One association per namespace and service account ([seen] "Association already
         exists: ID", 409, eksctl-io/eksctl#7753); the namespace and service account need not
         exist in the cluster (EKS UG ``pod-id-association``)."""
-        held = self._cluster(call)
+        held = self._writable(call)
         replay = _replayed(held, "create", call)
         if replay is not None:
             return _answer(replay)
@@ -239,7 +288,7 @@ class PodIdentityApi:
         if len(held.by_id) >= self.limit:
             message = LIMIT_REACHED.format(cluster=call.cluster, limit=self.limit)
             raise wire.AwsError("ResourceLimitExceededException", message, 400)
-        _check_role(call, namespace, service_account, settings)
+        _check_role(call, namespace, service_account, settings, self.propagation)
         association = self._new(call, held, namespace, service_account, settings, tags)
         _remember(held, "create", call, association.association_id)
         return _answer(association)
@@ -300,7 +349,7 @@ class PodIdentityApi:
         creation when it or ``disableSessionTags`` is given. A just-created role may be
         refused with [seen] "Role provided in the request does not exist"
         (hashicorp/terraform-provider-aws#34711: Terraform retries on that text)."""
-        held = self._cluster(call)
+        held = self._writable(call)
         current = self._association(held, call.label(3))
         replay = _replayed(held, "update", call)
         if replay is not None:
@@ -311,7 +360,9 @@ class PodIdentityApi:
         settings = _updated(current, body)
         _check_settings(settings)
         if body.get("roleArn") is not None or body.get("disableSessionTags") is not None:
-            _check_role(call, current.namespace, current.service_account, settings)
+            _check_role(
+                call, current.namespace, current.service_account, settings, self.propagation
+            )
         association = dataclasses.replace(
             _with_settings(current, settings), modified_at=self.clock()
         )
@@ -322,7 +373,7 @@ class PodIdentityApi:
     def _delete(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         """Answers the deleted association (API reference); sessions already issued stay
         valid until they expire."""
-        held = self._cluster(call)
+        held = self._writable(call)
         association = self._association(held, call.label(3))
         del held.by_id[association.association_id]
         held.forget(association.association_id)
@@ -398,15 +449,19 @@ def _check_settings(settings: _Settings) -> None:
         raise model.invalid(INVALID_POLICY.format(reason=bad)) from None
 
 
-def _check_role(call: model.Call, namespace: str, sa: str, settings: _Settings) -> None:
+def _check_role(
+    call: model.Call, namespace: str, sa: str, settings: _Settings, propagation: Propagation
+) -> None:
     """The association role: in the cluster's account (it is passed to EKS: ``iam:PassRole``
     is the gate's), existing ([seen] terraform-provider-aws#34711), and trusting EKS Pod
-    Identity (:func:`trust_admits`). The target role is not checked: it may be in any
-    account, EKS only assumes it later, and no ``iam:PassRole`` applies to it."""
+    Identity (:func:`trust_admits`) — as EKS sees IAM (``propagation``, reference H.1: a
+    role just made is "Role provided in the request does not exist" for a few seconds, a
+    trust just changed is still the old one). The target role is not checked: it may be in
+    any account, EKS only assumes it later, and no ``iam:PassRole`` applies to it."""
     role_arn = settings.role_arn
     if role_arn.split(":")[4] != call.account:
         raise model.invalid(ROLE_OTHER_ACCOUNT)
-    role = state.role_by_arn(role_arn)
+    role = propagation.role_by_arn(role_arn) if propagation.principal_visible(role_arn) else None
     if role is None:
         raise model.invalid(ROLE_NOT_FOUND)
     context = _request_tags(call, namespace, sa) if not settings.disable_session_tags else {}

@@ -19,7 +19,7 @@ class PolicyHandlers(model.AccessState):
     def _associate(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
         """E.4: STANDARD entries only ([seen] aws-controllers-k8s/community#2144), one
         association per policy, a new scope replaces the old one."""
-        access = self._api_cluster(call)
+        access = self._writable_api_cluster(call, "AssociateAccessPolicy")
         entry = self._policy_entry(access, call.label(3))
         policy_arn = str(call.body.get("policyArn") or "")
         _check_policy(policy_arn)
@@ -41,7 +41,7 @@ class PolicyHandlers(model.AccessState):
         )
 
     def _disassociate(self, _caller: credentials.Credential, call: model.Call) -> model.Response:
-        access = self._api_cluster(call)
+        access = self._writable_api_cluster(call, "DisassociateAccessPolicy")
         entry = self._policy_entry(access, call.label(3))
         policy_arn = call.label(5)
         if entry.policy(policy_arn) is None:

@@ -16,6 +16,8 @@ for a successful call, passes moto's answer through :func:`answer` before the cl
 - ``CreateUser`` gives the user a unique id of IAM's form (``AIDA…``, :func:`state.adopt_user_id`)
   before the answer names it, and ``PutBucketPolicy`` binds the stored policy's
   principals (:meth:`policy_writes.PrincipalBindings.bind_bucket_policy`);
+- with realism's ``aws_page_sizes``, the IAM lists moto answers whole are paged as IAM
+  pages them (:func:`kubetrust.sandbox.aws.paging.page_iam_answer`);
 - a user's permissions boundary, which moto does not keep: ``CreateUser`` records it,
   ``DeleteUser`` drops it, and ``GetUser``, ``CreateUser`` and
   ``GetAccountAuthorizationDetails`` show it (:class:`user_boundaries.UserBoundaries`).
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from kubetrust import arn as arns
-from kubetrust.sandbox.aws import policy_writes, state
+from kubetrust.sandbox.aws import paging, policy_writes, state
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries, call_parameters
 
 if TYPE_CHECKING:
@@ -63,6 +65,8 @@ def answer(
         form = call_parameters(request)
         user_boundaries.stored(target.operation, form, target.account)
         body = user_boundaries.shown(target.operation, target.account, body)
+        if target.aws_page_sizes:  # moto answers some lists whole (reference H.4)
+            body = paging.page_iam_answer(target.operation, form, body)
         return _iam_documents(body, bindings)
     return body
 

@@ -70,6 +70,7 @@ from kubetrust.policy import sts as sts_requests
 from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials, identity, policy_writes, state, wire
 from kubetrust.sandbox.aws.operations.query_protocol import member_list as members
+from kubetrust.sandbox.aws.propagation import Propagation
 from kubetrust.sandbox.aws.services.iam.user_boundaries import UserBoundaries
 from kubetrust.sandbox.aws.services.sts import params as sts_params
 from kubetrust.sandbox.world import World
@@ -122,8 +123,11 @@ class StsService:
         bindings: policy_writes.PrincipalBindings | None = None,
         *,
         user_boundaries: UserBoundaries,
+        propagation: Propagation | None = None,
     ) -> None:
         self.bindings = bindings or policy_writes.PrincipalBindings()
+        self.propagation = propagation or Propagation(0.0)
+        """IAM as STS (and through it the gate's authorizer) sees it: reference H.1."""
         self.user_boundaries = user_boundaries  # the users' boundaries moto does not keep
         self.world = world
         self.store = store
@@ -170,7 +174,7 @@ class StsService:
         _check_arn(role_arn)
         if caller.kind == credentials.FEDERATED_USER:  # STS calls but GetCallerIdentity
             raise _not_authorized(caller.principal_arn, "sts:AssumeRole", role_arn)
-        role = state.role_by_arn(role_arn)
+        role = self.propagation.role_by_arn(role_arn)
         if role is None:
             raise _not_authorized(caller.principal_arn, "sts:AssumeRole", role_arn)
         acting = self._with_mfa(caller, serial, code, facts)
@@ -180,7 +184,7 @@ class StsService:
         tags = _hop_tags(caller, _session_tags(params))
         hop = hops.assume_role(
             caller.principal_arn,
-            identity.caller_side(self.world, caller, self.user_boundaries),
+            identity.caller_side(self.world, caller, self.user_boundaries, self.propagation),
             self.role_side(role),
             session_name=session_name,
             external_id=external_id,
@@ -353,7 +357,7 @@ class StsService:
         checks.done()
         assert token is not None
         _check_arn(role_arn)
-        role = state.role_by_arn(role_arn)
+        role = self.propagation.role_by_arn(role_arn)
         if role is None:
             raise denied
         web = self._verify_token(token, role.account)
@@ -400,7 +404,7 @@ class StsService:
         """The token checked as STS checks it before the trust policy, against the IAM
         OIDC providers of the role's ``account`` (:mod:`kubetrust.chain.web_identity`
         through :func:`kubetrust.sandbox.oidc.verify_web_identity_token`)."""
-        directory = identity.SandboxDirectory(self.world)
+        directory = identity.SandboxDirectory(self.world, iam=self.propagation)
 
         def provider_lookup(url: str) -> oidc.OidcProvider | None:
             found = directory.oidc_provider(account, url)
@@ -476,7 +480,7 @@ class StsService:
         """The caller's own policies (no resource policy) must allow ``action`` on
         ``resource`` (in the caller's account), with the full request context and the
         call's own keys (``extra``: the session tags of a TagSession check)."""
-        side = identity.caller_side(self.world, caller, self.user_boundaries)
+        side = identity.caller_side(self.world, caller, self.user_boundaries, self.propagation)
         keys = context.build(
             identity.principal(caller, self.world),
             facts,
