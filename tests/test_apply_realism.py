@@ -1,14 +1,12 @@
 """With realism on, ``kubetrust apply`` of each example spec followed at once by ``kubetrust
 verify`` passes the first time, and the output shows the waits (issue 14, "Done when").
 
-A real ``kubetrust sandbox up`` (detached, its own process and state directory, an empty
-HOME) runs a world file whose ``realism:`` block has AWS's behaviour with small figures
-(six seconds of IAM propagation, so that verify meets it even after the pods are made;
-clusters ``CREATING`` for two seconds, ...) instead of the ``--realism aws`` preset's, to
-keep the run short. Per example: ``apply``, a pod of each
-source service account (``kubectl apply``: the webhook mutates it for IRSA or Pod Identity),
-``verify`` at once, then ``destroy`` so the next example starts clean (the examples share
-namespaces and service accounts).
+A real ``kubetrust sandbox up --detach --realism aws`` (its own process and state directory,
+an empty HOME) runs AWS's timing with the preset's figures: five seconds of IAM propagation,
+three for access entries and associations to reach the data plane, throttling and AWS's page
+sizes. Per example: ``apply``, a pod of each source service account (``kubectl apply``: the
+webhook mutates it for IRSA or Pod Identity), ``verify`` at once, then ``destroy`` so the
+next example starts clean (the examples share namespaces and service accounts).
 """
 
 from __future__ import annotations
@@ -28,14 +26,6 @@ from kubetrust import provision
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 BIN = Path(sys.executable).parent
-REALISM = {
-    "iam_propagation_seconds": 6,
-    "eks_cluster_creation_seconds": 2,
-    "eks_update_seconds": 1,
-    "eks_propagation_seconds": 1,
-    "addon_creation_seconds": 2,
-    "aws_page_sizes": True,
-}
 
 
 def _world(path: Path) -> None:
@@ -51,7 +41,6 @@ def _world(path: Path) -> None:
             names += [c.name for c in target.clusters if c.name not in names]
     world = {
         "region": "us-east-1",
-        "realism": REALISM,
         "accounts": [{"id": account, "clusters": names} for account, names in clusters.items()],
     }
     path.write_text(yaml.safe_dump(world, sort_keys=False), encoding="utf-8")
@@ -114,7 +103,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     world = work / "world.yaml"
     _world(world)
     session.kubetrust("sandbox", "up", "--detach", "--state-dir", str(session.state),
-                      "--world", str(world))  # fmt: skip
+                      "--world", str(world), "--realism", "aws")  # fmt: skip
     try:
         yield session
     finally:

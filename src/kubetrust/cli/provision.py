@@ -39,6 +39,7 @@ from kubetrust.cli.options import (
     state_dir_option,
 )
 from kubetrust.cli.sandbox_state import resolve_state_dir
+from kubetrust.provision import eventual
 
 if TYPE_CHECKING:
     from kubetrust.sandbox.client.state import SandboxState
@@ -186,6 +187,20 @@ def _run(kw: dict[str, Any], action: Any) -> None:
     raise SystemExit(code)
 
 
+def _association_settle(kw: dict[str, Any]) -> float:
+    """``--association-settle``, else AWS's figure, else (``--sandbox``) the sandbox's own
+    delay for associations: none unless its realism is on."""
+    if kw["association_settle"] is not None:
+        return float(kw["association_settle"])
+    if not kw["use_sandbox"]:
+        return eventual.ASSOCIATION_SETTLE_SECONDS
+    from kubetrust.sandbox.client.state import read_running
+
+    running = read_running(resolve_state_dir(kw["state_dir"]))
+    delay = running.eks_propagation_seconds if running is not None else 0.0
+    return delay + 1.0 if delay > 0 else 0.0
+
+
 def _progress(kw: dict[str, Any]) -> Callable[[str], None]:
     """Progress lines (each change, each wait for AWS) to stderr; stdout keeps the report."""
     return lambda line: click.echo(line, err=True)
@@ -229,6 +244,16 @@ def plan(**kw: Any) -> None:
     show_default=True,
     help="Targets applied at once.",
 )
+@click.option(
+    "--association-settle",
+    type=click.FloatRange(0, 600),
+    default=None,
+    metavar="SECONDS",
+    help="How long new Pod Identity associations are given to reach EKS's webhook and EKS "
+    "Auth before apply returns (EKS gives no signal; a pod created earlier gets no "
+    f"credentials). Default: {eventual.ASSOCIATION_SETTLE_SECONDS:.0f} on AWS; with --sandbox "
+    "the sandbox's own delay (none unless its realism is on).",
+)
 def apply(**kw: Any) -> None:
     """Create or update everything the spec declares, in dependency order.
 
@@ -246,6 +271,7 @@ def apply(**kw: Any) -> None:
             artifacts_dir=kw["artifacts_dir"],
             parallel=kw["parallel"],
             progress=_progress(kw),
+            association_settle_seconds=_association_settle(kw),
         )
         report = provision.apply(spec, ports, options)
         _emit(kw, report.to_json(), render_report(report))

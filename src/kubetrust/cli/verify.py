@@ -149,6 +149,16 @@ def _spec_starts(kw: dict[str, Any], spec: Spec) -> tuple[list[Start], str, str 
     return starts, source.region, access.endpoint_url
 
 
+def _propagation_wait(kw: dict[str, Any]) -> float:
+    """AWS's default budget; against a sandbox, three times its own delays plus a margin
+    (nothing to wait for when its realism is off: a refusal is reported at once)."""
+    if not kw["use_sandbox"]:
+        return VERIFY_PROPAGATION_SECONDS
+    state = connect(kw["state_dir"]).state
+    delay = state.iam_propagation_seconds + state.eks_propagation_seconds
+    return min(VERIFY_PROPAGATION_SECONDS, 3 * delay + 5.0) if delay > 0 else 0.0
+
+
 def _starts(kw: dict[str, Any], spec: Spec | None) -> tuple[list[Start], str, str | None]:
     """The starts, the region and the endpoint of the run."""
     pod_options = (kw["cluster"], kw["namespace"], kw["pod"])
@@ -254,14 +264,15 @@ def _start(kw: dict[str, Any]) -> tuple[Start, str, str | None]:
 @click.option(
     "--propagation-wait",
     type=click.FloatRange(0, 3600),
-    default=VERIFY_PROPAGATION_SECONDS,
-    show_default=True,
+    default=None,
     metavar="SECONDS",
     help="How long in all to wait for IAM and EKS to propagate a change apply just made "
-    "(a refusal that lasts is reported as it is); 0: no waiting.",
+    "(a refusal that lasts is reported as it is); 0: no waiting. Default: "
+    f"{VERIFY_PROPAGATION_SECONDS:.0f} on AWS; with --sandbox, a few times the sandbox's own "
+    "delays (none unless its realism is on).",
 )
 @output_option()
-def verify(output_format: str, propagation_wait: float, **kw: Any) -> None:
+def verify(output_format: str, propagation_wait: float | None, **kw: Any) -> None:
     """Run the chain for real: STS per hop, the granted actions, Kubernetes access reviews.
 
     \b
@@ -278,7 +289,8 @@ def verify(output_format: str, propagation_wait: float, **kw: Any) -> None:
         spec = _spec(kw)
         plans = _plans(kw, spec)
         starts, region, endpoint = _starts(kw, spec)
-        patience = Patience(propagation_wait, lambda line: click.echo(line, err=True))
+        wait = _propagation_wait(kw) if propagation_wait is None else propagation_wait
+        patience = Patience(wait, lambda line: click.echo(line, err=True))
         runner = ChainRunner(region=region, endpoint_url=endpoint, patience=patience)
         report = runner.verify_each(plans, starts)
     except errors.KubetrustError as error:

@@ -53,6 +53,9 @@ class Options:
     propagation_seconds: float = eventual.IAM_PROPAGATION_SECONDS
     """How long one EKS write waits for a role IAM has just changed (reference H.1)."""
     jitter: Callable[[float], float] = eventual.full_jitter
+    association_settle_seconds: float = eventual.ASSOCIATION_SETTLE_SECONDS
+    """How long new Pod Identity associations are given to reach EKS's data plane before
+    apply returns (:data:`~kubetrust.provision.eventual.ASSOCIATION_SETTLE_SECONDS`)."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,7 @@ def execute(current: Plan, spec: Spec, ports: Ports, options: Options) -> ApplyR
             ]
             for future in futures:
                 future.result()
+    _settle_associations(context, options)
     results = tuple(
         UnitResult(
             unit,
@@ -161,6 +165,26 @@ def execute(current: Plan, spec: Spec, ports: Ports, options: Options) -> ApplyR
         for unit in units
     )
     return ApplyReport(current, state.writes, results, tuple(context.backups))
+
+
+def _settle_associations(context: Context, options: Options) -> None:
+    """Let the associations this apply wrote reach EKS's webhook and EKS Auth before
+    returning, so that a pod started next gets credentials (a pod created before is never
+    mutated). EKS gives no signal to poll (reference H.2), so this waits out
+    ``association_settle_seconds`` from the last write, and says so."""
+    written = context.association_written
+    if written is None or options.association_settle_seconds <= 0:
+        return
+    elapsed = (options.clock() - written).total_seconds()
+    remaining = options.association_settle_seconds - elapsed
+    if remaining <= 0:
+        return
+    options.progress(
+        f"waiting {remaining:.0f} s for EKS to propagate the new Pod Identity associations to "
+        "its webhook and EKS Auth (EKS is eventually consistent and gives no signal; a pod "
+        "created before they arrive gets no credentials until it is recreated)"
+    )
+    options.sleep(remaining)
 
 
 def _not_started(state: _State, unit: str, count: int) -> str:

@@ -54,6 +54,9 @@ class Context:
     """How long one write waits for EKS to see a role IAM has just changed."""
     jitter: Callable[[float], float] = eventual.full_jitter
     backups: list[Path] = field(default_factory=list)
+    association_written: dt.datetime | None = None
+    """When this apply last created or changed a Pod Identity association (apply lets it
+    settle before returning: :data:`~kubetrust.provision.eventual.ASSOCIATION_SETTLE_SECONDS`)."""
     _locks: dict[str, threading.Lock] = field(default_factory=dict)
     _callers: dict[str, str] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
@@ -61,6 +64,11 @@ class Context:
     def budget(self) -> eventual.Budget:
         """A fresh wait budget for one write (:mod:`kubetrust.provision.eventual`)."""
         return eventual.Budget(self.propagation_seconds, sleep=self.sleep, jitter=self.jitter)
+
+    def note_association_written(self) -> None:
+        """An association was just created or changed (see :attr:`association_written`)."""
+        with self._guard:
+            self.association_written = self.clock()
 
     def lock(self, key: str) -> threading.Lock:
         with self._guard:

@@ -27,6 +27,14 @@ IAM_PROPAGATION_SECONDS = 120.0
 """How long apply waits for EKS to see a role IAM has just created or changed: two minutes,
 the figure terraform-provider-aws uses for the same retries (its EKS ``propagationTimeout``;
 reference H.1). AWS publishes none."""
+ASSOCIATION_SETTLE_SECONDS = 15.0
+"""How long apply lets new or changed Pod Identity associations settle before it returns:
+EKS propagates them to its webhook and EKS Auth "within seconds" and gives no signal when it
+has (reference F.5, H.2); a pod created meanwhile is never mutated and gets no credentials
+until it is recreated. [unconfirmed] 15 s is the delay an EKS maintainer pointed to
+(eksctl#7709); ``apply --association-settle`` changes it, and the sandbox's own figure is
+used against a sandbox. This is the one wait apply cannot poll for: it is told, never
+silent."""
 VERIFY_PROPAGATION_SECONDS = 60.0
 """verify's default budget (``--propagation-wait``) for the whole run: [unconfirmed] AWS
 gives no figure; a minute covers the seconds IAM usually takes, and a real denial then

@@ -123,6 +123,7 @@ class PodIdentityAssociationHandler:
 
         def after_propagation(write: Callable[[], None]) -> None:
             propagated_write(change, context, association.role_arn, ROLE_NOT_VISIBLE, write)
+            context.note_association_written()
 
         if change.action is Action.CREATE:
             after_propagation(create)

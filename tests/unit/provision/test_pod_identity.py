@@ -3,6 +3,8 @@ and the agent add-on, against the in-memory ports (fakes_pod_identity.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -347,7 +349,31 @@ def test_removing_the_target_role_replaces_the_association() -> None:
 
 # --------------------------------------------------------------------------- the role's lag
 def _lagging_options(sleeps: Sleeps, lines: list[str]) -> provision.Options:
-    return provision.Options(sleep=sleeps, jitter=lambda delay: delay, progress=lines.append)
+    return provision.Options(
+        sleep=sleeps,
+        jitter=lambda delay: delay,
+        progress=lines.append,
+        association_settle_seconds=0.0,
+    )
+
+
+def test_new_associations_are_given_time_to_settle_and_apply_says_so() -> None:
+    """EKS gives no signal when an association reaches its webhook: apply waits out the
+    settle time from its last association write, once, and tells it; an apply that wrote
+    no association does not wait."""
+    spec, ports, sleeps, lines = _one(), _one_ports(), Sleeps(), []
+    moment = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    options = provision.Options(
+        sleep=sleeps, progress=lines.append, clock=lambda: moment, association_settle_seconds=12.0
+    )
+    assert provision.apply(spec, ports, options).ok
+    assert sleeps.delays == [12.0]
+    told = [line for line in lines if "Pod Identity associations" in line]
+    assert len(told) == 1 and told[0].startswith("waiting 12 s for EKS to propagate")
+    again, lines_again = Sleeps(), []
+    rerun = dataclasses.replace(options, sleep=again, progress=lines_again.append)
+    assert provision.apply(spec, ports, rerun).ok
+    assert again.delays == [] and not any("Pod Identity associations" in x for x in lines_again)
 
 
 def test_a_role_not_yet_visible_is_retried_and_the_wait_is_told() -> None:

@@ -54,7 +54,7 @@ from kubetrust.sandbox.aws.request import (
     looks_like_s3,
 )
 from kubetrust.sandbox.aws.request import read as _read
-from kubetrust.sandbox.aws.services.iam import user_boundaries
+from kubetrust.sandbox.aws.services.iam import oidc_clients, user_boundaries
 from kubetrust.sandbox.aws.services.sts import api
 from kubetrust.sandbox.world import World
 
@@ -255,6 +255,8 @@ class Gate:
             answered = boundaries.answer(op.name, form, owner, request_id)
             if answered is not None:
                 return respond(start_response, answered)
+            if op.name in oidc_clients.ANSWERED:  # moto lacks them
+                return respond(start_response, self._oidc_clients(op, request, owner, request_id))
         steps: list[Callable[[], object]] = []
         if trust_write is not None:  # bind the trust's principals once moto stored it
             steps.append(functools.partial(self.sts.bindings.record, owner, *trust_write))
@@ -264,6 +266,18 @@ class Gate:
                 steps.append(pending.commit)
         on_stored = functools.partial(_run_all, tuple(steps)) if steps else None
         return self._forward(environ, start_response, request, owner, op, caller, on_stored)
+
+    def _oidc_clients(
+        self, op: operations.Operation, request: RawRequest, owner: str, request_id: str
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """A provider's audiences changed here (:mod:`.services.iam.oidc_clients`), seen
+        late by STS like every IAM write (reference H.1)."""
+        pending = self.sts.propagation.capture(op.name, request.form(), owner)
+        answered = oidc_clients.answer(op.name, request.form(), owner, request_id)
+        if pending is not None:
+            pending.commit()
+        assert answered is not None  # INVARIANT: called only for oidc_clients.ANSWERED
+        return answered
 
     def _check_policy_write(
         self, op: operations.Operation, request: RawRequest

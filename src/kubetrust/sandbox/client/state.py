@@ -79,6 +79,13 @@ class SandboxState:
     """The ``--realism`` preset the sandbox was started with (``aws``, ``off``), ``None``
     when the world file decides; ``sandbox reset`` starts it again the same way."""
     imds: str | None = None
+    iam_propagation_seconds: float = 0.0
+    """How late IAM changes reach STS, the authorizer and EKS in this sandbox (its realism;
+    0 when off): ``kubetrust verify --sandbox`` waits for propagation only when there is
+    some."""
+    eks_propagation_seconds: float = 0.0
+    """How late access entries and Pod Identity associations reach the data plane here:
+    ``kubetrust apply --sandbox`` lets new associations settle only when there is some."""
     """The nodes' instance metadata service base URL, ``http://127.0.0.1:<port>``
     (``sandbox exec`` points a pod's ``AWS_EC2_METADATA_SERVICE_ENDPOINT`` under it)."""
 
@@ -101,6 +108,8 @@ class SandboxState:
                 "pod_identity_agent": self.pod_identity_agent,
                 "realism": self.realism,
                 "imds": self.imds,
+                "iam_propagation_seconds": self.iam_propagation_seconds,
+                "eks_propagation_seconds": self.eks_propagation_seconds,
             },
             indent=2,
         )
@@ -123,6 +132,8 @@ class SandboxState:
             pod_identity_agent=_optional_text(raw, "pod_identity_agent"),
             realism=_optional_text(raw, "realism"),
             imds=_optional_text(raw, "imds"),
+            iam_propagation_seconds=_seconds(raw, "iam_propagation_seconds"),
+            eks_propagation_seconds=_seconds(raw, "eks_propagation_seconds"),
         )
 
     def write(self, state_dir: Path) -> None:
@@ -140,6 +151,14 @@ def _field(raw: Mapping[str, Any], name: str, kind: type[Any]) -> Any:
     if not isinstance(value, kind) or isinstance(value, bool):
         raise ValueError(f"`{name}` is missing or not a {kind.__name__}")
     return value
+
+
+def _seconds(raw: Mapping[str, Any], name: str) -> float:
+    """A non-negative figure; absent (a state file of an older sandbox) is 0."""
+    value = raw.get(name, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"`{name}` is not a number of seconds")
+    return float(value)
 
 
 def _optional_text(raw: Mapping[str, Any], name: str) -> str | None:

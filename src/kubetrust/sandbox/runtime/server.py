@@ -394,6 +394,8 @@ class SandboxServer:
             ca_file=self.state_dir / CA_FILE,
             pod_identity_agent=self.pod_identity_agent,
             realism=self.realism_preset,
+            iam_propagation_seconds=self.realism.iam_propagation_seconds,
+            eks_propagation_seconds=self.realism.eks_propagation_seconds,
             imds=self.imds,
             accounts={
                 account: AdminKeys(key, secret)

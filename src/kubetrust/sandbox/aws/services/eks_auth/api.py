@@ -115,17 +115,18 @@ class EksAuthService:
         facts: context.RequestFacts,
     ) -> credentials.Credential:
         """Both hops decided (module doc, step 4), the handed-back session minted (step 5)."""
-        role = state.role_by_arn(association.role_arn)
-        if role is None:  # deleted since the association was made
+        iam = self.sts.propagation  # IAM as EKS Auth sees it: late (reference H.1)
+        role = iam.role_by_arn(association.role_arn)
+        if role is None:  # deleted since the association was made, or not propagated yet
             raise errors.access_denied(errors.MSG_HOP_ONE_DENIED)
         target = (
-            state.role_by_arn(association.target_role_arn) if association.target_role_arn else None
+            iam.role_by_arn(association.target_role_arn) if association.target_role_arn else None
         )
         subject = chain.PodSubject(
             cluster_arn, pod.namespace, pod.service_account, pod.pod_name, pod.pod_uid
         )
         decision = chain.decide(
-            identity.SandboxDirectory(self.sts.world, self.sts.user_boundaries),
+            identity.SandboxDirectory(self.sts.world, self.sts.user_boundaries, iam),
             identity.Holder(identity.ROLE, role.account, role.id),
             subject=subject,
             association=chain.Association(

@@ -25,7 +25,9 @@ from kubetrust.sandbox.aws import state, wire
 
 __all__ = ["ANSWERED", "MAX_CLIENT_IDS", "answer"]
 
-ANSWERED = frozenset({"AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider"})
+ANSWERED = frozenset(
+    {"AddClientIDToOpenIDConnectProvider", "RemoveClientIDFromOpenIDConnectProvider"}
+)
 MAX_CLIENT_IDS = 100
 _NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 
@@ -43,9 +45,7 @@ def answer(
     client_id = _first(form, "ClientID")
     provider = state.iam(account).open_id_providers.get(arn)
     if provider is None:
-        raise wire.AwsError(
-            "NoSuchEntity", f"OpenIDConnect Provider not found for arn {arn}", 404
-        )
+        raise wire.AwsError("NoSuchEntity", f"OpenIDConnect Provider not found for arn {arn}", 404)
     held: list[str] = provider.client_id_list
     if operation == "AddClientIDToOpenIDConnectProvider" and client_id not in held:
         if len(held) >= MAX_CLIENT_IDS:
