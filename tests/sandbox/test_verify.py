@@ -470,7 +470,10 @@ def test_current_credentials_start_the_chain(sandbox: Any, seed: World) -> None:
     assert result.exit_code == 0, result.output
     assert outcomes(result) == [("identity", "ok"), ("assume role", "ok"), ("AWS action", "ok")]
     assert steps(result)[0]["facts"]["arn"].endswith(f"ci-role-{seed.suffix}/ci")
-    # the CI role trusts only the web identity: its own session may not assume it
-    denied = run(sandbox, *where, "--via", seed.ci_role, env=env)
+    # the CI role trusts only the web identity: its own session may not assume it. Against
+    # AWS (no --sandbox) verify waits for propagation first; a lasting denial stays denied,
+    # the wait noted (a short budget here: the default is a minute)
+    denied = run(sandbox, *where, "--via", seed.ci_role, "--propagation-wait", "2", env=env)
     assert denied.exit_code == 2, denied.output
     assert outcomes(denied) == [("identity", "ok"), ("assume role", "FAIL")]
+    assert "still refused" in steps(denied)[1]["detail"], steps(denied)[1]
