@@ -154,6 +154,13 @@ class Nodes:
 
     def url(self, cluster: str, origin: imds.Origin, rest: str) -> str:
         assert self.sandbox.imds is not None
+        if origin == "node":
+            return (
+                self.sandbox.imds
+                + self.sandbox.imds_service.node_path(SOURCE, cluster)
+                + "/"
+                + rest
+            )
         return self.sandbox.imds + imds.base_path(SOURCE, cluster, origin) + "/" + rest
 
 

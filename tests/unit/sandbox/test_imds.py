@@ -42,11 +42,15 @@ def service(settings: World, clock: Clock | None = None) -> imds.InstanceMetadat
         clock or Clock(),
         running=lambda account, cluster: (account, cluster) == (A, "c"),
         hold=0.0,
+        node_key=KEY,
     )
 
 
+KEY = "node-key"
+
+
 def path(origin: imds.Origin, rest: str) -> str:
-    return imds.base_path(A, "c", origin) + "/" + rest
+    return imds.base_path(A, "c", origin, KEY) + "/" + rest
 
 
 # ---------------------------------------------------------------------- paths
@@ -54,9 +58,20 @@ def test_botocore_urls_under_a_node_path_route_to_that_node() -> None:
     assert imds.base_path(A, "c", "pod") == f"/clusters/{A}/c/pod"
     found = imds.route(f"/clusters/{A}/c/pod/latest/meta-data/iam/security-credentials/")
     assert found == imds.Route(A, "c", "pod", "latest/meta-data/iam/security-credentials/")
-    assert imds.route(f"/clusters/{A}/c/node/latest/api/token") == imds.Route(
-        A, "c", "node", imds.TOKEN_PATH
+    assert imds.route(f"/clusters/{A}/c/node-k/latest/api/token") == imds.Route(
+        A, "c", "node", imds.TOKEN_PATH, "k"
     )
+
+
+@pytest.mark.parametrize("key", ["", "other", KEY + "x"])
+def test_a_pod_naming_the_node_path_without_its_key_finds_no_node(key: str) -> None:
+    """The hop limit is the network's on EC2: no address lets a pod skip it. Here the node's
+    own path carries a key no pod is given, and a wrong one is no path at all."""
+    app = service(world(hop_limit=1))
+    forged = imds.base_path(A, "c", "node", key) + "/" + imds.TOKEN_PATH
+    assert app.answer("PUT", forged, {TTL: "60"}).status == 404
+    assert app.answer("PUT", f"/clusters/{A}/c/node/{imds.TOKEN_PATH}", {TTL: "60"}).status == 404
+    assert app.answer("PUT", path("node", imds.TOKEN_PATH), {TTL: "60"}).status == 200
 
 
 @pytest.mark.parametrize(

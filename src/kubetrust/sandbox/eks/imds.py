@@ -4,7 +4,9 @@ On EKS every node is an EC2 instance whose IMDS, at ``169.254.169.254``, hands o
 instance role's credentials; a pod without IRSA or Pod Identity gets them through the SDK's
 last credential provider unless IMDS is blocked. The sandbox runs one IMDS per sandbox on
 its own loopback listener, each node under its own path (:func:`base_path`):
-``/clusters/<account>/<cluster>/node`` is the node itself (one hop), ``.../pod`` a pod on
+``/clusters/<account>/<cluster>/node-<key>`` is the node itself (one hop; the key is the
+service's own, given to no pod, so that a pod cannot name the node's path to skip the hop
+limit), ``.../pod`` a pod on
 it behind the pod network's bridge (two hops). ``kubetrust sandbox exec`` gives a pod
 ``AWS_EC2_METADATA_SERVICE_ENDPOINT`` = the pod path; botocore appends ``latest/...``
 (``IMDSFetcher._construct_url``).
@@ -85,9 +87,13 @@ CREDENTIALS_TIME = "%Y-%m-%dT%H:%M:%SZ"
 """IMDS's timestamps (botocore parses ``Expiration`` with exactly this format)."""
 
 
-def base_path(account: str, cluster: str, origin: Origin) -> str:
-    """The path under which ``cluster``'s node answers a caller at ``origin`` (module doc)."""
-    return f"{CLUSTERS_PREFIX}/{account}/{cluster}/{origin}"
+def base_path(account: str, cluster: str, origin: Origin, node_key: str = "") -> str:
+    """The path under which ``cluster``'s node answers a caller at ``origin`` (module doc).
+    The node's own path carries the service's :attr:`~InstanceMetadataService.node_key`:
+    a pod that names the node path itself must not skip the hop limit (on EC2 no address
+    does: the TTL is the network's)."""
+    segment = "pod" if origin == "pod" else f"node-{node_key}"
+    return f"{CLUSTERS_PREFIX}/{account}/{cluster}/{segment}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,8 @@ class Route:
     cluster: str
     origin: Origin
     path: str
+    node_key: str = ""
+    """The key a node path carried (:func:`base_path`); the service checks it."""
 
     @property
     def node(self) -> tuple[str, str]:
@@ -105,15 +113,19 @@ class Route:
 
 
 def route(path: str) -> Route | None:
-    """The :class:`Route` of ``/clusters/<account>/<cluster>/<node|pod>/<path>``."""
+    """The :class:`Route` of ``/clusters/<account>/<cluster>/<node-KEY|pod>/<path>``."""
     parts = path.split("/", 5)
     if len(parts) < 5 or parts[0] != "" or "/" + parts[1] != CLUSTERS_PREFIX:
         return None
     account, cluster, origin = parts[2], parts[3], parts[4]
-    if not account or not cluster or origin not in HOPS:
+    if not account or not cluster:
         return None
     rest = parts[5] if len(parts) == 6 else ""
-    return Route(account, cluster, "node" if origin == "node" else "pod", rest)
+    if origin == "pod":
+        return Route(account, cluster, "pod", rest)
+    if origin.startswith("node-"):
+        return Route(account, cluster, "node", rest, origin.removeprefix("node-"))
+    return None
 
 
 def token_ttl(header: str | None) -> int | None:
@@ -223,7 +235,10 @@ class InstanceMetadataService:
         *,
         running: Callable[[str, str], bool],
         hold: float = DROPPED_RESPONSE_HOLD,
+        node_key: str | None = None,
     ) -> None:
+        self.node_key = node_key or secrets.token_urlsafe(18)
+        """What a node's own path carries (:func:`base_path`): given to no pod."""
         self.nodes = nodes
         self.world = world
         self.clock = clock
@@ -248,11 +263,18 @@ class InstanceMetadataService:
         start_response(f"{answer.status} {_reason(answer.status)}", sent)
         return [answer.body]
 
+    def node_path(self, account: str, cluster: str) -> str:
+        """The path of ``cluster``'s node itself (one hop: the hop limit never stops it)."""
+        return base_path(account, cluster, "node", self.node_key)
+
     def answer(self, method: str, path: str, headers: Mapping[str, str]) -> Answer:
         """IMDS's answer to one request; raises :class:`ResponseDropped` after holding a
-        token request whose response would not reach its caller."""
+        token request whose response would not reach its caller. A node path without this
+        service's key is no path at all (:func:`base_path`)."""
         found = route(path)
         if found is None or not self.running(found.account, found.cluster):
+            return error_page(404)
+        if found.origin == "node" and not secrets.compare_digest(found.node_key, self.node_key):
             return error_page(404)
         if found.path == TOKEN_PATH:
             return self._token(method, found, headers)

@@ -249,6 +249,7 @@ class SandboxServer:
             self.clock,
             running=self._cluster_running,
         )
+        self.imds_service = service
         listener = self._listen(service, 0, tls=False)
         return f"http://{HOST}:{listener.server_port}"
 
