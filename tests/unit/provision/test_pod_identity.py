@@ -62,6 +62,11 @@ def _association(ports: PodIdentityPorts) -> dict[str, Any]:
     return ports.aws(CI).associations[ASSOCIATION]
 
 
+SETTLED = provision.Options(association_settle_seconds=0.0)
+"""Apply without letting associations settle: the fake has no data plane to wait for (the
+settle itself: test_new_associations_are_given_time_to_settle_and_apply_says_so)."""
+
+
 class Sleeps:
     def __init__(self) -> None:
         self.delays: list[float] = []
@@ -247,12 +252,12 @@ def test_apply_creates_the_addon_and_association_then_nothing_to_do() -> None:
     pending = {change.key: change.action for change in first.pending}
     assert pending["addon ci-cluster eks-pod-identity-agent"] is Action.CREATE
     assert pending["pod-identity-association ci-cluster ci/deployer"] is Action.CREATE
-    report = provision.apply(spec, ports)
+    report = provision.apply(spec, ports, SETTLED)
     assert report.ok, report.to_json()
     assert _association(ports)["target"] == TARGET_ROLE
     assert ports.aws(CI).addons[("us-east-1", "ci-cluster")] == ["eks-pod-identity-agent"]
     assert provision.plan(spec, ports).pending == []
-    assert provision.apply(spec, ports).writes == 0
+    assert provision.apply(spec, ports, SETTLED).writes == 0
 
 
 def test_missing_agent_with_require_is_a_conflict_naming_the_fix() -> None:
@@ -266,7 +271,7 @@ def test_missing_agent_with_require_is_a_conflict_naming_the_fix() -> None:
         "--cluster-name ci-cluster --addon-name eks-pod-identity-agent --region us-east-1`, "
         "or set `source.podIdentityAgent: install` to let apply create it"
     ]
-    report = provision.apply(spec, ports)
+    report = provision.apply(spec, ports, SETTLED)
     assert not report.ok and report.writes == 0 and ports.recorder.writes == []
     with_agent = _one_ports(addon=True)
     assert provision.plan(spec, with_agent).conflicts == []
@@ -274,7 +279,7 @@ def test_missing_agent_with_require_is_a_conflict_naming_the_fix() -> None:
 
 def test_destroy_removes_the_association_and_keeps_the_addon() -> None:
     spec, ports = _one(), _one_ports()
-    provision.apply(spec, ports)
+    provision.apply(spec, ports, SETTLED)
     report = provision.destroy(spec, ports)
     assert report.ok, report.to_json()
     assert ports.aws(CI).associations == {}
@@ -303,14 +308,14 @@ def test_association_of_someone_else_is_a_conflict(tags: dict[str, str], owner: 
         f"(role `arn:aws:iam::111111111111:role/x`) belongs to {owner}; not changed (EKS "
         "allows one association per service account)"
     ]
-    assert not provision.apply(spec, ports).ok
+    assert not provision.apply(spec, ports, SETTLED).ok
     destroyed = provision.destroy(spec, ports)
     assert destroyed.ok and ASSOCIATION in ports.aws(CI).associations
 
 
 def test_association_drift_is_updated_in_place() -> None:
     spec, ports = _one(), _one_ports()
-    provision.apply(spec, ports)
+    provision.apply(spec, ports, SETTLED)
     _association(ports)["role"] = "arn:aws:iam::111111111111:role/drifted"
     ident = _association(ports)["id"]
     change = {c.key: c for c in provision.plan(spec, ports).pending}[
@@ -319,14 +324,14 @@ def test_association_drift_is_updated_in_place() -> None:
     assert change.action is Action.UPDATE
     assert "-role arn:aws:iam::111111111111:role/drifted" in change.diff
     before = len(ports.recorder.writes)
-    assert provision.apply(spec, ports).ok
+    assert provision.apply(spec, ports, SETTLED).ok
     assert ports.recorder.writes[before:] == [f"{CI} update_pod_identity_association {ident}"]
     assert _association(ports)["role"] == SOURCE_ROLE
 
 
 def test_removing_the_target_role_replaces_the_association() -> None:
     spec, ports = _one(), _one_ports()
-    provision.apply(spec, ports)
+    provision.apply(spec, ports, SETTLED)
     _association(ports)["target"] = f"arn:aws:iam::{TARGET}:role/old"
     text = (EXAMPLES / "pod-identity.yaml").read_text()
     several = text + (
@@ -338,7 +343,7 @@ def test_removing_the_target_role_replaces_the_association() -> None:
         "pod-identity-association ci-cluster ci/deployer"
     ]
     assert change.note == "replaced: the target role is removed"
-    assert provision.apply(respec, ports).ok
+    assert provision.apply(respec, ports, SETTLED).ok
     assert _association(ports)["target"] is None
     writes = [w for w in ports.recorder.writes if "pod_identity_association" in w]
     assert [w.split()[1] for w in writes[-2:]] == [
