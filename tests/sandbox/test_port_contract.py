@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from provision_fakes import FakeAws, Recorder
 
 from kubetrust.adapters import AwsAccess, BotoAwsPort
@@ -38,7 +37,8 @@ from kubetrust.provision.handlers_propagation import (
     AwsAnswer,
 )
 from kubetrust.sandbox.runtime.server import SandboxServer
-from kubetrust.sandbox.world import load_world
+
+from .realismkit import private_sandbox
 
 REGION = "us-east-1"
 REALISM_ACCOUNT = "720000000001"
@@ -152,16 +152,12 @@ def _boto_port(account: str, keys: tuple[str, str], endpoint: str) -> BotoAwsPor
 
 @pytest.fixture(scope="module")
 def realism_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    directory = tmp_path_factory.mktemp("realism-contract")
-    world_file = directory / "world.yaml"
     world = {
         "region": REGION,
         "realism": REALISM,
         "accounts": [{"id": REALISM_ACCOUNT, "name": "contract"}],
     }
-    world_file.write_text(yaml.safe_dump(world), encoding="utf-8")
-    server = SandboxServer(directory / "state", load_world(world_file), world_file=world_file)
-    with server:
+    with private_sandbox(tmp_path_factory.mktemp("realism-contract"), world) as server:
         yield server
 
 

@@ -26,9 +26,9 @@ from kubetrust import eks_presign
 from kubetrust.sandbox.client.access import ClusterClient
 from kubetrust.sandbox.eks import clusters
 from kubetrust.sandbox.runtime.server import SandboxServer
-from kubetrust.sandbox.world import load_world
 
 from .kubekit import Caller, admin_kubectl, unique
+from .realismkit import private_sandbox, realism
 
 REGION = "us-east-1"
 HOME = "320000000021"
@@ -49,28 +49,17 @@ def _doc(*statements: dict[str, Any]) -> str:
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    base = tmp_path_factory.mktemp("realism-eks")
-    world_file = base / "world.json"
-    world_file.write_text(
-        json.dumps(
-            {
-                "region": REGION,
-                "realism": {
-                    "iam_propagation_seconds": 0,
-                    "eks_cluster_creation_seconds": CREATION,
-                    "eks_update_seconds": UPDATE,
-                    "eks_propagation_seconds": PROPAGATION,
-                    "addon_creation_seconds": ADDON,
-                    "aws_page_sizes": False,
-                    "throttling": {},
-                },
-                "accounts": [{"id": HOME, "name": "home", "clusters": list(WORLD_CLUSTERS)}],
-            }
+    world = {
+        "region": REGION,
+        "realism": realism(
+            eks_cluster_creation_seconds=CREATION,
+            eks_update_seconds=UPDATE,
+            eks_propagation_seconds=PROPAGATION,
+            addon_creation_seconds=ADDON,
         ),
-        encoding="utf-8",
-    )
-    server = SandboxServer(base / "state", load_world(world_file), world_file=world_file)
-    with server:
+        "accounts": [{"id": HOME, "name": "home", "clusters": list(WORLD_CLUSTERS)}],
+    }
+    with private_sandbox(tmp_path_factory.mktemp("realism-eks"), world) as server:
         yield server
 
 
@@ -439,28 +428,12 @@ SLOW_IAM_HOME = "320000000022"
 @pytest.fixture(scope="module")
 def slow_iam(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
     """A sandbox whose IAM changes reach EKS late (and whose EKS is immediate)."""
-    base = tmp_path_factory.mktemp("realism-eks-iam")
-    world_file = base / "world.json"
-    world_file.write_text(
-        json.dumps(
-            {
-                "region": REGION,
-                "realism": {
-                    "iam_propagation_seconds": IAM_DELAY,
-                    "eks_cluster_creation_seconds": 0,
-                    "eks_update_seconds": 0,
-                    "eks_propagation_seconds": 0,
-                    "addon_creation_seconds": 0,
-                    "aws_page_sizes": False,
-                    "throttling": {},
-                },
-                "accounts": [{"id": SLOW_IAM_HOME, "name": "home", "clusters": ["door"]}],
-            }
-        ),
-        encoding="utf-8",
-    )
-    server = SandboxServer(base / "state", load_world(world_file), world_file=world_file)
-    with server:
+    world = {
+        "region": REGION,
+        "realism": realism(iam_propagation_seconds=IAM_DELAY),
+        "accounts": [{"id": SLOW_IAM_HOME, "name": "home", "clusters": ["door"]}],
+    }
+    with private_sandbox(tmp_path_factory.mktemp("realism-eks-iam"), world) as server:
         yield server
 
 

@@ -25,9 +25,9 @@ from botocore.exceptions import ClientError
 
 from kubetrust.sandbox import oidc
 from kubetrust.sandbox.runtime.server import SandboxServer
-from kubetrust.sandbox.world import load_world
 
 from .keykit import code, document, message
+from .realismkit import private_sandbox, realism
 from .seedkit import AWS_CLI, REGION
 
 HOME = "310000000011"
@@ -48,28 +48,14 @@ ALLOW_ALL = [{"Effect": "Allow", "Action": "*", "Resource": "*"}]
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    base = tmp_path_factory.mktemp("realism-iam")
-    world_file = base / "world.json"
-    world_file.write_text(
-        json.dumps(
-            {
-                "region": REGION,
-                "realism": {
-                    "iam_propagation_seconds": DELAY,
-                    "eks_cluster_creation_seconds": 0,
-                    "eks_update_seconds": 0,
-                    "eks_propagation_seconds": 0,
-                    "addon_creation_seconds": 0,
-                    "aws_page_sizes": True,
-                    "throttling": THROTTLED,
-                },
-                "accounts": [{"id": HOME, "name": "home"}, {"id": OTHER, "name": "other"}],
-            }
+    world = {
+        "region": REGION,
+        "realism": realism(
+            iam_propagation_seconds=DELAY, aws_page_sizes=True, throttling=THROTTLED
         ),
-        encoding="utf-8",
-    )
-    server = SandboxServer(base / "state", load_world(world_file), world_file=world_file)
-    with server:
+        "accounts": [{"id": HOME, "name": "home"}, {"id": OTHER, "name": "other"}],
+    }
+    with private_sandbox(tmp_path_factory.mktemp("realism-iam"), world) as server:
         yield server
 
 
