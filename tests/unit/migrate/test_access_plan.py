@@ -1,10 +1,10 @@
-"""aws-auth → access entries, the pure plan (kubetrust.provision.migrate_access)."""
+"""aws-auth → access entries, the pure plan (kubetrust.migrate.access_plan)."""
 
 from __future__ import annotations
 
 from kubetrust.model.aws_auth.mappings import AwsAuthMap, RoleMapping, SsoMatcher, UserMapping
 from kubetrust.model.vocabulary import CLUSTER_ADMIN_POLICY
-from kubetrust.provision import migrate_access as ma
+from kubetrust.migrate import access_plan as ma
 
 A = "111111111111"
 IAM = {

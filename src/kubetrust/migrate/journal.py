@@ -1,0 +1,190 @@
+"""The backup of a migration: a write-ahead journal of what it changed and how to undo it.
+
+A migration writes into its backup directory *before* each change what the change will be
+and what undoes it (``started``), and *after* it that it is done (``done``), one JSON line
+per event, flushed and synced at once. So a migration killed half-way leaves a backup that
+says exactly what may have been changed, and ``kubetrust migrate rollback --backup DIR``
+undoes the started steps too (each undo is idempotent: undoing a change that never happened
+changes nothing). The directory also holds ``migration.json`` (what was migrated, where,
+when) and, once rollback ran, ``rollback.json``.
+
+Undo records (``undo.kind``), each with the coordinates it needs (``account``, ``region``,
+``cluster``, ...):
+
+- ``config_map``: the whole ConfigMap before the change (``before``: its ``data``, or
+  ``None`` when it did not exist) — aws-auth;
+- ``trust``: a role's trust policy before the change;
+- ``role_policy``: a role's inline policy before the change (``None``: it did not exist);
+- ``access_entry``: an access entry the migration created (undo: delete it);
+- ``access_policy``: an access policy the migration associated with an existing entry
+  (undo: disassociate it);
+- ``association``: a Pod Identity association the migration created (undo: delete it);
+- ``service_account``: a service account's annotations before the change;
+- ``authentication_mode``: the cluster's mode before the change — one-way in EKS
+  (reference E.1): rollback cannot undo it and says so.
+
+Backups hold policies and ConfigMap data, never credentials; the directory is made 0700.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kubetrust import errors
+
+__all__ = [
+    "DONE",
+    "MIGRATION_FILE",
+    "ROLLBACK_FILE",
+    "STARTED",
+    "UNDO_KINDS",
+    "Journal",
+    "JournalError",
+    "Step",
+    "read_migration",
+    "read_steps",
+]
+
+MIGRATION_FILE = "migration.json"
+JOURNAL_FILE = "journal.jsonl"
+ROLLBACK_FILE = "rollback.json"
+STARTED = "started"
+DONE = "done"
+UNDO_KINDS = (
+    "config_map",
+    "trust",
+    "role_policy",
+    "access_entry",
+    "access_policy",
+    "association",
+    "service_account",
+    "authentication_mode",
+)
+
+
+class JournalError(errors.InputError):
+    """A backup directory that cannot be written or read back."""
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One change of a migration as the journal holds it."""
+
+    number: int
+    what: str
+    """What the change does, as the migration printed it."""
+    undo: Mapping[str, Any]
+    done: bool
+
+
+class Journal:
+    """The backup directory of one migration run, appended to as the run goes."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._next = len(read_steps(directory)) + 1 if (directory / JOURNAL_FILE).exists() else 1
+
+    @classmethod
+    def create(cls, directory: Path, migration: Mapping[str, Any]) -> Journal:
+        """Start a backup in ``directory`` (made if missing; an existing backup of the same
+        migration is continued, so that a rerun after a kill appends to it)."""
+        try:
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            header = directory / MIGRATION_FILE
+            if not header.exists():
+                record = {**migration, "created": _now()}
+                header.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+        except OSError as error:
+            raise JournalError(f"cannot write the backup in {directory}: {error}") from None
+        return cls(directory)
+
+    def started(self, what: str, undo: Mapping[str, Any]) -> int:
+        """Record, before making it, the change ``what`` and how to undo it; its number."""
+        kind = undo.get("kind")
+        if kind not in UNDO_KINDS:
+            raise ValueError(f"unknown undo kind {kind!r}")
+        number = self._next
+        self._next += 1
+        self._append({"event": STARTED, "step": number, "what": what, "undo": dict(undo)})
+        return number
+
+    def done(self, number: int) -> None:
+        """Record that step ``number`` was made."""
+        self._append({"event": DONE, "step": number})
+
+    def _append(self, event: Mapping[str, Any]) -> None:
+        line = json.dumps({**event, "at": _now()}, sort_keys=True) + "\n"
+        try:
+            with open(self.directory / JOURNAL_FILE, "a", encoding="utf-8") as handle:
+                handle.write(line)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise JournalError(f"cannot write the backup in {self.directory}: {error}") from None
+
+
+def read_migration(directory: Path) -> dict[str, Any]:
+    """The ``migration.json`` of a backup directory."""
+    path = directory / MIGRATION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise JournalError(
+            f"{directory} is not a kubetrust migration backup (no {MIGRATION_FILE})"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise JournalError(f"{path}: cannot be read: {error}") from None
+    if not isinstance(data, dict):
+        raise JournalError(f"{path}: not a JSON object")
+    return data
+
+
+def read_steps(directory: Path) -> list[Step]:
+    """The steps of a backup in the order they were started; a step whose ``done`` line is
+    missing (the run was killed) has ``done`` False. A torn last line (killed while writing)
+    is ignored: its change was not started."""
+    path = directory / JOURNAL_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as error:
+        raise JournalError(f"{path}: cannot be read: {error}") from None
+    started: dict[int, Step] = {}
+    finished: set[int] = set()
+    for number, event in _events(path, lines):
+        if event.get("event") == STARTED:
+            undo = event.get("undo")
+            if not isinstance(undo, dict) or undo.get("kind") not in UNDO_KINDS:
+                raise JournalError(f"{path}:{number}: an undo record kubetrust does not know")
+            step = int(event["step"])
+            started[step] = Step(step, str(event.get("what", "")), undo, False)
+        elif event.get("event") == DONE:
+            finished.add(int(event["step"]))
+    return [
+        Step(s.number, s.what, s.undo, s.number in finished)
+        for s in sorted(started.values(), key=lambda s: s.number)
+    ]
+
+
+def _events(path: Path, lines: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, line in enumerate(lines, 1):
+        try:
+            event = json.loads(line)
+        except ValueError:
+            if number == len(lines):
+                return  # torn by a kill mid-write
+            raise JournalError(f"{path}:{number}: not a JSON line") from None
+        if not isinstance(event, dict) or not isinstance(event.get("step"), int):
+            raise JournalError(f"{path}:{number}: not a journal event")
+        yield number, event
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
