@@ -15,6 +15,7 @@ EKS does for a role it cannot see yet (reference H.1).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import json
 from collections.abc import Mapping, Sequence
@@ -34,6 +35,7 @@ from kubetrust.provision import (
     LivePodIdentityAssociation,
     LiveRole,
 )
+from kubetrust.provision.ports import LivePod
 
 ISSUER = "https://oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789ABCDEF0123456789"
 ROLE_NOT_VISIBLE = "Role provided in the request does not exist"
@@ -69,6 +71,8 @@ class FakeAws:
     addons: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     caller: str = ""
     role_lag: int = 0
+    addon_roles: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    """(region, cluster) → add-on name → its ``serviceAccountRoleArn`` (migrate pod-identity)."""
     """The next N association writes answer "Role provided in the request does not exist"."""
 
     def _w(self, what: str) -> None:
@@ -429,6 +433,53 @@ class FakeAws:
         if self.get_addon(region, cluster, name) is None:
             raise self._refuse("addon_active", "ResourceNotFoundException", f"No addon: {name}")
 
+    # --- migrate pod-identity
+    def addon_service_account_roles(self, region: str, cluster: str) -> dict[str, str]:
+        """Add-on name → role, for the add-ons given one in ``addon_roles``."""
+        names = self.addons.get((region, cluster), [])
+        return {n: r for n, r in self.addon_roles.get((region, cluster), {}).items() if n in names}
+
+    # --- migrate access-entries
+    def update_authentication_mode(self, region: str, cluster: str, mode: str) -> None:
+        """One step forward only, as EKS (reference E.1); done at once (the fake is
+        synchronous). Leaving ``CONFIG_MAP``, the caller — the fake's clusters' creator —
+        gets EKS's admin entry."""
+        self._cluster("update_cluster_config", region, cluster)
+        info = self.clusters[(region, cluster)]
+        steps = {"CONFIG_MAP": "API_AND_CONFIG_MAP", "API_AND_CONFIG_MAP": "API"}
+        if steps.get(info.authentication_mode) != mode:
+            raise self._refuse(
+                "update_cluster_config",
+                "InvalidParameterException",
+                f"Unsupported authentication mode update from {info.authentication_mode} to {mode}",
+            )
+        self._w(f"update_authentication_mode {cluster} {mode}")
+        if info.authentication_mode == "CONFIG_MAP":
+            admin = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+            self.entries.setdefault(
+                (region, cluster, self.caller_arn()),
+                {"username": "", "groups": [], "policies": {admin: None}, "type": "STANDARD"},
+            )
+        self.clusters[(region, cluster)] = dataclasses.replace(info, authentication_mode=mode)
+
+    def create_node_access_entry(
+        self, region: str, cluster: str, principal: str, entry_type: str, tags: Mapping[str, str]
+    ) -> None:
+        self._cluster("create_access_entry", region, cluster)
+        if (region, cluster, principal) in self.entries:
+            raise self._refuse(
+                "create_access_entry",
+                "ResourceInUseException",
+                "The specified access entry resource is already in use on this cluster.",
+            )
+        self._w(f"create_access_entry {cluster} {principal} {entry_type}")
+        self.entries[(region, cluster, principal)] = {
+            "username": "system:node:{{EC2PrivateDNSName}}",
+            "groups": [],
+            "policies": {},
+            "type": entry_type,
+        }
+
 
 @dataclass
 class FakeKube:
@@ -436,6 +487,7 @@ class FakeKube:
     recorder: Recorder
     objects: dict[tuple[str, str | None, str], dict[str, Any]] = field(default_factory=dict)
     versions: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    pods: list[LivePod] = field(default_factory=list)
 
     def _w(self, what: str) -> None:
         self.recorder.write(f"{self.name} {what}")
@@ -522,6 +574,10 @@ class FakeKube:
     def delete_config_map(self, namespace: str, name: str) -> None:
         self._w(f"delete_config_map {namespace}/{name}")
         del self.objects[("cm", namespace, name)]
+
+    # --- migrate pod-identity
+    def list_pods(self, namespace: str) -> tuple[LivePod, ...]:
+        return tuple(p for p in self.pods if p.namespace == namespace)
 
 
 @dataclass

@@ -41,6 +41,7 @@ from kubetrust.provision import (
     LiveOidcProvider,
     LivePodIdentityAssociation,
     LiveRole,
+    eventual,
 )
 
 NOT_FOUND = frozenset({"NoSuchEntity", "NoSuchEntityException", "ResourceNotFoundException"})
@@ -50,6 +51,9 @@ with jitter, reference H.3) with one attempt more than its default three, since 
 threads share each account's throttling buckets."""
 RETRY_CONFIG = Config(retries=RETRY_MODE)
 ACTIVE = "ACTIVE"
+MODE_UPDATE_SECONDS = 1200.0
+"""The bound of an authentication mode update: botocore's ``cluster_active`` waiter's
+(30 s × 40, reference H.2); AWS publishes no figure for the update itself."""
 
 
 class AwsApiError(errors.KubetrustError):
@@ -344,18 +348,22 @@ class BotoAwsPort:
         if found is None:
             return None
         entry = found["accessEntry"]
-        listed = self._paginate(
-            "eks",
-            "list_associated_access_policies",
-            region,
-            clusterName=cluster,
-            principalArn=principal,
-        )
-        policies = [
-            _access_policy(item)
-            for page in listed
-            for item in page.get("associatedAccessPolicies", [])
-        ]
+        policies: list[AccessPolicy] = []
+        if entry.get("type", "STANDARD") in ("STANDARD", "EC2"):
+            # node entries (EC2_LINUX, ...) take no access policies and EKS refuses to
+            # list them (E.2, E.4)
+            listed = self._paginate(
+                "eks",
+                "list_associated_access_policies",
+                region,
+                clusterName=cluster,
+                principalArn=principal,
+            )
+            policies = [
+                _access_policy(item)
+                for page in listed
+                for item in page.get("associatedAccessPolicies", [])
+            ]
         return LiveAccessEntry(
             principal_arn=entry["principalArn"],
             username=entry.get("username", ""),
@@ -552,6 +560,68 @@ class BotoAwsPort:
         with self._translated(operation):
             paginator = self.client(service, region).get_paginator(operation)
             yield from paginator.paginate(**kw)
+
+    # --- migrate pod-identity
+    def addon_service_account_roles(self, region: str, cluster: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for page in self._paginate("eks", "list_addons", region, clusterName=cluster):
+            for name in page.get("addons") or []:
+                addon = self.get_addon_role(region, cluster, str(name))
+                if addon:
+                    found[str(name)] = addon
+        return found
+
+    def get_addon_role(self, region: str, cluster: str, name: str) -> str:
+        """The add-on's ``serviceAccountRoleArn`` ("" when it has none or is gone)."""
+        described = self._read("eks", "describe_addon", region, clusterName=cluster, addonName=name)
+        return str(((described or {}).get("addon") or {}).get("serviceAccountRoleArn") or "")
+
+    # --- migrate access-entries
+    def update_authentication_mode(self, region: str, cluster: str, mode: str) -> None:
+        """``UpdateClusterConfig`` with ``accessConfig``, then ``DescribeUpdate`` until the
+        update is ``Successful`` (reference E.1, H.2): backoff up to 30 s, bounded like
+        botocore's ``cluster_active`` waiter (20 minutes), each poll told."""
+        started = self._call(
+            "eks",
+            "update_cluster_config",
+            region,
+            name=cluster,
+            accessConfig={"authenticationMode": mode},
+        )
+        update_id = str(started["update"]["id"])
+        look = f"aws eks describe-update --name {cluster} --update-id {update_id} --region {region}"
+
+        def status() -> str:
+            found = self._call("eks", "describe_update", region, name=cluster, updateId=update_id)
+            return str(found["update"].get("status", ""))
+
+        def told(waited: float) -> None:
+            self.progress(
+                f"waiting for EKS cluster `{cluster}` to move to {mode} (an asynchronous "
+                f"update) ... {waited:.0f} s"
+            )
+
+        budget = eventual.Budget(MODE_UPDATE_SECONDS, max_delay=30.0)
+        result = eventual.retry_while(status, lambda s: s == "InProgress", budget, told)
+        if result.value != "Successful":
+            state = "still InProgress" if result.exhausted else result.value
+            raise aws_wait.NotReady(
+                f"the authentication mode update of EKS cluster `{cluster}` to {mode} is "
+                f"{state} after {result.waited:.0f} s; see `{look}`"
+            )
+
+    def create_node_access_entry(
+        self, region: str, cluster: str, principal: str, entry_type: str, tags: Mapping[str, str]
+    ) -> None:
+        self._call(
+            "eks",
+            "create_access_entry",
+            region,
+            clusterName=cluster,
+            principalArn=principal,
+            type=entry_type,
+            **_eks_tags(tags),
+        )
 
 
 def _association(found: Mapping[str, Any]) -> LivePodIdentityAssociation:

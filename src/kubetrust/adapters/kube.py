@@ -27,6 +27,7 @@ from kubernetes.client.exceptions import ApiException
 
 from kubetrust import errors
 from kubetrust.provision import LiveObject
+from kubetrust.provision.ports import LivePod
 
 TOKEN_REFRESH_SECONDS = 600.0
 
@@ -178,6 +179,16 @@ class KubernetesPort:
     def delete_config_map(self, namespace: str, name: str) -> None:
         self._call("delete_namespaced_config_map", name, namespace)
 
+    # --- migrate pod-identity
+    def list_pods(self, namespace: str) -> tuple[LivePod, ...]:
+        try:
+            listed = self._call("list_namespaced_pod", namespace)
+        except KubeApiError as error:
+            if error.status == 404:
+                return ()
+            raise
+        return tuple(_pod(item) for item in listed.items or [])
+
 
 def _live(found: Any) -> LiveObject:
     metadata = found.metadata
@@ -190,6 +201,22 @@ def _live(found: Any) -> LiveObject:
         data={str(k): str(v) for k, v in data.items()},
         resource_version=metadata.resource_version,
     )
+
+
+def _pod(found: Any) -> LivePod:
+    metadata, spec = found.metadata, found.spec
+    owners = [f"{o.kind}/{o.name}" for o in metadata.owner_references or []]
+    return LivePod(
+        namespace=str(metadata.namespace),
+        name=str(metadata.name),
+        service_account=str(getattr(spec, "service_account_name", None) or "default"),
+        owner=owners[0] if owners else "",
+        pod_identity=any(v.name == POD_IDENTITY_VOLUME for v in spec.volumes or []),
+    )
+
+
+POD_IDENTITY_VOLUME = "eks-pod-identity-token"
+"""The projected token volume EKS's webhook adds to a Pod Identity pod (reference F.6)."""
 
 
 def _message(error: ApiException) -> str:

@@ -403,7 +403,7 @@ def _best_first(
             best = candidate if best is None or candidate < best else best
         if length > max_hops:
             continue
-        for target, allowed in _edges(topology, index, judge, role):
+        for target, allowed in assume_edges(topology, index, judge, role):
             if target.arn not in settled and target.arn not in path:
                 step = (broken + (0 if allowed else 1), length + 1, (*path, target.arn))
                 heapq.heappush(queue, step)
@@ -423,10 +423,11 @@ def _federated(index: graph.TrustIndex, cluster: Cluster) -> list[Role]:
     return list(found.values())
 
 
-def _edges(
+def assume_edges(
     topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge, caller: Role
 ) -> list[tuple[Role, bool]]:
-    """Intended ``sts:AssumeRole`` edges from ``caller`` and whether each is allowed."""
+    """Intended ``sts:AssumeRole`` edges from ``caller`` and whether each is allowed
+    (public: the migration proof walks the same edges, :mod:`kubetrust.migrate`)."""
     patterns = graph.assume_patterns([d.document for d in topology.permissions(caller).identity])
     candidates: dict[str, Role] = {r.arn: r for r in index.naming(caller)}
     for role in (*index.accounts.get(caller.account, ()), *index.everyone):

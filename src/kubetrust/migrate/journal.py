@@ -6,22 +6,46 @@ per event, flushed and synced at once. So a migration killed half-way leaves a b
 says exactly what may have been changed, and ``kubetrust migrate rollback --backup DIR``
 undoes the started steps too (each undo is idempotent: undoing a change that never happened
 changes nothing). The directory also holds ``migration.json`` (what was migrated, where,
-when) and, once rollback ran, ``rollback.json``.
+when) and, once rollback ran, ``rollback.json`` (what each rollback run undid).
 
-Undo records (``undo.kind``), each with the coordinates it needs (``account``, ``region``,
-``cluster``, ...):
+``migration.json`` is what :meth:`Journal.create` is given, plus ``created``. Every
+migration puts there (rollback reads them, :func:`read_migration` checks them):
 
-- ``config_map``: the whole ConfigMap before the change (``before``: its ``data``, or
-  ``None`` when it did not exist) — aws-auth;
-- ``trust``: a role's trust policy before the change;
-- ``role_policy``: a role's inline policy before the change (``None``: it did not exist);
-- ``access_entry``: an access entry the migration created (undo: delete it);
-- ``access_policy``: an access policy the migration associated with an existing entry
-  (undo: disassociate it);
-- ``association``: a Pod Identity association the migration created (undo: delete it);
-- ``service_account``: a service account's annotations before the change;
-- ``authentication_mode``: the cluster's mode before the change — one-way in EKS
-  (reference E.1): rollback cannot undo it and says so.
+- ``kind``: ``"access-entries"`` or ``"pod-identity"``;
+- ``cluster``, ``account``, ``region``: the migrated cluster and where it is;
+- ``principals``: the affected principals, each
+  :meth:`kubetrust.migrate.equivalence.Principal.as_json`;
+- ``proof_before``: :func:`kubetrust.migrate.equivalence.proof_record` (world before,
+  planned world after, principals) — the probe universe and every principal's
+  capabilities before the change, so that rollback can tell whether the access is back
+  (:func:`kubetrust.migrate.equivalence.compare_with_record` against the live world).
+
+Undo records (``undo.kind``), each with the coordinates it needs; rollback
+(:mod:`kubetrust.migrate.rollback`) reads exactly these keys, and refuses a record that
+lacks one:
+
+- ``config_map`` (``account``, ``region``, ``cluster``, ``namespace``, ``name``,
+  ``before``): the whole ConfigMap's ``data`` before the change, or ``None`` when it did
+  not exist — aws-auth;
+- ``trust`` (``account``, ``role``: the role *name*, ``before``): the trust policy
+  document before the change;
+- ``role_policy`` (``account``, ``role``, ``policy_name``, ``before``): the inline policy
+  document before the change (``None``: it did not exist, undo deletes it);
+- ``access_entry`` (``account``, ``region``, ``cluster``, ``principal``, optional
+  ``before``): an access entry the migration created (no ``before``, or ``None``: undo
+  deletes it) or updated (``before``: ``{"username": ..., "groups": [...]}``);
+- ``access_policy`` (``account``, ``region``, ``cluster``, ``principal``,
+  ``policy_arn``): an access policy the migration associated (undo: disassociate it);
+- ``association`` (``account``, ``region``, ``cluster``, ``namespace``,
+  ``service_account``, optional ``before``): a Pod Identity association the migration
+  created (undo: delete it) or updated (``before``: ``{"role_arn": ...,
+  "target_role_arn": ...}``);
+- ``service_account`` (``account``, ``region``, ``cluster``, ``namespace``, ``name``,
+  ``before``): the annotations the change touches, each with its value before (``None``:
+  it was absent);
+- ``authentication_mode`` (``account``, ``region``, ``cluster``, ``before``): the
+  cluster's mode before the change — one-way in EKS (reference E.1): rollback cannot undo
+  it and says so.
 
 Backups hold policies and ConfigMap data, never credentials; the directory is made 0700.
 """

@@ -130,6 +130,19 @@ class LiveObject:
     resource_version: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class LivePod:
+    """A pod as far as a migration reads it: whose service account it runs as, and what
+    owns it (``ReplicaSet/web-5d9c`` — what to restart; empty for a bare pod)."""
+
+    namespace: str
+    name: str
+    service_account: str
+    owner: str = ""
+    pod_identity: bool = False
+    """Whether EKS's webhook gave it Pod Identity (its ``eks-pod-identity-token`` volume)."""
+
+
 class AwsPort(Protocol):
     """One AWS account, as its administrator (or the profile given for it) sees it."""
 
@@ -252,6 +265,26 @@ class AwsPort(Protocol):
         reached (a created add-on is ``CREATING`` first, reference H.2)."""
         ...
 
+    # --- migrate access-entries
+    def update_authentication_mode(self, region: str, cluster: str, mode: str) -> None:
+        """Move the cluster to ``mode`` (one step of ``CONFIG_MAP`` → ``API_AND_CONFIG_MAP``
+        → ``API``, reference E.1) and return once the update is ``Successful``; raise when
+        it fails or the bound is reached (the update is asynchronous, H.2)."""
+        ...
+
+    def create_node_access_entry(
+        self, region: str, cluster: str, principal: str, entry_type: str, tags: Mapping[str, str]
+    ) -> None:
+        """An access entry of a node type (``EC2_LINUX``, ``EC2_WINDOWS``): no username,
+        groups or policies (EKS gives them, E.2)."""
+        ...
+
+    # --- migrate pod-identity
+    def addon_service_account_roles(self, region: str, cluster: str) -> Mapping[str, str]:
+        """Each add-on of the cluster that has an IRSA role: add-on name →
+        ``serviceAccountRoleArn`` (``DescribeAddon``); add-ons without one are left out."""
+        ...
+
 
 class KubePort(Protocol):
     """One Kubernetes cluster's API server."""
@@ -290,6 +323,11 @@ class KubePort(Protocol):
         ...
 
     def delete_config_map(self, namespace: str, name: str) -> None: ...
+
+    # --- migrate pod-identity
+    def list_pods(self, namespace: str) -> tuple[LivePod, ...]:
+        """The pods of ``namespace`` (none when it does not exist)."""
+        ...
 
 
 class Ports(Protocol):

@@ -28,6 +28,8 @@ steps 3–4)::
             nodes:                     # the cluster's nodes (:class:`NodeSettings`)
               instance_role: ci-nodes  # a role name or ARN of this account
               imds: {hop_limit: 1, http_tokens: required}
+          - name: legacy
+            authentication_mode: CONFIG_MAP   # default API_AND_CONFIG_MAP (reference E.1)
       - id: "222222222222"
         name: target
         scps:                      # the account's own levels; each a list of documents
@@ -72,7 +74,7 @@ from kubetrust import arn as arns
 from kubetrust import errors
 from kubetrust.chain import context
 from kubetrust.model import fields
-from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
+from kubetrust.model.vocabulary import API_AND_CONFIG_MAP, DEFAULT_ROLE_MAX_SESSION
 from kubetrust.sandbox.world_org import (
     Organization,
     OrganizationEntry,
@@ -85,6 +87,8 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNTS = (("111111111111", "ci"), ("222222222222", "target"))
 DEFAULT_NODE_ROLE = "AmazonEKSNodeRole"
 """The EKS user guide's name for the node IAM role (``create-node-role``)."""
+DEFAULT_AUTHENTICATION_MODE: Final = API_AND_CONFIG_MAP
+"""A world file's cluster's authentication mode unless its entry names one (E.1)."""
 DEFAULT_HOP_LIMIT = 2
 """The nodes' IMDS PUT response hop limit (reference H.5): 2, as the AL2023 AMI sets it
 ("IMDSv2-only and ... hop limit ... 2 to allow for containerized workload support") and
@@ -160,6 +164,9 @@ class Account:
     clusters: tuple[str, ...] = ()
     nodes: Mapping[str, NodeSettings] = field(default_factory=dict)
     """Node settings of the clusters whose entry gave some; the others have the defaults."""
+    authentication_modes: Mapping[str, str] = field(default_factory=dict)
+    """Authentication modes of the clusters whose entry named one; the others have
+    :data:`DEFAULT_AUTHENTICATION_MODE`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +190,14 @@ class World:
         if account is None:
             return DEFAULT_NODES
         return account.nodes.get(cluster, DEFAULT_NODES)
+
+    def authentication_mode_of(self, account_id: str, cluster: str) -> str:
+        """The authentication mode ``cluster`` of ``account_id`` starts in (reference E.1):
+        as its world file entry says, else :data:`DEFAULT_AUTHENTICATION_MODE`."""
+        account = self.account(account_id)
+        if account is None:
+            return DEFAULT_AUTHENTICATION_MODE
+        return account.authentication_modes.get(cluster, DEFAULT_AUTHENTICATION_MODE)
 
     def org_of(self, account_id: str | None) -> context.Org | None:
         """The organization membership of ``account_id`` as the request context shows it
@@ -286,10 +301,13 @@ class NodesEntry(WorldModel):
 
 
 class ClusterEntry(WorldModel):
-    """A cluster of an account: its name, and its nodes if not the defaults."""
+    """A cluster of an account: its name, its nodes if not the defaults, and the
+    authentication mode it starts in (a ``CONFIG_MAP`` cluster is one made through the API
+    before access entries: reference E.1, D.3's invisible creator)."""
 
     name: fields.ClusterName
     nodes: NodesEntry | None = None
+    authentication_mode: Literal["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"] | None = None
 
 
 ClusterItem = Annotated[ClusterEntry, BeforeValidator(_cluster_entry)]
@@ -411,6 +429,11 @@ def _account(entry: AccountEntry) -> Account:
             cluster.name: _node_settings(cluster.nodes)
             for cluster in entry.clusters
             if cluster.nodes is not None
+        },
+        authentication_modes={
+            cluster.name: cluster.authentication_mode
+            for cluster in entry.clusters
+            if cluster.authentication_mode is not None
         },
     )
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from kubetrust.migrate import access_plan as ma
 from kubetrust.model.aws_auth.mappings import AwsAuthMap, RoleMapping, SsoMatcher, UserMapping
 from kubetrust.model.vocabulary import CLUSTER_ADMIN_POLICY
-from kubetrust.migrate import access_plan as ma
 
 A = "111111111111"
 IAM = {

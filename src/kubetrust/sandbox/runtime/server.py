@@ -44,7 +44,6 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
-from kubetrust.model import vocabulary
 from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials, forward, gate, policy_writes, state, throttle
 from kubetrust.sandbox.aws.propagation import Propagation
@@ -340,7 +339,11 @@ class SandboxServer:
             for cluster in account.clusters:
                 admin = f"arn:aws:iam::{account.id}:user/{state.ADMIN_USER}"
                 self.eks.expect_creation(
-                    account.id, self.world.region, cluster, admin, vocabulary.API_AND_CONFIG_MAP
+                    account.id,
+                    self.world.region,
+                    cluster,
+                    admin,
+                    self.world.authentication_mode_of(account.id, cluster),
                 )
                 state.eks(account.id, self.world.region).create_cluster(
                     name=cluster,
