@@ -11,6 +11,7 @@ every foreign entry's meaning.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -59,3 +60,74 @@ def load_all(text: str) -> list[Any]:
         return [doc for doc in yaml.load_all(text, Loader=_Yaml11Loader) if doc is not None]
     except yaml.YAMLError as error:
         raise ValueError(" ".join(str(error).split())) from error
+
+
+CLOUDFORMATION_SHORT_FORMS = frozenset(
+    {
+        "Base64", "Cidr", "FindInMap", "GetAZs", "GetAtt", "ImportValue", "Join", "Select",
+        "Split", "Sub", "Transform", "And", "Equals", "If", "Not", "Or", "ToJsonString",
+        "Length",
+    }
+)  # fmt: skip
+"""CloudFormation's YAML short forms ``!Name`` of ``Fn::Name`` (reference I.2); ``!Ref`` and
+``!Condition`` keep their name without ``Fn::``."""
+
+
+class _CloudFormationLoader(_Yaml11Loader):
+    """The YAML 1.1 loader (timestamps as text: ``AWSTemplateFormatVersion: 2010-09-09``
+    stays a string) plus the short-form tags, each turned into its long form."""
+
+
+def _short_form(loader: _CloudFormationLoader, suffix: str, node: yaml.Node) -> object:
+    name = suffix.removeprefix("!")
+    if name not in CLOUDFORMATION_SHORT_FORMS and name not in ("Ref", "Condition"):
+        mark = node.start_mark
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unknown tag !{name} (not a CloudFormation short form)", mark
+        )
+    value: object
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if name == "GetAtt":  # `!GetAtt Res.Attr.Nested`: the first dot splits (AWS CLI)
+            resource, _, attribute = str(value).partition(".")
+            value = [resource, attribute]
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name if name in ("Ref", "Condition") else f"Fn::{name}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _short_form)
+
+
+@dataclass(frozen=True, slots=True)
+class CloudFormationText:
+    """A template decoded: its data, and the 1-based line of each resource's logical id."""
+
+    template: object
+    resource_lines: dict[str, int]
+
+
+def load_cloudformation(text: str) -> CloudFormationText:
+    """A CloudFormation template (YAML with short forms, or JSON: a YAML subset) with the
+    line of every ``Resources`` key; raises ``ValueError`` saying where (line, column)."""
+    try:
+        loader = _CloudFormationLoader(text)
+        try:
+            node = loader.get_single_node()
+            template = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as error:
+        raise ValueError(" ".join(str(error).split())) from error
+    return CloudFormationText(template, _resource_lines(node))
+
+
+def _resource_lines(root: yaml.Node | None) -> dict[str, int]:
+    if not isinstance(root, yaml.MappingNode):
+        return {}
+    for key, value in root.value:
+        if key.value == "Resources" and isinstance(value, yaml.MappingNode):
+            return {str(k.value): k.start_mark.line + 1 for k, _ in value.value}
+    return {}

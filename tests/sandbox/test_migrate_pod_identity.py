@@ -4,90 +4,47 @@ a migration the proof refuses, the migration, the recreated pod's checks, and a 
 
 The pod's identities are compared by role ARN: the session names differ (IRSA's is
 botocore's, Pod Identity's ``eks-<cluster>-<pod>-<uuid>``; reference F.3), as the proof's
-identity lines say too.
+identity lines say too. The seed's accounts are renamed (tests/sandbox/migratekit.py): the
+session sandbox holds the seed's own.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-import yaml
 from botocore.config import Config
 
 from kubetrust.sandbox.runtime.server import SandboxServer
 
-from .kubekit import Caller, admin_kubectl, kubetrust
+from .kubekit import admin_kubectl, kubetrust
+from .migratekit import pod_checks, seed_files
 from .realismkit import private_sandbox
 
-ROOT = Path(__file__).resolve().parents[2]
-SEED = ROOT / "examples" / "seed.yaml"
-WORLD = yaml.safe_load((ROOT / "src/kubetrust/demo/scenario/world.yaml").read_text())
-CI, TARGET = "111111111111", "222222222222"
+CI, TARGET = "440000000011", "440000000012"
+"""The seed's 111111111111 and 222222222222 here."""
 SA = "ci-namespace/ci-serviceaccount"
-POD = {
-    "apiVersion": "v1",
-    "kind": "Pod",
-    "metadata": {"name": "test-pod", "namespace": "ci-namespace"},
-    "spec": {
-        "serviceAccountName": "ci-serviceaccount",
-        "containers": [
-            {
-                "name": "main",
-                "image": "ubuntu",
-                "volumeMounts": [{"name": "cfg", "mountPath": "/aws_config"}],
-            }
-        ],
-        "volumes": [{"name": "cfg", "configMap": {"name": "awsconfig-configmap"}}],
-    },
-}
-CHECKS = """
-mkdir -p ~/.aws && cp /aws_config/config ~/.aws/config
-echo "@default $(aws sts get-caller-identity --query Arn --output text)"
-echo "@ci-env $(aws sts get-caller-identity --profile ci-env --query Arn --output text)"
-echo "@target-env $(aws sts get-caller-identity --profile target-env --query Arn --output text)"
-aws s3 ls --profile target-env >/dev/null 2>&1 && echo "@s3 allowed" || echo "@s3 denied"
-aws iam list-roles --profile target-env >/dev/null 2>&1 && echo "@iam allowed" || echo "@iam denied"
-aws eks update-kubeconfig --name target-cluster --profile target-env >/dev/null 2>&1
-kubectl get namespaces >/dev/null 2>&1 && echo "@kubectl allowed" || echo "@kubectl denied"
-"""
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
-    with private_sandbox(tmp_path_factory.mktemp("migrate-pod-identity"), WORLD) as server:
-        yield server
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SandboxServer, Path]]:
+    """A private sandbox of the demo world and the seed file, both renamed."""
+    base = tmp_path_factory.mktemp("migrate-pod-identity")
+    seed, world = seed_files(base, CI, TARGET)
+    with private_sandbox(base, world) as server:
+        yield server, seed
 
 
-def _migrate(sandbox: SandboxServer, base: Path, *extra: str) -> Any:
+def _migrate(sandbox: SandboxServer, seed: Path, base: Path, *extra: str) -> Any:
     state = str(sandbox.state_dir)
     return kubetrust(
-        "migrate", "pod-identity", "-f", str(SEED), "--sandbox", "--state-dir", state,
+        "migrate", "pod-identity", "-f", str(seed), "--sandbox", "--state-dir", state,
         "--backup-dir", str(base / "backups"), *extra,
     )  # fmt: skip
-
-
-def _pod_checks(sandbox: SandboxServer, admin: Caller) -> dict[str, str]:
-    """The seed pod's checks, in a pod created now: ``{check: outcome}``; identities as the
-    role's ARN (the session name cut off)."""
-    admin.kubectl("delete", "pod", "test-pod", "-n", "ci-namespace", "--ignore-not-found")
-    created = admin.kubectl("apply", "-f", "-", stdin=json.dumps(POD))
-    assert created.ok, str(created)
-    done = kubetrust(
-        "sandbox", "exec", "--state-dir", str(sandbox.state_dir), "--cluster", "ci-cluster",
-        "--namespace", "ci-namespace", "--pod", "test-pod", "--", "sh", "-c", CHECKS,
-    )  # fmt: skip
-    found = dict(re.findall(r"^@(\S+) (.*)$", done.stdout, re.MULTILINE))
-    assert len(found) == 6, str(done)
-    return {
-        key: re.sub(r"^arn:aws:sts::(\d+):assumed-role/([^/]+)/.*$", r"\1:\2", value)
-        for key, value in found.items()
-    }
 
 
 def _iam(sandbox: SandboxServer, account: str) -> Any:
@@ -114,13 +71,14 @@ def _associations(sandbox: SandboxServer) -> list[Any]:
 
 
 def test_the_seed_moves_to_pod_identity_with_the_same_access(
-    sandbox: SandboxServer, tmp_path: Path
+    seeded: tuple[SandboxServer, Path], tmp_path: Path
 ) -> None:
+    sandbox, seed = seeded
     state = str(sandbox.state_dir)
-    applied = kubetrust("apply", "-f", str(SEED), "--sandbox", "--state-dir", state)
+    applied = kubetrust("apply", "-f", str(seed), "--sandbox", "--state-dir", state)
     assert applied.ok, str(applied)
     admin = admin_kubectl(sandbox, "ci-cluster", tmp_path / "admin")
-    before = _pod_checks(sandbox, admin)
+    before = pod_checks(sandbox, admin)
     assert before == {
         "default": f"{CI}:ci-account-iam-role",
         "ci-env": f"{CI}:ci-account-iam-role",
@@ -137,7 +95,7 @@ def test_the_seed_moves_to_pod_identity_with_the_same_access(
     deny = {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": "sts:TagSession"}
     forbidding = {**trust, "Statement": [*trust["Statement"], deny]}
     iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(forbidding))
-    refused = _migrate(sandbox, tmp_path, "--apply")
+    refused = _migrate(sandbox, seed, tmp_path, "--apply")
     assert refused.returncode == 2, str(refused)
     assert f"refused: {SA} would lose" in refused.stdout
     assert "s3:ListAllMyBuckets" in refused.stdout
@@ -145,12 +103,12 @@ def test_the_seed_moves_to_pod_identity_with_the_same_access(
     assert not (tmp_path / "backups").exists()
     iam.update_assume_role_policy(RoleName=role, PolicyDocument=json.dumps(trust))
 
-    planned = _migrate(sandbox, tmp_path)
+    planned = _migrate(sandbox, seed, tmp_path)
     assert planned.ok, str(planned)
     assert "SAME" in planned.stdout and "targetRoleArn none" in planned.stdout
     assert _associations(sandbox) == []
 
-    migrated = _migrate(sandbox, tmp_path, "--apply", "--output", "json")
+    migrated = _migrate(sandbox, seed, tmp_path, "--apply", "--output", "json")
     assert migrated.ok, str(migrated)
     result = migrated.json()
     assert [d["verdict"] for d in result["recheck"]] == ["same"]
@@ -159,10 +117,10 @@ def test_the_seed_moves_to_pod_identity_with_the_same_access(
     (association,) = _associations(sandbox)
     assert association["serviceAccount"] == "ci-serviceaccount"
 
-    after = _pod_checks(sandbox, admin)
+    after = pod_checks(sandbox, admin)
     assert after == before
 
-    again = _migrate(sandbox, tmp_path, "--apply")
+    again = _migrate(sandbox, seed, tmp_path, "--apply")
     assert again.ok, str(again)
     assert "nothing to change" in again.stdout
     assert "applied: 0 changes" in again.stdout

@@ -31,13 +31,26 @@ Failures that leave an account unusable (no credentials, authorization details d
 :class:`SnapshotError`; a part that cannot be read (a region's EKS API, a cluster's
 Kubernetes API) becomes a warning, and the bundle says less — which explain shows as denied
 links, never as allowed ones.
+
+Accounts are read in parallel, at most ``SnapshotOptions.max_concurrency`` at a time
+(threads: the work is waiting on AWS). Each account has its own session and clients
+(botocore sessions are not thread-safe) with botocore's ``standard`` retry mode and
+:data:`MAX_ATTEMPTS` attempts, so a throttled call backs off with jitter and is retried,
+not failed (AWS throttles per account and API, reference H.3: accounts do not slow each
+other). Each account is read into its own staging folder and the folders are merged in the
+order the accounts were given, so the bundle, its cluster folder names and the warnings are
+those of a serial read; an account that fails is named in the error, after every other
+account has been read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +64,12 @@ from kubetrust.adapters.aws import AwsAccess, session
 from kubetrust.model.vocabulary import CONFIG_MAP
 
 DEFAULT_REGION = "us-east-1"
+DEFAULT_MAX_CONCURRENCY = 8
+"""Accounts read at once by default: enough to hide the latency of 10,000 accounts' calls,
+few enough that one organization's snapshot does not meet AWS's throttling everywhere."""
+MAX_ATTEMPTS = 10
+"""botocore ``standard`` mode attempts per call (backoff with jitter, up to 20 s each)."""
+STAGING = ".snapshot-staging"
 ENTITY_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
 
 
@@ -69,6 +88,8 @@ class SnapshotOptions:
     kubeconfig: str | None = None
     contexts: Mapping[str, str] = field(default_factory=dict)
     clusters: tuple[str, ...] = ()
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    """Accounts read at the same time (module doc)."""
 
 
 @dataclass(slots=True)
@@ -79,6 +100,8 @@ class SnapshotResult:
     accounts: list[str] = field(default_factory=list)
     clusters: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    """The cluster folders under ``clusters/``, in the order they were written."""
 
 
 class _Account:
@@ -94,7 +117,7 @@ class _Account:
     def client(self, service: str, region: str | None = None) -> Any:
         key = (service, region or self.region)
         if key not in self._clients:
-            config = Config(retries={"mode": "standard", "max_attempts": 4})
+            config = Config(retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS})
             self._clients[key] = self.session.client(
                 service, region_name=key[1], endpoint_url=self.access.endpoint_url, config=config
             )
@@ -301,6 +324,7 @@ def _clusters(
         folder = root / "clusters" / _cluster_folder(root, account.account, region, name)
         _write(folder / "describe-cluster.json", described)
         result.clusters.append(str(cluster.get("arn") or name))
+        result.folders.append(folder.name)
         mode = (cluster.get("accessConfig") or {}).get("authenticationMode", CONFIG_MAP)
         entries_read = True
         if mode != CONFIG_MAP:
@@ -378,18 +402,25 @@ def take_snapshot(
     """Read every account of ``accesses`` (and its clusters) into the bundle ``out``, which
     must not exist or be empty (module doc)."""
     options = options or SnapshotOptions()
+    if options.max_concurrency < 1:
+        raise SnapshotError(f"max concurrency {options.max_concurrency}: must be at least 1")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise SnapshotError(f"{out}: exists and is not an empty directory")
-    result = SnapshotResult(out)
-    for access in accesses:
-        account = _Account(access)
-        account.account = str(account.call("sts", "get_caller_identity")["Account"])
-        if account.account in result.accounts:
-            continue
-        result.accounts.append(account.account)
-        _iam(account, out / "accounts" / account.account, result)
-        for region in options.regions or (account.region,):
-            _clusters(account, region, out, options, result)
+    workers = max(1, min(options.max_concurrency, len(accesses)))
+    staging = out / STAGING
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snapshot") as pool:
+            identified = list(pool.map(_identified, accesses))
+            reads = _distinct(identified)
+            staged = list(
+                pool.map(
+                    lambda item: read_account(item[1], staging / str(item[0]), options),
+                    enumerate(reads),
+                )
+            )
+        result = _merged(out, staged, [error for _, error in identified if error])
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     if not result.accounts:
         raise SnapshotError("no account to read: give credentials (--profile, --sandbox)")
     _write(
@@ -402,3 +433,85 @@ def take_snapshot(
         },
     )
     return result
+
+
+@dataclass(slots=True)
+class AccountRead:
+    """One account read into its staging folder, or the error that stopped it."""
+
+    account: str
+    staged: SnapshotResult
+    error: str = ""
+
+
+def _identified(access: AwsAccess) -> tuple[_Account | None, str]:
+    """The account's clients and id (``sts:GetCallerIdentity``), or why they failed."""
+    try:
+        account = _Account(access)
+        account.account = str(account.call("sts", "get_caller_identity")["Account"])
+        return account, ""
+    except (errors.KubetrustError, BotoCoreError) as error:
+        return None, f"{_describe(access)}: {error}"
+
+
+def _describe(access: AwsAccess) -> str:
+    return f"profile {access.profile}" if access.profile else "credentials"
+
+
+def _distinct(identified: Sequence[tuple[_Account | None, str]]) -> list[_Account]:
+    """Each account once, in the order given (a second way into one account is skipped)."""
+    seen: set[str] = set()
+    found = []
+    for account, _ in identified:
+        if account is not None and account.account not in seen:
+            seen.add(account.account)
+            found.append(account)
+    return found
+
+
+def read_account(account: _Account, staging: Path, options: SnapshotOptions) -> AccountRead:
+    """Read one account (IAM, then each region's clusters) into ``staging``, a bundle of
+    its own; an error that leaves the account unusable is kept, not raised, so that the
+    other accounts' reads finish."""
+    staged = SnapshotResult(staging, accounts=[account.account])
+    try:
+        _iam(account, staging / "accounts" / account.account, staged)
+        for region in options.regions or (account.region,):
+            _clusters(account, region, staging, options, staged)
+    except SnapshotError as error:
+        return AccountRead(account.account, staged, f"account {account.account}: {error}")
+    return AccountRead(account.account, staged)
+
+
+def _merged(out: Path, reads: Sequence[AccountRead], failures: list[str]) -> SnapshotResult:
+    """The staged accounts moved into ``out`` in order; cluster folders named as a serial
+    read names them (a name another account took first is qualified)."""
+    failures = failures + [read.error for read in reads if read.error]
+    if failures:
+        raise SnapshotError("; ".join(failures))
+    result = SnapshotResult(out)
+    for read in reads:
+        result.accounts.append(read.account)
+        result.clusters += read.staged.clusters
+        result.warnings += read.staged.warnings
+        staged = read.staged.root
+        _move(staged / "accounts" / read.account, out / "accounts" / read.account)
+        for name in read.staged.folders:
+            folder = staged / "clusters" / name
+            target = name
+            if (out / "clusters" / name).exists():
+                target = f"{read.account}-{_region_of(folder)}-{name}"
+            _move(folder, out / "clusters" / target)
+            result.folders.append(target)
+    return result
+
+
+def _region_of(folder: Path) -> str:
+    described = json.loads((folder / "describe-cluster.json").read_text("utf-8"))
+    return str(described["cluster"]["arn"]).split(":")[3]
+
+
+def _move(source: Path, target: Path) -> None:
+    if source.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)

@@ -21,6 +21,12 @@ class Caller:
     Build it with :meth:`of` or :meth:`from_caller_identity`, which canonicalize the ARN once,
     at the door; an ARN that is not an IAM user, role, root, session or federated user raises
     :class:`errors.InvalidArnError`, as the authenticator refuses such tokens before mapping.
+
+    ``private_dns_name`` is the EC2 private DNS name of the instance the session name names,
+    when the caller of the model knows it (the migration proof's node caller): the
+    authenticator looks it up with ``ec2:DescribeInstances`` to render
+    ``{{EC2PrivateDNSName}}`` (D.3), which kubetrust does not emulate, so without it that
+    template does not render (explain and the sandbox never set it).
     """
 
     arn: str
@@ -29,6 +35,7 @@ class Caller:
     principal_id: str
     session_name: str = ""
     access_key_id: str = ""
+    private_dns_name: str = ""
 
     @classmethod
     def of(
@@ -39,10 +46,19 @@ class Caller:
         principal_id: str,
         session_name: str = "",
         access_key_id: str = "",
+        private_dns_name: str = "",
     ) -> Caller:
         """The caller from its parts (``principal_id`` is the ``AROA…``/``AIDA…`` part)."""
         canonical = arn.canonicalize(caller_arn)
-        return cls(caller_arn, canonical, account, principal_id, session_name, access_key_id)
+        return cls(
+            caller_arn,
+            canonical,
+            account,
+            principal_id,
+            session_name,
+            access_key_id,
+            private_dns_name,
+        )
 
     @classmethod
     def from_caller_identity(

@@ -29,17 +29,22 @@ def render_template(template: str, caller: Caller) -> str:
     ``{{AccountID}}`` → the account; ``{{SessionName}}`` → the session name with every ``@``
     replaced by ``-``; ``{{SessionNameRaw}}`` → the session name as is; ``{{AccessKeyID}}`` →
     the signing access key. Replacements happen in that order, on the whole string.
-    ``{{EC2PrivateDNSName}}`` is not supported (it needs ``ec2:DescribeInstances``): it raises
-    :class:`TemplateError`, with the authenticator's reason when the session name is not even
-    an instance ID.
+    ``{{EC2PrivateDNSName}}`` is replaced first, as the authenticator does, by the private DNS
+    name of the instance the session name names: it raises :class:`TemplateError` with the
+    authenticator's reason when the session name is not an instance ID, and when the caller
+    carries no :attr:`Caller.private_dns_name` (the authenticator's ``ec2:DescribeInstances``
+    lookup, which kubetrust does not emulate: only the migration proof supplies a name).
     """
+    rendered = template
     if _EC2_DNS in template:
         if not _INSTANCE_ID.match(caller.session_name):
             raise TemplateError("SessionName did not contain an instance id")
-        raise TemplateError(
-            f"{_EC2_DNS} needs ec2:DescribeInstances, which kubetrust does not emulate"
-        )
-    rendered = template.replace("{{AccountID}}", caller.account)
+        if not caller.private_dns_name:
+            raise TemplateError(
+                f"{_EC2_DNS} needs ec2:DescribeInstances, which kubetrust does not emulate"
+            )
+        rendered = template.replace(_EC2_DNS, caller.private_dns_name)
+    rendered = rendered.replace("{{AccountID}}", caller.account)
     rendered = rendered.replace("{{SessionName}}", caller.session_name.replace("@", "-"))
     rendered = rendered.replace("{{SessionNameRaw}}", caller.session_name)
     return rendered.replace("{{AccessKeyID}}", caller.access_key_id)

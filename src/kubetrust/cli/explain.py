@@ -4,8 +4,9 @@ Each command parses its options, loads its inputs — bundles, the sandbox or li
 (:mod:`kubetrust.cli.inputs`) — makes one library call
 (:func:`kubetrust.explain.explain.explain_access`, :func:`kubetrust.explain.audit.run_audit`,
 :func:`kubetrust.explain.access_graph.build_access_graph`) and renders the result (style
-B6). Exit codes: explain 0 allowed, 2 denied; audit 0 no findings, 2 findings (``info``
-does not count); all 3 for invalid input, 1 when live inputs cannot be read.
+B6). Exit codes: explain 0 allowed, 2 denied; audit 0 no findings, 2 findings at or above
+``--fail-on`` (default ``low``: ``info`` does not count); all 3 for invalid input, 1 when
+live inputs cannot be read.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from kubetrust.explain import audit as audit_lib
 from kubetrust.explain import explain as explain_lib
 from kubetrust.explain import graph_render, render
 from kubetrust.explain.access_graph import build_access_graph
+from kubetrust.explain.audit import sarif
+from kubetrust.explain.audit.findings import Severity
+from kubetrust.iac import symbolic
 from kubetrust.model.topology import Topology
 from kubetrust.model.vocabulary import IRSA_AUDIENCE
 
@@ -44,11 +48,19 @@ def _fail(error: errors.KubetrustError) -> None:
 
 
 def _topology(kw: dict[str, Any]) -> Topology:
+    return _loaded(kw).topology
+
+
+def _loaded(kw: dict[str, Any]) -> inputs.Loaded:
+    """The inputs, with the IaC inputs' warnings (read but not understood) on stderr."""
     try:
-        return inputs.load_topology(kw)
+        loaded = inputs.load_inputs(kw)
     except errors.KubetrustError as error:
         _fail(error)
         raise  # unreachable: _fail exits
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    return loaded
 
 
 def parse_kube_resource(
@@ -177,7 +189,8 @@ def explain(
         kube_subresource,
         target_cluster,
     )
-    topology = _topology(kw)
+    loaded = _loaded(kw)
+    topology = loaded.topology
     try:
         workload = explain_lib.workload_for(
             topology, cluster, namespace, serviceaccount, audience=audience
@@ -195,10 +208,16 @@ def explain(
         _fail(error)
         return
     if output_format == "json":
-        click.echo(json.dumps(render.explanation_json(result), indent=2, default=str))
+        shown = render.explanation_json(result, loaded.sources if kw_iac(kw) else None)
+        click.echo(json.dumps(shown, indent=2, default=str))
     else:
-        click.echo(render.explanation_text(result))
+        click.echo(render.explanation_text(result, loaded.sources if kw_iac(kw) else None))
     raise SystemExit(ExitCode.OK if result.allowed else ExitCode.DENIED)
+
+
+def kw_iac(kw: dict[str, Any]) -> bool:
+    """Whether IaC inputs were given (their sources then name fixes and unknowns)."""
+    return bool(kw.get("terraform_plans") or kw.get("templates"))
 
 
 def _request_facts(kw: dict[str, Any]) -> context.RequestFacts:
@@ -213,24 +232,49 @@ def _request_facts(kw: dict[str, Any]) -> context.RequestFacts:
 
 @click.command("audit")
 @inputs.input_options
-@_OUTPUT
-def audit(output_format: str, **kw: Any) -> None:
+@output_option(
+    ("text", "json", "sarif"),
+    "text reads at a glance; json is complete and stable (docs/explain.md); sarif is "
+    "SARIF 2.1.0 for code scanning (docs/iac.md).",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.label for s in reversed(Severity)]),
+    default=Severity.LOW.label,
+    show_default=True,
+    help="Exit 2 when a finding is at or above this severity (info: any finding).",
+)
+def audit(output_format: str, fail_on: str, **kw: Any) -> None:
     """Least-privilege findings, and who can reach every target role.
 
     \b
-    Findings carry a severity, a location and a fix. Exit 0 without findings (info does
-    not count), 2 with findings, 3 invalid input.
+    Findings carry a severity, a location and a fix. Exit 0 without findings at or above
+    --fail-on (low: info does not count), 2 with such findings, 3 invalid input.
 
     \b
     Example:
       kubetrust audit --bundle bundle/ --output json
+      kubetrust audit --terraform-plan plan.json --output sarif --fail-on high
     """
-    report = audit_lib.run_audit(_topology(kw))
-    if output_format == "json":
-        click.echo(json.dumps(render.audit_json(report), indent=2, default=str))
+    threshold = Severity[fail_on.upper()]
+    loaded = _loaded(kw)
+    report = audit_lib.run_audit(loaded.topology)
+    if output_format == "sarif":
+        log = sarif.sarif_log(report.findings, loaded.sources, bundles=kw.get("bundles") or ())
+        click.echo(json.dumps(log, indent=2))
+    elif output_format == "json":
+        document = sarif.audit_json(
+            render.audit_json(report),
+            report.findings,
+            loaded.sources,
+            fail_on=threshold,
+            warnings=loaded.warnings,
+        )
+        click.echo(json.dumps(document, indent=2, default=str))
     else:
-        click.echo(render.audit_text(report))
-    raise SystemExit(ExitCode.DENIED if report.has_findings else ExitCode.OK)
+        click.echo(symbolic.describe(render.audit_text(report), loaded.sources.unknowns))
+    failed = sarif.fails(report.findings, threshold)
+    raise SystemExit(ExitCode.DENIED if failed else ExitCode.OK)
 
 
 @click.command("graph")
@@ -274,8 +318,10 @@ def graph(fmt: str, path: Path | None, **kw: Any) -> None:
             err=True,
         )
         raise SystemExit(ExitCode.FAILURE)
-    access = build_access_graph(_topology(kw))
+    loaded = _loaded(kw)
+    access = build_access_graph(loaded.topology)
     text = graph_render.FORMATS["dot" if fmt == "svg" else fmt](access)
+    text = symbolic.describe(text, loaded.sources.unknowns)
     data = text.encode("utf-8")
     if dot is not None:
         done = subprocess.run(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,6 +26,7 @@ import click
 from kubetrust.adapters.aws import AwsAccess, AwsApiError
 from kubetrust.adapters.kube import KubeApiError
 from kubetrust.adapters.snapshot import (
+    DEFAULT_MAX_CONCURRENCY,
     SnapshotError,
     SnapshotOptions,
     SnapshotResult,
@@ -37,7 +39,9 @@ from kubetrust.cli.options import (
     state_dir_option,
 )
 from kubetrust.cli.sandbox_state import connect, resolve_state_dir
-from kubetrust.explain import bundle
+from kubetrust.explain import bundle, overlay
+from kubetrust.iac import cloudformation, terraform
+from kubetrust.iac.model import IacWorld, SourceMap, merge_sources
 from kubetrust.model.topology import Topology
 
 if TYPE_CHECKING:
@@ -101,13 +105,20 @@ def live_options(function: F) -> F:
         click.option(
             "--aws-only", is_flag=True, help="Do not read Kubernetes (aws-auth, RBAC, SAs)."
         ),
+        click.option(
+            "--max-concurrency",
+            type=click.IntRange(min=1, max=64),
+            default=DEFAULT_MAX_CONCURRENCY,
+            show_default=True,
+            help="Accounts read at once (each through AWS's throttling, retried).",
+        ),
     ]
     return with_options(function, options)
 
 
 def input_options(function: F) -> F:
-    """``--bundle`` plus :func:`live_options`."""
-    function = live_options(function)
+    """``--bundle``, the IaC inputs (:func:`iac_options`) and :func:`live_options`."""
+    function = live_options(iac_options(function))
     return click.option(
         "--bundle",
         "bundles",
@@ -115,6 +126,53 @@ def input_options(function: F) -> F:
         type=click.Path(file_okay=False, path_type=Path),
         help="Bundle directory (repeatable: bundles merge). Layout: docs/explain.md.",
     )(function)
+
+
+def iac_options(function: F) -> F:
+    """Terraform plans and CloudFormation templates, alone or over the other inputs."""
+    options = [
+        click.option(
+            "--terraform-plan",
+            "terraform_plans",
+            multiple=True,
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="`terraform show -json PLANFILE` output, read as the world after apply "
+            "(repeatable; over --bundle or live inputs: their changes on top).",
+        ),
+        click.option(
+            "--cloudformation",
+            "templates",
+            multiple=True,
+            metavar="FILE[:ACCOUNT]",
+            help="A CloudFormation template (YAML or JSON) deployed in ACCOUNT (repeatable).",
+        ),
+        click.option(
+            "--parameter",
+            "parameters",
+            multiple=True,
+            metavar="[FILE:]KEY=VALUE",
+            help="A CloudFormation parameter's deployed value, over its Default (repeatable; "
+            "FILE: for one template only).",
+        ),
+        click.option(
+            "--account-map",
+            "account_map",
+            multiple=True,
+            metavar="KEY=ACCOUNT",
+            help="The account of resources whose ARN and provider do not say it: KEY is a "
+            "Terraform provider (`aws.target`), a module (`module.target`) or a template file.",
+        ),
+    ]
+    return with_options(function, options)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What the inputs hold: the topology, and where IaC inputs declared its parts."""
+
+    topology: Topology
+    sources: SourceMap = field(default_factory=SourceMap)
+    warnings: tuple[str, ...] = ()
 
 
 def sandbox_accesses(state_dir: Path | None) -> list[AwsAccess]:
@@ -203,6 +261,7 @@ def snapshot_options(kw: dict[str, Any]) -> SnapshotOptions:
         kubernetes=not kw["aws_only"],
         kubeconfig=kw["kubeconfig"],
         contexts=pairs(kw["contexts"], "--context"),
+        max_concurrency=kw.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY,
     )
 
 
@@ -222,13 +281,46 @@ def snapshot(kw: dict[str, Any], out: Path) -> SnapshotResult:
 
 def load_topology(kw: dict[str, Any]) -> Topology:
     """The topology of ``--bundle`` directories, or of the live inputs (module doc)."""
+    return load_inputs(kw).topology
+
+
+def load_inputs(kw: dict[str, Any]) -> Loaded:
+    """The topology of the inputs: IaC inputs (:func:`iac_options`) alone, or as an overlay
+    on the bundles or live inputs; with where the IaC inputs declared each part."""
+    read = _read_iac(kw)
     live = kw["use_sandbox"] or kw["profiles"] or kw["live"]
+    if not read:
+        return Loaded(_base_topology(kw, live))
+    base = _base_topology(kw, live) if (kw["bundles"] or live) else None
+    sources = merge_sources(read)
+    warnings = tuple(w for world in read for w in world.warnings)
+    return Loaded(overlay.apply_overlay(base, read), sources, warnings)
+
+
+def _read_iac(kw: dict[str, Any]) -> list[IacWorld]:
+    account_map = pairs(tuple(kw.get("account_map") or ()), "--account-map")
+    read: list[IacWorld] = []
+    if kw.get("terraform_plans"):
+        read += terraform.read_plans(kw["terraform_plans"], account_map)
+    if kw.get("parameters") and not kw.get("templates"):
+        raise click.UsageError("--parameter sets CloudFormation parameters: give --cloudformation")
+    if kw.get("templates"):
+        read += cloudformation.read_templates(
+            kw["templates"], account_map, tuple(kw.get("parameters") or ())
+        )
+    return read
+
+
+def _base_topology(kw: dict[str, Any], live: bool) -> Topology:
     if kw["bundles"] and live:
         raise click.UsageError("give --bundle or live inputs (--sandbox, --profile, --live)")
     if kw["bundles"]:
         return bundle.load_bundle(kw["bundles"])
     if not live:
-        raise click.UsageError("give --bundle DIR, --sandbox, --profile PROFILE or --live")
+        raise click.UsageError(
+            "give --bundle DIR, --sandbox, --profile PROFILE, --live, --terraform-plan FILE "
+            "or --cloudformation FILE"
+        )
     with tempfile.TemporaryDirectory(prefix="kubetrust-snapshot-") as scratch:
         out = Path(scratch) / "bundle"
         snapshot(kw, out)

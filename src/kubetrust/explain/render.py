@@ -8,6 +8,7 @@ facts each link kept, and the fixes. Rendering decides nothing (style habit 1).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kubetrust import arn, errors, policy
@@ -17,6 +18,9 @@ from kubetrust.chain.paths import Goal, KubeGoal
 from kubetrust.explain.audit import AuditReport
 from kubetrust.explain.explain import Explanation
 from kubetrust.explain.fixes import Fix
+from kubetrust.iac import model as iac_model
+from kubetrust.iac.model import Location, SourceMap
+from kubetrust.iac.symbolic import describe
 
 _TITLES = {
     Kind.WEB_IDENTITY: "web identity",
@@ -43,8 +47,10 @@ def _short(value: str) -> str:
     return value
 
 
-def explanation_text(explanation: Explanation) -> str:
-    """The at-a-glance text (module doc)."""
+def explanation_text(explanation: Explanation, sources: SourceMap | None = None) -> str:
+    """The at-a-glance text (module doc). With the ``sources`` of IaC inputs, a fix names
+    the resource that declared what it changes ("in ADDRESS"), and values known only after
+    apply read "known after apply (ADDRESS.ATTRIBUTE)"."""
     workload = explanation.workload
     head = (
         f"{workload.cluster} {workload.namespace}/{workload.name} → {explanation.goal.describe()}"
@@ -66,11 +72,79 @@ def explanation_text(explanation: Explanation) -> str:
         lines.append("")
         for number, (link, fix) in enumerate(zip(chain.links, explanation.fixes, strict=True), 1):
             lines += _link_lines(number, link, fix)
+            if fix is not None and sources is not None:
+                lines += _declared_in(link, sources)
     for note in explanation.notes:
         lines.append(f"note: {note}")
     for problem in explanation.problems:
         lines.append(f"warning: {problem}")
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    return describe(text, sources.unknowns) if sources is not None else text
+
+
+_CALLER_SIDE = ("caller-denied", "action-denied", "both-denied")
+
+
+def _declared_in(link: Link, sources: SourceMap) -> list[str]:
+    found = declared_location(link, sources)
+    return [f"       in:    {found.describe()}"] if found is not None else []
+
+
+def declared_location(link: Link, sources: SourceMap) -> Location | None:
+    """Where the IaC input declared what the link's fix changes: the aws-auth ConfigMap or
+    access entry for a cluster mapping, else the role whose policy decided (the caller's
+    identity policy, or the target's trust)."""
+    failure = link.failure.value if link.failure is not None else ""
+    keys = [_role_key(link.target, sources), _role_key(link.caller, sources)]
+    if failure in _CALLER_SIDE:
+        keys.reverse()
+    if link.kind in (Kind.KUBE_IDENTITY, Kind.KUBE_RBAC):
+        cluster = str(link.facts.get("cluster_arn") or link.target)
+        keys = [
+            iac_model.access_entry_key(cluster, link.caller),
+            iac_model.aws_auth_key(cluster),
+            *keys,
+        ]
+    if link.kind is Kind.POD_IDENTITY:
+        keys = [*_association_keys(link, sources), *keys]
+    found = next((sources.locations[k] for k in keys if k in sources.locations), None)
+    return found if found is not None else sources.locate(*keys)
+
+
+def _association_keys(link: Link, sources: SourceMap) -> list[str]:
+    """The Pod Identity association of the link's service account; when the input declares
+    none, the one it declares in that cluster and namespace (made for another service
+    account: the one to fix), or the cluster's only one."""
+    subject = link.caller.removeprefix("system:serviceaccount:")
+    namespace, _, name = subject.partition(":")
+    cluster = str(link.facts.get("cluster") or "")
+    exact = iac_model.association_key(cluster, namespace, name)
+    if exact in sources.locations:
+        return [exact]
+    declared = [k for k in sources.locations if k.startswith(f"association:{cluster}:")]
+    same_namespace = [k for k in declared if k.rsplit(":", 1)[-1].startswith(f"{namespace}/")]
+    for candidates in (same_namespace, declared):
+        if len(candidates) == 1:
+            return candidates
+    return []
+
+
+def _role_key(principal: str, sources: SourceMap) -> str:
+    """A session ARN (``assumed-role/NAME/SESSION``) as the key of its role, whose path the
+    session does not show."""
+    if ":assumed-role/" not in principal:
+        return principal
+    account = principal.split(":")[4]
+    name = principal.split(":assumed-role/", 1)[1].split("/", 1)[0]
+    prefix = f"arn:aws:iam::{account}:role/"
+    return next(
+        (
+            key
+            for key in sources.locations
+            if key.startswith(prefix) and "#" not in key and key.rsplit("/", 1)[-1] == name
+        ),
+        principal,
+    )
 
 
 def _link_lines(number: int, link: Link, fix: Fix | None) -> list[str]:
@@ -165,8 +239,41 @@ def goal_json(goal: Goal) -> dict[str, Any]:
     }
 
 
-def explanation_json(explanation: Explanation) -> dict[str, Any]:
-    """The complete explanation (module doc)."""
+def explanation_json(explanation: Explanation, sources: SourceMap | None = None) -> dict[str, Any]:
+    """The complete explanation (module doc). With the ``sources`` of IaC inputs, each
+    failing link with a fix has ``declaredIn`` (where the input declared what the fix
+    changes: ``file``, ``address``, ``line``), and values known only after apply read
+    "known after apply (ADDRESS.ATTRIBUTE)", as in the text."""
+    found = _explanation_json(explanation)
+    if sources is None:
+        return found
+    chain = explanation.chain
+    for link, entry in zip(chain.links if chain else (), found["links"], strict=False):
+        if entry["fix"] is not None and not link.allowed:
+            entry["declaredIn"] = _declared_json(link, sources)
+    described: dict[str, Any] = _described(found, sources.unknowns)
+    return described
+
+
+def _declared_json(link: Link, sources: SourceMap) -> dict[str, Any] | None:
+    location = declared_location(link, sources)
+    if location is None:
+        return None
+    return {"file": location.file, "address": location.address, "line": location.line}
+
+
+def _described(node: Any, unknowns: Mapping[str, str]) -> Any:
+    """``node`` with every string's placeholders described (:func:`describe`)."""
+    if isinstance(node, str):
+        return describe(node, unknowns)
+    if isinstance(node, Mapping):
+        return {describe(str(k), unknowns): _described(v, unknowns) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_described(v, unknowns) for v in node]
+    return node
+
+
+def _explanation_json(explanation: Explanation) -> dict[str, Any]:
     workload = explanation.workload
     chain = explanation.chain
     return {

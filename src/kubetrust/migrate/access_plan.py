@@ -30,6 +30,7 @@ from kubetrust.model.vocabulary import CLUSTER_ADMIN_POLICY
 __all__ = [
     "EC2_LINUX",
     "EC2_WINDOWS",
+    "NODE_NOTE",
     "STANDARD",
     "AccessMigration",
     "NotCarried",
@@ -63,6 +64,22 @@ class PlannedEntry:
     policies: tuple[str, ...]
     source: str
     """Where in aws-auth it comes from (``mapRoles[2]``)."""
+    dropped_groups: tuple[str, ...] = ()
+    """A node entry's mapping groups it does not carry: EKS puts a node entry in
+    ``system:nodes`` only (``system:bootstrappers`` is the usual one; :data:`NODE_NOTE`)."""
+
+
+NODE_GROUPS = ("system:nodes",)
+"""The groups EKS gives a node access entry (E.2)."""
+NODE_NOTE = (
+    "an EC2 node entry puts the node in system:nodes only (E.6): upstream Kubernetes binds "
+    "nothing to system:bootstrappers, EKS binds its node bootstrap role "
+    "(eks:node-bootstrapper) to both groups, and the Node authorizer reads system:nodes and "
+    "the system:node: username, both kept; EKS makes this same move for managed node groups "
+    "when the cluster leaves CONFIG_MAP. The proof compares what RBAC gives both identities: "
+    "a binding of your own to a dropped group shows as lost"
+)
+"""Why dropping a node mapping's other groups is, on EKS, no loss (reference E.6)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +190,8 @@ def _entry(source: str, mapping: Mapping_, principal: str) -> PlannedEntry | Not
     groups = mapping.groups
     if mapping.username == NODE_USERNAME:
         kind = EC2_WINDOWS if WINDOWS_GROUP in groups else EC2_LINUX
-        return PlannedEntry(principal, kind, None, (), (), source)
+        dropped = tuple(g for g in groups if g not in NODE_GROUPS)
+        return PlannedEntry(principal, kind, None, (), (), source, dropped)
     if mapping.username == FARGATE_USERNAME:
         return NotCarried(
             source,

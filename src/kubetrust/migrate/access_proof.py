@@ -85,7 +85,15 @@ def _why(principal: str, move: AccessMove) -> str:
     if item is not None:
         unread = " and with --mode API aws-auth is no longer read" if move.mode_after == API else ""
         return f"mapping {item.source} not carried: {item.reason}{unread} ({item.manual})"
-    if any(_same(principal, e.principal_arn) for e in move.plan.entries):
+    entry = next((e for e in move.plan.entries if _same(principal, e.principal_arn)), None)
+    if entry is not None and entry.dropped_groups:
+        return (
+            f"its {entry.type} entry puts it in system:nodes only, and RBAC gives the dropped "
+            f"group(s) {', '.join(entry.dropped_groups)} more than system:nodes (bind those "
+            "roles to system:nodes too, as EKS's own eks:node-bootstrapper binding does, "
+            "reference E.6)"
+        )
+    if entry is not None:
         return "its new access entry grants less than its aws-auth mapping did"
     if move.mode_after == API:
         return "with --mode API aws-auth is no longer read, and no access entry maps it"

@@ -14,6 +14,7 @@ from typing import Any
 from kubetrust.migrate import equivalence
 from kubetrust.migrate.access_after import AccessMove
 from kubetrust.migrate.access_apply import Applied
+from kubetrust.migrate.access_plan import NODE_NOTE
 from kubetrust.migrate.access_proof import Loss
 from kubetrust.model.vocabulary import CONFIG_MAP
 
@@ -107,7 +108,19 @@ def _entries(move: AccessMove) -> list[str]:
                 e.source,
             )
         )
-    return ["", "## Access entries to create", *_table(rows)]
+    return ["", "## Access entries to create", *_table(rows), *_node_groups(move)]
+
+
+def _node_groups(move: AccessMove) -> list[str]:
+    """Each node entry's dropped groups, said with why that is EKS's own move (E.6)."""
+    nodes = [e for e in move.plan.entries if e.dropped_groups]
+    if not nodes:
+        return []
+    lines = [
+        f"  {e.principal_arn} ({e.source}): groups {', '.join(e.dropped_groups)} not carried"
+        for e in nodes
+    ]
+    return [*lines, f"    why: {NODE_NOTE}"]
 
 
 def _already(move: AccessMove) -> list[str]:
@@ -207,6 +220,7 @@ def as_json(report: Report) -> dict[str, Any]:
                     "kubernetes_groups": list(e.kubernetes_groups),
                     "policies": list(e.policies),
                     "source": e.source,
+                    "dropped_groups": list(e.dropped_groups),
                 }
                 for e in move.plan.entries
             ],

@@ -20,12 +20,17 @@ counts as the same:
 - ``aws ACCOUNT: ACTION on RESOURCE`` for every action and resource an Allow statement of a
   reached role's identity policies names, decided by the engine for that session
   (:func:`kubetrust.chain.links.aws_action`); the ``sts:AssumeRole``/``sts:TagSession``
-  statements are what the ``can assume`` lines say, so they are left out;
+  statements are what the ``can assume`` lines say, so they are left out. An Allow
+  ``NotAction`` statement names what it does *not* allow, so its resources are asked a
+  fixed set of common actions (:data:`NOT_ACTION_PROBES`, the same in every world, so both
+  sides of a comparison ask the same) and one action no policy names
+  (:data:`UNNAMED_ACTION`, the line ``any unnamed action``): what the statement grants
+  beyond them is not enumerated;
 - ``aws: can assume ROLE`` for every reached role that can do anything — a role whose
   session can do nothing but take the next hop is a path, not an access (so IRSA through
   a hop role and Pod Identity with that hop as ``targetRoleArn`` come out the same);
 - every reached role's Kubernetes lines on every cluster that maps it
-  (:mod:`.equivalence_kube`).
+  (:mod:`.equivalence_kube`); the identity lines say as whom each cluster sees the role.
 """
 
 from __future__ import annotations
@@ -44,6 +49,24 @@ from kubetrust.model.iam import Role
 from kubetrust.model.topology import Cluster, Topology
 
 HOP_ACTIONS = frozenset({"sts:assumerole", "sts:tagsession", "sts:setsourceidentity"})
+NOT_ACTION_PROBES = (
+    "dynamodb:GetItem",
+    "ec2:DescribeInstances",
+    "eks:DescribeCluster",
+    "eks:ListClusters",
+    "iam:CreateRole",
+    "iam:ListRoles",
+    "iam:PassRole",
+    "kms:Decrypt",
+    "lambda:InvokeFunction",
+    "s3:GetObject",
+    "s3:ListAllMyBuckets",
+    "s3:PutObject",
+    "secretsmanager:GetSecretValue",
+)
+"""The actions a ``NotAction`` statement's resources are asked (module doc)."""
+UNNAMED_ACTION = "kubetrust:UnnamedAction"
+"""An action no AWS service has: allowed only by a ``NotAction`` (or ``*``) statement."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +95,14 @@ def service_account_capabilities(
     if not start:
         return (f"aws: nothing ({why})",), frozenset()
     held = _reach(topology, start)
-    identities = tuple(f"aws: role {h.role.arn} ({h.how})" for h in held)
+    identities: list[str] = []
+    for session in held:
+        identities.append(f"aws: role {session.role.arn} ({session.how})")
+        identities.extend(_kube_identities(topology, session.role))
     allowed: set[str] = set()
     for session in held:
         allowed |= _session_lines(topology, session, universe)
-    return identities, frozenset(allowed)
+    return tuple(identities), frozenset(allowed)
 
 
 def _start(
@@ -152,7 +178,7 @@ def _reach(topology: Topology, start: list[Held]) -> list[Held]:
 
 def _session_lines(topology: Topology, held: Held, universe: Universe) -> set[str]:
     actions = {
-        f"aws {held.role.account}: {action} on {resource}"
+        _action_line(held.role.account, action, resource)
         for action, resource in _named_actions(topology, held.role)
         if links.aws_action(
             topology,
@@ -170,17 +196,34 @@ def _session_lines(topology: Topology, held: Held, universe: Universe) -> set[st
     return lines
 
 
+def _action_line(account: str, action: str, resource: str) -> str:
+    shown = "any unnamed action" if action == UNNAMED_ACTION else action
+    return f"aws {account}: {shown} on {resource}"
+
+
 def _named_actions(topology: Topology, role: Role) -> Iterator[tuple[str, str]]:
-    """(action, resource) pairs the role's identity policies allow by name (module doc)."""
+    """(action, resource) pairs the role's identity policies allow by name, and for a
+    ``NotAction`` statement the probe actions on its resources (module doc)."""
     for named in topology.permissions(role).identity:
         for statement in named.document.statements:
-            if statement.effect != "Allow" or statement.action is None:
-                continue  # a NotAction statement names no action to ask
-            for action in statement.action:
-                if action.lower() in HOP_ACTIONS:
-                    continue
+            if statement.effect != "Allow":
+                continue
+            if statement.action is None:
+                asked: tuple[str, ...] = (*NOT_ACTION_PROBES, UNNAMED_ACTION)
+            else:
+                asked = tuple(a for a in statement.action if a.lower() not in HOP_ACTIONS)
+            for action in asked:
                 for resource in statement.resource or ("*",):
                     yield action, resource
+
+
+def _kube_identities(topology: Topology, role: Role) -> Iterator[str]:
+    """As whom every cluster that maps the role's session sees it."""
+    caller = equivalence_kube.caller_for(topology, role.arn)
+    for cluster in topology.clusters:
+        identity = equivalence_kube.identify(topology, cluster, caller)
+        if not isinstance(identity, str):
+            yield equivalence_kube.identity_line(cluster.name, identity, who=role.arn)
 
 
 def _kube_lines(topology: Topology, role: Role, universe: Universe) -> set[str]:

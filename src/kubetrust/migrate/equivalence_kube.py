@@ -9,10 +9,16 @@ where the two rule sets differ.
 
 The universe (:class:`ClusterProbes`) is built from *both* worlds of a comparison, so both
 sides answer the same questions: the namespaces named anywhere in the cluster plus
-``default`` and ``kube-system``; the (API group, resource[/subresource][, name]) triples
+``default`` and ``kube-system`` (an access scope's wildcard, ``dev-*``, gives one namespace
+it matches: :func:`wildcard_probe`); the (API group, resource[/subresource][, name]) triples
 named by any rule of the cluster's RBAC, of the default roles and of the access policies'
 roles, plus a fixed core set; the standard verbs plus any verb a rule names; the
 non-resource URLs rules name.
+
+A node role (mapped with ``{{EC2PrivateDNSName}}``) is asked as a node: its caller's
+session is an instance id and carries that instance's DNS name (:func:`caller_for`), so its
+mapping renders as the authenticator renders it; whether the Node authorizer serves it is
+one line of its own (:func:`node_authorizer_lines`).
 
 Decisions are :func:`kubetrust.chain.rbac.authorize`'s, computed in its order —
 ``system:masters``, then the entry's access-policy grants (:func:`rbac.grant_reason`), then
@@ -39,6 +45,18 @@ UNKNOWN_ID = "UNKNOWN"
 """The unique ID of a principal the inputs do not hold (as :mod:`kube_links` binds the
 entries of such principals, so an offline entry maps its principal, E.3)."""
 
+NODE_INSTANCE_ID = "i-0123456789abcdef0"
+"""The session name of a node role's caller: EC2 names a node's role session after its
+instance (the authenticator renders ``{{EC2PrivateDNSName}}`` only for such a session, D.3)."""
+NODE_DNS_NAME = "ip-192-0-2-10.ec2.internal"
+"""The private DNS name the proof gives that instance (the authenticator's
+``ec2:DescribeInstances`` lookup, which kubetrust does not make; a documentation address)."""
+EC2_DNS_TEMPLATE = "{{EC2PrivateDNSName}}"
+NODE_PREFIX, NODES_GROUP = "system:node:", "system:nodes"
+"""The Node authorizer's caller: username ``system:node:<name>`` in group ``system:nodes``."""
+
+WILDCARD_FILL = "kubetrust-probe"
+"""What a ``*`` of an access-scope namespace is filled with to make a probed namespace."""
 BASE_VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "deletecollection")
 BASE_NAMESPACES = ("default", "kube-system")
 CORE_RESOURCES: tuple[tuple[str, str], ...] = (
@@ -152,7 +170,15 @@ def _namespaces(cluster: Cluster) -> Iterator[str]:
     yield from (a.namespace for a in cluster.pod_identity_associations)
     for entry in cluster.access_entries:
         for _, _, scoped in entry.policies:
-            yield from (n for n in scoped if "*" not in n)
+            yield from (wildcard_probe(n) if "*" in n else n for n in scoped)
+
+
+def wildcard_probe(pattern: str) -> str:
+    """A namespace an access-scope pattern covers and nothing else names (``dev-*`` →
+    ``dev-kubetrust-probe``, E.4): it stands for the namespaces the pattern matches that do
+    not exist yet, so a scope ``dev-*`` and bindings in each ``dev-`` namespace of today
+    show their honest difference."""
+    return pattern.replace("*", WILDCARD_FILL)
 
 
 def _every_rule(clusters: Sequence[Cluster]) -> Iterator[PolicyRule]:
@@ -184,8 +210,10 @@ def _concrete_url(url: str) -> str:
 
 def caller_for(topology: Topology, principal_arn: str) -> kid.Caller:
     """The caller the authenticator sees for an IAM principal: a role → its session named
-    :data:`PROOF_SESSION` (no path, B.5), a user → its ARN; unique IDs from the topology
-    where known (E.3). Raises :class:`errors.InputError` for an ARN that is neither."""
+    :data:`PROOF_SESSION` (no path, B.5) — a node role's (:func:`is_node_role`) named
+    :data:`NODE_INSTANCE_ID`, carrying :data:`NODE_DNS_NAME` to render
+    ``{{EC2PrivateDNSName}}`` — a user → its ARN; unique IDs from the topology where known
+    (E.3). Raises :class:`errors.InputError` for an ARN that is neither."""
     try:
         parsed = arn.parse(principal_arn)
     except errors.InvalidArnError as error:
@@ -201,14 +229,17 @@ def caller_for(topology: Topology, principal_arn: str) -> kid.Caller:
     if parsed.service == "iam" and parsed.resource_type == "role":
         role = topology.role(kid.strip_role_path(principal_arn))
         principal_id = role.role_id if role is not None and role.role_id else UNKNOWN_ID
+        node = is_node_role(topology, principal_arn)
+        session = NODE_INSTANCE_ID if node else PROOF_SESSION
         session_arn = arn.assumed_role_arn(
-            parsed.account, parsed.resource_name, PROOF_SESSION, partition=parsed.partition
+            parsed.account, parsed.resource_name, session, partition=parsed.partition
         )
         return kid.Caller.of(
             session_arn,
             account=parsed.account,
             principal_id=principal_id,
-            session_name=PROOF_SESSION,
+            session_name=session,
+            private_dns_name=NODE_DNS_NAME if node else "",
         )
     if parsed.service == "iam" and parsed.resource_type == "user":
         user = topology.user(principal_arn)
@@ -217,6 +248,33 @@ def caller_for(topology: Topology, principal_arn: str) -> kid.Caller:
     raise errors.InputError(
         f"principal {errors.shown(principal_arn)} is not an IAM role, user or role session"
     )
+
+
+def is_node_role(topology: Topology, role_arn: str) -> bool:
+    """Whether a cluster of ``topology`` maps the role with ``{{EC2PrivateDNSName}}`` — an
+    aws-auth mapping, or an ``EC2_LINUX``/``EC2_WINDOWS`` entry (E.2) — so that the proof
+    sees it as a node: its session named after an instance, whose DNS name it knows.
+
+    Asked of each world on its own: a migration that keeps the role a node (aws-auth →
+    ``EC2_LINUX``) gives it the same caller on both sides; one that stops mapping it as a
+    node changes its session name, which only a ``{{SessionName}}`` mapping would show.
+    """
+    canonical = kid.strip_role_path(role_arn).lower()
+    for cluster in topology.clusters:
+        if cluster.aws_auth is not None:
+            mapping = cluster.aws_auth.find_role(canonical)
+            if mapping is not None and _names_ec2_dns(mapping.username, mapping.groups):
+                return True
+        for entry in kube_links.entry_views(topology, cluster):
+            if kid.strip_role_path(entry.principal_arn).lower() != canonical:
+                continue
+            if _names_ec2_dns(kid.access_entry_username(entry) or "", ()):
+                return True
+    return False
+
+
+def _names_ec2_dns(username: str, groups: Iterable[str]) -> bool:
+    return any(EC2_DNS_TEMPLATE in text for text in (username, *groups))
 
 
 def identify(topology: Topology, cluster: Cluster, caller: kid.Caller) -> kid.KubeIdentity | str:
@@ -231,16 +289,19 @@ def identify(topology: Topology, cluster: Cluster, caller: kid.Caller) -> kid.Ku
     return result if isinstance(result, kid.KubeIdentity) else result.reason
 
 
-def identity_line(cluster: str, identity: kid.KubeIdentity | str) -> str:
-    """``k8s NAME: kubernetes user U, groups [G] (via)`` or ``k8s NAME: not mapped (why)``."""
+def identity_line(cluster: str, identity: kid.KubeIdentity | str, who: str = "") -> str:
+    """``k8s NAME: kubernetes user U, groups [G] (via)`` or ``k8s NAME: not mapped (why)``;
+    with ``who`` (a role reached by a service account): ``k8s NAME: WHO is kubernetes user
+    ...``."""
+    subject = f"{who} is " if who else ""
     if isinstance(identity, str):
-        return f"k8s {cluster}: not mapped ({identity})"
+        return f"k8s {cluster}: {subject}not mapped ({identity})"
     groups = ", ".join(identity.groups)
     grants = ""
     if identity.grants:
         grants = ", access policies " + ", ".join(_grant_text(g) for g in identity.grants)
     return (
-        f"k8s {cluster}: kubernetes user {identity.username}, groups [{groups}]{grants} "
+        f"k8s {cluster}: {subject}kubernetes user {identity.username}, groups [{groups}]{grants} "
         f"({identity.via})"
     )
 
@@ -268,6 +329,7 @@ def allowed_lines(
                 continue  # a cluster-scoped resource is asked once, at cluster scope
             if masters or _allows(identity.grants, rules, effective):
                 found.add(line(cluster.name, effective))
+    found.update(node_authorizer_lines(cluster.name, identity))
     if masters or _url_rules(cluster, identity):
         url_rules = () if masters else _url_rules(cluster, identity)
         for url in probes.urls:
@@ -276,6 +338,19 @@ def allowed_lines(
                 if masters or rbac.rules_allow(url_rules, request):
                     found.add(line(cluster.name, request))
     return frozenset(found)
+
+
+def node_authorizer_lines(cluster: str, identity: kid.KubeIdentity) -> frozenset[str]:
+    """What the Node authorizer gives a kubelet, as one line: EKS clusters authorize with
+    ``Node`` before ``RBAC``, and it serves exactly a caller named ``system:node:<name>`` in
+    group ``system:nodes`` (its reads of the node's own pods, secrets and configmaps, node
+    and pod status, CSRs for TLS bootstrapping; Kubernetes "Using Node Authorization").
+    kubetrust does not model what it allows request by request; the line says that the
+    identity qualifies, so a node that stops qualifying shows as lost."""
+    if NODES_GROUP not in identity.groups or not identity.username.startswith(NODE_PREFIX):
+        return frozenset()
+    node = identity.username.removeprefix(NODE_PREFIX)
+    return frozenset({f"k8s {cluster}: what the Node authorizer allows the kubelet of node {node}"})
 
 
 def _rules(cluster: Cluster, identity: kid.KubeIdentity, namespace: str) -> tuple[PolicyRule, ...]:

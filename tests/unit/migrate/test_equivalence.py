@@ -12,6 +12,7 @@ import pytest
 from kubetrust.chain import rbac
 from kubetrust.explain import bundle, worlds
 from kubetrust.migrate import equivalence as eq
+from kubetrust.migrate import equivalence_aws as ek_aws
 from kubetrust.migrate import equivalence_kube as ek
 from kubetrust.model.topology import Topology
 
@@ -415,6 +416,57 @@ def test_a_service_account_without_any_role_can_do_nothing(build: Build) -> None
     assert found.identities == (
         "aws: nothing (no Pod Identity association and no IRSA annotation)",
     )
+
+
+def test_the_identities_say_as_whom_each_cluster_sees_a_reached_role(build: Build) -> None:
+    found = eq.capabilities(build(seed_world(pod_identity=False)), SA, {})
+    assert (
+        f"k8s target-cluster: {TARGET_ROLE} is kubernetes user ci, groups [system:masters] "
+        f"(aws-auth mapRoles {TARGET_ROLE})"
+    ) in found.identities, found.identities
+    assert not any(CI_ROLE + " is" in line for line in found.identities)  # mapped nowhere
+
+
+def test_a_not_action_statement_is_asked_the_probe_actions(build: Build) -> None:
+    """``NotAction: iam:*``: every probe action but the IAM ones, and an unnamed action;
+    moved to an Action list of the same actions, only the unnamed action is lost."""
+    everything_but_iam = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}],
+    }
+    world = seed_world(pod_identity=False)
+    world["accounts"][1]["roles"][0]["policies"] = {"broad": everything_but_iam}
+    before = build(world)
+    named = [a for a in ek_aws.NOT_ACTION_PROBES if not a.startswith("iam:")]
+    world["accounts"][1]["roles"][0]["policies"] = {"named": allow(named)}
+    (difference,) = eq.compare(before, build(world), [SA])
+    allowed = difference.before.allowed
+    assert f"aws {TARGET}: s3:GetObject on *" in allowed
+    assert f"aws {TARGET}: iam:PassRole on *" not in allowed
+    assert difference.lost == (f"aws {TARGET}: any unnamed action on *",)
+    assert not difference.gained
+
+
+def test_a_wildcard_access_scope_is_probed_in_a_namespace_it_matches(build: Build) -> None:
+    """Bindings in today's ``dev-a`` against a scope ``dev-*``: the scope also covers the
+    ``dev-`` namespaces of tomorrow, and the proof says so."""
+    viewers = {"rolearn": VIEWER, "groups": ["viewers"]}
+    manifests = [binding("viewers", "view", "viewers", namespace="dev-a")]
+    before = cluster_world(aws_auth={"mapRoles": [viewers]}, manifests=manifests)
+    scoped = entry(VIEWER)
+    scoped["policies"] = [
+        {
+            "policyArn": POLICY + "AmazonEKSViewPolicy",
+            "accessScope": {"type": "namespace", "namespaces": ["dev-*"]},
+        }
+    ]
+    after = cluster_world(authentication_mode="API_AND_CONFIG_MAP", access_entries=[scoped])
+    difference = one(build, before, after, VIEWER)
+    assert ek.wildcard_probe("dev-*") == "dev-kubetrust-probe"
+    assert "k8s target-cluster: list pods in ns dev-kubetrust-probe" in difference.gained
+    assert "k8s target-cluster: list pods in ns dev-a" in difference.after.allowed
+    assert "k8s target-cluster: list pods in ns default" not in difference.after.allowed
+    assert not difference.lost
 
 
 # ------------------------------------------------------------------ output and records
