@@ -319,5 +319,5 @@ def test_pod_identity_migration_rolled_back_gives_the_pod_its_irsa_path_back(
     again = _rollback(sandbox, backup, "--apply")
     assert again.ok, str(again)
     assert "nothing to undo: every step is as it was before the migration" in again.stdout
-    assert "proof: 1 principals: 1 same" in again.stdout
+    assert "proof: 1 principal: 1 same" in again.stdout
     assert _seed_state(sandbox, admin) == before

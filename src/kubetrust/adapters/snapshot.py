@@ -67,7 +67,7 @@ DEFAULT_REGION = "us-east-1"
 DEFAULT_MAX_CONCURRENCY = 8
 """Accounts read at once by default: enough to hide the latency of 10,000 accounts' calls,
 few enough that one organization's snapshot does not meet AWS's throttling everywhere."""
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 5
 """botocore ``standard`` mode attempts per call (backoff with jitter, up to 20 s each)."""
 STAGING = ".snapshot-staging"
 ENTITY_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]

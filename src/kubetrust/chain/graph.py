@@ -30,6 +30,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from kubetrust import arn, policy
 from kubetrust.chain import context, parties
@@ -47,6 +48,7 @@ SESSION_NAME = "kubetrust"
 """The session name explain and audit give the sessions they reason about."""
 
 Identity = Role | User
+_T = TypeVar("_T")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -70,6 +72,9 @@ def _statement_allows(document: PolicyDocument, action: str) -> Iterator[int]:
             yield index
 
 
+_INDEX_MEMO = "chain.graph.TrustIndex"
+
+
 @dataclass(slots=True)
 class TrustIndex:
     """Which roles' trust policies name a principal (see module doc)."""
@@ -83,6 +88,16 @@ class TrustIndex:
     services: dict[str, list[Role]] = field(default_factory=dict)
     unique: dict[str, list[Role]] = field(default_factory=dict)
     """Keyed by the role's or user's unique id as written (``AROA…``/``AIDA…``)."""
+
+    @classmethod
+    def of(cls, topology: Topology) -> TrustIndex:
+        """The index of every role of ``topology``, built on first use and kept with it
+        (:attr:`Topology.memo`): an audit and each explain over one topology share it."""
+        found = topology.memo.get(_INDEX_MEMO)
+        if not isinstance(found, TrustIndex):
+            found = cls.build(topology.roles())
+            topology.memo[_INDEX_MEMO] = found
+        return found
 
     @classmethod
     def build(cls, roles: Iterator[Role]) -> TrustIndex:
@@ -275,18 +290,29 @@ class Verdict:
 
 
 class EdgeJudge:
-    """Decide ``sts:AssumeRole`` edges with one compiled policy set per role (module doc)."""
+    """Decide ``sts:AssumeRole`` edges with one compiled policy set per role (module doc).
+
+    What does not depend on the pair is built once and kept: per caller its ARN, request
+    keys, caller side and compiled caller-side set; per target its role side, the keys it
+    adds and its compiled trust-side set. An audit judges each caller against many targets
+    (and each target against many callers), so per-pair work is only the request and the
+    decisions (``benchmarks/scale.py``)."""
+
+    MEMO_LIMIT = 65536
+    """Callers or targets kept (the memo is emptied when full: a bound, not an LRU)."""
 
     def __init__(self, topology: Topology, request: context.RequestFacts | None = None) -> None:
         self.topology = topology
         self.request = request  # the facts of the calls judged (time, region…: .context)
         self._caller_sets: dict[str, policy.PolicySet] = {}
         self._trust_sets: dict[str, policy.PolicySet] = {}
+        self._callers: dict[str, _CallerFacts] = {}
+        self._targets: dict[str, _TargetFacts] = {}
 
     def _caller_set(self, caller: Identity) -> policy.PolicySet:
         found = self._caller_sets.get(caller.arn)
         if found is None:
-            side = caller_side(self.topology, caller)
+            side = self._caller(caller).side
             found = hops.caller_side_policy_set(caller_arn(caller), side)
             self._caller_sets[caller.arn] = found
         return found
@@ -294,34 +320,42 @@ class EdgeJudge:
     def _trust_set(self, role: Role) -> policy.PolicySet:
         found = self._trust_sets.get(role.arn)
         if found is None:
-            found = hops.trust_side_policy_set(role_side(self.topology, role))
+            found = hops.trust_side_policy_set(self._target(role).side)
             self._trust_sets[role.arn] = found
+        return found
+
+    def _caller(self, caller: Identity) -> _CallerFacts:
+        found = self._callers.get(caller.arn)
+        if found is None or found.identity is not caller:
+            found = _CallerFacts(
+                caller,
+                caller_arn(caller),
+                caller_context(caller, request=self.request, topology=self.topology),
+                caller_side(self.topology, caller),
+            )
+            _remember(self._callers, caller.arn, found, self.MEMO_LIMIT)
+        return found
+
+    def _target(self, role: Role) -> _TargetFacts:
+        found = self._targets.get(role.arn)
+        if found is None or found.role is not role:
+            side = role_side(self.topology, role)
+            found = _TargetFacts(role, side, side.context(self.request))
+            _remember(self._targets, role.arn, found, self.MEMO_LIMIT)
         return found
 
     def judge(self, caller: Identity, target: Role) -> Verdict:
         """Whether ``caller`` may assume ``target`` (sessions named :data:`SESSION_NAME`)."""
-        principal = caller_arn(caller)
-        keys = caller_context(caller, request=self.request, topology=self.topology)
-        target_side = role_side(self.topology, target)
-        if caller.account == target.account:
-            hop = hops.assume_role(
-                principal,
-                caller_side(self.topology, caller),
-                target_side,
-                session_name=SESSION_NAME,
-                context=keys,
-                request=self.request,
-            )
-            failed = hop.failed
-            if failed is None:
-                return Verdict(True)
-            return Verdict(False, _conditions(failed.trust_side))
+        who = self._caller(caller)
+        role = self._target(target)
         (request,) = sts_requests.assume_role_requests(
-            principal,
+            who.principal,
             target.arn,
             session_name=SESSION_NAME,
-            context={**target_side.context(self.request), **keys},
+            context={**role.keys, **who.keys},
         )
+        if caller.account == target.account:
+            return self._same_account(request, who, role)
         trust = policy.authorize(request, self._trust_set(target))
         if not trust.allowed:
             conditional = _conditions(trust)
@@ -329,6 +363,48 @@ class EdgeJudge:
                 return Verdict(False, conditional)
             return Verdict(False)
         return Verdict(policy.authorize(request, self._caller_set(caller)).allowed)
+
+    def _same_account(
+        self, request: policy.Request, who: _CallerFacts, role: _TargetFacts
+    ) -> Verdict:
+        """Within one account the trust and the identity policies are one union (A.2):
+        the decision :func:`kubetrust.chain.sts.assume_role` calls ``decision`` (its full
+        set), and, when that denies, its trust-side decision for the near misses — the
+        same sets, built here without the per-pair caller-only set it also computes."""
+        side = who.side
+        full = policy.PolicySet(
+            identity=side.identity,
+            resource=role.side.trust,
+            boundaries=side.boundaries,
+            session=side.session,
+            scps=side.scps,
+            rcps=role.side.rcps,
+            resource_kind="trust",
+        )
+        if policy.authorize(request, full).allowed:
+            return Verdict(True)
+        return Verdict(False, _conditions(policy.authorize(request, self._trust_set(role.role))))
+
+
+@dataclass(frozen=True, slots=True)
+class _CallerFacts:
+    identity: Identity
+    principal: str
+    keys: dict[str, object]
+    side: hops.CallerSide
+
+
+@dataclass(frozen=True, slots=True)
+class _TargetFacts:
+    role: Role
+    side: hops.RoleSide
+    keys: dict[str, object]
+
+
+def _remember(memo: dict[str, _T], key: str, value: _T, limit: int) -> None:
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
 
 
 def _conditions(decision: policy.Decision) -> tuple[str, ...]:

@@ -277,7 +277,7 @@ def pod_identity_start(
     if federation != POD_IDENTITY:
         annotated, _ = annotated_role(cluster, workload)
         irsa_possible = annotated is not None or bool(
-            _federated(graph.TrustIndex.build(topology.roles()), cluster)
+            _federated(graph.TrustIndex.of(topology), cluster)
         )
         in_use = cluster.associations_known and (
             bool(cluster.pod_identity_associations)
@@ -311,7 +311,7 @@ def search(
 ) -> Found:
     """The best chain to ``goal`` (module doc); ``index`` and ``judge`` may be shared."""
     cluster = topology.cluster(workload.cluster)
-    index = index or graph.TrustIndex.build(topology.roles())
+    index = index or graph.TrustIndex.of(topology)
     judge = judge or graph.EdgeJudge(topology)
     start = pod_identity_start(topology, cluster, workload, federation)
     if start is not None:
@@ -345,7 +345,7 @@ def search_from(
 ) -> tuple[str, ...] | None:
     """The best chain to ``goal`` starting from sessions the workload already holds (one of
     ``roles``: the node role through IMDS), or ``None`` when none is a candidate."""
-    index = index or graph.TrustIndex.build(topology.roles())
+    index = index or graph.TrustIndex.of(topology)
     judge = judge or graph.EdgeJudge(topology)
     queue: list[_Entry] = [(0, 1, (role_arn,)) for role_arn in sorted(roles)]
     heapq.heapify(queue)
@@ -428,6 +428,16 @@ def assume_edges(
 ) -> list[tuple[Role, bool]]:
     """Intended ``sts:AssumeRole`` edges from ``caller`` and whether each is allowed
     (public: the migration proof walks the same edges, :mod:`kubetrust.migrate`)."""
+    return [
+        (role, judge.judge(caller, role).allowed)
+        for role in assume_candidates(topology, index, caller)
+    ]
+
+
+def assume_candidates(topology: Topology, index: graph.TrustIndex, caller: Role) -> list[Role]:
+    """The roles ``caller`` may mean to assume, by ARN: those whose trust names it, and those
+    its identity policies allow ``sts:AssumeRole`` on (in its account, trusting everyone, or
+    named exactly); never itself."""
     patterns = graph.assume_patterns([d.document for d in topology.permissions(caller).identity])
     candidates: dict[str, Role] = {r.arn: r for r in index.naming(caller)}
     for role in (*index.accounts.get(caller.account, ()), *index.everyone):
@@ -439,7 +449,7 @@ def assume_edges(
             if named is not None:
                 candidates.setdefault(named.arn, named)
     candidates.pop(caller.arn, None)
-    return [(role, judge.judge(caller, role).allowed) for _, role in sorted(candidates.items())]
+    return [role for _, role in sorted(candidates.items())]
 
 
 def _goal_test(topology: Topology, goal: Goal) -> Callable[[Role], bool | None]:

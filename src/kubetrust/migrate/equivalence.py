@@ -44,6 +44,7 @@ __all__ = [
     "capabilities",
     "compare",
     "compare_with_record",
+    "counted",
     "proof_record",
     "render_text",
 ]
@@ -218,7 +219,7 @@ def render_text(differences: Sequence[Difference], *, limit: int = 10) -> str:
         v: sum(1 for d in differences if d.verdict == v) for v in (SAME, GAINED, LOST, CHANGED)
     }
     summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
-    return "\n".join([*blocks, f"proof: {len(differences)} principals: {summary}"])
+    return "\n".join([*blocks, f"proof: {counted(len(differences), 'principal')}: {summary}"])
 
 
 def _render_one(difference: Difference, limit: int) -> str:
@@ -263,3 +264,8 @@ def as_json(differences: Sequence[Difference]) -> list[dict[str, Any]]:
         }
         for d in differences
     ]
+
+
+def counted(number: int, noun: str) -> str:
+    """``1 principal``, ``2 principals``: the count and the noun, as a person writes them."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

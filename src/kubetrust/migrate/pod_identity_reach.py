@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kubetrust.chain import graph
+from kubetrust.chain import graph, paths
 from kubetrust.model.iam import Role
 from kubetrust.model.topology import Topology
 from kubetrust.policy.document import PolicyDocument
@@ -59,7 +59,7 @@ def reach(topology: Topology, start: Role, depth: int = MAX_DEPTH) -> list[Hop]:
     for _ in range(depth):
         following: list[Role] = []
         for caller in frontier:
-            for role in _candidates(topology, index, caller):
+            for role in paths.assume_candidates(topology, index, caller):
                 if not judge.judge(caller, role).allowed:
                     continue
                 hops.append(Hop(caller, role))
@@ -68,23 +68,6 @@ def reach(topology: Topology, start: Role, depth: int = MAX_DEPTH) -> list[Hop]:
                     following.append(role)
         frontier = following
     return hops
-
-
-def _candidates(topology: Topology, index: graph.TrustIndex, caller: Role) -> list[Role]:
-    """The roles ``caller`` may mean to assume: named by their trust, or by its policies."""
-    documents = [named.document for named in topology.permissions(caller).identity]
-    patterns = graph.assume_patterns(documents)
-    found: dict[str, Role] = {role.arn: role for role in index.naming(caller)}
-    for role in (*index.accounts.get(caller.account, ()), *index.everyone):
-        if graph.patterns_match(patterns, role.arn):
-            found.setdefault(role.arn, role)
-    for pattern in patterns:
-        if "*" not in pattern and "?" not in pattern:
-            named = topology.role(pattern)
-            if named is not None:
-                found.setdefault(named.arn, named)
-    found.pop(caller.arn, None)
-    return [found[key] for key in sorted(found)]
 
 
 def first_hops(hops: list[Hop], start: Role) -> list[Role]:

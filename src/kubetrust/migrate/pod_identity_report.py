@@ -141,8 +141,8 @@ def render_plan(plan: Plan) -> str:
     found = changes(plan)
     lines = [
         f"migrate pod-identity {plan.cluster} (account {plan.account}, {plan.region}): "
-        f"{len(plan.migrations)} service accounts, {len(plan.skipped)} skipped, "
-        f"{len(found)} changes"
+        f"{equivalence.counted(len(plan.migrations), 'service account')}, "
+        f"{len(plan.skipped)} skipped, {equivalence.counted(len(found), 'change')}"
     ]
     for m in plan.migrations:
         target = m.target_role_arn or "none"

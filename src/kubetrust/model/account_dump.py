@@ -24,10 +24,10 @@ caller decodes the file (``json``) and passes the object in.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
+import json.encoder
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from kubetrust import arn, errors
@@ -41,7 +41,8 @@ from kubetrust.model.iam import (
     User,
 )
 from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
-from kubetrust.policy import PolicyDocument, PolicyKind, parse_policy
+from kubetrust.policy import PolicyDocument, PolicyKind
+from kubetrust.policy.interning import parse_interned
 
 SECTIONS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
@@ -72,16 +73,32 @@ def decode_document(raw: object) -> Mapping[str, Any]:
     return decoded
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_C_MAKE_ENCODER: Callable[..., Callable[[object, int], Sequence[str]]] | None = getattr(
+    json.encoder, "c_make_encoder", None
+)
+_FAST_COMPACT = (
+    _C_MAKE_ENCODER(
+        None, _COMPACT.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    if _C_MAKE_ENCODER is not None
+    else None
+)
+"""What ``_COMPACT.encode`` runs, made once: ``json.dumps`` builds an encoder per call and
+``encode`` its C part per call, a measurable share of loading a million roles (every
+document is encoded: its text is the interning key; ``benchmarks/scale.py``). Without the
+circular-reference check, so on any error the document goes through ``_COMPACT``, which
+raises exactly what ``json.dumps`` does."""
+
+
 def compact_json(document: Mapping[str, Any]) -> str:
     """The document without insignificant whitespace: how IAM counts a policy's size."""
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-
-
-@functools.lru_cache(maxsize=16384)
-def _parse(text: str, kind: PolicyKind) -> PolicyDocument:
-    """Parse once per distinct document: dumps repeat documents (AWS managed policies in
-    every account, policies stamped out by templates). Documents are immutable values."""
-    return parse_policy(text, kind)
+    if _FAST_COMPACT is not None and type(document) is dict:
+        try:
+            return "".join(_FAST_COMPACT(document, 0))
+        except Exception:  # re-done below, which raises what json.dumps raises
+            pass
+    return _COMPACT.encode(document)
 
 
 class _Reader:
@@ -102,11 +119,22 @@ class _Reader:
     ) -> tuple[PolicyDocument | None, str]:
         """The parsed document, or ``None`` and why (also recorded as a problem): explain
         quotes the reason where the unreadable trust breaks a chain."""
+        document, _, reason = self.document_and_text(raw, kind, where)
+        return document, reason
+
+    def document_and_text(
+        self, raw: object, kind: PolicyKind, where: str
+    ) -> tuple[PolicyDocument | None, str, str]:
+        """The parsed document (shared with every equal one: documents are interned), its
+        compact JSON text (``""`` when it does not decode) and why it is unusable."""
+        text = ""
         try:
-            return _parse(compact_json(decode_document(raw)), kind), ""
+            decoded = decode_document(raw)
+            text = compact_json(decoded)
+            return parse_interned(text, kind, decoded), text, ""
         except errors.KubetrustError as error:
             self.problem(where, f"unusable {kind.value} policy, left out: {error}")
-            return None, str(error)
+            return None, text, str(error)
 
     def entries(self, data: Mapping[str, Any], section: str) -> list[tuple[str, Mapping[str, Any]]]:
         items = data.get(section) or []
@@ -231,11 +259,9 @@ def _roles(reader: _Reader, data: Mapping[str, Any]) -> list[Role]:
             reader.problem(where, f"role `{parsed}` has no AssumeRolePolicyDocument")
         else:
             place = f"{where}.AssumeRolePolicyDocument"
-            trust, trust_problem = reader.document_or_reason(trust_raw, PolicyKind.TRUST, place)
-            try:
-                trust_text = compact_json(decode_document(trust_raw))
-            except errors.InputError:
-                trust_text = ""
+            trust, trust_text, trust_problem = reader.document_and_text(
+                trust_raw, PolicyKind.TRUST, place
+            )
         duration = item.get("MaxSessionDuration")
         profiles = tuple(
             str(p.get("Arn") or p.get("InstanceProfileName"))

@@ -119,6 +119,12 @@ class Topology:
     profiles: tuple[AwsProfile, ...] = ()
     problems: tuple[Problem, ...] = ()
     shared_policies: Mapping[str, ManagedPolicy] = field(default_factory=dict)
+    memo: dict[str, object] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    """Indexes derived from this topology, built once by whoever needs them (the trust
+    index that audit and every explain search: ``chain.graph.TrustIndex.of``). A topology
+    does not change once built; ``dataclasses.replace`` starts an empty memo."""
 
     @classmethod
     def build(

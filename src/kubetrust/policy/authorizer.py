@@ -297,6 +297,9 @@ def _context(raw: object, caller: principals.Caller) -> dict[str, tuple[str, ...
         if not isinstance(raw, Mapping):
             raise errors.InputError("request context must be an object of key → value(s)")
         for key, value in raw.items():
+            if type(value) is str and type(key) is str and key:
+                context[key.lower()] = (value,)  # the common case, without the calls below
+                continue
             if not isinstance(key, str) or not key:
                 raise errors.InputError(f"context key {key!r} must be a non-empty string")
             normalized = _context_values(key, value)

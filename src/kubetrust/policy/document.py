@@ -39,6 +39,10 @@ class PolicyKind(enum.Enum):
     SESSION = "session"
     """A session policy passed to AssumeRole*/GetFederationToken."""
 
+    __hash__ = object.__hash__
+    """Members are singletons compared by identity; ``Enum``'s own hash is Python code
+    hashing the name, measurable where every parsed document is looked up by kind."""
+
     @property
     def label(self) -> str:
         """The phrase AWS uses for this kind in access-denied messages (reference A.3)."""

@@ -196,6 +196,33 @@ class CompiledStatement:
         return NONE if excluded else DIRECT
 
 
+_COMPILED_LIMIT = 262144
+_compiled: dict[tuple[int, ReasonKind, str], tuple[PolicyDocument, tuple[CompiledStatement, ...]]]
+_compiled = {}
+
+
+def compiled_statements(
+    document: PolicyDocument, kind: ReasonKind, policy: str
+) -> tuple[CompiledStatement, ...]:
+    """The document's statements compiled for ``kind`` under the name ``policy``, once per
+    document object: an audit builds a policy set for every role and caller, and the same
+    parsed documents (immutable, interned by the loaders) come back in thousands of them.
+    Keyed by identity (hashing a document walks all of it); the entry holds the document,
+    so its id cannot be reused while cached. Bounded: cleared when full."""
+    key = (id(document), kind, policy)
+    found = _compiled.get(key)
+    if found is not None and found[0] is document:
+        return found[1]
+    statements = tuple(
+        CompiledStatement(statement, kind, policy, document.variables_enabled)
+        for statement in document.statements
+    )
+    if len(_compiled) >= _COMPILED_LIMIT:
+        _compiled.clear()
+    _compiled[key] = (document, statements)
+    return statements
+
+
 class StatementGroup:
     """The statements of one policy kind at one level, indexed by action on demand."""
 
@@ -208,10 +235,7 @@ class StatementGroup:
         self.name = name
         compiled: list[CompiledStatement] = []
         for policy, document in documents:
-            for statement in document.statements:
-                compiled.append(
-                    CompiledStatement(statement, kind, policy, document.variables_enabled)
-                )
+            compiled += compiled_statements(document, kind, policy)
         self.statements = tuple(compiled)
         self._by_action: dict[str, tuple[tuple[CompiledStatement, ...], ...]] = {}
 

@@ -250,19 +250,59 @@ class Glob:
     fullmatch: Callable[[str], object]
 
     def __init__(
-        self, regex: re.Pattern[str] | None, automata: list[list[Token]], ignore_case: bool
+        self,
+        regex: re.Pattern[str] | None,
+        automata: list[list[Token]],
+        ignore_case: bool,
+        literals: tuple[str, ...] = (),
     ) -> None:
-        if not automata:
-            self.fullmatch = regex.fullmatch if regex is not None else _never_matches
-            return
+        rest = _rest_matcher(regex, automata, ignore_case)
+        self.fullmatch = _with_literals(literals, ignore_case, rest) if literals else rest
 
-        def fullmatch(text: str) -> object:
-            if regex is not None and regex.fullmatch(text):
+
+def _rest_matcher(
+    regex: re.Pattern[str] | None, automata: list[list[Token]], ignore_case: bool
+) -> Callable[[str], object]:
+    if not automata:
+        return regex.fullmatch if regex is not None else _never_matches
+
+    def fullmatch(text: str) -> object:
+        if regex is not None and regex.fullmatch(text):
+            return True
+        subject = text.lower() if ignore_case else text
+        return True if any(_automaton_match(a, subject) for a in automata) else None
+
+    return fullmatch
+
+
+def _with_literals(
+    literals: tuple[str, ...], ignore_case: bool, rest: Callable[[str], object]
+) -> Callable[[str], object]:
+    """``rest`` preceded by a set lookup of the wildcard-free patterns: most patterns of an
+    organization are plain ARNs and action names, and compiling each into a regex was a
+    large share of an audit. Exactly what their regex decides: equal text, or for actions
+    equal ignoring case — by ``lower()`` when the text is ASCII (``_build`` keeps only
+    ASCII patterns here), else by the regex itself (``re``'s case folding matches a few
+    non-ASCII letters to ASCII ones, the Kelvin sign to ``k``)."""
+    if not ignore_case:
+        exact = frozenset(literals)
+
+        def sensitive(text: str) -> object:
+            return True if text in exact else rest(text)
+
+        return sensitive
+    lowered = frozenset(literal.lower() for literal in literals)
+    source = "|".join(f"(?:{re.escape(literal)})" for literal in literals)
+
+    def insensitive(text: str) -> object:
+        if text.isascii():
+            if text.lower() in lowered:
                 return True
-            subject = text.lower() if ignore_case else text
-            return True if any(_automaton_match(a, subject) for a in automata) else None
+        elif compile_regex(source, True).fullmatch(text):
+            return True
+        return rest(text)
 
-        self.fullmatch = fullmatch
+    return insensitive
 
 
 def _never_matches(text: str) -> None:
@@ -310,14 +350,18 @@ def _closure(steps: list[Token], states: set[int]) -> set[int]:
 def _build(token_lists: list[list[Token]], ignore_case: bool) -> Glob:
     sources: list[str] = []
     automata: list[list[Token]] = []
+    literals: list[str] = []
     for tokens in token_lists:
+        if len(tokens) == 1 and tokens[0][0] == "lit" and tokens[0][1].isascii():
+            literals.append(tokens[0][1])  # no wildcard: a set lookup (Glob)
+            continue
         source = _source(tokens)
         if source is None:
             automata.append([(k, v.lower(), f) for k, v, f in tokens] if ignore_case else tokens)
         else:
             sources.append(source)
     regex = compile_regex("|".join(f"(?:{s})" for s in sources), ignore_case) if sources else None
-    return Glob(regex, automata, ignore_case)
+    return Glob(regex, automata, ignore_case, tuple(literals))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -326,6 +370,9 @@ def compile_pieces(pieces: tuple[tuple[str, bool], ...], mode: str) -> Glob:
     return _build([tokenize(pieces, mode)], mode == ACTION)
 
 
+@functools.lru_cache(maxsize=65536)
 def compile_globs(patterns: tuple[str, ...], mode: str) -> Glob:
-    """One matcher for any of ``patterns`` (no variables), for ``mode``."""
+    """One matcher for any of ``patterns`` (no variables), for ``mode``; cached, since an
+    organization repeats the same action and resource lists in thousands of statements
+    (a :class:`Glob` is immutable)."""
     return _build([tokenize(((p, True),), mode) for p in patterns], mode == ACTION)

@@ -197,11 +197,12 @@ def _statements(raw: Mapping[str, Any], kind: PolicyKind) -> tuple[Statement, ..
 
 def _statement(raw: object, index: int, kind: PolicyKind) -> Statement:
     where = f"Statement[{index}]"
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):  # type(): ABCs are slow
         _fail(SYNTAX, where, "a statement must be a JSON object")
-    for element in raw:
-        if element not in _STATEMENT_ELEMENTS:
-            _fail(SYNTAX, where, f"unknown element {errors.shown(element)}")
+    if not _STATEMENT_ELEMENTS.issuperset(raw):
+        for element in raw:
+            if element not in _STATEMENT_ELEMENTS:
+                _fail(SYNTAX, where, f"unknown element {errors.shown(element)}")
     sid = raw.get("Sid")
     if sid is not None and not isinstance(sid, str):
         _fail(SYNTAX, f"{where}.Sid", "must be a string")
@@ -238,6 +239,8 @@ def _effect(raw: Mapping[str, Any], where: str) -> StatementEffect:
 
 
 def _string_list(value: object, path: str) -> tuple[str, ...]:
+    if type(value) is str:
+        return (value,)  # the common case, without the checks below
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
         _fail(SYNTAX, path, "must be a string or a non-empty list of strings")
@@ -264,10 +267,26 @@ def _actions(
         _fail(NO_ACTIONS, where, "add `Action` or `NotAction`")
     element = "Action" if action is not None else "NotAction"
     for value in action or not_action:
-        _check_action(value, f"{where}.{element}")
+        if value not in _ACCEPTED_ACTIONS:
+            _check_action(value, f"{where}.{element}")
+            _accepted(_ACCEPTED_ACTIONS, value)
         if kind is PolicyKind.TRUST and value != "*" and value.split(":")[0].lower() != "sts":
             _fail(TRUST_ACTIONS, f"{where}.{element}", f"`{value}` is not an sts action")
     return action, not_action
+
+
+_ACCEPTED_LIMIT = 65536
+_ACCEPTED_ACTIONS: set[str] = set()
+_ACCEPTED_AWS_PRINCIPALS: set[str] = set()
+"""Values already found valid, checked again only when unseen: an organization repeats
+the same actions and principals in most of its documents (validity depends on the value
+alone; errors are not remembered, so each one is reported with its own path)."""
+
+
+def _accepted(seen: set[str], value: str) -> None:
+    if len(seen) >= _ACCEPTED_LIMIT:
+        seen.clear()
+    seen.add(value)
 
 
 def _check_action(value: str, path: str) -> None:
@@ -301,7 +320,7 @@ def _resources(
         _fail(NO_RESOURCES, where, "add `Resource` or `NotResource`")
     element = "Resource" if resource is not None else "NotResource"
     for value in resource or not_resource:
-        _check_resource(value, f"{where}.{element}")
+        _check_resource(value, f"{where}.{element}")  # ARNs repeat too rarely to remember
     return resource, not_resource
 
 
@@ -384,7 +403,7 @@ def _principal_block(value: object, path: str, *, negated: bool) -> PrincipalBlo
         items = _string_list(entries, f"{path}.{key}")
         if key == "AWS":
             everyone = everyone or "*" in items
-            items = tuple(_aws_principal(item, f"{path}.AWS") for item in items if item != "*")
+            items = tuple(_known_aws_principal(item, path) for item in items if item != "*")
             if everyone and negated:
                 _fail(BAD_PRINCIPAL, path, "NotPrincipal cannot hold `*`")
         else:
@@ -392,6 +411,13 @@ def _principal_block(value: object, path: str, *, negated: bool) -> PrincipalBlo
                 _check_named_principal(item, f"{path}.{key}")
         fields[_PRINCIPAL_TYPES[key]] = items
     return PrincipalBlock(everyone=everyone, **fields)
+
+
+def _known_aws_principal(value: str, path: str) -> str:
+    if value not in _ACCEPTED_AWS_PRINCIPALS:
+        _aws_principal(value, f"{path}.AWS")
+        _accepted(_ACCEPTED_AWS_PRINCIPALS, value)
+    return value
 
 
 def _aws_principal(value: str, path: str) -> str:

@@ -482,7 +482,7 @@ def test_render_text_lists_the_first_lines_then_counts_the_rest(build: Build) ->
     assert text.count("  lost: ") == 3
     assert f"... and {len(difference.lost) - 3} more lost" in text
     assert "  before: k8s target-cluster: kubernetes user" in text
-    assert text.endswith("proof: 1 principals: 1 lost")
+    assert text.endswith("proof: 1 principal: 1 lost")
     (document,) = eq.as_json([difference])
     assert document["verdict"] == "lost"
     assert document["lost"] == list(difference.lost)

@@ -21,7 +21,7 @@ class AuditContext:
     @property
     def index(self) -> graph.TrustIndex:
         if self._index is None:
-            self._index = graph.TrustIndex.build(self.topology.roles())
+            self._index = graph.TrustIndex.of(self.topology)
         return self._index
 
     @property

@@ -247,11 +247,13 @@ def trust_size(ctx: AuditContext) -> Iterator[Finding]:
         )
 
 
-def _is_node_role(role: Role, ctx: AuditContext) -> bool:
-    if role.is_instance_role:
-        return True
-    ec2 = ctx.index.services.get("ec2.amazonaws.com", ())
-    return any(r.arn == role.arn for r in ec2)
+def _ec2_trusted(ctx: AuditContext) -> set[str]:
+    """ARNs of the roles whose trust admits EC2 (a set: looked up once per role)."""
+    return {r.arn for r in ctx.index.services.get("ec2.amazonaws.com", ())}
+
+
+def _is_node_role(role: Role, ec2_trusted: set[str]) -> bool:
+    return role.is_instance_role or role.arn in ec2_trusted
 
 
 def node_roles(ctx: AuditContext) -> Iterator[Finding]:
@@ -265,8 +267,9 @@ def node_roles(ctx: AuditContext) -> Iterator[Finding]:
         for cluster in ctx.topology.clusters
         for group in cluster.node_groups or ()
     }
+    ec2_trusted = _ec2_trusted(ctx)
     for role in ctx.topology.roles():
-        if role.arn in known or not _is_node_role(role, ctx):
+        if role.arn in known or not _is_node_role(role, ec2_trusted):
             continue
         others = sorted(t for t in outgoing.get(role.arn, ()) if t.split(":")[4] != role.account)
         if others:

@@ -1,0 +1,310 @@
+"""The shortcuts that make a 10,000-account audit fast decide exactly what the slow paths
+decide: compact JSON without a per-call encoder, wildcard-free patterns by set lookup,
+validation remembered per value, the audit's edge judge with per-caller and per-target
+facts kept, one trust index per topology, and collection frozen after a paused block.
+Each test compares the shortcut with the plain computation it replaces (or with what
+the code did before it), on inputs chosen where the two could part."""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import json
+import pickle
+import re
+import types
+from typing import Any
+
+import pytest
+
+from kubetrust import errors, policy
+from kubetrust.chain import graph
+from kubetrust.chain import sts as hops
+from kubetrust.explain.gcpause import paused_gc
+from kubetrust.model import account_dump
+from kubetrust.model.iam import AccountIam, NamedDocument, Role
+from kubetrust.model.topology import Topology
+from kubetrust.policy import PolicyKind, matching, parse_policy
+
+A = "111111111111"
+V = "2012-10-17"
+
+
+# ---------------------------------------------------------------- compact JSON
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"Version": V, "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
+        {"Statement": {"Sid": 'élan ✓ \u2028 "quoted" \\', "Condition": {"N": [1, 2.5, -3e-7]}}},
+        {"k": [True, False, None, 10**30, float("inf"), float("nan"), {"": []}]},
+        {},
+    ],
+)
+def test_compact_json_is_what_json_dumps_gives(document: dict[str, Any]) -> None:
+    expected = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    assert account_dump.compact_json(document) == expected
+
+
+def test_compact_json_fails_as_json_dumps_does() -> None:
+    circular: dict[str, Any] = {"Statement": []}
+    circular["Statement"].append(circular)
+    with pytest.raises(ValueError, match="Circular reference"):
+        account_dump.compact_json(circular)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        account_dump.compact_json({"when": object()})
+    proxy = types.MappingProxyType({"a": 1})  # a mapping that is not a dict
+    with pytest.raises(TypeError):
+        json.dumps(proxy)
+    with pytest.raises(TypeError):
+        account_dump.compact_json(proxy)
+    # and a good document right after a failure still encodes (no state left behind)
+    assert account_dump.compact_json({"a": [1]}) == '{"a":[1]}'
+
+
+# ---------------------------------------------------------------- wildcard-free patterns
+PATTERNS = [
+    ("sts:AssumeRole",),
+    ("sts:AssumeRole", "iam:*", "s3:Get?bject"),
+    ("arn:aws:iam::111111111111:role/ci",),
+    ("arn:aws:iam::111111111111:role/ci", "arn:aws:iam::*:role/team-*", ""),
+    ("k", "sts:x", "ünïcode:Action"),
+]
+TEXTS = [
+    "sts:AssumeRole",
+    "STS:assumerole",
+    "sts:AssumeRoleX",
+    "\u017fts:AssumeRole",  # LATIN SMALL LETTER LONG S: `re` folds it to s
+    "\u212a",  # KELVIN SIGN: `re` folds it to k
+    "K",
+    "iam:PassRole",
+    "s3:GetObject",
+    "arn:aws:iam::111111111111:role/ci",
+    "arn:aws:iam::111111111111:role/CI",
+    "arn:aws:iam::222222222222:role/team-a",
+    "",
+    "ÜNÏCODE:action",
+    "sts:x",
+]
+
+
+def _regex_decision(patterns: tuple[str, ...], mode: str, text: str) -> bool:
+    """What one regex per pattern decides (the path wildcard-free patterns used to take)."""
+    flags = re.DOTALL | (re.IGNORECASE if mode == matching.ACTION else 0)
+    for pattern in patterns:
+        source = matching.glob_regex(((pattern, True),), mode)
+        if source is not None and re.fullmatch(source, text, flags):
+            return True
+    return False
+
+
+@pytest.mark.parametrize("patterns", PATTERNS)
+@pytest.mark.parametrize("mode", [matching.ACTION, matching.RESOURCE])
+def test_literal_patterns_match_as_their_regex(patterns: tuple[str, ...], mode: str) -> None:
+    glob = matching.compile_globs(patterns, mode)
+    for text in TEXTS:
+        assert bool(glob.fullmatch(text)) is _regex_decision(patterns, mode, text), text
+
+
+def test_literal_action_folds_case_like_iam() -> None:
+    glob = matching.compile_globs(("sts:AssumeRole",), matching.ACTION)
+    assert glob.fullmatch("STS:ASSUMEROLE")
+    assert glob.fullmatch("sts:assumerolewithwebidentity") is None
+    resource = matching.compile_globs(("arn:aws:iam::111111111111:role/Ci",), matching.RESOURCE)
+    assert resource.fullmatch("arn:aws:iam::111111111111:role/ci") is None
+
+
+# ---------------------------------------------------------------- validation per value
+def _identity(*actions: str, resource: str = "*") -> dict[str, Any]:
+    return {
+        "Version": V,
+        "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": resource}],
+    }
+
+
+def test_an_action_valid_in_an_identity_policy_is_still_refused_in_a_trust() -> None:
+    parse_policy(_identity("s3:GetObject"), PolicyKind.IDENTITY)
+    trust = {
+        "Version": V,
+        "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}],
+    }
+    with pytest.raises(errors.PolicyParseError) as caught:
+        parse_policy(trust, PolicyKind.TRUST)
+    assert caught.value.path == "Statement[0].Action"
+
+
+def test_each_bad_value_is_reported_every_time_with_its_own_path() -> None:
+    parse_policy(_identity("s3:GetObject"), PolicyKind.IDENTITY)
+    for position in (0, 1):
+        actions = ["s3:GetObject", "s3:GetObject"]
+        actions[position] = "nocolon"
+        doc = {"Version": V, "Statement": [_identity("s3:GetObject")["Statement"][0]] * position}
+        doc["Statement"] = [
+            *doc["Statement"],
+            {"Effect": "Allow", "Action": actions, "Resource": "*"},
+        ]
+        with pytest.raises(errors.PolicyParseError) as caught:
+            parse_policy(doc, PolicyKind.IDENTITY)
+        assert caught.value.path == f"Statement[{position}].Action"
+    with pytest.raises(errors.PolicyParseError, match="ARN format"):
+        parse_policy(_identity("s3:GetObject", resource="bucket"), PolicyKind.IDENTITY)
+    with pytest.raises(errors.PolicyParseError, match="ARN format"):
+        parse_policy(_identity("s3:GetObject", resource="bucket"), PolicyKind.IDENTITY)
+
+
+def test_a_principal_accepted_once_is_accepted_again_and_a_bad_one_never() -> None:
+    good = {"AWS": f"arn:aws:iam::{A}:role/ci"}
+    bad = {"AWS": f"arn:aws:iam::{A}:role/c*"}
+    for _ in range(2):
+        statement = {"Effect": "Allow", "Principal": good, "Action": "sts:AssumeRole"}
+        parsed = parse_policy({"Version": V, "Statement": [statement]}, PolicyKind.TRUST)
+        assert parsed.statements[0].principal is not None
+        assert parsed.statements[0].principal.aws == (good["AWS"],)
+        statement = {"Effect": "Allow", "Principal": bad, "Action": "sts:AssumeRole"}
+        with pytest.raises(errors.PolicyParseError) as caught:
+            parse_policy({"Version": V, "Statement": [statement]}, PolicyKind.TRUST)
+        assert caught.value.path == "Statement[0].Principal.AWS"
+
+
+def test_policy_kind_hashes_by_identity_and_survives_pickling() -> None:
+    kinds = {kind: kind.value for kind in PolicyKind}
+    assert kinds[pickle.loads(pickle.dumps(PolicyKind.TRUST))] == "trust"
+    assert kinds[PolicyKind("identity")] == "identity"
+
+
+# ---------------------------------------------------------------- the audit's edge judge
+def _doc(kind: PolicyKind, *statements: dict[str, Any]) -> policy.PolicyDocument:
+    return parse_policy({"Version": V, "Statement": list(statements)}, kind)
+
+
+def _role(name: str, trust: policy.PolicyDocument, *identity: policy.PolicyDocument) -> Role:
+    return Role(
+        arn=f"arn:aws:iam::{A}:role/{name}",
+        name=name,
+        account=A,
+        role_id=f"AROA{name.upper():0<17}"[:21],
+        trust=trust,
+        inline=tuple(NamedDocument(f"inline {i}", d) for i, d in enumerate(identity)),
+    )
+
+
+def _same_account_topology() -> tuple[Topology, Role, list[Role]]:
+    allow_assume = _doc(
+        PolicyKind.IDENTITY, {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
+    )
+    caller = _role(
+        "caller",
+        _doc(
+            PolicyKind.TRUST,
+            {"Effect": "Allow", "Principal": {"AWS": A}, "Action": "sts:AssumeRole"},
+        ),
+        allow_assume,
+    )
+    names_role = {"AWS": caller.arn}
+    targets = [
+        # named by the role: allowed within the account whatever the identity side says
+        _role(
+            "named",
+            _doc(
+                PolicyKind.TRUST,
+                {"Effect": "Allow", "Principal": names_role, "Action": "sts:AssumeRole"},
+            ),
+        ),
+        # named by the account: the identity policy must allow too (it does)
+        _role(
+            "account",
+            _doc(
+                PolicyKind.TRUST,
+                {"Effect": "Allow", "Principal": {"AWS": A}, "Action": "sts:AssumeRole"},
+            ),
+        ),
+        # a condition the inputs cannot meet: a near miss, with the condition
+        _role(
+            "external",
+            _doc(
+                PolicyKind.TRUST,
+                {
+                    "Effect": "Allow",
+                    "Principal": names_role,
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"sts:ExternalId": "secret"}},
+                },
+            ),
+        ),
+        # an explicit deny: no near miss
+        _role(
+            "denied",
+            _doc(
+                PolicyKind.TRUST,
+                {"Effect": "Allow", "Principal": names_role, "Action": "sts:AssumeRole"},
+                {"Effect": "Deny", "Principal": names_role, "Action": "sts:AssumeRole"},
+            ),
+        ),
+    ]
+    roles = {r.name.lower(): r for r in (caller, *targets)}
+    return Topology.build([AccountIam(A, roles)]), caller, targets
+
+
+def _assume_role_verdict(topology: Topology, caller: Role, target: Role) -> graph.Verdict:
+    """The verdict as the judge computed it before: through ``hops.assume_role``."""
+    hop = hops.assume_role(
+        graph.caller_arn(caller),
+        graph.caller_side(topology, caller),
+        graph.role_side(topology, target),
+        session_name=graph.SESSION_NAME,
+        context=graph.caller_context(caller, topology=topology),
+    )
+    failed = hop.failed
+    if failed is None:
+        return graph.Verdict(True)
+    decision = failed.trust_side
+    if decision.outcome is policy.Outcome.EXPLICIT_DENY:
+        return graph.Verdict(False)
+    details = (r.detail for r in decision.reasons if r.effect == "NotApplicable")
+    return graph.Verdict(False, tuple(dict.fromkeys(details)))
+
+
+def test_same_account_verdicts_are_those_of_assume_role() -> None:
+    topology, caller, targets = _same_account_topology()
+    judge = graph.EdgeJudge(topology)
+    verdicts = {t.name: judge.judge(caller, t) for t in targets}
+    for target in targets:
+        assert verdicts[target.name] == _assume_role_verdict(topology, caller, target)
+        assert judge.judge(caller, target) == verdicts[target.name]  # memoized: the same
+    assert verdicts["named"].allowed and verdicts["account"].allowed
+    assert not verdicts["external"].allowed and verdicts["external"].conditional
+    assert verdicts["denied"] == graph.Verdict(False)
+
+
+def test_a_changed_role_under_the_same_arn_is_judged_afresh() -> None:
+    topology, caller, targets = _same_account_topology()
+    judge = graph.EdgeJudge(topology)
+    assert judge.judge(caller, targets[1]).allowed
+    stripped = dataclasses.replace(caller, inline=())  # no identity permission any more
+    assert not judge.judge(stripped, targets[1]).allowed
+
+
+# ---------------------------------------------------------------- one trust index per topology
+def test_the_trust_index_is_built_once_per_topology() -> None:
+    topology, caller, _ = _same_account_topology()
+    index = graph.TrustIndex.of(topology)
+    assert graph.TrustIndex.of(topology) is index
+    assert {r.name for r in index.naming(caller)} == {"named", "external", "denied"}
+    smaller = dataclasses.replace(topology, accounts={A: AccountIam(A, {"caller": caller})})
+    assert graph.TrustIndex.of(smaller) is not index
+    assert graph.TrustIndex.of(smaller).naming(caller) == []
+
+
+# ---------------------------------------------------------------- paused collection
+@pytest.mark.parametrize("enabled", [True, False])
+def test_paused_gc_restores_the_collector_and_freezes_what_was_built(enabled: bool) -> None:
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with paused_gc():
+            assert not gc.isenabled()
+            built = [{"n": n} for n in range(100)]
+        assert gc.isenabled() is enabled
+        assert gc.get_freeze_count() >= len(built)
+    finally:
+        gc.unfreeze()
+        (gc.enable if was else gc.disable)()
