@@ -50,12 +50,20 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its reaped children: the audit judges half of its
+    edges in a forked child on a large organization (``kubetrust.explain.audit.forked``),
+    whose time ``time.process_time`` alone would leave out."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def _timed(timings: dict[str, float], step: str, work: Any, cpu: dict[str, float]) -> Any:
     """Run ``work``; its wall seconds into ``timings``, its CPU seconds into ``cpu``."""
-    start, start_cpu = time.perf_counter(), time.process_time()
+    start, start_cpu = time.perf_counter(), _cpu_seconds()
     result = work()
     timings[step] = time.perf_counter() - start
-    cpu[step] = time.process_time() - start_cpu
+    cpu[step] = _cpu_seconds() - start_cpu
     return result
 
 
@@ -66,7 +74,7 @@ def measure(shape: synthetic_org.Shape) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="kubetrust-scale-") as temporary:
         root = Path(temporary) / "bundle"
         _timed(timings, GENERATE, lambda: synthetic_org.write(shape, root), cpu_steps)
-        cpu = time.process_time()
+        cpu = _cpu_seconds()
         topology = _timed(timings, STEPS[0], lambda: bundle.load_bundle([root]), cpu_steps)
     report = _timed(timings, STEPS[1], lambda: audit.run_audit(topology), cpu_steps)
     far = shape.accounts - 1 - (shape.accounts - 1) % shape.ci
@@ -83,7 +91,7 @@ def measure(shape: synthetic_org.Shape) -> dict[str, Any]:
     kube = _timed(
         timings, STEPS[3], lambda: explain.explain_access(topology, workload, kube_goal), cpu_steps
     )
-    cpu = time.process_time() - cpu
+    cpu = _cpu_seconds() - cpu
     findings: dict[str, int] = {}
     for finding in report.findings:
         findings[finding.severity.label] = findings.get(finding.severity.label, 0) + 1
@@ -140,10 +148,10 @@ def _table(runs: list[dict[str, Any]]) -> None:
 
     for step in (GENERATE, *STEPS):
         row(f"{step}, wall", [r["timings"][step] for r in runs], "s")
-        row("  CPU (process time)", [r["cpu_steps"][step] for r in runs], "s")
+        row("  CPU (process + children)", [r["cpu_steps"][step] for r in runs], "s")
     total = [sum(r["timings"][s] for s in STEPS) for r in runs]
     row("total (load + audit + explain), wall", total, "s")
-    row("  CPU (process time)", [r["cpu"] for r in runs], "s")
+    row("  CPU (process + children)", [r["cpu"] for r in runs], "s")
     row("peak RSS", [r["peak_mb"] for r in runs], "MB")
     print("  targets (issue 16, 10,000 accounts): total < 60 s, peak RSS < 4096 MB")
 

@@ -58,11 +58,30 @@ def glob(patterns: tuple[str, ...], mode: str) -> matching.Glob:
     return matching.compile_globs(patterns, mode)
 
 
+_ACTION_MATCHES: dict[tuple[tuple[str, ...], str], bool] = {}
+_ACTION_MATCHES_LIMIT = 1 << 16
+
+
+def _patterns_cover(patterns: tuple[str, ...], action: str) -> bool:
+    """``glob(patterns, ACTION).fullmatch(action)``, remembered per (patterns, action): the
+    trust index, the audit's intents and its trust rules ask it of every statement of a
+    million roles for two or three actions, over a few distinct action lists — a dict
+    lookup instead of a cache lookup, a case fold and a set or regex match each time."""
+    key = (patterns, action)
+    found = _ACTION_MATCHES.get(key)
+    if found is None:
+        if len(_ACTION_MATCHES) >= _ACTION_MATCHES_LIMIT:
+            _ACTION_MATCHES.clear()
+        found = bool(glob(patterns, matching.ACTION).fullmatch(action))
+        _ACTION_MATCHES[key] = found
+    return found
+
+
 def action_matches(statement: Statement, action: str) -> bool:
     """Whether the statement's Action/NotAction covers ``action`` (lower-cased)."""
     if statement.action is not None:
-        return bool(glob(statement.action, matching.ACTION).fullmatch(action))
-    return not glob(statement.not_action or (), matching.ACTION).fullmatch(action)
+        return _patterns_cover(statement.action, action)
+    return not _patterns_cover(statement.not_action or (), action)
 
 
 def _statement_allows(document: PolicyDocument, action: str) -> Iterator[int]:

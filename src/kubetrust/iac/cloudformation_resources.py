@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubetrust import errors
 from kubetrust.iac import model
 from kubetrust.iac.cloudformation_intrinsics import Resolver
 from kubetrust.iac.cloudformation_names import (
@@ -95,7 +96,23 @@ def add_resource(builder: WorldBuilder, logical_id: str, resource: Mapping[str, 
         )
         return
     properties = builder.resolver.resolve(resource.get("Properties") or {}, logical_id)
-    reader(builder, logical_id, properties)
+    try:
+        reader(builder, logical_id, properties)
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise errors.InputError(
+            f"{builder.resolver.template.where(logical_id)}: {kind} {logical_id}: "
+            f"{_shape_problem(error)} (see the resource's properties in the CloudFormation "
+            "reference)"
+        ) from None
+
+
+def _shape_problem(error: Exception) -> str:
+    """What a reader tripped on in properties of the wrong shape, said as a template author
+    would fix it: the readers walk the documented property shapes, and a template that does
+    not follow them must get a located error, never a traceback."""
+    if isinstance(error, KeyError):
+        return f"a required property {error.args[0]!r} is missing"
+    return f"a property does not have the shape CloudFormation documents ({error})"
 
 
 def _document(builder: WorldBuilder, value: object, logical_id: str, what: str) -> object:

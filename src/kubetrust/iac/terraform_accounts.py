@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubetrust import arn, errors
-from kubetrust.iac.terraform_plan import PlanDocument, PlanResource
+from kubetrust.iac.terraform_plan import PlanDocument, PlanResource, items
 
 __all__ = ["Placement"]
 
@@ -59,7 +59,7 @@ class Placement:
         if "constant_value" in expression:
             return expression["constant_value"]
         variables = self.plan.data.get("variables")
-        for ref in expression.get("references") or []:
+        for ref in items(expression.get("references")):
             if isinstance(ref, str) and ref.startswith("var.") and isinstance(variables, Mapping):
                 found = variables.get(ref.removeprefix("var."))
                 if isinstance(found, Mapping) and "value" in found:

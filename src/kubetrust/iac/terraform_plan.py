@@ -141,7 +141,7 @@ class PlanDocument:
         if not isinstance(module, Mapping):
             return
         self._modules[path] = module
-        for resource in module.get("resources") or []:
+        for resource in items(module.get("resources")):
             if isinstance(resource, Mapping) and isinstance(resource.get("address"), str):
                 self._config[(path, resource["address"])] = resource
         calls = module.get("module_calls")
@@ -256,11 +256,17 @@ def _plan_warnings(file: str, data: Mapping[str, Any]) -> list[str]:
 def _module_resources(module: object) -> Iterator[Mapping[str, Any]]:
     if not isinstance(module, Mapping):
         return
-    for item in module.get("resources") or []:
+    for item in items(module.get("resources")):
         if isinstance(item, Mapping):
             yield item
-    for child in module.get("child_modules") or []:
+    for child in items(module.get("child_modules")):
         yield from _module_resources(child)
+
+
+def items(value: object) -> list[Any]:
+    """``value`` if it is a list, else nothing: a plan part of the wrong shape is skipped as
+    a missing one is (the readers warn about what they looked for and did not find)."""
+    return value if isinstance(value, list) else []
 
 
 def _dig(data: Mapping[str, Any], *keys: str) -> object:

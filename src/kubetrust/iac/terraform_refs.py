@@ -20,7 +20,13 @@ from typing import Any
 
 from kubetrust.iac.symbolic import Unknowns
 from kubetrust.iac.terraform_accounts import Placement
-from kubetrust.iac.terraform_plan import PlanDocument, PlanResource, module_path, split_address
+from kubetrust.iac.terraform_plan import (
+    PlanDocument,
+    PlanResource,
+    items,
+    module_path,
+    split_address,
+)
 
 __all__ = ["Path", "Resolver", "most_specific", "parse_path", "render_path"]
 
@@ -249,7 +255,7 @@ class Resolver:
             return None
         if "constant_value" in expression:
             return dig(expression["constant_value"], path[1:])
-        refs = [r for r in expression.get("references") or [] if isinstance(r, str)]
+        refs = [r for r in items(expression.get("references")) if isinstance(r, str)]
         refs = [r for r in refs if not any(o != r and o.startswith(r) for o in refs)]
         return self.follow(_parent(module), refs) if len(path) == 1 else None
 
@@ -264,7 +270,7 @@ class Resolver:
             return None
         if "constant_value" in expression:
             return expression["constant_value"]
-        refs = [r for r in expression.get("references") or [] if isinstance(r, str)]
+        refs = [r for r in items(expression.get("references")) if isinstance(r, str)]
         refs = [r for r in refs if not any(o != r and o.startswith(r) for o in refs)]
         instance = f"{module}.module.{name}" if module else f"module.{name}"
         return self.follow(instance, refs)
@@ -319,7 +325,7 @@ class Resolver:
 
 def most_specific(expression: Mapping[str, Any]) -> list[str]:
     """An expression's references without the prefixes Terraform lists with each."""
-    refs = [r for r in expression.get("references") or [] if isinstance(r, str)]
+    refs = [r for r in items(expression.get("references")) if isinstance(r, str)]
     return [r for r in refs if not any(o != r and o.startswith(r) for o in refs)]
 
 

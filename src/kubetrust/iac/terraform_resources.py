@@ -17,7 +17,7 @@ from kubetrust import arn, errors
 from kubetrust.iac import model
 from kubetrust.iac.model import Location
 from kubetrust.iac.symbolic import has_placeholder
-from kubetrust.iac.terraform_plan import PlanResource
+from kubetrust.iac.terraform_plan import PlanResource, items
 from kubetrust.iac.terraform_policy import decode_policy
 from kubetrust.iac.terraform_refs import Resolver, dig
 from kubetrust.model.vocabulary import CONFIG_MAP
@@ -432,7 +432,7 @@ def _cluster_target(builder: WorldBuilder, module: str, ref: str, depth: int) ->
 def _all_references(node: object) -> list[str]:
     found: list[str] = []
     if isinstance(node, Mapping):
-        found += [r for r in node.get("references") or [] if isinstance(r, str)]
+        found += [r for r in items(node.get("references")) if isinstance(r, str)]
         for value in node.values():
             if isinstance(value, (Mapping, list)):
                 found += _all_references(value)

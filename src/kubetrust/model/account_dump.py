@@ -57,7 +57,7 @@ def decode_document(raw: object) -> Mapping[str, Any]:
 
     Raises :class:`errors.InputError` when it is none of these.
     """
-    if isinstance(raw, Mapping):
+    if type(raw) is dict or isinstance(raw, Mapping):
         return raw
     if not isinstance(raw, str):
         raise errors.InputError(f"a policy document must be an object or text, got {raw!r:.40}")
@@ -68,7 +68,7 @@ def decode_document(raw: object) -> Mapping[str, Any]:
         decoded = json.loads(text)
     except ValueError as error:
         raise errors.InputError(f"not JSON, nor URL-encoded JSON: {error}") from None
-    if not isinstance(decoded, Mapping):
+    if type(decoded) is not dict and not isinstance(decoded, Mapping):
         raise errors.InputError("a policy document must be a JSON object")
     return decoded
 
@@ -144,7 +144,7 @@ class _Reader:
         found = []
         for index, item in enumerate(items):
             where = f"{section}[{index}]"
-            if isinstance(item, Mapping):
+            if type(item) is dict or isinstance(item, Mapping):
                 found.append((where, item))
             else:
                 self.problem(where, "must be an object; ignored")
@@ -173,7 +173,7 @@ class _Reader:
         found = []
         for index, raw in enumerate(item.get(key) or []):
             place = f"{where}.{key}[{index}]"
-            if not isinstance(raw, Mapping):
+            if type(raw) is not dict and not isinstance(raw, Mapping):
                 self.problem(place, "must be an object; ignored")
                 continue
             name = str(raw.get("PolicyName") or f"inline[{index}]")
@@ -185,7 +185,9 @@ class _Reader:
     def attached(self, item: Mapping[str, Any], where: str) -> tuple[str, ...]:
         found = []
         for index, raw in enumerate(item.get("AttachedManagedPolicies") or []):
-            policy_arn = raw.get("PolicyArn") if isinstance(raw, Mapping) else None
+            policy_arn = (
+                raw.get("PolicyArn") if (type(raw) is dict or isinstance(raw, Mapping)) else None
+            )
             if isinstance(policy_arn, str) and policy_arn:
                 found.append(policy_arn)
             else:
@@ -266,7 +268,7 @@ def _roles(reader: _Reader, data: Mapping[str, Any]) -> list[Role]:
         profiles = tuple(
             str(p.get("Arn") or p.get("InstanceProfileName"))
             for p in item.get("InstanceProfileList") or []
-            if isinstance(p, Mapping)
+            if (type(p) is dict or isinstance(p, Mapping))
         )
         roles.append(
             Role(
@@ -337,7 +339,7 @@ def _tags(raw: object) -> dict[str, str]:
     return {
         str(tag["Key"]): str(tag.get("Value", ""))
         for tag in raw
-        if isinstance(tag, Mapping) and "Key" in tag
+        if (type(tag) is dict or isinstance(tag, Mapping)) and "Key" in tag
     }
 
 

@@ -141,7 +141,7 @@ def load_document(document: object) -> Mapping[str, Any]:
         except (ValueError, RecursionError) as exc:
             _fail(INVALID_JSON, "", f"not valid JSON: {_short(exc)}")
         document = loaded
-    if not isinstance(document, Mapping):
+    if type(document) is not dict and not isinstance(document, Mapping):
         _fail(SYNTAX, "", "a policy document must be a JSON object")
     for key in document:
         if not isinstance(key, str):
@@ -182,7 +182,7 @@ def _statements(raw: Mapping[str, Any], kind: PolicyKind) -> tuple[Statement, ..
     if "Statement" not in raw:
         _fail(SYNTAX, "", "missing required element `Statement`")
     value = raw["Statement"]
-    items = [value] if isinstance(value, Mapping) else value
+    items = [value] if (type(value) is dict or isinstance(value, Mapping)) else value
     if not isinstance(items, list) or not items:
         _fail(SYNTAX, "Statement", "must be an object or a non-empty list of objects")
     statements = tuple(_statement(item, index, kind) for index, item in enumerate(items))
@@ -388,7 +388,7 @@ def _principal_block(value: object, path: str, *, negated: bool) -> PrincipalBlo
         if negated:
             _fail(BAD_PRINCIPAL, path, '`"*"` cannot be excluded: NotPrincipal `*` matches no one')
         return PrincipalBlock(everyone=True)
-    if not isinstance(value, Mapping) or not value:
+    if (type(value) is not dict and not isinstance(value, Mapping)) or not value:
         _fail(BAD_PRINCIPAL, path, 'must be `"*"` or an object such as {"AWS": ...}')
     fields: dict[str, tuple[str, ...]] = {}
     everyone = False
@@ -517,7 +517,7 @@ def _check_named_principal(value: str, path: str) -> None:
 def _conditions(raw: object, path: str) -> tuple[Condition, ...]:
     if raw is None:
         return ()
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         _fail(SYNTAX, path, "a Condition block must be a JSON object")
     result: list[Condition] = []
     for operator, block in raw.items():
@@ -525,7 +525,7 @@ def _conditions(raw: object, path: str) -> tuple[Condition, ...]:
         if spec is None:
             where = f"{path}.{operator}" if isinstance(operator, str) else path
             _fail(SYNTAX, where, f"unknown condition operator {errors.shown(operator)}")
-        if not isinstance(block, Mapping) or not block:
+        if (type(block) is not dict and not isinstance(block, Mapping)) or not block:
             _fail(SYNTAX, f"{path}.{operator}", "must map condition keys to values")
         for key, values in block.items():
             if not isinstance(key, str) or ":" not in key or key.startswith(":"):

@@ -241,3 +241,23 @@ def test_the_account_comes_from_the_spec_then_the_account_map(tmp_path: Path) ->
         parse_spec(path, {})
     with pytest.raises(errors.InputError, match="no such file"):
         read_templates([f"{tmp_path / 'missing.yaml'}:{ACCOUNT}"], {})
+
+
+def test_properties_of_the_wrong_shape_are_a_located_error_not_a_crash(tmp_path: Path) -> None:
+    """Found by mutating the example templates: an access policy without its ARN reached the
+    reader's indexing; a template that does not follow the documented shapes must say where."""
+    text = """\
+Resources:
+  Entry:
+    Type: AWS::EKS::AccessEntry
+    Properties:
+      ClusterName: target
+      PrincipalArn: arn:aws:iam::222222222222:role/deployer
+      AccessPolicies:
+        - AccessScope: {Type: cluster}
+"""
+    with pytest.raises(errors.InputError) as raised:
+        read_one(tmp_path, text)
+    message = str(raised.value)
+    assert "stack.yaml:2" in message and "Entry" in message
+    assert "'PolicyArn' is missing" in message

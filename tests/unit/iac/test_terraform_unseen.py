@@ -478,3 +478,18 @@ def test_policies_exclusive_drops_unlisted_inline_policies_of_the_base(tmp_path:
     plan["resource_changes"] = []
     kept = overlay.apply_overlay(base, [read(tmp_path, plan)]).accounts[CI].roles["ci"]
     assert sorted(d.name.removeprefix("inline ") for d in kept.inline) == ["break-glass", "deploy"]
+
+
+@pytest.mark.parametrize("where", ["configuration", "prior_state"])
+def test_module_parts_of_the_wrong_shape_are_skipped_not_a_crash(
+    tmp_path: Path, where: str
+) -> None:
+    """Found by mutating the example plans: a module's `resources` that is not a list was
+    iterated; a malformed part is skipped like a missing one, and the rest is still read."""
+    plan = rich_plan()
+    if where == "configuration":
+        plan["configuration"]["root_module"]["resources"] = True
+    else:
+        plan["prior_state"] = {"values": {"root_module": {"resources": 7, "child_modules": 1}}}
+    world = read(tmp_path, plan)
+    assert role_names(world) == role_names(read(tmp_path, rich_plan()))

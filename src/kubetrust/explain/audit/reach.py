@@ -19,12 +19,14 @@ the service account it was built for. Reference A.2 (both sides), B.3 (web ident
 
 from __future__ import annotations
 
+import functools
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kubetrust.chain import graph
 from kubetrust.explain import trust_analysis as ta
+from kubetrust.explain.audit import forked
 from kubetrust.model.iam import Role, User
 from kubetrust.model.topology import Topology
 
@@ -64,28 +66,50 @@ def _user_source(user: User) -> Source:
 
 def _assumers(topology: Topology) -> dict[str, list[tuple[Role | User, tuple[str, ...]]]]:
     """Per account, the identities whose policies can allow ``sts:AssumeRole``, with the
-    resource patterns they allow it on."""
+    resource patterns they allow it on (read on both cores for a large organization)."""
+    identities: list[Role | User] = [*topology.roles(), *topology.users()]
+    patterns = forked.split_map(identities, functools.partial(_assume_patterns, topology))
     found: dict[str, list[tuple[Role | User, tuple[str, ...]]]] = {}
-    identities: Iterable[Role | User] = (*topology.roles(), *topology.users())
-    for identity in identities:
-        documents = [d.document for d in topology.permissions(identity).identity]
-        patterns = graph.assume_patterns(documents)
-        if patterns:
-            found.setdefault(identity.account, []).append((identity, patterns))
+    for identity, allowed in zip(identities, patterns, strict=True):
+        if allowed:
+            found.setdefault(identity.account, []).append((identity, allowed))
     return found
 
 
+def _assume_patterns(
+    topology: Topology, identities: Sequence[Role | User]
+) -> list[tuple[str, ...]]:
+    return [
+        graph.assume_patterns([d.document for d in topology.permissions(identity).identity])
+        for identity in identities
+    ]
+
+
+Candidate = tuple[Role | User, Role, Source]
+"""An edge to decide: caller, target role, and the source the caller is in the graph."""
+
+
 def build(topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge) -> ReachGraph:
-    """Every edge of the organization (module doc)."""
+    """Every edge of the organization (module doc). The assume-role candidates are listed
+    first, in the order their edges are added, then judged — on both cores for a large
+    organization (:func:`kubetrust.explain.audit.forked.split_map`) — so that the graph is
+    the same whichever process judged an edge."""
     reach = ReachGraph()
-    _named_edges(topology, index, judge, reach)
-    _unique_id_edges(topology, index, judge, reach)
+    candidates: list[Candidate] = []
+    _named_edges(topology, index, candidates)
+    _unique_id_edges(topology, index, candidates)
     assumers = _assumers(topology)
     for account, targets in index.accounts.items():
-        _pattern_edges(assumers.get(account, ()), targets, judge, reach)
+        _pattern_edges(assumers.get(account, ()), targets, candidates)
     if index.everyone:
         everyone = [pair for pairs in assumers.values() for pair in pairs]
-        _pattern_edges(everyone, index.everyone, judge, reach)
+        _pattern_edges(everyone, index.everyone, candidates)
+    verdicts = forked.split_map(candidates, functools.partial(_verdicts, judge))
+    for (_, target, source), verdict in zip(candidates, verdicts, strict=True):
+        if verdict is True:
+            reach.add(source, target)
+        elif verdict:
+            reach.add(source, target, verdict)
     _web_edges(topology, index, reach)
     for service, roles in index.services.items():
         label = (
@@ -99,26 +123,36 @@ def build(topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge) -
     return reach
 
 
-def _named_edges(
-    topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge, reach: ReachGraph
-) -> None:
+def _verdicts(
+    judge: graph.EdgeJudge, candidates: Sequence[Candidate]
+) -> list[bool | tuple[str, ...]]:
+    """Each candidate's verdict, compact (it may cross a pipe): ``True`` allowed, the
+    conditions when conditional, ``False`` (or ``()``) for no edge."""
+    found: list[bool | tuple[str, ...]] = []
+    for caller, target, _ in candidates:
+        verdict = judge.judge(caller, target)
+        found.append(True if verdict.allowed else verdict.conditional or False)
+    return found
+
+
+def _named_edges(topology: Topology, index: graph.TrustIndex, candidates: list[Candidate]) -> None:
     for (account, name), targets in index.roles.items():
         iam = topology.accounts.get(account)
         caller = iam.role(name) if iam is not None else None
         if caller is None or caller.name != name:
             continue  # names compare exactly in principals (A.8)
         for target in targets:
-            _judged(judge, caller, target, _role_source(caller), reach)
+            _candidate(caller, target, _role_source(caller), candidates)
     for principal, targets in index.exact.items():
         user = topology.user(principal)
         if user is None or user.arn != principal:
             continue
         for target in targets:
-            _judged(judge, user, target, _user_source(user), reach)
+            _candidate(user, target, _user_source(user), candidates)
 
 
 def _unique_id_edges(
-    topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge, reach: ReachGraph
+    topology: Topology, index: graph.TrustIndex, candidates: list[Candidate]
 ) -> None:
     """Trusts naming a role or user of the inputs by its unique id (``AROA…``/``AIDA…``,
     reference A.8), from the index's ``unique`` entries. An id no principal of the inputs
@@ -136,7 +170,7 @@ def _unique_id_edges(
         source = _role_source(caller) if isinstance(caller, Role) else _user_source(caller)
         for target in targets:
             if target.arn not in by_arn:
-                _judged(judge, caller, target, source, reach)
+                _candidate(caller, target, source, candidates)
 
 
 def _named_by_arn(index: graph.TrustIndex, caller: Role | User) -> list[Role]:
@@ -149,27 +183,21 @@ def _named_by_arn(index: graph.TrustIndex, caller: Role | User) -> list[Role]:
 def _pattern_edges(
     callers: Iterable[tuple[Role | User, tuple[str, ...]]],
     targets: list[Role],
-    judge: graph.EdgeJudge,
-    reach: ReachGraph,
+    candidates: list[Candidate],
 ) -> None:
     for caller, patterns in callers:
         for target in targets:
             if target.arn == caller.arn or not graph.patterns_match(patterns, target.arn):
                 continue
             source = _role_source(caller) if isinstance(caller, Role) else _user_source(caller)
-            _judged(judge, caller, target, source, reach)
+            _candidate(caller, target, source, candidates)
 
 
-def _judged(
-    judge: graph.EdgeJudge, caller: Role | User, target: Role, source: Source, reach: ReachGraph
+def _candidate(
+    caller: Role | User, target: Role, source: Source, candidates: list[Candidate]
 ) -> None:
-    if caller.arn == target.arn:
-        return
-    verdict = judge.judge(caller, target)
-    if verdict.allowed:
-        reach.add(source, target)
-    elif verdict.conditional:
-        reach.add(source, target, verdict.conditional)
+    if caller.arn != target.arn:
+        candidates.append((caller, target, source))
 
 
 def _web_edges(topology: Topology, index: graph.TrustIndex, reach: ReachGraph) -> None:

@@ -1,0 +1,87 @@
+"""The audit's forked half (``kubetrust.explain.audit.forked``) for real: the same results
+as one process, in order; a child that fails leaves its half to the parent; no child is
+left behind. In the e2e tier: it forks."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from kubetrust.explain import audit, bundle, render
+from kubetrust.explain.audit import forked
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import synthetic_org
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def _squares(items: Sequence[int]) -> list[tuple[int, str]]:
+    return [(item * item, str(item)) for item in items]
+
+
+@pytest.fixture(autouse=True)
+def _forking(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(forked.DISABLE, raising=False)
+    if not forked.fork_usable():
+        pytest.skip("fork is not usable here (one CPU, threads, or no fork)")
+
+
+def test_split_map_same_as_one_process() -> None:
+    items = list(range(10_001))
+    assert forked.split_map(items, _squares, threshold=2) == _squares(items)
+    assert _no_children_left()
+
+
+def test_failing_child_leaves_its_half_to_the_parent() -> None:
+    parent = os.getpid()
+    calls: list[int] = []
+
+    def fails_in_child(items: Sequence[int]) -> list[tuple[int, str]]:
+        if os.getpid() != parent:
+            raise RuntimeError("child trouble")
+        calls.append(len(items))
+        return _squares(items)
+
+    items = list(range(1001))
+    assert forked.split_map(items, fails_in_child, threshold=2) == _squares(items)
+    assert calls == [500, 501]  # its own half, then the child's
+    assert _no_children_left()
+
+
+def test_error_in_parent_still_reaps_the_child() -> None:
+    parent = os.getpid()
+
+    def fails_in_parent(items: Sequence[int]) -> list[tuple[int, str]]:
+        if os.getpid() == parent:
+            raise ValueError("parent trouble")
+        return _squares(items)
+
+    with pytest.raises(ValueError, match="parent trouble"):
+        forked.split_map(list(range(100)), fails_in_parent, threshold=2)
+    assert _no_children_left()
+
+
+def test_audit_forked_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shape = synthetic_org.Shape(accounts=20, roles=20, ci=2, cluster_every=5)
+    root = synthetic_org.write(shape, tmp_path / "bundle")
+    topology = bundle.load_bundle([root])
+    monkeypatch.setenv(forked.DISABLE, "1")
+    alone = render.audit_json(audit.run_audit(topology))
+    monkeypatch.delenv(forked.DISABLE)
+    monkeypatch.setattr(forked, "THRESHOLD", 2)
+    topology = bundle.load_bundle([root])
+    split = render.audit_json(audit.run_audit(topology))
+    assert split == alone
+    assert alone["edges"] > 0 and alone["findings"]
+    assert _no_children_left()
