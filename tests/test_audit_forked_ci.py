@@ -1,0 +1,36 @@
+"""The forked-audit checks of ``test_audit_forked_e2e.py`` run in CI too: under pytest-xdist
+a worker that already started a sandbox has threads, so those checks skip themselves there
+(``fork_usable`` refuses a threaded process, as it must); this module runs them in a fresh,
+single-threaded pytest process. In the e2e tier: it spawns."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kubetrust.explain.audit import forked
+
+CHECKS = Path(__file__).with_name("test_audit_forked_e2e.py")
+
+
+def test_the_forked_checks_run_where_this_process_cannot_fork() -> None:
+    """All four checks pass in a fresh process (module doc)."""
+    if forked.fork_usable():
+        pytest.skip("this process forks: the checks ran in it directly")
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one CPU: the audit never forks here")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "0", str(CHECKS)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env=environment,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " 4 passed" in done.stdout, done.stdout[-2000:]
