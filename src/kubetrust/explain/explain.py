@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from kubetrust import arn, errors
 from kubetrust.chain import context, graph, paths
 from kubetrust.chain import sts as hops
-from kubetrust.chain.links import Workload
+from kubetrust.chain.links import Link, Workload
 from kubetrust.chain.pod_identity_links import POD_NAME, PodIdentityStart
 from kubetrust.explain import fixes_pod_identity, node_role
 from kubetrust.explain.fixes import Fix, fix_for
@@ -146,19 +146,42 @@ def explain_access(
             problems=problems,
             no_chain=_no_candidate(topology, cluster.info.issuer, workload),
         )
+    chain, fixes = _evaluated(
+        topology, workload, roles, goal, session, source, request, hop_params if via else ()
+    )
+    notes += _chain_notes(chain, annotation_source)
+    return Explanation(workload, goal, chain, fixes, tuple(notes), problems)
+
+
+def _evaluated(
+    topology: Topology,
+    workload: Workload,
+    roles: Sequence[str],
+    goal: paths.Goal,
+    session: str,
+    role_source: str,
+    request: context.RequestFacts | None,
+    hop_params: Sequence[hops.HopParams | None],
+    *,
+    pod_identity: PodIdentityStart | None = None,
+    start: Link | None = None,
+) -> tuple[paths.Chain, tuple[Fix | None, ...]]:
+    """Every link of ``roles`` decided (:func:`paths.evaluate`; ``pod_identity`` or
+    ``start``: how the chain begins when not by IRSA) and the smallest fix of each: what
+    the IRSA, node-role and Pod Identity explanations share."""
     chain = paths.evaluate(
         topology,
         workload,
         roles,
         goal,
         session=session,
-        role_source=source,
+        role_source=role_source,
         request=request,
-        hop_params=hop_params if via else (),
+        hop_params=hop_params,
+        pod_identity=pod_identity,
+        start=start,
     )
-    fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
-    notes += _chain_notes(chain, annotation_source)
-    return Explanation(workload, goal, chain, fixes, tuple(notes), problems)
+    return chain, tuple(fix_for(link, topology, chain) for link in chain.links)
 
 
 def _node_role_fallback(
@@ -192,18 +215,17 @@ def _explain_node_role(
         found = paths.search_from(topology, [s.role_arn for s in starts], goal)
         roles = found or (starts[0].role_arn,)
     start = next(s for s in starts if s.role_arn == roles[0])
-    chain = paths.evaluate(
+    chain, fixes = _evaluated(
         topology,
         workload,
         roles,
         goal,
-        session=session,
-        role_source=start.describe(),
-        request=request,
-        hop_params=hop_params if via else (),
+        session,
+        start.describe(),
+        request,
+        hop_params if via else (),
         start=node_role.imds_link(workload, start),
     )
-    fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
     notes = [
         f"first role: {start.describe()}",
         *node_role.notes(cluster, start, node_role.starts(cluster)),
@@ -248,18 +270,17 @@ def _explain_pod_identity(
             problems=problems,
             no_chain=fixes_pod_identity.no_role(topology, workload),
         )
-    chain = paths.evaluate(
+    chain, fixes = _evaluated(
         topology,
         workload,
         roles,
         goal,
-        session=session,
-        role_source=start.describe(),
-        request=request,
-        hop_params=hop_params if via else (),
+        session,
+        start.describe(),
+        request,
+        hop_params if via else (),
         pod_identity=start,
     )
-    fixes = tuple(fix_for(link, topology, chain) for link in chain.links)
     notes = [f"first role: {start.describe()}", *pod_identity_notes(topology, workload, start)]
     notes += [n for n in _chain_notes(chain, "")[1:] if "role chaining" not in n]
     return Explanation(workload, goal, chain, fixes, tuple(notes), problems)
