@@ -23,11 +23,11 @@ from typing import Any
 from kubetrust.explain import bundle, worlds
 from kubetrust.iac import model
 from kubetrust.iac.model import IacWorld
-from kubetrust.model.eks import AccessEntry, OidcProvider
+from kubetrust.model.eks import POD_IDENTITY_AGENT_ADDON, AccessEntry, OidcProvider
 from kubetrust.model.iam import AccountIam, Problem, Role
 from kubetrust.model.topology import Cluster, Topology
 
-__all__ = ["apply_overlay", "world_topology"]
+__all__ = ["apply_overlay", "planned_addons", "world_topology"]
 
 _EMPTY_TRUST = {"Version": "2012-10-17", "Statement": []}
 _MARKS = ("partial", "removed_policies", "removed_managed", "managed_exclusive", "inline_exclusive")
@@ -65,9 +65,39 @@ def _unmarked(world: Mapping[str, Any]) -> dict[str, Any]:
                 role.pop(mark, None)
     for cluster in clean.get("clusters") or []:
         cluster.pop("partial", None)
+        addons = planned_addons(None, cluster, existed=False)
+        for mark in ("addons", "removed_addons", "addons_complete"):
+            cluster.pop(mark, None)
+        if addons is not None:
+            cluster["addons"] = list(addons)
         for entry in cluster.get("access_entries") or []:
             entry.pop("partial", None)
     return clean
+
+
+def planned_addons(
+    base: tuple[str, ...] | None, cluster: Mapping[str, Any], *, existed: bool
+) -> tuple[str, ...] | None:
+    """A cluster's add-ons after an input's changes (reference F.2: the Pod Identity Agent
+    is the ``eks-pod-identity-agent`` add-on); ``base``: those the cluster had before
+    (``None``: unknown), ``existed``: whether the inputs underneath hold the cluster.
+
+    Known before: those, plus the input's, minus those it deletes (the snapshot's stand).
+    Unknown before: an input that creates the cluster (``addons_complete``) where nothing
+    underneath holds it knows them all; otherwise the input tells only of what it
+    declares — an agent add-on it creates or deletes decides the agent, anything else
+    leaves the add-ons unknown (the agent may be installed outside the input: claiming it
+    missing would be a guess)."""
+    added = [str(name) for name in cluster.get("addons") or []]
+    removed = {str(name) for name in cluster.get("removed_addons") or []}
+    if base is not None:
+        kept = [name for name in base if name not in removed]
+        return (*kept, *(n for n in added if n not in kept and n not in removed))
+    present = tuple(name for name in added if name not in removed)
+    complete = bool(cluster.get("addons_complete")) and not existed
+    if complete or POD_IDENTITY_AGENT_ADDON in (*added, *removed):
+        return present
+    return None
 
 
 # ---------------------------------------------------------------------- IAM
@@ -213,6 +243,7 @@ def _cluster(
         changes["pod_identity_associations"] = tuple(associations.values())
         changes["associations_known"] = True
     changes["service_accounts"] = {**base.service_accounts, **planned.service_accounts}
+    changes["addons"] = planned_addons(base.addons, entry, existed=True)
     return dataclasses.replace(base, **changes)
 
 

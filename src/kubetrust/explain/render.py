@@ -13,7 +13,7 @@ from typing import Any
 
 from kubetrust import arn, errors, policy
 from kubetrust.chain import sts as hops
-from kubetrust.chain.links import Kind, Link
+from kubetrust.chain.links import Failure, Kind, Link
 from kubetrust.chain.paths import Goal, KubeGoal
 from kubetrust.explain.audit import AuditReport
 from kubetrust.explain.explain import Explanation
@@ -107,6 +107,8 @@ def declared_location(link: Link, sources: SourceMap) -> Location | None:
         ]
     if link.kind is Kind.POD_IDENTITY:
         keys = [*_association_keys(link, sources), *keys]
+        if link.failure is Failure.NO_AGENT:  # the add-on is the cluster's, not the association's
+            keys.insert(0, str(link.facts.get("cluster") or ""))
     found = next((sources.locations[k] for k in keys if k in sources.locations), None)
     return found if found is not None else sources.locate(*keys)
 
@@ -145,6 +147,23 @@ def _role_key(principal: str, sources: SourceMap) -> str:
         ),
         principal,
     )
+
+
+def link_text(number: int, link: Link, fix: Fix | None, sources: SourceMap | None = None) -> str:
+    """Link ``number``'s block exactly as :func:`explanation_text` prints it (the mark, the
+    hop, what decided, for a failure the cause and the fix, and with ``sources`` where the
+    input declared it): the access report shows it for the graph's edge."""
+    lines = _link_lines(number, link, fix)
+    if fix is not None and sources is not None:
+        lines += _declared_in(link, sources)
+    text = "\n".join(lines)
+    return describe(text, sources.unknowns) if sources is not None else text
+
+
+def fix_text(fix: Fix, sources: SourceMap | None = None) -> str:
+    """A fix alone (cause, fix, snippet), unindented, as :func:`explanation_text` words it."""
+    text = "\n".join(line.rstrip() for line in _fix_lines(fix, ""))
+    return describe(text, sources.unknowns) if sources is not None else text
 
 
 def _link_lines(number: int, link: Link, fix: Fix | None) -> list[str]:

@@ -239,6 +239,9 @@ def _cluster(builder: WorldBuilder, logical_id: str, properties: Mapping[str, An
     cluster["authentication_mode"] = access.get("AuthenticationMode", CONFIG_MAP)
     if properties.get("Tags"):
         cluster["tags"] = _tags(properties["Tags"])
+    # the template is read as the stack it creates: the cluster has no add-on but its own
+    # (over a base holding the cluster, the overlay keeps the base's add-ons instead)
+    cluster["addons_complete"] = True
     builder.locate(model.arn_key(_cluster_arn(builder, name)), logical_id)
 
 
@@ -293,9 +296,10 @@ def _addon(builder: WorldBuilder, logical_id: str, properties: Mapping[str, Any]
     cluster = _cluster_named(
         builder, str(_required(builder, properties, "ClusterName", logical_id))
     )
-    cluster.setdefault("addons", []).append(
-        str(_required(builder, properties, "AddonName", logical_id))
-    )
+    cluster_name = str(cluster["name"])
+    name = str(_required(builder, properties, "AddonName", logical_id))
+    cluster.setdefault("addons", []).append(name)
+    builder.locate(model.addon_key(_cluster_arn(builder, cluster_name), name), logical_id)
 
 
 READERS: Mapping[str, Callable[[WorldBuilder, str, Mapping[str, Any]], None]] = {

@@ -8,7 +8,8 @@ finding can be traced back to the line that declared it (SARIF locations, "fix i
   ``access-entry:<cluster ARN>:<principal ARN>``; an access policy association:
   ``access-policy:<cluster ARN>:<principal ARN>:<policy ARN>``; a Pod Identity association:
   ``association:<cluster ARN>:<namespace>/<service account>``; a service account:
-  ``service-account:<cluster ARN>:<namespace>/<service account>``.
+  ``service-account:<cluster ARN>:<namespace>/<service account>``; an EKS add-on:
+  ``addon:<cluster ARN>:<add-on name>``.
 
 Helpers below build them; readers and renderers use only these.
 
@@ -19,6 +20,13 @@ managed elsewhere (``removed_policies``/``removed_managed``: names and ARNs it d
 entry with ``"partial": true`` carries only its parts (entries, access policies,
 associations, aws-auth, service accounts). The overlay adds those to the base's thing
 instead of replacing it (:mod:`kubetrust.explain.overlay`).
+
+A cluster's ``addons`` are the add-ons the input declares on it and ``removed_addons`` the
+ones it deletes; ``"addons_complete": true`` says the input *creates* the cluster, so no
+add-on outside the input can be on it yet and ``addons`` is the whole list. Without that
+mark an add-on the input does not declare may well be installed already (by hand, by
+another workspace): the overlay then says nothing of it (:func:`kubetrust.explain.overlay`
+keeps the base's add-ons, or "not checked").
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ __all__ = [
     "SourceMap",
     "access_entry_key",
     "access_policy_key",
+    "addon_key",
     "arn_key",
     "association_key",
     "aws_auth_key",
@@ -115,6 +124,10 @@ def access_policy_key(cluster_arn: str, principal_arn: str, policy_arn: str) -> 
 
 def association_key(cluster_arn: str, namespace: str, service_account: str) -> str:
     return f"association:{cluster_arn}:{namespace}/{service_account}"
+
+
+def addon_key(cluster_arn: str, name: str) -> str:
+    return f"addon:{cluster_arn}:{name}"
 
 
 def service_account_key(cluster_arn: str, namespace: str, service_account: str) -> str:

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubetrust.iac.symbolic import has_placeholder
+from kubetrust.iac.terraform_dynamic import fill_dynamic_parts
 from kubetrust.iac.terraform_plan import PlanResource
 from kubetrust.iac.terraform_refs import Path, Resolver, dig
 
@@ -58,7 +59,7 @@ def rebuild_document(resolver: Resolver, resource: PlanResource) -> str | None:
         "Version": resolver.known(resource, ("version",)) or VERSION,
         "Statement": [_statement(resolver, resource, index) for index in range(len(statements))],
     }
-    return json.dumps(document)
+    return json.dumps(fill_dynamic_parts(resolver, resource, document))
 
 
 def _statement(resolver: Resolver, resource: PlanResource, index: int) -> dict[str, Any]:

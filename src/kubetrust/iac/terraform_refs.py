@@ -199,6 +199,32 @@ class Resolver:
                         found.append(value)
         return found
 
+    def unknown_inputs(self, module: str, names: tuple[str, ...]) -> list[str]:
+        """The values the call of module instance ``module`` passes through the inputs
+        named ``names`` (all inputs when none is) that the plan knows only after apply:
+        each resource attribute reference, in the order written (Terraform lists
+        references so), followed or derived (a role's ARN) or a placeholder."""
+        if not module:
+            return []
+        call = self.plan.module_call(module_path(module)) or {}
+        expressions = call.get("expressions") or {}
+        if not isinstance(expressions, Mapping):
+            return []
+        chosen = [k for k in expressions if str(k).endswith(names)] or list(expressions)
+        found: list[str] = []
+        for name in chosen:
+            expression = expressions[name]
+            for ref in most_specific(expression) if isinstance(expression, Mapping) else []:
+                if ref.startswith(("var.", "local.", "module.", "each.", "count.")):
+                    continue
+                target, path = self.target(_parent(module), ref)
+                if target is None or not path or not self.is_unknown(target, path):
+                    continue
+                value = self.value(target, path)
+                if isinstance(value, str):
+                    found.append(value)
+        return found
+
     def configured(self, resource: PlanResource, path: Path) -> bool:
         """Whether the configuration sets ``path`` (an unknown attribute it does not set
         is computed by AWS: its default, not a value of the configuration)."""

@@ -270,6 +270,9 @@ def eks_cluster(builder: WorldBuilder, resource: PlanResource) -> None:
     tags = r.known(resource, ("tags",))
     if isinstance(tags, Mapping) and tags:
         cluster["tags"] = dict(tags)
+    if "create" in resource.actions:
+        # a cluster that does not exist yet has no add-on the plan does not make
+        cluster["addons_complete"] = True
 
 
 def eks_cluster_data(builder: WorldBuilder, resource: PlanResource) -> None:
@@ -288,6 +291,25 @@ def eks_cluster_data(builder: WorldBuilder, resource: PlanResource) -> None:
     mode = r.known(resource, ("access_config", 0, "authentication_mode"))
     if isinstance(mode, str) and mode:
         cluster.setdefault("authentication_mode", mode)
+
+
+def eks_addon(builder: WorldBuilder, resource: PlanResource) -> None:
+    """An ``aws_eks_addon`` (also terraform-aws-modules/eks' ``cluster_addons``, which are
+    ``aws_eks_addon.this["NAME"]`` in the module): the add-on is on its cluster after
+    apply, or gone when the plan deletes it. Only the Pod Identity Agent matters to the
+    chain (reference F.2); every add-on is recorded all the same."""
+    cluster = _cluster_of(builder, resource)
+    name = builder.resolver.text(resource, ("addon_name",))
+    if cluster is None:
+        return
+    if name is None:
+        builder.warn(resource, "no `addon_name`: left out")
+        return
+    builder.locate(model.addon_key(_cluster_arn(cluster), name), resource)
+    field = "removed_addons" if resource.deleted else "addons"
+    names = cluster.setdefault(field, [])
+    if name not in names:
+        names.append(name)
 
 
 def _cluster_of(builder: WorldBuilder, resource: PlanResource) -> dict[str, Any] | None:
@@ -462,11 +484,7 @@ def config_map(builder: WorldBuilder, resource: PlanResource) -> None:
         if builder.resolver.is_unknown(resource, ("data", key)) or (
             builder.resolver.is_unknown(resource, ("data",))
         ):
-            builder.warn(
-                resource,
-                f"`data.{key}` is known only after apply (a yamlencode of unknown values "
-                "cannot be followed): its mappings are left out",
-            )
+            builder.warn(resource, _unknown_mapping(builder.resolver, resource, key))
             continue
         raw = dig(resource.values, ("data", key))
         if isinstance(raw, str):
@@ -475,6 +493,22 @@ def config_map(builder: WorldBuilder, resource: PlanResource) -> None:
             except ValueError:
                 data[key] = raw
     cluster["aws_auth"] = data
+
+
+def _unknown_mapping(r: Resolver, resource: PlanResource, key: str) -> str:
+    """Why an aws-auth mapping known only after apply is left out, naming what it
+    references. Not rebuilt: the plan JSON keeps of ``yamlencode([{rolearn = ..., username
+    = "...", groups = [...]}])`` only the references, never the constants beside them,
+    and a mapping without its username and groups cannot be judged (reference I.1)."""
+    refs = r.references(resource, ("data", key)) or r.references(resource, ("data",))
+    named = ", ".join(f"`{ref}`" for ref in refs if not ref.startswith(("var.", "local.")))
+    references = f"; it references {named}" if named else ""
+    return (
+        f"`data.{key}` is known only after apply (a yamlencode of unknown values: the plan "
+        f"shows its references, not the usernames and groups beside them){references}: its "
+        "mappings are left out (write the role ARNs from known parts, e.g. "
+        '"arn:aws:iam::${account}:role/NAME", so the plan shows the text)'
+    )
 
 
 def service_account(builder: WorldBuilder, resource: PlanResource) -> None:
@@ -520,6 +554,7 @@ HANDLED: dict[str, Callable[[WorldBuilder, PlanResource], None]] = {
     "aws_iam_openid_connect_provider": oidc_provider,
     "aws_eks_cluster": eks_cluster,
     "aws_eks_access_entry": access_entry,
+    "aws_eks_addon": eks_addon,
     "aws_eks_access_policy_association": access_policy_association,
     "aws_eks_pod_identity_association": pod_identity_association,
     "kubernetes_config_map": config_map,

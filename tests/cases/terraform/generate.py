@@ -18,7 +18,11 @@ them, written by hand from the example specs (tests/unit/iac/test_terraform_exam
   ``aws_eks_pod_identity_association.this["key"]`` with ``target_role_arn``), the target
   role and access entry at the root; broken: the target trust without ``sts:TagSession``,
   the association for another service account;
-- ``pod-identity-multi``: two targets, associations without target roles.
+- ``pod-identity-multi``: two targets, associations without target roles;
+- ``pod-identity-module-policy``: ``pod-identity`` with the chain permission in the
+  module's ``policy_statements`` (a ``dynamic "statement"`` block), the target role created
+  by the same plan (its ARN unknown); ``-known``: the target role exists already, so the
+  module's policy document is read while planning.
 
 The seed's plans (``seed*.plan.json``) come from ``seed_plans.py``.
 """
@@ -792,6 +796,90 @@ def _chain_policy(plan: PlanWriter, role_name: str, resources: list[str]) -> Non
     )
 
 
+def _module_chain_policy(
+    plan: PlanWriter, resources: list[str], *, known: list[str] | None
+) -> None:
+    """The chain permission as the eks-pod-identity module writes it from its input
+    ``policy_statements`` (``attach_custom_policy = true``): ``data.aws_iam_policy_document
+    .custom[0]`` expands the statements in a ``dynamic "statement"`` block (its
+    configuration shows none of them), ``aws_iam_policy.custom[0]`` holds the JSON,
+    ``aws_iam_role_policy_attachment.custom[0]`` attaches it. ``known``: the target ARNs
+    when they exist already (the data source is then read while planning, in
+    ``prior_state``), else ``None`` (read at apply, its statements partly unknown)."""
+    inputs = plan.calls["module.pod_identity"]["expressions"]
+    inputs["attach_custom_policy"] = const(True)
+    inputs["policy_statements"] = ref(*resources)
+    statement = {
+        "sid": "AssumeTargets",
+        "effect": "Allow",
+        "actions": PI_TARGET_TRUST_ACTIONS,
+        "not_actions": [],
+        "resources": known or [None] * len(resources),
+        "not_resources": [],
+        "principals": [],
+        "not_principals": [],
+        "condition": [],
+    }
+    address = "module.pod_identity.data.aws_iam_policy_document.custom[0]"
+    config = {
+        "source_policy_documents": ref("var.source_policy_documents"),
+        "override_policy_documents": ref("var.override_policy_documents"),
+    }
+    if known is None:
+        plan.resource(
+            address,
+            {"statement": [statement], "source_policy_documents": [], "version": None},
+            unknown={
+                "id": True,
+                "json": True,
+                "minified_json": True,
+                "statement": [{"resources": [True] * len(resources)}],
+            },
+            config=config,
+            actions=("read",),
+            mode="data",
+        )
+        policy: dict[str, Any] = {}
+        policy_unknown: dict[str, Any] = {"policy": True}
+    else:
+        rendered = json.dumps(
+            {
+                "Version": V,
+                "Statement": [
+                    {
+                        "Sid": "AssumeTargets",
+                        "Effect": "Allow",
+                        "Action": PI_TARGET_TRUST_ACTIONS,
+                        "Resource": known,
+                    }
+                ],
+            },
+            indent=2,
+        )
+        plan.data(address, {"statement": [statement], "json": rendered, "id": "41"}, config=config)
+        policy = {"policy": rendered}
+        policy_unknown = {}
+    plan.resource(
+        "module.pod_identity.aws_iam_policy.custom[0]",
+        {"name": "ci-pod-identity-role-custom", "path": "/", "description": "", **policy},
+        unknown={"arn": True, "id": True, "policy_id": True, **policy_unknown},
+        config={
+            "name": ref("var.name"),
+            "path": ref("var.policy_path"),
+            "policy": ref("data.aws_iam_policy_document.custom[0].json"),
+        },
+    )
+    plan.resource(
+        "module.pod_identity.aws_iam_role_policy_attachment.custom[0]",
+        {"role": "ci-pod-identity-role"},
+        unknown={"id": True, "policy_arn": True},
+        config={
+            "role": ref("aws_iam_role.this[0].name"),
+            "policy_arn": ref("aws_iam_policy.custom[0].arn"),
+        },
+    )
+
+
 def _target(
     plan: PlanWriter,
     suffix: str,
@@ -879,8 +967,13 @@ def _association(plan: PlanWriter, key: str, namespace: str, sa: str, target: bo
 
 
 def pod_identity(
-    *, target_actions: list[str] | None = None, association_sa: str = "deployer"
+    *,
+    target_actions: list[str] | None = None,
+    association_sa: str = "deployer",
+    module_policy: str = "",
 ) -> dict[str, Any]:
+    """``module_policy``: ``""`` (the chain permission a root policy), ``"deferred"`` or
+    ``"known"`` (the module's ``policy_statements``, :func:`_module_chain_policy`)."""
     plan = PlanWriter()
     plan.provider("aws", region=const(REGION), role_arn=const(f"arn:aws:iam::{CI}:role/terraform"))
     plan.provider(
@@ -896,7 +989,13 @@ def pod_identity(
         "deployer",
         ref("aws_iam_role.target.arn"),
     )
-    _chain_policy(plan, "ci-pod-identity-role", ["aws_iam_role.target.arn"])
+    if not module_policy:
+        _chain_policy(plan, "ci-pod-identity-role", ["aws_iam_role.target.arn"])
+    else:
+        known = [f"arn:aws:iam::{DEV}:role/target-pod-identity-role"]
+        _module_chain_policy(
+            plan, ["aws_iam_role.target.arn"], known=known if module_policy == "known" else None
+        )
     _target(
         plan,
         "",
@@ -997,6 +1096,8 @@ PLANS: dict[str, Callable[[], dict[str, Any]]] = {
     "pod-identity-no-tag-session": lambda: pod_identity(target_actions=["sts:AssumeRole"]),
     "pod-identity-wrong-sa": lambda: pod_identity(association_sa="deployer-old"),
     "pod-identity-multi": pod_identity_multi,
+    "pod-identity-module-policy": lambda: pod_identity(module_policy="deferred"),
+    "pod-identity-module-policy-known": lambda: pod_identity(module_policy="known"),
 }
 
 

@@ -49,7 +49,7 @@ def test_a_log_with_every_kind_of_location_is_schema_valid() -> None:
     findings = (
         finding(Severity.CRITICAL, ROLE),
         finding(Severity.HIGH, "target-cluster", "access-entries", entry=ENTRY),
-        finding(Severity.LOW, OTHER, "trust-size"),
+        finding(Severity.LOW, OTHER, "trust-size"),  # no file: a logical location only
         finding(Severity.INFO, ROLE, "reach"),
     )
     log = validated(sarif.sarif_log(findings, SOURCES))
@@ -154,11 +154,24 @@ def test_a_finding_from_a_bundle_points_at_the_file_and_line_that_hold_it(
     assert location["logicalLocations"] == [{"fullyQualifiedName": OTHER, "kind": "resource"}]
 
 
-def test_a_finding_from_a_live_account_has_a_path_in_no_repository() -> None:
-    log = sarif.sarif_log((finding(Severity.MEDIUM, OTHER),), SOURCES)
+@pytest.mark.parametrize(
+    "subject", [OTHER, "arn:aws:eks:us-east-1:333333333333:cluster/live-cluster"]
+)
+def test_a_finding_from_a_live_account_has_its_arn_and_no_file(subject: str) -> None:
+    """No file holds it: no made-up path, the ARN as a logical location (schema-valid)."""
+    log = validated(sarif.sarif_log((finding(Severity.MEDIUM, subject),), SOURCES))
     (location,) = log["runs"][0]["results"][0]["locations"]
-    uri = location["physicalLocation"]["artifactLocation"]["uri"]
-    assert uri == "kubetrust-live/accounts/333333333333"
+    assert location == {"logicalLocations": [{"fullyQualifiedName": subject, "kind": "resource"}]}
+
+
+def test_a_bundle_without_the_subject_gives_no_file_either(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bundle" / "accounts" / "111111111111").mkdir(parents=True)
+    log = sarif.sarif_log((finding(Severity.MEDIUM, OTHER),), SOURCES, bundles=[Path("bundle")])
+    (location,) = log["runs"][0]["results"][0]["locations"]
+    assert "physicalLocation" not in location
 
 
 def test_an_absolute_path_under_the_working_directory_becomes_relative(

@@ -133,10 +133,25 @@ def test_every_result_has_a_message_and_a_known_rule(log: dict[str, Any]) -> Non
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
 
 
-def test_every_result_has_one_physical_location_with_a_full_region(log: dict[str, Any]) -> None:
+def test_every_result_has_one_location_a_file_with_a_full_region_when_known(
+    log: dict[str, Any],
+) -> None:
+    """GitHub annotates files: a result with a file has a relative URI and a full region; a
+    result no file holds (a live account) names its subject as a logical location instead
+    of a path no repository has (`artifactLocation.uri` must then be left out, not empty)."""
+    with_file = 0
     for result in _results(log):
         assert 1 <= len(result["locations"]) <= 10
-        physical = result["locations"][0]["physicalLocation"]
+        location = result["locations"][0]
+        assert (
+            location["logicalLocations"][-1]["fullyQualifiedName"]
+            == (result["properties"]["subject"])
+        )
+        if "physicalLocation" not in location:
+            assert result["properties"]["subject"].startswith("arn:aws:iam::333333333333:")
+            continue
+        with_file += 1
+        physical = location["physicalLocation"]
         uri = physical["artifactLocation"]["uri"]
         assert uri and not re.match(r"^[a-z][a-z0-9+.-]*:", uri)  # relative: no scheme
         region = physical["region"]
@@ -146,6 +161,7 @@ def test_every_result_has_one_physical_location_with_a_full_region(log: dict[str
             region["startLine"],
             region["startColumn"],
         )
+    assert with_file == len(_results(log)) - 1  # the templates' findings have their file
 
 
 def test_template_findings_point_at_the_logical_id_line(log: dict[str, Any]) -> None:

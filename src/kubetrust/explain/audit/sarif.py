@@ -6,10 +6,10 @@ with ``automationDetails``; ``tool.driver`` with version, ``informationUri`` and
 met (short and full description from :mod:`~kubetrust.explain.audit.sarif_rules`, help,
 default level, ``tags`` and ``security-severity`` from the severity); each result with its
 rule, level, message (what, then the fix), ``partialFingerprints`` stable across runs, and
-one location that always has a file and region
-(:mod:`~kubetrust.explain.audit.sarif_locations`): the template's line or the plan's
-resource address when an IaC input declared the subject
-(:meth:`kubetrust.iac.model.SourceMap.locate`), else the bundle file holding it.
+one location (:mod:`~kubetrust.explain.audit.sarif_locations`): the template's line or the
+plan's resource address when an IaC input declared the subject
+(:meth:`kubetrust.iac.model.SourceMap.locate`), else the bundle file holding it, else (a
+live account) the subject's ARN as a logical location only.
 """
 
 from __future__ import annotations
@@ -127,15 +127,20 @@ def _rule(rule: str, severity: Severity) -> dict[str, Any]:
 def _locations(
     finding: Finding, source: Location | None, bundles: Sequence[Path]
 ) -> list[dict[str, Any]]:
+    """One location: the file and region that hold the subject, when one does, and its
+    names (the IaC address, then the ARN); a subject only a live account holds has its
+    names alone (:mod:`~kubetrust.explain.audit.sarif_locations`)."""
+    logical = [{"fullyQualifiedName": finding.location, "kind": "resource"}]
     if source is None:
         physical = sarif_locations.fallback_location(finding.location, bundles)
-        logical = [{"fullyQualifiedName": finding.location, "kind": "resource"}]
     else:
         physical = sarif_locations.physical_location(source)
-        logical = [{"fullyQualifiedName": finding.location, "kind": "resource"}]
         if source.address is not None:
             logical.insert(0, {"fullyQualifiedName": source.address, "kind": "resource"})
-    return [{"physicalLocation": physical, "logicalLocations": logical}]
+    location: dict[str, Any] = {"logicalLocations": logical}
+    if physical is not None:
+        location = {"physicalLocation": physical, **location}
+    return [location]
 
 
 def fingerprint(finding: Finding) -> str:

@@ -1,5 +1,5 @@
-"""The file and region every SARIF result points at: code scanning shows only results with a
-physical location (reference I.3), so every finding gets one.
+"""Where a SARIF result points (reference I.3): a file and region when a file holds what the
+finding is about, else only the thing itself, by name.
 
 - Declared by an IaC input: the template's line (the logical id's), or the plan's resource
   address: the region of its ``"address": "…"`` in the plan file.
@@ -7,8 +7,11 @@ physical location (reference I.3), so every finding gets one.
   ``authorization-details.json`` for an IAM ARN, the cluster's ``aws-auth.yaml``,
   ``access-entries.json`` or ``describe-cluster.json`` for a cluster — at the line that
   names it; a finding whose location is a bundle file already, that file.
-- Else (a live account, no file): ``kubetrust-live/<account or cluster>``, a path in no
-  repository: code scanning lists the alert without a code view.
+- Else (read from a live account or the sandbox: no file holds it): no physical location
+  at all. A made-up path would name a file no repository has; SARIF's ``location`` may be
+  logical only (its ``logicalLocations``: the ARN), which is what the subject is. GitHub
+  code scanning annotates files, so it shows results with a file; the others stay in the
+  log for SARIF viewers and in ``audit --output json``.
 
 URIs are relative to the working directory when under it (code scanning resolves them
 against the repository root), POSIX separators, else ``file://`` URIs.
@@ -25,7 +28,6 @@ from typing import Any
 
 from kubetrust.iac.model import Location
 
-LIVE_PREFIX = "kubetrust-live"
 _ACCOUNT = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]*:[a-z0-9-]*:(\d{12}):")
 _CLUSTER = re.compile(r":cluster/([A-Za-z0-9_-]+)|clusters/([A-Za-z0-9_-]+)")
 _CLUSTER_FILES = ("aws-auth.yaml", "access-entries.json", "describe-cluster.json")
@@ -71,18 +73,15 @@ def physical_location(source: Location) -> dict[str, Any]:
     return {"artifactLocation": {"uri": artifact_uri(source.file)}, "region": region.as_sarif()}
 
 
-def fallback_location(subject: str, bundles: Sequence[Path]) -> dict[str, Any]:
-    """The ``physicalLocation`` of a finding no IaC input declared (module doc)."""
+def fallback_location(subject: str, bundles: Sequence[Path]) -> dict[str, Any] | None:
+    """The ``physicalLocation`` of a finding no IaC input declared: the bundle file that
+    holds it, ``None`` when no file does (module doc)."""
     file = _bundle_file(subject, bundles)
     if file is None:
-        name = _live_name(subject)
-        return {"artifactLocation": {"uri": f"{LIVE_PREFIX}/{name}"}, "region": _FIRST}
+        return None
     needle = re.escape(_named(subject))
     region = text_region(str(file), needle) if needle else Region(1, 1, 1, 1)
     return {"artifactLocation": {"uri": artifact_uri(str(file))}, "region": region.as_sarif()}
-
-
-_FIRST = Region(1, 1, 1, 1).as_sarif()
 
 
 def _address_pattern(address: str) -> str:
@@ -112,14 +111,6 @@ def _bundle_file(subject: str, bundles: Sequence[Path]) -> Path | None:
             if details.is_file():
                 return details
     return None
-
-
-def _live_name(subject: str) -> str:
-    cluster = _CLUSTER.search(subject)
-    if cluster is not None:
-        return f"clusters/{cluster.group(1) or cluster.group(2)}"
-    account = _ACCOUNT.search(subject)
-    return f"accounts/{account.group(1)}" if account is not None else "inputs"
 
 
 def forget_files() -> None:
