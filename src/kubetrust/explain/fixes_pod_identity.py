@@ -336,12 +336,38 @@ def _target_caller(
     )
 
 
+REQUEST_TAG = "aws:RequestTag/"
+PRINCIPAL_TAG = "aws:PrincipalTag/"
+
+
+def tag_condition_prefix(trust: policy.PolicyDocument | None) -> str:
+    """``aws:PrincipalTag/`` when the target's trust already conditions on the session's
+    tags that way, else the user guide's ``aws:RequestTag/``. On the target hop both hold the
+    same values: EKS sets the six tags again in the request and the association role's
+    session carries them, transitive (reference F.1) — so a fix in the user's own keys is as
+    right as the guide's and reads like the rest of their policy."""
+    for statement in trust.statements if trust is not None else ():
+        for condition in statement.conditions:
+            key = condition.key.lower()
+            if key.startswith(PRINCIPAL_TAG.lower()):
+                return PRINCIPAL_TAG
+            if key.startswith(REQUEST_TAG.lower()):
+                return REQUEST_TAG
+    return REQUEST_TAG
+
+
 def target_trust_statement(
-    source: Role, chain: Chain, *, tags_on: bool, external_id: str
+    source: Role,
+    chain: Chain,
+    *,
+    tags_on: bool,
+    external_id: str,
+    tag_prefix: str = REQUEST_TAG,
 ) -> dict[str, object]:
     """The target role's trust statement of the EKS user guide (``pod-id-assign-target-role``):
-    with session tags, the transitive tags name the cluster, namespace and service account;
-    without, the association's external id does."""
+    with session tags, the transitive tags name the cluster, namespace and service account
+    (under ``tag_prefix``: :func:`tag_condition_prefix`); without, the association's external
+    id does."""
     workload = chain.workload
     cluster_arn = str(chain.links[0].facts.get("cluster") or "")
     principal = {"AWS": source.arn}
@@ -352,9 +378,9 @@ def target_trust_statement(
             "Action": BOTH_ACTIONS,
             "Condition": {
                 "StringEquals": {
-                    f"aws:RequestTag/{pod_identity.CLUSTER_ARN_TAG}": cluster_arn,
-                    f"aws:RequestTag/{pod_identity.NAMESPACE_TAG}": workload.namespace,
-                    f"aws:RequestTag/{pod_identity.SERVICE_ACCOUNT_TAG}": workload.name,
+                    f"{tag_prefix}{pod_identity.CLUSTER_ARN_TAG}": cluster_arn,
+                    f"{tag_prefix}{pod_identity.NAMESPACE_TAG}": workload.namespace,
+                    f"{tag_prefix}{pod_identity.SERVICE_ACCOUNT_TAG}": workload.name,
                 }
             },
         }
@@ -390,7 +416,13 @@ def _target_trust(
             f"tags: `{_update_tags(chain, chain.links[0], disable=True)}`, and condition on "
             "sts:ExternalId)",
             statement_json(
-                target_trust_statement(source, chain, tags_on=True, external_id=external_id)
+                target_trust_statement(
+                    source,
+                    chain,
+                    tags_on=True,
+                    external_id=external_id,
+                    tag_prefix=tag_condition_prefix(trust),
+                )
             ),
         )
     named = [
@@ -406,7 +438,13 @@ def _target_trust(
         f"add `{source.arn}` to the trust policy of `{target.name}`, limited to the cluster, "
         "namespace and service account as the EKS user guide shows",
         statement_json(
-            target_trust_statement(source, chain, tags_on=tags_on, external_id=external_id)
+            target_trust_statement(
+                source,
+                chain,
+                tags_on=tags_on,
+                external_id=external_id,
+                tag_prefix=tag_condition_prefix(trust),
+            )
         ),
     )
 

@@ -263,6 +263,25 @@ def test_target_trust_not_naming_the_association_role(build: Build) -> None:
     assert '"aws:RequestTag/eks-cluster-arn": "' + CLUSTER_ARN in text
 
 
+def test_target_trust_fix_keeps_the_users_principal_tag_keys(build: Build) -> None:
+    """A trust written with ``aws:PrincipalTag/…`` (the session's transitive tags) gets its
+    fix in those keys, not the guide's ``aws:RequestTag/…`` (both hold on the target hop)."""
+    w = world()
+    statement = w["accounts"][1]["roles"][0]["trust"]["Statement"][0]
+    statement["Principal"] = {"AWS": f"arn:aws:iam::{CI}:role/someone-else"}
+    statement["Condition"] = {
+        "StringEquals": {
+            key.replace("aws:RequestTag/", "aws:PrincipalTag/"): value
+            for key, value in statement["Condition"]["StringEquals"].items()
+        }
+    }
+    found = _explain(build(w))
+    assert _verdicts(found)[1] == ("target-role", "trust-denied")
+    text = _fix(found, 1)
+    assert '"aws:PrincipalTag/kubernetes-service-account": "deployer"' in text
+    assert "aws:RequestTag/" not in text
+
+
 def test_target_trust_without_tag_session(build: Build) -> None:
     w = world()
     w["accounts"][1]["roles"][0]["trust"]["Statement"][0]["Action"] = "sts:AssumeRole"
