@@ -13,7 +13,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 KUBECTL := $(BIN)/kubectl
 
-.PHONY: setup test lint typecheck unit test-sandbox e2e demo bench clean
+.PHONY: setup test lint typecheck unit test-sandbox e2e demo bench clean chromium screenshot
 
 setup: $(STAMP) $(KUBECTL)
 	@:
@@ -28,6 +28,11 @@ $(STAMP): pyproject.toml
 $(KUBECTL): tools/install_kubectl.py | $(STAMP)
 	@$(BIN)/python tools/install_kubectl.py
 	@touch $@
+
+# Debian's Chromium for the report's browser tests (apt-get when missing and root; never a
+# browser download); silent when installed (see the script).
+chromium: setup
+	@$(BIN)/python tools/install_chromium.py
 
 lint: setup
 	@$(BIN)/ruff check src tests benchmarks tools
@@ -49,10 +54,10 @@ unit: setup
 test-sandbox: setup
 	@$(PYTEST) --dist loadfile -m sandbox
 
-e2e: setup
+e2e: setup chromium
 	@$(PYTEST) --dist loadfile -m e2e
 
-test: lint typecheck
+test: lint typecheck chromium
 	@$(PYTEST) --dist loadfile --durations=25
 
 # Starts a private sandbox, applies examples/seed.yaml, runs the blog's checks from a pod,
@@ -60,6 +65,10 @@ test: lint typecheck
 # More: make demo DEMO_FLAGS="--verbose" (or --keep, --output json, --quiet).
 demo: setup
 	@$(BIN)/kubetrust demo $(DEMO_FLAGS)
+
+# docs/images/report-seed.png: the seed's report in headless Chromium, a denied edge selected.
+screenshot: setup chromium
+	@$(BIN)/python tools/screenshot_report.py
 
 bench: setup
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,sandbox,clients,bench]'

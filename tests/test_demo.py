@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from demokit import make_demo, processes_naming
+from reportkit import report_payload
 
 from kubetrust.demo import pod_script, render, scenario, verdicts
 from kubetrust.demo.model import Check, Finding, Kept, Link, Report, Step, Verdict
@@ -30,6 +31,12 @@ EXPECTED = {
     "rbac": "allowed",
     "other-serviceaccount-denied": "denied",
 }
+SEED_NODES = (
+    "ci-namespace/ci-serviceaccount",
+    "ci-namespace/other-serviceaccount",
+    "ci-account-iam-role",
+    "target-account-iam-role",
+)
 DENIED_STDERR = (
     "\nAn error occurred (AccessDenied) when calling the AssumeRoleWithWebIdentity operation: "
     "Not authorized to perform sts:AssumeRoleWithWebIdentity\n"
@@ -41,7 +48,8 @@ DENIED_STDERR = (
 
 def test_demo_end_to_end(tmp_path: Path) -> None:
     # `make demo` itself, as the README tells a newcomer (setup is a no-op by now)
-    done, state = make_demo(tmp_path)
+    written = tmp_path / "report.html"
+    done, state = make_demo(tmp_path, f"--report {written}")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(done.stdout)
     assert report["ok"] is True and report["failures"] == []
@@ -57,6 +65,16 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert graph.startswith("flowchart LR"), graph
     for edge in ('-- "web identity" -->', '-- "AssumeRole" -->', '-- "aws-auth" -->'):
         assert edge in graph, graph
+    # the access report of what was applied: the chain, the denied account's fix, the finding
+    assert report["reportFile"] == str(written)
+    data = report_payload(written)
+    titles = {node["title"]: node["id"] for node in data["nodes"]}
+    for title in SEED_NODES:
+        assert title in titles, sorted(titles)
+    other = titles["ci-namespace/other-serviceaccount"]
+    denied = [edge for edge in data["edges"] if edge["source"] == other]
+    assert [edge["status"] for edge in denied] == ["denied"] and denied[0]["fix"]
+    assert "aws-auth-system-masters" in [finding["rule"] for finding in data["findings"]]
     assert processes_naming(str(state)) == []
     assert not (state / "sandbox.json").exists()
     assert not (state / "demo").exists()

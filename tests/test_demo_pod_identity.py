@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from demokit import make_demo, processes_naming
+from reportkit import report_payload
 
 EXPECTED = {
     "agent-addon": "allowed",
@@ -30,7 +31,8 @@ TARGET_SESSION = (
 
 def test_pod_identity_demo_end_to_end(tmp_path: Path) -> None:
     # `make demo` with the flag the README shows
-    done, state = make_demo(tmp_path, "--federation pod-identity")
+    written = tmp_path / "report.html"
+    done, state = make_demo(tmp_path, "--federation pod-identity", f"--report {written}")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     report = json.loads(done.stdout)
     assert report["ok"] is True and report["failures"] == []
@@ -60,6 +62,10 @@ def test_pod_identity_demo_end_to_end(tmp_path: Path) -> None:
     assert report["sandbox"] == "stopped"
     assert report["steps"][-1] == {**report["steps"][-1], "name": "stop the sandbox", "ok": True}
     assert report["graph"].startswith("flowchart LR")
+    # the access report draws the association's pod-identity and targetRoleArn edges
+    assert report["reportFile"] == str(written)
+    hops = {edge["hop"] for edge in report_payload(written)["edges"]}
+    assert {"pod-identity", "targetRoleArn"} <= hops, hops
     assert processes_naming(str(state)) == []
     assert not (state / "sandbox.json").exists()
     assert not (state / "demo").exists()

@@ -26,6 +26,9 @@ import click
 from kubetrust.cli.options import output_option, state_dir_option
 from kubetrust.cli.output import ExitCode
 
+DEFAULT_REPORT = Path("kubetrust-demo-report.html")
+"""The demo's access report, in the current directory (``make demo``: the repository's)."""
+
 
 @click.command()
 @state_dir_option(default="a fresh temporary directory, removed at the end")
@@ -52,6 +55,16 @@ from kubetrust.cli.output import ExitCode
     help="irsa: the seed (web identity, then AssumeRole, the pod's AWS config); pod-identity: "
     "EKS Pod Identity with a target role (targetRoleArn), no AWS config in the pod.",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_REPORT,
+    show_default=True,
+    help="Write the access report of what was applied here (kubetrust report: one HTML "
+    "file to open in a browser).",
+)
+@click.option("--no-report", is_flag=True, help="Write no access report.")
 def demo(
     state_dir: Path | None,
     keep: bool,
@@ -60,6 +73,8 @@ def demo(
     verbose: bool,
     isolation: str,
     federation: str,
+    report_path: Path,
+    no_report: bool,
 ) -> None:
     """Run the seed's cross-account chain on a local sandbox and prove every link.
 
@@ -67,8 +82,9 @@ def demo(
     Starts a sandbox (accounts 111111111111 and 222222222222, clusters ci-cluster and
     target-cluster), applies examples/seed.yaml, deploys the blog's test pod, runs the
     blog's checks inside it with the real aws CLI and kubectl, shows that a second
-    service account in the same namespace is denied, audits what was applied, and stops
-    the sandbox. Exit 0 when every link held as expected, 1 otherwise.
+    service account in the same namespace is denied, audits what was applied, writes the
+    access report of it (--report), and stops the sandbox. Exit 0 when every link held as
+    expected, 1 otherwise.
 
     \b
     With --federation pod-identity: installs the eks-pod-identity-agent add-on, applies
@@ -99,6 +115,7 @@ def demo(
         federation=federation,
         progress=None if quiet else err,
         verbose=err if verbose else None,
+        report=None if no_report else report_path.absolute(),
     )
     with _terminate_as_interrupt():
         report = run_demo(options)
@@ -106,6 +123,8 @@ def demo(
         click.echo(json.dumps(report.to_json(), indent=2))
     elif quiet:
         click.echo(render.result_line(report))
+        if report.report_file:
+            click.echo(f"report: {report.report_file}")
         if report.kept is not None:
             click.echo(render.kept_text(report.kept))
     else:

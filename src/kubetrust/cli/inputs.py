@@ -279,6 +279,29 @@ def snapshot(kw: dict[str, Any], out: Path) -> SnapshotResult:
     return result
 
 
+def describe_inputs(kw: dict[str, Any]) -> tuple[str, ...]:
+    """One line per input the options name (``bundle ./org``, ``sandbox http://…``,
+    ``profile ci``, ``terraform plan plan.json``…): what a report says was read."""
+    where = f" at {kw['endpoint_url']}" if kw.get("endpoint_url") else ""
+    regions = f" ({', '.join(kw['regions'])})" if kw.get("regions") else ""
+    lines = [f"bundle {path}" for path in kw.get("bundles") or ()]
+    if kw.get("use_sandbox"):
+        lines.append(_sandbox_line(kw.get("state_dir")))
+    lines += [f"profile {profile}{regions}{where}" for profile in kw.get("profiles") or ()]
+    if kw.get("live"):
+        lines.append(f"live: the current credentials{regions}{where}")
+    lines += [f"terraform plan {path}" for path in kw.get("terraform_plans") or ()]
+    lines += [f"cloudformation template {spec}" for spec in kw.get("templates") or ()]
+    return tuple(lines)
+
+
+def _sandbox_line(state_dir: Path | None) -> str:
+    from kubetrust.sandbox.client.state import read_running
+
+    state = read_running(resolve_state_dir(state_dir))
+    return f"sandbox {state.endpoint}" if state is not None else "sandbox"
+
+
 def load_topology(kw: dict[str, Any]) -> Topology:
     """The topology of ``--bundle`` directories, or of the live inputs (module doc)."""
     return load_inputs(kw).topology

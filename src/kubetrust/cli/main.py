@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from kubetrust import __version__
-from kubetrust.cli import demo, explain, iam, migrate, output, provision, sandbox, verify
+from kubetrust.cli import demo, explain, iam, migrate, output, provision, report, sandbox, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +30,7 @@ cli.add_command(provision.destroy)
 cli.add_command(explain.explain)
 cli.add_command(explain.audit)
 cli.add_command(explain.graph)
+cli.add_command(report.report)
 cli.add_command(explain.snapshot)
 cli.add_command(verify.verify)
 cli.add_command(migrate.migrate)

@@ -229,28 +229,39 @@ class Analysis:
     graph: str = ""
     allowed_path: str = ""
     """With ``explain_allowed``: what explain says of the service account that was allowed."""
+    report: str = ""
+    """With ``report``: the access report written (``kubetrust report``), its path."""
 
 
-def analyse(shell: Shell, bundle: Path, *, explain_allowed: bool = False) -> Analysis:
+def analyse(
+    shell: Shell, bundle: Path, *, explain_allowed: bool = False, report: Path | None = None
+) -> Analysis:
     """``kubetrust audit`` and ``kubetrust graph`` on the bundle, and ``kubetrust explain`` of
-    the denied variant (and, with ``explain_allowed``, of the allowed service account), in
-    parallel: each is a process of its own that mostly waits on Python's start-up."""
+    the denied variant (and, with ``explain_allowed``, of the allowed service account; with
+    ``report``, ``kubetrust report`` into that file), in parallel: each is a process of its
+    own that mostly waits on Python's start-up."""
     commands: list[Callable[[], Check]] = [
         lambda: shell.kubetrust("audit", "--bundle", str(bundle), "--output", "json"),
         lambda: explain(shell, bundle, scenario.OTHER_SERVICE_ACCOUNT),
         lambda: shell.kubetrust("graph", "--bundle", str(bundle), "--output", "mermaid"),
     ]
+    if report is not None:
+        out = str(report)
+        commands.append(lambda: shell.kubetrust("report", "--bundle", str(bundle), "--out", out))
     if explain_allowed:
         commands.append(lambda: explain(shell, bundle, scenario.SERVICE_ACCOUNT))
     with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-        audited, explained, drawn, *allowed = pool.map(lambda run: run(), commands)
+        audited, explained, drawn, *rest = pool.map(lambda run: run(), commands)
+    reported, allowed = (rest[:1], rest[1:]) if report is not None else ([], rest)
     problems: list[str] = []
     findings = _parsed(audited, problems, _findings) or []
     why = _parsed(explained, problems, _why) or ""
-    if drawn.returncode != 0:
-        problems.append(f"`{drawn.command}` failed: {last_error_line(drawn)}")
+    for check in (drawn, *reported):
+        if check.returncode != 0:
+            problems.append(f"`{check.command}` failed: {last_error_line(check)}")
     path = "".join(_parsed(check, problems, _path) or "" for check in allowed)
-    return Analysis(findings, why, problems, drawn.stdout.strip(), path)
+    written = str(report) if report is not None and reported[0].ok else ""
+    return Analysis(findings, why, problems, drawn.stdout.strip(), path, written)
 
 
 def explain(shell: Shell, bundle: Path, service_account: str) -> Check:

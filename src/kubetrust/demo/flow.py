@@ -58,6 +58,9 @@ class Options:
     federation: str = scenario.FEDERATION
     """``irsa`` (the seed, web identity then AssumeRole) or ``pod-identity`` (EKS Pod
     Identity with a target role: :mod:`kubetrust.demo.flow_pod_identity`)."""
+    report: Path | None = None
+    """Where ``kubetrust report`` writes the access report of what was applied (none:
+    no report)."""
 
 
 class StepFailed(Exception):
@@ -354,11 +357,12 @@ class Demo:
         )
         if failed:
             raise StepFailed(f"`{failed[0].command}`: {verdicts.last_error_line(failed[0])}")
-        found = analysis.analyse(self.shell, bundle)
+        found = analysis.analyse(self.shell, bundle, report=self.options.report)
         if found.problems:
             raise StepFailed(found.problems[0])
         self.report.findings = found.findings
         self.report.graph = found.graph
+        self.report.report_file = found.report
         denied = self.report.links[-1]
         self._set_link(
             Link(denied.spec, denied.verdict, denied.evidence, denied.checks, found.why_denied)

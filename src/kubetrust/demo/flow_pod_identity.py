@@ -122,11 +122,14 @@ class PodIdentityDemo(Demo):
         failed = self._collect_bundle(bundle)
         if failed:
             raise StepFailed(f"`{failed[0].command}`: {verdicts.last_error_line(failed[0])}")
-        found = analysis.analyse(self.shell, bundle, explain_allowed=True)
+        found = analysis.analyse(
+            self.shell, bundle, explain_allowed=True, report=self.options.report
+        )
         if found.problems:
             raise StepFailed(found.problems[0])
         self.report.findings = found.findings
         self.report.graph = found.graph
+        self.report.report_file = found.report
         self.report.audited = True
         self.report.explained = found.allowed_path
         denied = self.report.links[-1]

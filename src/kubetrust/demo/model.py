@@ -175,6 +175,8 @@ class Report:
     explained: str = ""
     """What offline ``kubetrust explain`` says of the allowed service account (shown as it
     is: the demo's verdicts come from the live checks)."""
+    report_file: str = ""
+    """The access report of what was applied (``kubetrust report``), when one was written."""
 
     @property
     def failures(self) -> list[str]:
@@ -209,5 +211,6 @@ class Report:
             },
             "graph": self.graph,
             "explained": self.explained,
+            "reportFile": self.report_file or None,
             "kept": self.kept.to_json() if self.kept else None,
         }

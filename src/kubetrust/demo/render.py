@@ -55,11 +55,18 @@ def render_text(report: Report) -> str:
         _graph(report),
         _audit(report),
         _wrapped(report.explained, ""),
+        _report_file(report),
         result_line(report),
     ]
     if report.kept is not None:
         parts.append(kept_text(report.kept))
     return "\n\n".join(part for part in parts if part) + "\n"
+
+
+def _report_file(report: Report) -> str:
+    if not report.report_file:
+        return ""
+    return f"The access report of what was applied (open it in a browser): {report.report_file}"
 
 
 def result_line(report: Report) -> str:

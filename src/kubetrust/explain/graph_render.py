@@ -10,7 +10,7 @@ note; EKS Pod Identity's allowed hops are thick and blue.
 Grouping: one box per AWS account (roles, users, permission summaries) and one per EKS
 cluster (its service accounts and the Kubernetes identities it maps roles to).
 
-SVG is Graphviz's job (``dot -Tsvg``): the command runs it when installed.
+SVG is :mod:`kubetrust.report.svg`'s job (laid out in Python: no Graphviz needed).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ POD_IDENTITY_HOPS = frozenset({Hop.POD_IDENTITY, Hop.TARGET_ROLE})
 """EKS Pod Identity's hops, drawn thick and blue (IRSA's web identity and AssumeRole are
 thin and black), so the two federations read apart at a glance."""
 CONDITIONAL_COLOR = "#ef6c00"
-_FILLS = {
+NODE_FILLS = {
     "serviceaccount": "#e3f2fd",
     "subjects": "#e3f2fd",
     "role": "#fff8e1",
@@ -39,11 +39,12 @@ _FILLS = {
 MAX_LINE = 80
 
 
-def _ids(nodes: Iterable[Node]) -> dict[str, str]:
+def node_ids(nodes: Iterable[Node]) -> dict[str, str]:
+    """``n1``, ``n2``… in the nodes' order (also the ids of the SVG and the report)."""
     return {node.key: f"n{number}" for number, node in enumerate(nodes, 1)}
 
 
-def _edges(graph: AccessGraph, ids: dict[str, str]) -> list[Edge]:
+def sorted_edges(graph: AccessGraph, ids: dict[str, str]) -> list[Edge]:
     """Edges in the order of their ends' ids, then hop."""
 
     def key(edge: Edge) -> tuple[int, int, str]:
@@ -96,7 +97,7 @@ _MERMAID_SHAPES = {
 def to_mermaid(graph: AccessGraph) -> str:
     """A Mermaid ``flowchart LR`` of ``graph`` (module doc)."""
     nodes = graph.sorted_nodes()
-    ids = _ids(nodes)
+    ids = node_ids(nodes)
     lines = ["flowchart LR"]
     for number, (_, label, members) in enumerate(_groups(graph, nodes), 1):
         lines.append(f'  subgraph g{number}["{_mermaid_text(label)}"]')
@@ -106,7 +107,7 @@ def to_mermaid(graph: AccessGraph) -> str:
             lines.append(f"    {ids[node.key]}{left}{text}{right}")
         lines.append("  end")
     styles: list[str] = []
-    for index, edge in enumerate(_edges(graph, ids)):
+    for index, edge in enumerate(sorted_edges(graph, ids)):
         label = _mermaid_text(_edge_label(edge))
         source, target = ids[edge.source], ids[edge.target]
         if edge.status is Status.DENIED:
@@ -123,7 +124,7 @@ def to_mermaid(graph: AccessGraph) -> str:
         else:
             lines.append(f'  {source} -- "{label}" --> {target}')
     lines += styles
-    for kind, fill in sorted(_FILLS.items()):
+    for kind, fill in sorted(NODE_FILLS.items()):
         named = sorted((ids[n.key] for n in nodes if n.kind == kind), key=lambda i: int(i[1:]))
         if named:
             lines.append(f"  classDef {kind.replace('-', '_')} fill:{fill},stroke:#555")
@@ -151,7 +152,7 @@ _DOT_SHAPES = {
 def to_dot(graph: AccessGraph) -> str:
     """A Graphviz ``digraph`` of ``graph`` (module doc)."""
     nodes = graph.sorted_nodes()
-    ids = _ids(nodes)
+    ids = node_ids(nodes)
     lines = [
         "digraph access {",
         '  graph [rankdir=LR, fontname="Helvetica", fontsize=11];',
@@ -164,12 +165,12 @@ def to_dot(graph: AccessGraph) -> str:
         for node in members:
             text = "\\n".join(_dot_text(_clip(t)) for t in (node.title, *node.lines))
             shape = _DOT_SHAPES.get(node.kind, "box")
-            fill = _FILLS.get(node.kind, "#ffffff")
+            fill = NODE_FILLS.get(node.kind, "#ffffff")
             lines.append(
                 f'    {ids[node.key]} [label="{text}", shape={shape}, fillcolor="{fill}"];'
             )
         lines.append("  }")
-    for edge in _edges(graph, ids):
+    for edge in sorted_edges(graph, ids):
         attributes = [f'label="{_dot_text(_edge_label(edge))}"']
         if edge.status is Status.DENIED:
             attributes += [
@@ -193,4 +194,4 @@ def to_dot(graph: AccessGraph) -> str:
 
 
 FORMATS = {"mermaid": to_mermaid, "dot": to_dot}
-"""Text renderers by ``--format`` name (SVG is DOT through Graphviz)."""
+"""Text renderers by ``--format`` name (SVG: :func:`kubetrust.report.svg.to_svg`)."""

@@ -9,8 +9,6 @@ against explain on every broken setup of the case table.
 from __future__ import annotations
 
 import importlib.util
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -338,31 +336,6 @@ def test_graph_command_formats_and_output_file(seed_world: dict[str, Any], tmp_p
     )
     assert dot.exit_code == 0, dot.output
     assert out.read_text().startswith("digraph access {")
-
-
-@pytest.mark.e2e  # runs a (fake) Graphviz dot as a subprocess
-def test_svg_needs_graphviz(
-    seed_world: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = worlds.write_bundle(seed_world, tmp_path / "bundle")
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    missing = CliRunner().invoke(_cli(), ["graph", "--bundle", str(root), "--output", "svg"])
-    assert missing.exit_code == 1
-    assert "needs Graphviz's `dot`" in missing.output
-    fake = tmp_path / "bin" / "dot"
-    fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\n[ "$1" = "-Tsvg" ] || exit 9\necho "<svg>$(wc -l)</svg>"\n')
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}/usr/bin{os.pathsep}/bin")
-    out = tmp_path / "graph.svg"
-    made = CliRunner().invoke(
-        _cli(), ["graph", "--bundle", str(root), "--output", "svg", "--out", str(out)]
-    )
-    assert made.exit_code == 0, made.output
-    lines = len(
-        to_dot(build_access_graph(explain_cli.inputs.bundle.load_bundle([root]))).splitlines()
-    )
-    assert out.read_text().strip() == f"<svg>{lines}</svg>"  # the DOT text went to dot -Tsvg
 
 
 def test_inputs_must_be_one_kind(seed_world: dict[str, Any], tmp_path: Path) -> None:
