@@ -200,7 +200,7 @@ def explain(
             goal,
             via=via,
             session=session_name,
-            request=_request_facts(kw),
+            request=request_facts(kw),
             federation=federation,
         )
     except errors.KubetrustError as error:
@@ -219,13 +219,14 @@ def kw_iac(kw: dict[str, Any]) -> bool:
     return bool(kw.get("terraform_plans") or kw.get("templates"))
 
 
-def _request_facts(kw: dict[str, Any]) -> context.RequestFacts:
+def request_facts(kw: dict[str, Any]) -> context.RequestFacts:
     """What the chain's calls would carry if made now: this moment (``aws:CurrentTime``),
     and TLS unless ``--endpoint-url`` is plain HTTP (every AWS endpoint is HTTPS). The
     region is the workload's cluster's; the source address is unknown (its key stays out)."""
     endpoint = str(kw.get("endpoint_url") or "")
     return context.RequestFacts(
-        now=dt.datetime.now(dt.UTC), secure_transport=not endpoint.lower().startswith("http://")
+        now=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        secure_transport=not endpoint.lower().startswith("http://"),
     )
 
 

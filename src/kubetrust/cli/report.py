@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from kubetrust import errors
+from kubetrust.cli import explain as explain_cli
 from kubetrust.cli import inputs
 from kubetrust.cli.output import ExitCode
 from kubetrust.explain import audit as audit_lib
@@ -61,8 +62,12 @@ def report(path: Path, title: str, **kw: Any) -> None:
         loaded = inputs.load_inputs(kw)
         for warning in loaded.warnings:
             click.echo(f"warning: {warning}", err=True)
+        facts = explain_cli.request_facts(kw)  # the explained calls' time and TLS, as explain's
         read = report_data.ReportInputs(
-            inputs.describe_inputs(kw), dt.datetime.now(dt.UTC), title or "kubetrust access report"
+            inputs.describe_inputs(kw),
+            facts.now or dt.datetime.now(dt.UTC),
+            title or "kubetrust access report",
+            secure_transport=bool(facts.secure_transport),
         )
         built = report_data.build_report(
             loaded.topology,
@@ -75,7 +80,8 @@ def report(path: Path, title: str, **kw: Any) -> None:
         click.echo(f"error: {error}", err=True)
         unreadable = isinstance(error, inputs.READ_ERRORS)
         raise SystemExit(ExitCode.FAILURE if unreadable else ExitCode.INVALID) from None
-    page = html.render_html(built, svg.to_svg(built.graph, ids=built.ids, standalone=False))
+    shown = svg.describe_graph(built.graph, loaded.sources.unknowns)  # "known after apply"
+    page = html.render_html(built, svg.to_svg(shown, ids=built.ids, standalone=False))
     write_atomically(path, page)
     payload = built.payload
     click.echo(

@@ -112,3 +112,16 @@ def test_describe_inputs_names_each_input(tmp_path: Path) -> None:
 def test_describe_inputs_of_a_sandbox_that_is_not_running(tmp_path: Path) -> None:
     kw = {"bundles": (), "use_sandbox": True, "state_dir": tmp_path, "profiles": (), "live": False}
     assert inputs.describe_inputs(kw) == ("sandbox",)
+
+
+def test_a_terraform_plan_reads_known_after_apply_never_a_raw_token(tmp_path: Path) -> None:
+    """Values a plan knows only after apply read "known after apply (ADDRESS.ATTR)" in the
+    page — in the explanations and in the picture's labels — never as the internal token."""
+    plan = Path(__file__).resolve().parents[2] / "cases" / "terraform" / "seed.plan.json"
+    out = tmp_path / "plan.html"
+    done = run("--terraform-plan", str(plan), "--out", str(out))
+    assert done.exit_code == 0, done.output
+    text = out.read_text(encoding="utf-8")
+    assert "known after apply (aws_eks_cluster.ci.identity[0].oidc[0].issuer)" in text
+    assert "KNOWN-AFTER-APPLY-" not in text
+    assert data_of(out)["header"]["inputs"] == [f"terraform plan {plan}"]
