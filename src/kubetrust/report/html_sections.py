@@ -70,8 +70,25 @@ def _counts(counts: Mapping[str, Any]) -> str:
     return f'<ul class="kt-counts">{shown}</ul>'
 
 
-def _verdicts(verdicts: Iterable[Mapping[str, Any]]) -> str:
-    """Each service account's verdict as a button to its node (``data-node``)."""
+VERDICT_ORDER = ("denied", "conditional", "allowed")
+"""Verdicts worst first: in an organization of many service accounts, the few that fail are
+what the reader is looking for, and the list scrolls."""
+
+
+def _verdict_rank(verdict: Mapping[str, Any]) -> int:
+    status = str(verdict.get("status", ""))
+    return VERDICT_ORDER.index(status) if status in VERDICT_ORDER else len(VERDICT_ORDER)
+
+
+def _verdict_tally(verdicts: list[Mapping[str, Any]]) -> str:
+    counts = [(s, sum(1 for v in verdicts if v.get("status") == s)) for s in VERDICT_ORDER]
+    return ", ".join(f"{count} {status}" for status, count in counts if count)
+
+
+def _verdicts(given: Iterable[Mapping[str, Any]]) -> str:
+    """Each service account's verdict as a button to its node (``data-node``), worst first
+    (:data:`VERDICT_ORDER`; the payload's order within a status), under a tally."""
+    verdicts = sorted(given, key=_verdict_rank)
     buttons = [
         f'<li><button type="button" class="kt-verdict status-{_token(v.get("status"))}" '
         f'data-node="{escape(str(v.get("node", "")))}" '
@@ -85,7 +102,8 @@ def _verdicts(verdicts: Iterable[Mapping[str, Any]]) -> str:
     if not buttons:
         return '<p class="kt-meta">No service account in the inputs: no verdicts.</p>'
     return (
-        '<h2 id="kt-verdicts-title">Verdicts at a glance</h2>'
+        f'<h2 id="kt-verdicts-title">Verdicts at a glance '
+        f'<span class="kt-meta">({escape(_verdict_tally(verdicts))})</span></h2>'
         f'<ul class="kt-verdicts" aria-labelledby="kt-verdicts-title">{"".join(buttons)}</ul>'
     )
 

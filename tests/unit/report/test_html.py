@@ -281,3 +281,15 @@ def test_element_labels_name_nodes_and_edges() -> None:
     labels = html_sections.element_labels(payload())
     assert labels["n2"] == "ci-namespace/ci-serviceaccount"
     assert labels["e1"] == f"ci-namespace/ci-serviceaccount → {EVIL} (web identity)"
+
+
+def test_verdicts_are_worst_first_under_a_tally() -> None:
+    data = payload()
+    data["header"]["verdicts"] = [
+        {"node": f"n{number}", "subject": f"c ns/sa-{number}", "status": status, "summary": ""}
+        for number, status in enumerate(["allowed", "denied", "allowed", "conditional"], 1)
+    ]
+    text = page(data)
+    verdicts = [a for t, a in parsed(text).tags if t == "button" and a.get("data-node")]
+    assert [v["data-node"] for v in verdicts] == ["n2", "n4", "n1", "n3"]
+    assert "(1 denied, 1 conditional, 2 allowed)" in text
