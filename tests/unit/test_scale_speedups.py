@@ -24,7 +24,8 @@ from kubetrust.explain.gcpause import paused_gc
 from kubetrust.model import account_dump
 from kubetrust.model.iam import AccountIam, NamedDocument, Role
 from kubetrust.model.topology import Topology
-from kubetrust.policy import PolicyKind, matching, parse_policy
+from kubetrust.policy import PolicyKind, matching, parse_policy, slotted
+from kubetrust.policy import document as policy_document
 
 A = "111111111111"
 V = "2012-10-17"
@@ -308,3 +309,132 @@ def test_paused_gc_restores_the_collector_and_freezes_what_was_built(enabled: bo
     finally:
         gc.unfreeze()
         (gc.enable if was else gc.disable)()
+
+
+# ---------------------------------------------------------------- slotted constructors
+def _every_field(cls: type, seed: int) -> tuple[Any, ...]:
+    """A distinct value per field (none equal to its default), in field order."""
+    return tuple(f"{cls.__name__}-{field.name}-{seed}" for field in dataclasses.fields(cls))
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [
+        policy.Statement,
+        policy.PolicyDocument,
+        policy_document.PrincipalBlock,
+        Role,
+        NamedDocument,
+    ],
+)
+def test_a_slotted_constructor_builds_what_init_builds(cls: type) -> None:
+    values = _every_field(cls, 1)
+    made = slotted.constructor(cls)(*values)
+    expected = cls(**{f.name: v for f, v in zip(dataclasses.fields(cls), values, strict=True)})
+    assert type(made) is cls
+    assert made == expected
+    assert [getattr(made, f.name) for f in dataclasses.fields(cls)] == list(values)
+    assert made != slotted.constructor(cls)(*_every_field(cls, 2))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.__setattr__(dataclasses.fields(cls)[0].name, "changed")
+
+
+def test_a_slotted_constructor_takes_every_field_and_no_more() -> None:
+    make = slotted.constructor(NamedDocument)
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        make("only a name")
+    with pytest.raises(TypeError, match="takes 2 positional arguments but 3 were given"):
+        make("name", None, "extra")
+
+
+def test_a_slotted_constructor_refuses_classes_it_cannot_build_exactly() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Checked:
+        a: int
+
+        def __post_init__(self) -> None:
+            raise AssertionError("never skipped")
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(NamedDocument):
+        extra: int = 0
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Computed:
+        a: int
+        b: int = dataclasses.field(init=False, default=0)
+
+    class Plain:
+        __slots__ = ("a",)
+
+    for cls, reason in (
+        (NoSlots, "not exactly its slots"),
+        (Checked, "does more than set its fields"),
+        (Derived, "without base classes"),
+        (Computed, "does more than set its fields"),
+        (Plain, "not a dataclass"),
+    ):
+        with pytest.raises(TypeError, match=reason):
+            slotted.constructor(cls)
+
+
+def test_parsed_documents_and_roles_equal_what_init_builds() -> None:
+    """The loader's fast-built values compare (and hash) equal to ``__init__``-built ones."""
+    trust = {
+        "Version": V,
+        "Statement": [
+            {"Sid": "ci", "Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"AWS": f"arn:aws:iam::{A}:root", "Service": "ec2.amazonaws.com"}},
+        ],
+    }  # fmt: skip
+    parsed = parse_policy(trust, PolicyKind.TRUST)
+    block = policy_document.PrincipalBlock(
+        aws=(f"arn:aws:iam::{A}:root",), service=("ec2.amazonaws.com",)
+    )
+    statement = policy.Statement(
+        index=0, sid="ci", effect="Allow", action=("sts:AssumeRole",), principal=block
+    )
+    expected = policy.PolicyDocument(PolicyKind.TRUST, V, None, (statement,))
+    assert parsed == expected and hash(parsed) == hash(expected)
+    dump = {
+        "RoleDetailList": [
+            {"Arn": f"arn:aws:iam::{A}:role/team/deployer", "RoleId": "AROAX",
+             "AssumeRolePolicyDocument": trust, "MaxSessionDuration": 7200,
+             "RolePolicyList": [{"PolicyName": "p", "PolicyDocument": {"Statement": {
+                 "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}}],
+             "Tags": [{"Key": "team", "Value": "a"}]},
+        ]
+    }  # fmt: skip
+    iam, problems = account_dump.parse_authorization_details(dump)
+    assert problems == []
+    inline = parse_policy(
+        {"Statement": {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}},
+        PolicyKind.IDENTITY,
+    )
+    assert iam.roles["deployer"] == Role(
+        arn=f"arn:aws:iam::{A}:role/team/deployer",
+        name="deployer",
+        account=A,
+        path="/team/",
+        role_id="AROAX",
+        trust=expected,
+        trust_text=account_dump.compact_json(trust),
+        inline=(NamedDocument("inline p", inline),),
+        max_session_duration=7200,
+        max_session_known=True,
+        tags={"team": "a"},
+    )
+    assert iam.roles["deployer"].tags == {"team": "a"}
+
+
+@pytest.mark.parametrize(
+    "resource",
+    ["role/a", "role", "role:x/y", "a/b:c", "x:y", "", "/a", ":a", "assumed-role/r/s"],
+)
+def test_resource_type_without_the_regex_is_the_arns(resource: str) -> None:
+    expected = re.split(r"[/:]", resource, maxsplit=1)[0]
+    assert account_dump.resource_type(resource) == expected

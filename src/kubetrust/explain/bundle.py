@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from kubetrust import arn, errors
+from kubetrust.explain import bundle_parallel
 from kubetrust.explain.gcpause import paused_gc
 from kubetrust.model import account_dump, aws_auth, eks, kube
 from kubetrust.model.iam import AccountIam, Problem
@@ -110,7 +111,20 @@ def _located(path: Path, problems: Iterable[object]) -> list[Problem]:
     return found
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Item:
+    """One thing a load reads, in the order one process reads them: ``kind`` is
+    ``account`` (a directory), ``account-file``, ``cluster``, ``aws-config``, or
+    ``refused`` (a path that is no bundle: ``refusal`` says why, raised when reached)."""
+
+    kind: str
+    path: Path
+    refusal: str = ""
+
+
 class _Loader:
+    """What a run of :class:`_Item` yields, in reading order (parts join in order)."""
+
     def __init__(self) -> None:
         self.accounts: list[AccountIam] = []
         self.providers: list[eks.OidcProvider] = []
@@ -119,6 +133,34 @@ class _Loader:
         self.resource_policies: list[ResourcePolicy] = []
         self.profiles: list[AwsProfile] = []
         self.problems: list[Problem] = []
+
+    def read(self, item: _Item) -> None:
+        if item.kind == "account":
+            self.account_dir(item.path)
+        elif item.kind == "account-file":
+            named = item.path.stem if arn.is_account_id(item.path.stem) else None
+            self.accounts.append(self.account_file(item.path, named))
+        elif item.kind == "cluster":
+            self.cluster_dir(item.path)
+        elif item.kind == "aws-config":
+            self.aws_config(item.path)
+        else:
+            raise BundleError(item.path, item.refusal)
+
+    @staticmethod
+    def joined(parts: Sequence[_Loader]) -> _Loader:
+        """The parts' findings one after the other: what one loader reading every part's
+        items in order holds."""
+        whole = _Loader()
+        for part in parts:
+            whole.accounts += part.accounts
+            whole.providers += part.providers
+            whole.clusters += part.clusters
+            whole.org.update(part.org)
+            whole.resource_policies += part.resource_policies
+            whole.profiles += part.profiles
+            whole.problems += part.problems
+        return whole
 
     # ------------------------------------------------------------------ accounts
     def account_file(self, path: Path, account: str | None) -> AccountIam:
@@ -414,28 +456,19 @@ def load_bundle(paths: Sequence[Path | str]) -> Topology:
 
 
 def _load(paths: Sequence[Path | str]) -> Topology:
-    loader = _Loader()
-    for raw in paths:
-        root = Path(raw)
-        if not root.is_dir():
-            raise BundleError(root, "not a directory")
-        accounts = root / "accounts"
-        clusters = root / "clusters"
-        if not accounts.is_dir() and not clusters.is_dir():
-            raise BundleError(root, "no accounts/ or clusters/ directory: not a bundle")
-        for entry in sorted(accounts.iterdir()) if accounts.is_dir() else []:
-            if entry.is_dir():
-                loader.account_dir(entry)
-            elif entry.suffix == ".json":
-                named = entry.stem if arn.is_account_id(entry.stem) else None
-                loader.accounts.append(loader.account_file(entry, named))
-        for entry in sorted(clusters.iterdir()) if clusters.is_dir() else []:
-            if entry.is_dir():
-                loader.cluster_dir(entry)
-        config = root / "aws-config"
-        for path in sorted(config.iterdir()) if config.is_dir() else [config]:
-            if path.is_file():
-                loader.aws_config(path)
+    items = _plan(paths)
+
+    def run(start: int, stop: int) -> _Loader:
+        loader = _Loader()
+        for item in items[start:stop]:
+            loader.read(item)
+        return loader
+
+    child = bundle_parallel.child_run(items, _account_bytes)
+    if child is None:
+        loader = run(0, len(items))
+    else:
+        loader = bundle_parallel.split_run(len(items), child, run, _Loader.joined)
     _no_duplicates(loader)
     return Topology.build(
         loader.accounts,
@@ -446,6 +479,46 @@ def _load(paths: Sequence[Path | str]) -> Topology:
         profiles=loader.profiles,
         problems=loader.problems,
     )
+
+
+def _plan(paths: Sequence[Path | str]) -> list[_Item]:
+    """Every item of the bundles, in reading order; a path that is no bundle ends the list
+    (reading stops there with its error, after the bundles before it)."""
+    items: list[_Item] = []
+    for raw in paths:
+        root = Path(raw)
+        if not root.is_dir():
+            return [*items, _Item("refused", root, "not a directory")]
+        accounts = root / "accounts"
+        clusters = root / "clusters"
+        if not accounts.is_dir() and not clusters.is_dir():
+            refusal = "no accounts/ or clusters/ directory: not a bundle"
+            return [*items, _Item("refused", root, refusal)]
+        for entry in sorted(accounts.iterdir()) if accounts.is_dir() else []:
+            if entry.is_dir():
+                items.append(_Item("account", entry))
+            elif entry.suffix == ".json":
+                items.append(_Item("account-file", entry))
+        for entry in sorted(clusters.iterdir()) if clusters.is_dir() else []:
+            if entry.is_dir():
+                items.append(_Item("cluster", entry))
+        config = root / "aws-config"
+        for path in sorted(config.iterdir()) if config.is_dir() else [config]:
+            if path.is_file():
+                items.append(_Item("aws-config", path))
+    return items
+
+
+def _account_bytes(item: _Item) -> int:
+    """The size of an account item's authorization details; ``0`` for other items (which
+    the load's child does not take, :mod:`kubetrust.explain.bundle_parallel`)."""
+    path = item.path / "authorization-details.json" if item.kind == "account" else item.path
+    if item.kind not in ("account", "account-file"):
+        return 0
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _no_duplicates(loader: _Loader) -> None:

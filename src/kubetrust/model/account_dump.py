@@ -43,6 +43,7 @@ from kubetrust.model.iam import (
 from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
 from kubetrust.policy import PolicyDocument, PolicyKind
 from kubetrust.policy.interning import parse_interned
+from kubetrust.policy.slotted import constructor
 
 SECTIONS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
 
@@ -101,6 +102,24 @@ def compact_json(document: Mapping[str, Any]) -> str:
     return _COMPACT.encode(document)
 
 
+_new_role = constructor(Role)
+_new_named_document = constructor(NamedDocument)
+"""One of each per role and inline policy of a dump (a million roles in a large
+organization): built without the dataclasses' ``__init__`` (:mod:`kubetrust.policy.slotted`),
+every field given in field order."""
+
+
+def resource_type(resource: str) -> str:
+    """:attr:`kubetrust.arn.Arn.resource_type` without its regular expression: the resource
+    up to its first ``/`` or ``:`` (checked for every role, user and group of a dump)."""
+    cut = len(resource)
+    for separator in "/:":
+        found = resource.find(separator, 0, cut)
+        if found >= 0:
+            cut = found
+    return resource[:cut]
+
+
 class _Reader:
     """One dump being read: the account, the problems found so far."""
 
@@ -156,7 +175,7 @@ class _Reader:
         except errors.InvalidArnError as error:
             self.problem(f"{where}.Arn", f"{error}; entry ignored")
             return None
-        if parsed.service != "iam" or parsed.resource_type != kind:
+        if parsed.service != "iam" or resource_type(parsed.resource) != kind:
             self.problem(f"{where}.Arn", f"`{parsed}` is not an IAM {kind} ARN; entry ignored")
             return None
         if self.account is None:
@@ -179,7 +198,7 @@ class _Reader:
             name = str(raw.get("PolicyName") or f"inline[{index}]")
             document = self.document(raw.get("PolicyDocument"), PolicyKind.IDENTITY, place)
             if document is not None:
-                found.append(NamedDocument(f"inline {name}", document))
+                found.append(_new_named_document(f"inline {name}", document))
         return tuple(found)
 
     def attached(self, item: Mapping[str, Any], where: str) -> tuple[str, ...]:
@@ -271,24 +290,22 @@ def _roles(reader: _Reader, data: Mapping[str, Any]) -> list[Role]:
             if (type(p) is dict or isinstance(p, Mapping))
         )
         roles.append(
-            Role(
-                arn=str(parsed),
-                name=parsed.resource_name,
-                account=parsed.account,
-                path=parsed.path,
-                role_id=str(item.get("RoleId") or ""),
-                trust=trust,
-                trust_text=trust_text,
-                trust_problem=trust_problem,
-                inline=reader.inline(item, "RolePolicyList", where),
-                attached=reader.attached(item, where),
-                boundary_arn=reader.boundary(item),
-                max_session_duration=duration
-                if isinstance(duration, int)
-                else DEFAULT_ROLE_MAX_SESSION,
-                max_session_known=isinstance(duration, int),
-                instance_profiles=profiles,
-                tags=_tags(item.get("Tags")),
+            _new_role(  # Role's fields, in order
+                item["Arn"],  # what ``parsed`` was parsed from: ``str(parsed)``, not rebuilt
+                parsed.resource_name,
+                parsed.account,
+                parsed.path,
+                str(item.get("RoleId") or ""),
+                trust,
+                trust_text,
+                trust_problem,
+                reader.inline(item, "RolePolicyList", where),
+                reader.attached(item, where),
+                reader.boundary(item),
+                duration if isinstance(duration, int) else DEFAULT_ROLE_MAX_SESSION,
+                isinstance(duration, int),
+                profiles,
+                _tags(item.get("Tags")),
             )
         )
     return roles

@@ -17,10 +17,9 @@ Why fork is safe here:
   child does is seen by the parent except its results;
 - the child runs nothing else: it exits with ``os._exit`` whatever happens — no ``atexit``
   handler, no flush of the parent's buffered output, no ``finally`` of the parent's stack;
-- fork is used only when it is safe and worth it: the platform has it, more than one CPU
-  is usable, the process has a single thread (a lock another thread holds would stay held
-  in the child for ever), the list is long (:data:`THRESHOLD`), and
-  ``KUBETRUST_AUDIT_PROCESSES`` is not ``1``;
+- fork is used only when it is safe and worth it (:mod:`kubetrust.explain.forking`: the
+  platform has it, more than one CPU is usable, the process has a single thread, and
+  ``KUBETRUST_AUDIT_PROCESSES`` is not ``1``) and the list is long (:data:`THRESHOLD`);
 - nothing is left behind: the child is waited for before :func:`split_map` returns (a
   pool would outlive the call, and a library must not leave processes running);
 - if the child fails (an exception, a signal, the memory it needs), it sends nothing and
@@ -32,9 +31,10 @@ from __future__ import annotations
 
 import os
 import pickle
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
+
+from kubetrust.explain import forking
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,19 +49,12 @@ DISABLE = "KUBETRUST_AUDIT_PROCESSES"
 
 
 def fork_usable() -> bool:
-    """Whether a child may be forked now (module doc)."""
-    if not hasattr(os, "fork") or os.environ.get(DISABLE) == "1":
-        return False
-    if threading.active_count() != 1:
-        return False
-    return _usable_cpus() > 1
+    """Whether a child may be forked now for the audit (module doc)."""
+    return forking.fork_usable(DISABLE, cpus=_usable_cpus)
 
 
 def _usable_cpus() -> int:
-    affinity = getattr(os, "sched_getaffinity", None)
-    if affinity is not None:
-        return len(affinity(0))
-    return os.cpu_count() or 1
+    return forking.usable_cpus()
 
 
 def split_map(
