@@ -6,11 +6,10 @@ single-threaded pytest process. In the e2e tier: it spawns."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from forkkit import run_fresh
 
 from kubetrust.explain.audit import forked
 
@@ -23,14 +22,4 @@ def test_the_forked_checks_run_where_this_process_cannot_fork() -> None:
         pytest.skip("this process forks: the checks ran in it directly")
     if (os.cpu_count() or 1) < 2:
         pytest.skip("one CPU: the audit never forks here")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "0", str(CHECKS)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=environment,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert " 4 passed" in done.stdout, done.stdout[-2000:]
+    run_fresh(CHECKS, passed=4)

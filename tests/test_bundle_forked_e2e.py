@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from forkkit import run_fresh
 
 from kubetrust.explain import audit, bundle, bundle_parallel, forking, render, slot_pickle
 
@@ -139,16 +139,6 @@ def test_the_checks_run_where_this_process_cannot_fork() -> None:
         pytest.skip("this process forks: the checks ran in it directly")
     if forking.usable_cpus() < 2:
         pytest.skip("one CPU: the load never forks here")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
-    environment[FRESH] = "1"
-    environment.pop(bundle_parallel.DISABLE, None)
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-v", "-p", "no:cacheprovider", "-n", "0", __file__],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=environment,
+    run_fresh(
+        Path(__file__), passed=7, extra_environment={FRESH: "1", bundle_parallel.DISABLE: None}
     )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert " 7 passed" in done.stdout, done.stdout[-2000:]
