@@ -35,7 +35,8 @@ def build(world: dict[str, Any], root: Path) -> Topology:
     return bundle.load_bundle([root])
 
 
-def _casekit() -> Any:
+def casekit() -> Any:
+    """tests/cases/explain/casekit.py as a module (the broken-setups table and its builder)."""
     spec = importlib.util.spec_from_file_location("casekit_for_layout", CASES / "casekit.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -91,9 +92,9 @@ def example_graphs(tmp_path: Path) -> dict[str, AccessGraph]:
     for mode in ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API"):
         topology = build(access_world.world(mode=mode), tmp_path / f"aws-auth-{mode}")
         found[f"aws-auth {mode}"] = build_access_graph(topology)
-    casekit = _casekit()
-    for number, case in enumerate(casekit.load_cases("broken_setups.yaml")):
-        topology = casekit.build(case, tmp_path / f"case-{number}")
+    kit = casekit()
+    for number, case in enumerate(kit.load_cases("broken_setups.yaml")):
+        topology = kit.build(case, tmp_path / f"case-{number}")
         found[f"case {case['id']}"] = build_access_graph(topology)
     return found
 

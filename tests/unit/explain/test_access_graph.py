@@ -8,12 +8,11 @@ against explain on every broken setup of the case table.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
+import graphkit
 import pytest
 from click.testing import CliRunner
 
@@ -25,17 +24,7 @@ from kubetrust.explain.graph_render import to_dot, to_mermaid
 
 from .conftest import CI, CI_ROLE, PREFIX, TARGET, TARGET_ROLE, Build
 
-CASES_DIR = Path(__file__).resolve().parents[2] / "cases" / "explain"
 SA = f"sa:arn:aws:eks:us-east-1:{CI}:cluster/ci-cluster:ci-namespace/ci-serviceaccount"
-
-
-def _casekit() -> Any:
-    spec = importlib.util.spec_from_file_location("casekit_for_graph", CASES_DIR / "casekit.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def edge(graph: AccessGraph, source: str, target: str, hop: Hop) -> Edge | None:
@@ -277,7 +266,7 @@ def test_the_graph_never_allows_what_explain_denies(tmp_path: Path) -> None:
     """On every broken setup: the service account → first role edge and the first
     AssumeRole edge have explain's verdict (an absent denied edge is fine, an allowed one
     where explain denies is not)."""
-    casekit = _casekit()
+    casekit = graphkit.casekit()
     checked = checked_hops = 0
     for number, case in enumerate(casekit.load_cases("broken_setups.yaml")):
         spec = casekit.substitute(case["explain"])
