@@ -10,6 +10,7 @@ or ``KeyError`` escape from bad input::
     ├─ ModelError
     │  └─ InvalidArnError         a string that is not an ARN of the expected shape
     └─ InputError                 a malformed request or batch case (bad types, missing fields)
+       └─ NestingError            input nested too deeply to read (also a ``ValueError``)
 
 Authorization outcomes are *not* errors: ``policy.authorize`` returns a ``Decision`` for a
 denial and never raises for it (the Cedar habit, see the style anchors, B4).
@@ -17,11 +18,19 @@ denial and never raises for it (the Cedar habit, see the style anchors, B4).
 Messages follow one style: lowercase start where they are ours, one line, user values in
 backticks; where AWS has a message for the same failure (``MalformedPolicyDocument``), the
 AWS text leads and our detail follows, so that users can search for either.
+
+Nesting: Python's ``json`` and PyYAML raise ``RecursionError`` — not ``ValueError`` — on
+input nested past the interpreter's recursion limit, and input nested just under it decodes
+fine and then overflows the first recursive walker that reads it. :func:`decode_json` and
+:func:`check_nesting` are the one guard every reader of untrusted input shares: nesting
+past :data:`MAX_NESTING` (or a YAML alias inside its own anchor) is a :class:`NestingError`,
+which is a ``ValueError``, so each reader's existing "not valid JSON" branch reports it.
 """
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 
 class KubetrustError(Exception):
@@ -91,3 +100,61 @@ def shown(value: object) -> str:
     except (TypeError, ValueError, RecursionError):
         text = type(value).__name__
     return text if len(text) <= 60 else text[:60] + "..."
+
+
+MAX_NESTING = 128
+"""The deepest nesting of arrays and objects kubetrust reads from untrusted input. Real
+documents stay far below it (Terraform plans with nested modules, CloudFormation
+intrinsics, Kubernetes objects: a few dozen levels at most); it leaves the recursive code
+that walks decoded values (policy conditions, intrinsics, manifests) a stack several times
+deeper than it needs, under Python's default recursion limit of 1000."""
+
+NESTED_TOO_DEEPLY = (
+    "nested too deeply (arrays and objects within each other past the decoder's limit)"
+)
+
+
+class NestingError(InputError, ValueError):
+    """Input nested deeper than kubetrust reads (:data:`MAX_NESTING`), or a YAML alias that
+    contains itself. A ``ValueError`` too: readers that report ``not valid JSON: ...`` for a
+    ``ValueError`` report this the same way, with no branch of their own."""
+
+
+def decode_json(text: str | bytes, **hooks: Any) -> Any:
+    """``json.loads(text, **hooks)`` for untrusted input: malformed JSON raises
+    ``ValueError`` as ever, and so does nesting, past the decoder's limit or past
+    :data:`MAX_NESTING` (:class:`NestingError`) — never ``RecursionError``."""
+    try:
+        value = json.loads(text, **hooks)
+    except RecursionError:
+        raise NestingError(NESTED_TOO_DEEPLY) from None
+    check_nesting(value)
+    return value
+
+
+def check_nesting(value: object, limit: int = MAX_NESTING) -> None:
+    """Raise :class:`NestingError` if ``value`` nests lists and dicts deeper than ``limit``
+    or contains itself (YAML's ``&a [*a]``). Iterative, so it cannot overflow itself; a
+    container shared by YAML aliases is walked again only when reached deeper than before
+    (at most ``limit`` times), never once per path to it, which could be exponential."""
+    depths: dict[int, int] = {}  # the deepest level each container was walked at, by id
+    stack: list[tuple[object, int, tuple[int, ...]]] = [(value, 1, ())]
+    while stack:
+        node, depth, path = stack.pop()
+        if not isinstance(node, dict | list):
+            continue
+        key = id(node)
+        if key in path:
+            raise NestingError("a value contains itself (a YAML alias inside its own anchor)")
+        if depth > limit:
+            raise NestingError(
+                f"nested too deeply (arrays and objects more than {limit} levels within each other)"
+            )
+        if depths.get(key, 0) >= depth:
+            continue
+        depths[key] = depth
+        children = node.values() if isinstance(node, dict) else node
+        inner = (*path, key)
+        stack.extend(
+            (child, depth + 1, inner) for child in children if isinstance(child, dict | list)
+        )

@@ -1,6 +1,12 @@
 """YAML as kubetrust reads Kubernetes data: aws-auth's values as the authenticator does, and
 manifests — one codec for the sandbox, the provisioner and explain.
 
+Every decoder here refuses nesting as malformed YAML (``ValueError``): PyYAML's composer
+recurses once or twice per level and raises ``RecursionError`` a few hundred levels down,
+and a value nested just under that, or an alias inside its own anchor (``&a [*a]``, a list
+that contains itself), would overflow the recursive code that reads it next
+(:func:`kubetrust.errors.check_nesting`).
+
 The pure layers may not import a YAML library (import-linter), so :mod:`kubetrust.model`
 takes a :class:`~kubetrust.model.aws_auth.YamlCodec`; :data:`CODEC` is it. It decodes as the
 authenticator's ``yaml.v2`` does (reference D.3): YAML 1.1 scalars with timestamps kept as
@@ -11,10 +17,15 @@ every foreign entry's meaning.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+
+from kubetrust import errors
+
+T = TypeVar("T")
 
 
 class _Yaml11Loader(yaml.SafeLoader):
@@ -33,13 +44,13 @@ class PyYamlCodec:
 
     def load(self, text: str) -> object:
         try:
-            return yaml.load(text, Loader=_Yaml11Loader)
+            return bounded(lambda: yaml.load(text, Loader=_Yaml11Loader))
         except yaml.YAMLError as error:
             raise ValueError(str(error)) from error
 
     def load_strings(self, text: str) -> object:
         try:
-            return yaml.load(text, Loader=yaml.BaseLoader)
+            return bounded(lambda: yaml.load(text, Loader=yaml.BaseLoader))
         except yaml.YAMLError as error:
             raise ValueError(str(error)) from error
 
@@ -54,10 +65,24 @@ class PyYamlCodec:
 CODEC = PyYamlCodec()
 
 
+def bounded(decode: Callable[[], T]) -> T:
+    """``decode()``'s value, with nesting past the decoder's limit or past
+    :data:`kubetrust.errors.MAX_NESTING`, or a value that contains itself, raised as
+    :class:`kubetrust.errors.NestingError` (a ``ValueError``) — never ``RecursionError``."""
+    try:
+        value = decode()
+    except RecursionError:
+        raise errors.NestingError(errors.NESTED_TOO_DEEPLY) from None
+    errors.check_nesting(value)
+    return value
+
+
 def load_all(text: str) -> list[Any]:
     """Every document of a (multi-document) YAML or JSON text; raises ``ValueError``."""
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_Yaml11Loader) if doc is not None]
+        return bounded(
+            lambda: [doc for doc in yaml.load_all(text, Loader=_Yaml11Loader) if doc is not None]
+        )
     except yaml.YAMLError as error:
         raise ValueError(" ".join(str(error).split())) from error
 
@@ -113,15 +138,20 @@ def load_cloudformation(text: str) -> CloudFormationText:
     """A CloudFormation template (YAML with short forms, or JSON: a YAML subset) with the
     line of every ``Resources`` key; raises ``ValueError`` saying where (line, column)."""
     try:
-        loader = _CloudFormationLoader(text)
-        try:
-            node = loader.get_single_node()
-            template = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
+        node, template = bounded(lambda: _cloudformation_document(text))
+        errors.check_nesting(template)  # a tuple is no container to `bounded`
     except yaml.YAMLError as error:
         raise ValueError(" ".join(str(error).split())) from error
     return CloudFormationText(template, _resource_lines(node))
+
+
+def _cloudformation_document(text: str) -> tuple[yaml.Node | None, object]:
+    loader = _CloudFormationLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
 
 
 def _resource_lines(root: yaml.Node | None) -> dict[str, int]:

@@ -10,9 +10,9 @@ import pytest
 
 from kubetrust import errors
 from kubetrust.model import account_dump
-from kubetrust.policy import PolicyKind, parse_policy
+from kubetrust.policy import PolicyKind, compact, parse_policy
 from kubetrust.policy.evaluator import compiled_statements
-from kubetrust.policy.interning import parse_interned
+from kubetrust.policy.interning import intern_document, parse_interned
 
 TRUST: dict[str, Any] = {
     "Version": "2012-10-17",
@@ -27,7 +27,7 @@ TRUST: dict[str, Any] = {
 
 
 def _text(document: dict[str, Any]) -> str:
-    return account_dump.compact_json(document)
+    return compact.compact_json(document)
 
 
 def test_equal_documents_are_one_object() -> None:
@@ -133,3 +133,36 @@ def test_statements_are_compiled_once_per_document_kind_and_name() -> None:
     assert equal_but_other is not document
     again = compiled_statements(equal_but_other, "trust", "trust")
     assert again is not first and again[0].source is equal_but_other.statements[0]
+
+
+def test_decoded_documents_are_shared_with_their_text() -> None:
+    """:func:`intern_document` keys by the mapping's marshal bytes: equal mappings decoded
+    apart give one document and one text object."""
+    first = intern_document(json.loads(json.dumps(TRUST)), PolicyKind.TRUST)
+    again = intern_document(json.loads(json.dumps(TRUST)), PolicyKind.TRUST)
+    assert first[0] is again[0] and first[1] is again[1]
+    assert first[1] == _text(TRUST)
+    assert first[0] == parse_policy(TRUST, PolicyKind.TRUST)
+    as_integer = json.loads(json.dumps(TRUST).replace('"sts:AssumeRole"', "1"))
+    as_boolean = json.loads(json.dumps(TRUST).replace('"sts:AssumeRole"', "true"))
+    for bad in (as_integer, as_boolean):  # equal under ==, different documents
+        with pytest.raises(errors.PolicyParseError):
+            intern_document(bad, PolicyKind.TRUST)
+
+
+def test_a_mapping_marshal_cannot_write_is_keyed_by_its_text() -> None:
+    class Ordered(dict[str, Any]):
+        """A dict type of its own (what a YAML or JSON hook may give)."""
+
+    document, text = intern_document(Ordered(json.loads(json.dumps(TRUST))), PolicyKind.TRUST)
+    assert text == _text(TRUST)
+    assert document == parse_policy(TRUST, PolicyKind.TRUST)
+
+
+def test_numbers_not_vouched_for_go_through_the_text() -> None:
+    decoded = json.loads(_NUMBER.replace("VALUE", "1e20"))
+    document, _ = intern_document(decoded, PolicyKind.IDENTITY)
+    assert document.statements[0].conditions[0].values == ("1E+20",)
+    fresh = json.loads(_NUMBER.replace("VALUE", "1e21"))
+    vouched, _ = intern_document(fresh, PolicyKind.IDENTITY, numbers_exact=True)
+    assert vouched.statements[0].conditions[0].values != ("1E+21",)  # the caller's word is taken

@@ -24,7 +24,7 @@ from kubetrust.explain.gcpause import paused_gc
 from kubetrust.model import account_dump
 from kubetrust.model.iam import AccountIam, NamedDocument, Role
 from kubetrust.model.topology import Topology
-from kubetrust.policy import PolicyKind, matching, parse_policy, slotted
+from kubetrust.policy import PolicyKind, compact, matching, parse_policy, slotted
 from kubetrust.policy import document as policy_document
 
 A = "111111111111"
@@ -43,23 +43,23 @@ V = "2012-10-17"
 )
 def test_compact_json_is_what_json_dumps_gives(document: dict[str, Any]) -> None:
     expected = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-    assert account_dump.compact_json(document) == expected
+    assert compact.compact_json(document) == expected
 
 
 def test_compact_json_fails_as_json_dumps_does() -> None:
     circular: dict[str, Any] = {"Statement": []}
     circular["Statement"].append(circular)
     with pytest.raises(ValueError, match="Circular reference"):
-        account_dump.compact_json(circular)
+        compact.compact_json(circular)
     with pytest.raises(TypeError, match="not JSON serializable"):
-        account_dump.compact_json({"when": object()})
+        compact.compact_json({"when": object()})
     proxy = types.MappingProxyType({"a": 1})  # a mapping that is not a dict
     with pytest.raises(TypeError):
         json.dumps(proxy)
     with pytest.raises(TypeError):
-        account_dump.compact_json(proxy)
+        compact.compact_json(proxy)
     # and a good document right after a failure still encodes (no state left behind)
-    assert account_dump.compact_json({"a": [1]}) == '{"a":[1]}'
+    assert compact.compact_json({"a": [1]}) == '{"a":[1]}'
 
 
 # ---------------------------------------------------------------- wildcard-free patterns
@@ -422,7 +422,7 @@ def test_parsed_documents_and_roles_equal_what_init_builds() -> None:
         path="/team/",
         role_id="AROAX",
         trust=expected,
-        trust_text=account_dump.compact_json(trust),
+        trust_text=compact.compact_json(trust),
         inline=(NamedDocument("inline p", inline),),
         max_session_duration=7200,
         max_session_known=True,

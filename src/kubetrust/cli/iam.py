@@ -9,6 +9,7 @@ from typing import IO, Any
 
 import click
 
+from kubetrust import errors
 from kubetrust.cli import output
 from kubetrust.policy import cases
 
@@ -87,7 +88,7 @@ def _read_cases(stream: IO[str]) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
-        except (ValueError, RecursionError) as exc:
+            yield number, errors.decode_json(line)
+        except ValueError as exc:  # nesting too: errors.NestingError
             text = str(exc)[:160]
             yield 0, {"id": None, "error": f"line {number}: not valid JSON: {text}"}

@@ -72,12 +72,40 @@ class BundleError(errors.InputError):
 
 
 def read_json(path: Path) -> Any:
+    return read_json_numbers(path)[0]
+
+
+class _Numbers:
+    """Decoding hooks that notice a number with a fraction, an exponent or a non-finite
+    value (decoded as a float, as ``json`` does): called for those only, so free otherwise."""
+
+    def __init__(self) -> None:
+        self.inexact = False
+
+    def fraction(self, text: str) -> float:
+        self.inexact = True
+        return float(text)
+
+    def constant(self, name: str) -> float:
+        self.inexact = True
+        return float(name)  # NaN, Infinity, -Infinity
+
+
+def read_json_numbers(path: Path) -> tuple[Any, bool]:
+    """The file's JSON value, and whether every number in it is an integer (its policy
+    documents then parse exactly from the decoded mappings, :mod:`kubetrust.policy.interning`).
+    A file too deeply nested to decode is refused like bad JSON."""
+    numbers = _Numbers()
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        value = json.loads(text, parse_float=numbers.fraction, parse_constant=numbers.constant)
     except FileNotFoundError:
         raise BundleError(path, "no such file") from None
     except (UnicodeDecodeError, ValueError) as error:
         raise BundleError(path, f"not valid JSON: {error}") from None
+    except RecursionError:
+        raise BundleError(path, f"not valid JSON: {errors.NESTED_TOO_DEEPLY}") from None
+    return value, not numbers.inexact
 
 
 def read_documents(path: Path) -> list[Any]:
@@ -91,6 +119,8 @@ def read_documents(path: Path) -> list[Any]:
             return [json.loads(text)]
         except ValueError as error:
             raise BundleError(path, f"not valid JSON: {error}") from None
+        except RecursionError:
+            raise BundleError(path, f"not valid JSON: {errors.NESTED_TOO_DEEPLY}") from None
     try:
         return load_all(text)
     except ValueError as error:
@@ -164,7 +194,7 @@ class _Loader:
 
     # ------------------------------------------------------------------ accounts
     def account_file(self, path: Path, account: str | None) -> AccountIam:
-        data = read_json(path)
+        data, integers_only = read_json_numbers(path)
         if not account_dump.looks_like_dump(data):
             raise BundleError(
                 path,
@@ -172,7 +202,9 @@ class _Loader:
                 "GroupDetailList, RoleDetailList or Policies)",
             )
         try:
-            parsed, problems = account_dump.parse_authorization_details(data, account=account)
+            parsed, problems = account_dump.parse_authorization_details(
+                data, account=account, numbers_exact=integers_only
+            )
         except errors.InputError as error:
             raise BundleError(path, str(error)) from None
         self.problems += _located(path, problems)

@@ -118,10 +118,11 @@ def _shape_problem(error: Exception) -> str:
 def _document(builder: WorldBuilder, value: object, logical_id: str, what: str) -> object:
     if isinstance(value, str):
         try:
-            return json.loads(value)
-        except json.JSONDecodeError as error:
+            return errors.decode_json(value)
+        except ValueError as error:
+            reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
             raise builder.resolver.error(
-                logical_id, f"{what} is not a JSON policy document ({error.msg})"
+                logical_id, f"{what} is not a JSON policy document ({reason})"
             ) from error
     if not isinstance(value, Mapping):
         raise builder.resolver.error(logical_id, f"{what} must be a policy document")

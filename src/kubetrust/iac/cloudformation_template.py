@@ -52,7 +52,9 @@ def read_template(path: Path, shown: str) -> Template:
 def _decode(text: str, shown: str) -> tuple[object, dict[str, int]]:
     if text.lstrip().startswith("{"):
         try:
-            data = json.loads(text)
+            data = errors.decode_json(text)
+        except errors.NestingError as error:
+            raise errors.InputError(f"{shown}: not a CloudFormation template: {error}") from None
         except json.JSONDecodeError:
             pass  # JSON-looking YAML (flow style with short forms): YAML decides below
         else:

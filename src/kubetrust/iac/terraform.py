@@ -14,7 +14,6 @@ Pure: the caller's paths are read here, nothing else.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -43,7 +42,7 @@ def read_plan(path: Path, account_map: Mapping[str, str]) -> IacWorld:
     except (OSError, UnicodeDecodeError) as error:
         raise errors.InputError(f"{path}: cannot read: {error}") from None
     try:
-        data = json.loads(text)
+        data = errors.decode_json(text)
     except ValueError as error:
         raise errors.InputError(
             f"{path}: not valid JSON ({error}): give the output of `terraform show -json "

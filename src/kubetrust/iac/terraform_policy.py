@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from kubetrust import errors
 from kubetrust.iac.symbolic import has_placeholder
 from kubetrust.iac.terraform_dynamic import fill_dynamic_parts
 from kubetrust.iac.terraform_plan import PlanResource
@@ -35,7 +36,7 @@ def decode_policy(text: object) -> Mapping[str, Any] | None:
     if not isinstance(text, str):
         return None
     try:
-        decoded = json.loads(text)
+        decoded = errors.decode_json(text)
     except ValueError:
         return None
     return decoded if isinstance(decoded, Mapping) else None

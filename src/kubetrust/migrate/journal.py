@@ -157,7 +157,7 @@ def read_migration(directory: Path) -> dict[str, Any]:
     """The ``migration.json`` of a backup directory."""
     path = directory / MIGRATION_FILE
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = errors.decode_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise JournalError(
             f"{directory} is not a kubetrust migration backup (no {MIGRATION_FILE})"
@@ -200,7 +200,9 @@ def read_steps(directory: Path) -> list[Step]:
 def _events(path: Path, lines: list[str]) -> Iterator[tuple[int, dict[str, Any]]]:
     for number, line in enumerate(lines, 1):
         try:
-            event = json.loads(line)
+            event = errors.decode_json(line)
+        except errors.NestingError as error:  # whole, not torn: refused even when last
+            raise JournalError(f"{path}:{number}: not a journal event: {error}") from None
         except ValueError:
             if number == len(lines):
                 return  # torn by a kill mid-write

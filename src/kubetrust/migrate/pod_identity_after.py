@@ -16,11 +16,11 @@ from typing import Any
 
 from kubetrust.migrate import pod_identity_documents as docs
 from kubetrust.migrate.pod_identity_plan import Plan
-from kubetrust.model.account_dump import compact_json
 from kubetrust.model.eks import POD_IDENTITY_AGENT_ADDON, ROLE_ANNOTATION, PodIdentityAssociation
 from kubetrust.model.iam import AccountIam, NamedDocument, Role
 from kubetrust.model.topology import Cluster, Topology
 from kubetrust.policy import PolicyKind, parse_policy
+from kubetrust.policy.compact import compact_json
 
 INLINE_PREFIX = "inline "
 """How :mod:`kubetrust.model.account_dump` names an inline policy (``inline <name>``)."""

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kubetrust import errors
 from kubetrust.migrate import journal
 from kubetrust.migrate.journal import JournalError, Step
 from kubetrust.model.vocabulary import API
@@ -77,7 +78,7 @@ def _undone(directory: Path) -> list[int]:
     if not path.exists():
         return []
     try:
-        runs = json.loads(path.read_text(encoding="utf-8"))
+        runs = errors.decode_json(path.read_text(encoding="utf-8"))
         return [int(n) for run in runs for n in run["undone"]]
     except (OSError, ValueError, TypeError, KeyError) as error:
         raise JournalError(f"{path}: cannot be read: {error}") from None
@@ -111,7 +112,7 @@ def rollback(
 
 def _record(directory: Path, undone: Sequence[int], outcomes: Sequence[Outcome]) -> None:
     path = directory / journal.ROLLBACK_FILE
-    runs: list[Any] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else []
+    runs: list[Any] = errors.decode_json(path.read_text(encoding="utf-8")) if path.exists() else []
     runs.append(
         {
             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import json.encoder
+import sys
 import urllib.parse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kubetrust import arn, errors
@@ -42,7 +42,8 @@ from kubetrust.model.iam import (
 )
 from kubetrust.model.vocabulary import DEFAULT_ROLE_MAX_SESSION
 from kubetrust.policy import PolicyDocument, PolicyKind
-from kubetrust.policy.interning import parse_interned
+from kubetrust.policy.compact import compact_json
+from kubetrust.policy.interning import intern_document
 from kubetrust.policy.slotted import constructor
 
 SECTIONS = ("UserDetailList", "GroupDetailList", "RoleDetailList", "Policies")
@@ -74,34 +75,6 @@ def decode_document(raw: object) -> Mapping[str, Any]:
     return decoded
 
 
-_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-_C_MAKE_ENCODER: Callable[..., Callable[[object, int], Sequence[str]]] | None = getattr(
-    json.encoder, "c_make_encoder", None
-)
-_FAST_COMPACT = (
-    _C_MAKE_ENCODER(
-        None, _COMPACT.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
-    )
-    if _C_MAKE_ENCODER is not None
-    else None
-)
-"""What ``_COMPACT.encode`` runs, made once: ``json.dumps`` builds an encoder per call and
-``encode`` its C part per call, a measurable share of loading a million roles (every
-document is encoded: its text is the interning key; ``benchmarks/scale.py``). Without the
-circular-reference check, so on any error the document goes through ``_COMPACT``, which
-raises exactly what ``json.dumps`` does."""
-
-
-def compact_json(document: Mapping[str, Any]) -> str:
-    """The document without insignificant whitespace: how IAM counts a policy's size."""
-    if _FAST_COMPACT is not None and type(document) is dict:
-        try:
-            return "".join(_FAST_COMPACT(document, 0))
-        except Exception:  # re-done below, which raises what json.dumps raises
-            pass
-    return _COMPACT.encode(document)
-
-
 _new_role = constructor(Role)
 _new_named_document = constructor(NamedDocument)
 """One of each per role and inline policy of a dump (a million roles in a large
@@ -123,8 +96,9 @@ def resource_type(resource: str) -> str:
 class _Reader:
     """One dump being read: the account, the problems found so far."""
 
-    def __init__(self, account: str | None) -> None:
+    def __init__(self, account: str | None, numbers_exact: bool = False) -> None:
         self.account = account
+        self.numbers_exact = numbers_exact
         self.problems: list[Problem] = []
 
     def problem(self, where: str, message: str) -> None:
@@ -146,14 +120,23 @@ class _Reader:
     ) -> tuple[PolicyDocument | None, str, str]:
         """The parsed document (shared with every equal one: documents are interned), its
         compact JSON text (``""`` when it does not decode) and why it is unusable."""
-        text = ""
         try:
             decoded = decode_document(raw)
-            text = compact_json(decoded)
-            return parse_interned(text, kind, decoded), text, ""
         except errors.KubetrustError as error:
-            self.problem(where, f"unusable {kind.value} policy, left out: {error}")
-            return None, text, str(error)
+            return self._unusable(where, kind, error, "")
+        # Only a document decoded with its file can vouch for the file's numbers.
+        exact = self.numbers_exact and raw is decoded
+        try:
+            document, text = intern_document(decoded, kind, numbers_exact=exact)
+        except errors.KubetrustError as error:
+            return self._unusable(where, kind, error, compact_json(decoded))
+        return document, text, ""
+
+    def _unusable(
+        self, where: str, kind: PolicyKind, error: errors.KubetrustError, text: str
+    ) -> tuple[None, str, str]:
+        self.problem(where, f"unusable {kind.value} policy, left out: {error}")
+        return None, text, str(error)
 
     def entries(self, data: Mapping[str, Any], section: str) -> list[tuple[str, Mapping[str, Any]]]:
         items = data.get(section) or []
@@ -197,8 +180,8 @@ class _Reader:
                 continue
             name = str(raw.get("PolicyName") or f"inline[{index}]")
             document = self.document(raw.get("PolicyDocument"), PolicyKind.IDENTITY, place)
-            if document is not None:
-                found.append(_new_named_document(f"inline {name}", document))
+            if document is not None:  # names repeat in every role a template made
+                found.append(_new_named_document(sys.intern(f"inline {name}"), document))
         return tuple(found)
 
     def attached(self, item: Mapping[str, Any], where: str) -> tuple[str, ...]:
@@ -222,23 +205,33 @@ class _Reader:
 
 
 def parse_authorization_details(
-    data: Mapping[str, Any], *, account: str | None = None
+    data: Mapping[str, Any], *, account: str | None = None, numbers_exact: bool = False
 ) -> tuple[AccountIam, list[Problem]]:
     """Build the account's IAM entities from authorization-details output (module doc).
 
     ``account`` is taken from the entities' ARNs when not given; a dump with no entity and
     no ``account`` raises :class:`errors.InputError` (nothing says whose it is).
+    ``numbers_exact``: ``data`` was decoded from JSON holding no number with a fraction, an
+    exponent or a non-finite value, so its documents parse exactly from their mappings
+    (:mod:`kubetrust.policy.interning`).
     """
     if account is not None and not arn.is_account_id(account):
         raise errors.InputError(f"account {errors.shown(account)} is not 12 digits")
-    reader = _Reader(account)
+    reader = _Reader(account, numbers_exact)
     policies = _policies(reader, data)
-    roles = {role.name.lower(): role for role in _roles(reader, data)}
-    users = {user.name.lower(): user for user in _users(reader, data)}
-    groups = {group.name.lower(): group for group in _groups(reader, data)}
+    roles = {_lower(role.name): role for role in _roles(reader, data)}
+    users = {_lower(user.name): user for user in _users(reader, data)}
+    groups = {_lower(group.name): group for group in _groups(reader, data)}
     if reader.account is None:
         raise errors.InputError("the dump names no account and holds no role, user or group")
     return AccountIam(reader.account, roles, users, groups, policies), reader.problems
+
+
+def _lower(name: str) -> str:
+    """``name.lower()``, the same object when already lower case (most names): a million
+    roles' keys then cost no second string each."""
+    lowered = name.lower()
+    return name if lowered == name else lowered
 
 
 def _policies(reader: _Reader, data: Mapping[str, Any]) -> dict[str, ManagedPolicy]:
@@ -293,7 +286,7 @@ def _roles(reader: _Reader, data: Mapping[str, Any]) -> list[Role]:
             _new_role(  # Role's fields, in order
                 item["Arn"],  # what ``parsed`` was parsed from: ``str(parsed)``, not rebuilt
                 parsed.resource_name,
-                parsed.account,
+                sys.intern(parsed.account),  # one string per account, not per role
                 parsed.path,
                 str(item.get("RoleId") or ""),
                 trust,

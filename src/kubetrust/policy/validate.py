@@ -31,6 +31,7 @@ from __future__ import annotations
 import decimal
 import json
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -182,7 +183,7 @@ def _version(raw: Mapping[str, Any]) -> str | None:
             "Version",
             f"{errors.shown(version)} is not a policy language version; use `2012-10-17`",
         )
-    return str(version)
+    return VALID_VERSIONS[VALID_VERSIONS.index(version)]  # one string object for all
 
 
 def _statements(raw: Mapping[str, Any], kind: PolicyKind) -> tuple[Statement, ...]:
@@ -272,14 +273,43 @@ def _actions(
     action, not_action = _pair(raw, "Action", where)
     if action is None and not_action is None:
         _fail(NO_ACTIONS, where, "add `Action` or `NotAction`")
+    action, not_action = shared_strings(action), shared_strings(not_action)
     element = "Action" if action is not None else "NotAction"
-    for value in action or not_action:
+    for value in action or not_action or ():
         if value not in _ACCEPTED_ACTIONS:
             _check_action(value, f"{where}.{element}")
             _accepted(_ACCEPTED_ACTIONS, value)
         if kind is PolicyKind.TRUST and value != "*" and value.split(":")[0].lower() != "sts":
             _fail(TRUST_ACTIONS, f"{where}.{element}", f"`{value}` is not an sts action")
     return action, not_action
+
+
+def shared_strings(values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+    """``values`` as the one shared tuple of its value, each string the one shared object of
+    its value (:func:`sys.intern`). Actions repeat across an organization's documents: a
+    million roles hold a few hundred distinct lists of them, and one object each saves memory
+    and the copies a forked bundle load sends back (:mod:`kubetrust.explain.bundle_parallel`).
+    A ``str`` subclass (a YAML reader's scalar) cannot be interned and is kept as it is."""
+    if values is None:
+        return None
+    found = _SHARED.get(values)
+    if found is not None:
+        return found
+    try:
+        values = tuple(map(sys.intern, values))
+    except TypeError:
+        return values
+    _accepted_as(_SHARED, values)
+    return values
+
+
+_SHARED: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _accepted_as(seen: dict[tuple[str, ...], tuple[str, ...]], value: tuple[str, ...]) -> None:
+    if len(seen) >= _ACCEPTED_LIMIT:
+        seen.clear()
+    seen[value] = value
 
 
 _ACCEPTED_LIMIT = 65536

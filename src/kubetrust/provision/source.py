@@ -27,6 +27,10 @@ from kubetrust import errors
 
 Path = tuple[str | int, ...]
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TOO_DEEP = (
+    f"nested too deeply (mappings and lists more than {errors.MAX_NESTING} levels within each "
+    "other, or an alias inside its own anchor)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +100,10 @@ def compose(text: str, file: str) -> Source:
         raise SpecError([Problem(file, line, column, f"not valid YAML: {what}")]) from None
     except yaml.YAMLError as error:
         raise SpecError([Problem(file, 1, 1, f"not valid YAML: {error}")]) from None
+    except RecursionError:  # PyYAML's composer recurses per level
+        raise SpecError(
+            [Problem(file, 1, 1, f"not valid YAML: {errors.NESTED_TOO_DEEPLY}")]
+        ) from None
     source = Source(file, None, root)
     problems: list[Problem] = []
     source.data = _plain(root, (), source, problems) if root is not None else None
@@ -105,6 +113,13 @@ def compose(text: str, file: str) -> Source:
 
 
 def _plain(node: yaml.Node, path: Path, source: Source, problems: list[Problem]) -> Any:
+    """Plain data of ``node``; a node deeper than :data:`kubetrust.errors.MAX_NESTING` is a
+    problem at its position, which also ends an alias inside its own anchor (``&a [*a]``:
+    the composed tree is a cycle) before it overflows this recursion."""
+    if len(path) >= errors.MAX_NESTING and isinstance(node, yaml.CollectionNode):
+        line, column = _mark(node)
+        problems.append(Problem(source.file, line, column, _TOO_DEEP))
+        return None
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
         first: dict[str, yaml.Node] = {}

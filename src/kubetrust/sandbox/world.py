@@ -71,7 +71,7 @@ import yaml
 from pydantic import AfterValidator, BeforeValidator, Field, TypeAdapter, ValidationError
 
 from kubetrust import arn as arns
-from kubetrust import errors
+from kubetrust import errors, yaml_codec
 from kubetrust.chain import context
 from kubetrust.model import fields
 from kubetrust.model.vocabulary import API_AND_CONFIG_MAP, DEFAULT_ROLE_MAX_SESSION
@@ -361,7 +361,11 @@ def load_world(path: Path | None) -> World:
     except OSError as exc:
         raise errors.InputError(f"cannot read world file `{path}`: {exc.strerror}") from None
     try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        raw = (
+            errors.decode_json(text)
+            if path.suffix == ".json"
+            else yaml_codec.bounded(lambda: yaml.safe_load(text))
+        )
     except (ValueError, yaml.YAMLError) as exc:
         raise errors.InputError(f"world file `{path}`: not valid YAML/JSON: {exc}") from None
     return parse_world(raw, str(path))

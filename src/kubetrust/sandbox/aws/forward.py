@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, unquote_to_bytes, urlencode
 
+from kubetrust import errors
 from kubetrust.sandbox.aws import operations, policy_writes, wire
 from kubetrust.sandbox.aws.request import RawRequest
 from kubetrust.sandbox.aws.services.iam import reads
@@ -552,8 +553,8 @@ def _eks_body(body: bytes, allowed: frozenset[str]) -> bytes:
     if not body:
         return b""
     try:
-        document = json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):  # the gate refused these already
+        document = errors.decode_json(body.decode("utf-8"))
+    except ValueError:  # the gate refused these already
         return b""
     if not isinstance(document, dict):
         return b""

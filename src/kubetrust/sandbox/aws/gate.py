@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import logging
 import threading
 import uuid
@@ -324,9 +323,9 @@ class Gate:
         json_body: Mapping[str, Any] | None = None
         if request.body and service in ("eks", "eks-auth"):
             try:
-                parsed = json.loads(request.body.decode("utf-8"))
+                parsed = errors.decode_json(request.body.decode("utf-8"))
                 json_body = parsed if isinstance(parsed, dict) else None
-            except (ValueError, RecursionError):
+            except ValueError:  # nesting too (errors.NestingError): no service sees it
                 raise wire.AwsError("BadRequestException", "Malformed JSON body", 400) from None
         form = request.form() if operations.service_protocol(service) == "query" else {}
         raw_path = _routed_path(request, service)
@@ -495,8 +494,8 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     if not body:
         return None
     try:
-        parsed = json.loads(body.decode("utf-8"))
-    except (ValueError, RecursionError):
+        parsed = errors.decode_json(body.decode("utf-8"))
+    except ValueError:
         return None
     return parsed if isinstance(parsed, dict) else None
 

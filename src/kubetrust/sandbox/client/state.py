@@ -117,7 +117,7 @@ class SandboxState:
     @classmethod
     def from_json(cls, text: str) -> SandboxState:
         """The state in ``text``; ``ValueError`` naming what is wrong when it is not one."""
-        raw = json.loads(text)
+        raw = errors.decode_json(text)
         if not isinstance(raw, dict):
             raise ValueError("not a JSON object")
         world_file = raw.get("world_file")

@@ -63,7 +63,7 @@ class ClusterRecord:
 
     @classmethod
     def from_json(cls, text: str) -> ClusterRecord:
-        raw = json.loads(text)
+        raw = errors.decode_json(text)
         return cls(
             raw["account"],
             raw["region"],

@@ -74,6 +74,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kubetrust import errors
 from kubetrust.chain import context
 from kubetrust.sandbox.aws import credentials, state
 from kubetrust.sandbox.aws.services.eks.addons import POD_IDENTITY_AGENT
@@ -258,7 +259,7 @@ def _segment(text: str, what: str) -> Any:
     except (binascii.Error, ValueError):
         raise ValueError(f"token is malformed: could not base64 decode {what}") from None
     try:
-        return json.loads(raw)
+        return errors.decode_json(raw)
     except (UnicodeDecodeError, ValueError):
         raise ValueError(f"token is malformed: could not JSON decode {what}") from None
 

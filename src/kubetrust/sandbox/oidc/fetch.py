@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import ssl
 import time
 import urllib.error
@@ -12,6 +11,7 @@ from collections.abc import Callable, Mapping
 from http.client import HTTPException
 from typing import Any
 
+from kubetrust import errors as kubetrust_errors
 from kubetrust.sandbox.host import pki
 from kubetrust.sandbox.oidc import errors, verifier
 
@@ -66,7 +66,7 @@ def _get_json(
 ) -> dict[str, Any]:
     body = _download(opener, url, timeout, max_bytes)
     try:
-        document = json.loads(body, parse_constant=verifier.reject_json_constant)
+        document = kubetrust_errors.decode_json(body, parse_constant=verifier.reject_json_constant)
     except (ValueError, RecursionError):
         raise errors.JwksFetchError(f"`{_short(url)}` did not send JSON") from None
     if not isinstance(document, dict):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +12,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from kubetrust.chain import web_identity
-from kubetrust.errors import InputError, KubetrustError
+from kubetrust.errors import InputError, KubetrustError, decode_json
 from kubetrust.model.vocabulary import IRSA_AUDIENCE
 from kubetrust.sandbox.oidc import errors
 from kubetrust.sandbox.oidc import issuer as issuers
@@ -205,7 +204,7 @@ def _parse(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         parts = jwt.PyJWS().decode_complete(token, options={"verify_signature": False})
         header = parts["header"]
-        claims = json.loads(parts["payload"], parse_constant=reject_json_constant)
+        claims = decode_json(parts["payload"], parse_constant=reject_json_constant)
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError, UnicodeError):
         raise errors.malformed("bad base64url or JSON") from None
     if not isinstance(header, dict) or not isinstance(claims, dict):

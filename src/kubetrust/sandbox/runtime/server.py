@@ -44,6 +44,7 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer
 
+from kubetrust import errors
 from kubetrust.sandbox import oidc
 from kubetrust.sandbox.aws import credentials, forward, gate, policy_writes, state, throttle
 from kubetrust.sandbox.aws.propagation import Propagation
@@ -358,7 +359,7 @@ class SandboxServer:
         IAM like any other key: deactivating or deleting them works as in AWS."""
         path = self.state_dir / ADMIN_KEYS_FILE
         try:
-            kept = json.loads(path.read_text(encoding="utf-8"))
+            kept = errors.decode_json(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             kept = {}
         if not isinstance(kept, dict):

@@ -55,11 +55,11 @@ Not emulated: tag APIs on access-entry ARNs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs, unquote
 
+from kubetrust import errors
 from kubetrust.model import vocabulary
 from kubetrust.sandbox.aws import credentials, gate, operations, state, wire
 from kubetrust.sandbox.aws.propagation import Propagation
@@ -181,8 +181,8 @@ class EksExtras(updates.UpdateHandlers, policies.PolicyHandlers):
         """Path labels split before decoding: a principal ARN's ``%2F`` stays in its label."""
         parts = tuple(unquote(p) for p in request.raw_path.split("/") if p)
         try:
-            parsed = json.loads(request.body) if request.body else {}
-        except ValueError:
+            parsed = errors.decode_json(request.body) if request.body else {}
+        except ValueError:  # the gate refused these already
             parsed = {}
         body = parsed if isinstance(parsed, dict) else {}
         query = parse_qs(request.raw_query, keep_blank_values=True)

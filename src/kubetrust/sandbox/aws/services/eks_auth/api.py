@@ -34,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kubetrust import arn as arns
+from kubetrust import errors as kubetrust_errors
 from kubetrust.chain import context
 from kubetrust.chain import pod_identity as chain
 from kubetrust.chain import sts as hops
@@ -178,8 +179,8 @@ def _token(request: RawRequest) -> str:
     """The body's ``token`` (the gate checked it against the model: present, a string of
     three base64url segments)."""
     try:
-        body: Any = json.loads(request.body or b"{}")
-    except ValueError:
+        body: Any = kubetrust_errors.decode_json(request.body or b"{}")
+    except ValueError:  # the gate refused these already
         body = {}
     value = body.get("token") if isinstance(body, dict) else None
     if not isinstance(value, str):
