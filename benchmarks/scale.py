@@ -8,14 +8,16 @@ Each size runs in a fresh child process (so that its peak RSS is its own), the 1
 organization first as the baseline when a larger one is asked for; the table puts both side
 by side with their ratio. Steps, each timed: generate the organization as a bundle in a
 temporary directory (``synthetic_org.py``, proportions of :meth:`Shape.organization`; not
-part of the target), load the bundle (JSON, YAML, every policy parsed), audit (every rule,
-the reachability graph of the whole organization and the report of every target role's
-reachers), then explain: a CI service account to an AWS action in a far account, and to a
-Kubernetes verb in a target cluster, each with the path searched. Wall-clock and CPU
-seconds per step and for the total of load + audit + explain (the machine may be shared:
-CPU time says what the code costs), and the peak resident set size (``resource.getrusage``)
-of the process and of its largest child (a large bundle is read, and its audit judged, partly
-in a forked child: ``kubetrust.explain.bundle_parallel``, ``kubetrust.explain.audit.forked``).
+part of the target; done before the measuring process starts, which then reads the bundle as
+a ``kubetrust audit --bundle`` process does), load the bundle (JSON, YAML, every policy
+parsed), audit (every rule, the reachability graph of the whole organization and the report
+of every target role's reachers), then explain: a CI service account to an AWS action in a
+far account, and to a Kubernetes verb in a target cluster, each with the path searched.
+Wall-clock and CPU seconds per step and for the total of load + audit + explain (the machine
+may be shared: CPU time says what the code costs), and the peak resident set size
+(``resource.getrusage``) of the process and of its largest child (a large bundle is read,
+and its audit judged, partly in a forked child: ``kubetrust.explain.bundle_parallel``,
+``kubetrust.explain.audit.forked``).
 Target (issue 16): 10,000 accounts under 60 s and 4 GB. Nothing is asserted.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -76,13 +79,15 @@ def _timed(timings: dict[str, float], step: str, work: Any, cpu: dict[str, float
     return result
 
 
-def measure(shape: synthetic_org.Shape) -> dict[str, Any]:
-    """Generate, load, audit and explain one organization; the figures as a dict."""
+def measure(shape: synthetic_org.Shape, generated: Path | None = None) -> dict[str, Any]:
+    """Load, audit and explain one organization, generated here unless ``generated`` is its
+    bundle already; the figures as a dict."""
     timings: dict[str, float] = {}
     cpu_steps: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="kubetrust-scale-") as temporary:
-        root = Path(temporary) / "bundle"
-        _timed(timings, GENERATE, lambda: synthetic_org.write(shape, root), cpu_steps)
+        root = generated or Path(temporary) / "bundle"
+        if generated is None:
+            _timed(timings, GENERATE, lambda: synthetic_org.write(shape, root), cpu_steps)
         cpu = _cpu_seconds()
         topology = _timed(timings, STEPS[0], lambda: bundle.load_bundle([root]), cpu_steps)
     report = _timed(timings, STEPS[1], lambda: audit.run_audit(topology), cpu_steps)
@@ -129,14 +134,32 @@ def _verdict(result: Any) -> str:
 
 
 def _child(accounts: int, roles: int, small: bool) -> dict[str, Any]:
-    """``measure`` in a fresh interpreter: its peak RSS is then this size's alone."""
-    command = [sys.executable, __file__, "--json", "--accounts", str(accounts)]
-    command += ["--roles", str(roles)] + (["--small"] if small else [])
-    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    """``measure`` in a fresh interpreter: its peak RSS is then this size's alone, and its
+    heap holds what a ``kubetrust audit`` process holds, not the generator's leftovers (the
+    bundle is generated here, before it starts)."""
+    timings: dict[str, float] = {}
+    cpu_steps: dict[str, float] = {}
+    shape = _shape(accounts, roles, small)
+    with tempfile.TemporaryDirectory(prefix="kubetrust-scale-") as temporary:
+        root = Path(temporary) / "bundle"
+        _timed(timings, GENERATE, lambda: _written(shape, root), cpu_steps)
+        command = [sys.executable, __file__, "--json", "--accounts", str(accounts)]
+        command += ["--roles", str(roles), "--bundle", str(root)]
+        command += ["--small"] if small else []
+        run = subprocess.run(command, capture_output=True, text=True, check=False)
     if run.returncode != 0:
         raise SystemExit(f"scale.py: the {accounts}-account run failed:\n{run.stderr}")
     figures: dict[str, Any] = json.loads(run.stdout.splitlines()[-1])
+    figures["timings"][GENERATE] = timings[GENERATE]
+    figures["cpu_steps"][GENERATE] = cpu_steps[GENERATE]
     return figures
+
+
+def _written(shape: synthetic_org.Shape, root: Path) -> None:
+    """Generate the bundle and flush it to disk: a real bundle was written long before it is
+    read, so the load must not share the machine with the kernel writing a gigabyte back."""
+    synthetic_org.write(shape, root)
+    os.sync()
 
 
 def _shape(accounts: int, roles: int, small: bool) -> synthetic_org.Shape:
@@ -173,11 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, help="organization size [1000]")
     parser.add_argument("--roles", type=int, help="roles per account [100]")
     parser.add_argument("--json", action="store_true", help="measure one size, print JSON")
+    parser.add_argument(
+        "--bundle", type=Path, help="with --json: the organization's bundle, already generated"
+    )
     args = parser.parse_args(argv)
     accounts = args.accounts or (20 if args.small else BASELINE)
     roles = args.roles or (20 if args.small else 100)
     if args.json:
-        print(json.dumps(measure(_shape(accounts, roles, args.small))))
+        print(json.dumps(measure(_shape(accounts, roles, args.small), args.bundle)))
         return 0
     sizes = [accounts] if args.small or accounts == BASELINE else [BASELINE, accounts]
     runs = [_child(size, roles, args.small) for size in sizes]

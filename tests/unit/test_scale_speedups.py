@@ -382,6 +382,33 @@ def test_a_slotted_constructor_refuses_classes_it_cannot_build_exactly() -> None
             slotted.constructor(cls)
 
 
+def test_a_restorer_brings_back_every_slot_without_running_post_init() -> None:
+    """What unpickling needs: the exact state, ``init=False`` fields included, and no
+    ``__post_init__`` run again; a class whose state is not its slots is refused."""
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Computed:
+        a: int
+        b: int = dataclasses.field(init=False, default=0)
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "b", self.a * 2)
+
+    original = Computed(4)
+    restored = slotted.restorer(Computed)(4, 8)
+    assert (restored.a, restored.b) == (4, 8) and restored == original
+    assert slotted.restorer(Computed)(4, 99).b == 99  # stored as given, not recomputed
+    with pytest.raises(TypeError, match="missing 1 required positional argument"):
+        slotted.restorer(Computed)(4)
+
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    with pytest.raises(TypeError, match="not exactly its slots"):
+        slotted.restorer(NoSlots)
+
+
 def test_parsed_documents_and_roles_equal_what_init_builds() -> None:
     """The loader's fast-built values compare (and hash) equal to ``__init__``-built ones."""
     trust = {

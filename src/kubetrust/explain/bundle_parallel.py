@@ -47,12 +47,12 @@ THRESHOLD_BYTES = 20_000_000
 """Account files smaller than this in total are read in one process: about 200 accounts of
 100 roles, under a second of work (a fork and the transfer cost more than they save)."""
 
-CHILD_SHARE = 0.40
+CHILD_SHARE = 0.44
 """The child's share of the account bytes. The caller also reads the clusters and rebuilds
-what the child sends (about a fifth of what parsing it cost), the child pickles it (about two
-fifths, relatively more since parsing got faster): measured at 5,000 accounts of
-``benchmarks/scale.py``, the caller waited about 3 s for its child at 0.45 and not at all at
-0.41 or 0.38, the load's wall time being least near 0.40."""
+what the child sends, the child pickles it: measured at 10,000 accounts of
+``benchmarks/scale.py`` (after strings and action lists were shared, which made the transfer
+about a third cheaper), the two sides' CPU times were even between 0.40 (the caller busier by
+4–10 s) and 0.46 (the child busier by up to 2 s), the load's wall time least near 0.46."""
 
 
 def child_run(

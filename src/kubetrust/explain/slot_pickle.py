@@ -10,11 +10,12 @@ roles: pickling cost about 60% of parsing them, which ate most of what a second 
 So a dataclass whose whole state is its slots travels as ``(class, field values)``: dumping
 reads the values with one :func:`operator.attrgetter`, loading creates the object with
 ``object.__new__`` and sets each slot through its member descriptor (the C setter the frozen
-``__setattr__`` would end at). That is the exact state, every slot including ``init=False``
-ones, and neither ``__init__`` nor ``__post_init__`` runs again: the object is equal to the
-one pickled and of the same class. Anything else (enums, dicts, plain classes, dataclasses
-with a ``__dict__``) pickles as usual. Pickle's memo still shares an object met twice (one
-interned document behind many roles stays one object).
+``__setattr__`` would end at), in straight-line code made once per class
+(:func:`kubetrust.policy.slotted.restorer`). That is the exact state, every slot including
+``init=False`` ones, and neither ``__init__`` nor ``__post_init__`` runs again: the object
+is equal to the one pickled and of the same class. Anything else (enums, dicts, plain
+classes, dataclasses with a ``__dict__``) pickles as usual. Pickle's memo still shares an
+object met twice (one interned document behind many roles stays one object).
 
 Only for data this process family wrote itself: unpickling runs code named in the data.
 """
@@ -27,11 +28,13 @@ import pickle
 from collections.abc import Callable
 from typing import IO, Any
 
-_Layout = tuple[Callable[[Any], tuple[Any, ...]], tuple[Callable[[Any, Any], None], ...]]
+from kubetrust.policy import slotted
+
+_Layout = tuple[Callable[[Any], tuple[Any, ...]], Callable[..., Any]]
 
 _LAYOUTS: dict[type, _Layout | None] = {}
-"""Per class: how to read its field values and how to set them; ``None`` for a class that
-pickles as usual."""
+"""Per class: how to read its field values and how to make an object holding them
+(:func:`kubetrust.policy.slotted.restorer`); ``None`` for a class that pickles as usual."""
 
 
 def _layout(cls: type) -> _Layout | None:
@@ -43,8 +46,7 @@ def _layout(cls: type) -> _Layout | None:
         if names and tuple(cls.__dict__.get("__slots__", ())) == names:
             getter = operator.attrgetter(*names)
             read = getter if len(names) > 1 else (lambda value: (getter(value),))
-            setters = tuple(cls.__dict__[name].__set__ for name in names)
-            found = (read, setters)
+            found = (read, slotted.restorer(cls))
     _LAYOUTS[cls] = found
     return found
 
@@ -54,10 +56,7 @@ def rebuild(cls: type, values: tuple[Any, ...]) -> Any:
     layout = _layout(cls)
     if layout is None:  # the data names a class this module did not write
         raise pickle.UnpicklingError(f"{cls.__qualname__} is not a slotted dataclass")
-    made: Any = object.__new__(cls)
-    for setter, value in zip(layout[1], values, strict=True):
-        setter(made, value)
-    return made
+    return layout[1](*values)
 
 
 class _Pickler(pickle.Pickler):

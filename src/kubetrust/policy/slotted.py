@@ -33,7 +33,20 @@ def constructor(cls: type[T]) -> Callable[..., T]:
     keyword (module doc).
 
     Raises :class:`TypeError` for a class it cannot build exactly as ``__init__`` does."""
-    names = _field_names(cls)
+    return _setter_function(cls, _field_names(cls))
+
+
+def restorer(cls: type[T]) -> Callable[..., T]:
+    """A function ``(*values) -> cls`` storing every slot's value, in field order: an
+    object's exact state brought back (``init=False`` fields included, ``__post_init__`` not
+    run again), as unpickling a copy of an object needs
+    (:mod:`kubetrust.explain.slot_pickle`).
+
+    Raises :class:`TypeError` for a class whose state is not exactly its slots."""
+    return _setter_function(cls, _slot_names(cls))
+
+
+def _setter_function(cls: type[T], names: tuple[str, ...]) -> Callable[..., T]:
     namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
     for number, name in enumerate(names):
         namespace[f"_set{number}"] = cls.__dict__[name].__set__
@@ -49,16 +62,20 @@ def constructor(cls: type[T]) -> Callable[..., T]:
     return made
 
 
-def _field_names(cls: type) -> tuple[str, ...]:
+def _slot_names(cls: type) -> tuple[str, ...]:
     if not dataclasses.is_dataclass(cls) or cls.__bases__ != (object,):
         raise TypeError(f"{cls.__qualname__} is not a dataclass without base classes")
-    fields = dataclasses.fields(cls)
-    names = tuple(field.name for field in fields)
+    names = tuple(field.name for field in dataclasses.fields(cls))
     if tuple(cls.__dict__.get("__slots__", ())) != names:
         raise TypeError(f"{cls.__qualname__}'s state is not exactly its slots")
-    if hasattr(cls, "__post_init__") or not all(field.init for field in fields):
+    return names
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _slot_names(cls)
+    if hasattr(cls, "__post_init__") or not all(f.init for f in dataclasses.fields(cls)):
         raise TypeError(f"{cls.__qualname__}.__init__ does more than set its fields")
     return names
 
 
-__all__ = ["constructor"]
+__all__ = ["constructor", "restorer"]

@@ -358,7 +358,11 @@ def _resources(
     element = "Resource" if resource is not None else "NotResource"
     for value in resource or not_resource:
         _check_resource(value, f"{where}.{element}")  # ARNs repeat too rarely to remember
-    return resource, not_resource
+    return (_ANY if resource == _ANY else resource), not_resource
+
+
+_ANY = ("*",)
+"""``"Resource": "*"``, the one resource list most documents share: one tuple for all."""
 
 
 def _check_resource(value: str, path: str) -> None:
