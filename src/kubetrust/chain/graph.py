@@ -120,53 +120,30 @@ class TrustIndex:
 
     @classmethod
     def build(cls, roles: Iterator[Role]) -> TrustIndex:
+        """Index ``roles``. What a trust names depends on the document alone, and equal
+        documents are one object (:mod:`kubetrust.policy.interning`: the trusts a template
+        stamps out in every account), so each document is read once per run of
+        :data:`_NAMED_LIMIT` distinct ones and its names filed for every role holding it."""
         index = cls()
+        named: dict[int, tuple[PolicyDocument, tuple[tuple[str, str], ...]]] = {}
         for role in roles:
-            if role.trust is not None:
-                index.add(role, role.trust)
+            trust = role.trust
+            if trust is None:
+                continue
+            found = named.get(id(trust))
+            if found is None:
+                if len(named) >= _NAMED_LIMIT:
+                    named.clear()
+                found = named[id(trust)] = (trust, trust_names(trust))  # held: ids stay unique
+            for kind, key in found[1]:
+                index._file(kind, key, role)
         return index
 
     def add(self, role: Role, trust: PolicyDocument) -> None:
-        seen: set[tuple[str, str]] = set()
-        assume = set(_statement_allows(trust, ASSUME_ROLE))
-        web = set(_statement_allows(trust, WEB_IDENTITY))
-        for number, statement in enumerate(trust.statements):
-            block = statement.principal
-            if block is None or (number not in assume and number not in web):
-                continue
-            if number in assume:
-                if block.everyone:
-                    self._put(seen, "*", "", role)
-                for entry in block.aws:
-                    self._aws(seen, entry, role)
-                for service in block.service:
-                    self._put(seen, "service", service.lower(), role)
-            if number in web:
-                for provider in block.federated:
-                    self._put(seen, "federated", provider, role)
+        for kind, key in trust_names(trust):
+            self._file(kind, key, role)
 
-    def _aws(self, seen: set[tuple[str, str]], entry: str, role: Role) -> None:
-        if principals.unique_id_kind(entry) is not None:
-            self._put(seen, "unique", entry, role)
-            return
-        if entry.isdigit():
-            self._put(seen, "account", entry, role)
-            return
-        try:
-            parsed = arn.parse(entry)
-        except Exception:  # the parser already accepted it; be safe with odd stored forms
-            return
-        if parsed.resource_type == "root":
-            self._put(seen, "account", parsed.account, role)
-        elif parsed.service == "iam" and parsed.resource_type == "role":
-            self._put(seen, "role", f"{parsed.account}:{parsed.resource_name}", role)
-        else:
-            self._put(seen, "exact", entry, role)
-
-    def _put(self, seen: set[tuple[str, str]], kind: str, key: str, role: Role) -> None:
-        if (kind, key) in seen:
-            return
-        seen.add((kind, key))
+    def _file(self, kind: str, key: str, role: Role) -> None:
         if kind == "*":
             self.everyone.append(role)
         elif kind == "account":
@@ -194,6 +171,53 @@ class TrustIndex:
             by_id = self.unique.get(caller.user_id, ()) if caller.user_id else ()
         found = {role.arn: role for role in (*by_name, *by_id)}
         return list(found.values())
+
+
+_NAMED_LIMIT = 65536
+"""Trust documents whose names one index build remembers (emptied when full)."""
+
+
+def trust_names(trust: PolicyDocument) -> tuple[tuple[str, str], ...]:
+    """What ``trust`` lets assume its role, as ``(kind, key)`` index entries, each once, in
+    the order met: ``("*", "")`` everyone, ``("account", ID)``, ``("role", "ID:NAME")``,
+    ``("exact", ARN)`` (users and other principals), ``("unique", AROA…)``,
+    ``("service", name)`` for ``sts:AssumeRole``; ``("federated", provider ARN)`` for web
+    identity."""
+    names: dict[tuple[str, str], None] = {}
+    assume = set(_statement_allows(trust, ASSUME_ROLE))
+    web = set(_statement_allows(trust, WEB_IDENTITY))
+    for number, statement in enumerate(trust.statements):
+        block = statement.principal
+        if block is None or (number not in assume and number not in web):
+            continue
+        if number in assume:
+            if block.everyone:
+                names["*", ""] = None
+            for entry in block.aws:
+                names[_aws_name(entry)] = None
+            for service in block.service:
+                names["service", service.lower()] = None
+        if number in web:
+            for provider in block.federated:
+                names["federated", provider] = None
+    names.pop(("", ""), None)  # an entry no index holds
+    return tuple(names)
+
+
+def _aws_name(entry: str) -> tuple[str, str]:
+    if principals.unique_id_kind(entry) is not None:
+        return "unique", entry
+    if entry.isdigit():
+        return "account", entry
+    try:
+        parsed = arn.parse(entry)
+    except Exception:  # the parser already accepted it; be safe with odd stored forms
+        return "", ""
+    if parsed.resource_type == "root":
+        return "account", parsed.account
+    if parsed.service == "iam" and parsed.resource_type == "role":
+        return "role", f"{parsed.account}:{parsed.resource_name}"
+    return "exact", entry
 
 
 def assume_patterns(documents: Sequence[PolicyDocument]) -> tuple[str, ...]:

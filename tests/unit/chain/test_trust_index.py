@@ -119,3 +119,31 @@ def test_explains_chain_search_finds_a_trust_naming_the_caller_by_id(tmp_path: P
     assert found.roles == (f"arn:aws:iam::{A}:role/ci-account-iam-role", target)
     chain = paths.evaluate(topology, workload, found.roles, goal)
     assert chain.allowed, chain.failures
+
+
+def test_roles_sharing_one_trust_document_are_each_filed_under_every_name() -> None:
+    """The build reads a shared document once (documents are interned) and files every role
+    holding it, exactly as indexing each role on its own does."""
+    shared = _trust(
+        _allow({"AWS": [f"arn:aws:iam::{A}:root", f"arn:aws:iam::{A}:role/ci", CALLER_ID]}),
+        _allow({"Service": "EC2.amazonaws.com"}),
+        _allow({"Federated": f"arn:aws:iam::{B}:oidc-provider/x"}, graph.WEB_IDENTITY),
+        _allow("*"),
+        _allow({"AWS": f"arn:aws:iam::{A}:user/u"}, "sts:TagSession"),
+    )
+    roles = [
+        Role(arn=f"arn:aws:iam::{B}:role/r{n}", name=f"r{n}", account=B, trust=shared)
+        for n in range(3)
+    ]
+    built = graph.TrustIndex.build(iter(roles))
+    one_by_one = graph.TrustIndex()
+    for role in roles:
+        assert role.trust is not None
+        one_by_one.add(role, role.trust)
+    assert built == one_by_one
+    assert built.accounts[A] == roles and built.roles[(A, "ci")] == roles
+    assert built.unique[CALLER_ID] == roles and built.everyone == roles
+    assert built.services["ec2.amazonaws.com"] == roles
+    assert built.federated[f"arn:aws:iam::{B}:oidc-provider/x"] == roles
+    assert f"arn:aws:iam::{A}:user/u" not in built.exact  # TagSession alone assumes nothing
+    assert graph.trust_names(shared)[0] == ("account", A)
