@@ -72,6 +72,49 @@ def test_error_in_parent_still_reaps_the_child() -> None:
     assert _no_children_left()
 
 
+def test_meanwhile_runs_once_here_while_the_child_takes_the_larger_part(tmp_path: Path) -> None:
+    parent = os.getpid()
+    record = tmp_path / "meanwhile"
+    parts: list[int] = []
+
+    def meanwhile() -> None:
+        with record.open("a", encoding="utf-8") as handle:
+            handle.write(f"{os.getpid()}\n")
+
+    def squares(items: Sequence[int]) -> list[tuple[int, str]]:
+        if os.getpid() == parent:
+            parts.append(len(items))
+        return _squares(items)
+
+    items = list(range(1000))
+    found = forked.split_map(items, squares, threshold=2, meanwhile=meanwhile, child_share=0.65)
+    assert found == _squares(items)
+    assert record.read_text(encoding="utf-8") == f"{parent}\n"  # once, and not in the child
+    assert parts == [350]  # the child judged the other 650
+    assert _no_children_left()
+
+
+def test_meanwhile_runs_after_the_work_without_a_child() -> None:
+    order: list[str] = []
+
+    def squares(items: Sequence[int]) -> list[tuple[int, str]]:
+        order.append("work")
+        return _squares(items)
+
+    found = forked.split_map([1, 2, 3], squares, meanwhile=lambda: order.append("meanwhile"))
+    assert found == _squares([1, 2, 3])
+    assert order == ["work", "meanwhile"]
+
+
+def test_an_error_in_meanwhile_still_reaps_the_child() -> None:
+    def fails() -> None:
+        raise ValueError("meanwhile trouble")
+
+    with pytest.raises(ValueError, match="meanwhile trouble"):
+        forked.split_map(list(range(100)), _squares, threshold=2, meanwhile=fails)
+    assert _no_children_left()
+
+
 def test_audit_forked_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shape = synthetic_org.Shape(accounts=20, roles=20, ci=2, cluster_every=5)
     root = synthetic_org.write(shape, tmp_path / "bundle")

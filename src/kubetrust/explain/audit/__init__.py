@@ -91,14 +91,43 @@ class AuditReport:
         return any(f.severity > Severity.INFO for f in self.findings)
 
 
+NEEDS_REACH = frozenset({"node-roles", "node-role-imds", "session-duration", "reach"})
+"""The rules that read the reach graph. The others run while its edges are judged (on a
+large organization, while a forked child judges most of them: :func:`run_audit`); one of
+them asking for the graph fails loudly (``AuditContext.build_reach``), so this list cannot
+silently go stale."""
+
+
 def run_audit(topology: Topology, rules: Mapping[str, Rule] = RULES) -> AuditReport:
-    """Run ``rules`` over ``topology`` (module doc)."""
+    """Run ``rules`` over ``topology`` (module doc). When some need the reach graph, it is
+    built first, and the rules that do not need it run while its edges are judged; the
+    findings are the same as running each rule in turn."""
     ctx = AuditContext(topology)
+    found: dict[str, list[Finding]] = {}
+
+    def without_reach() -> None:
+        for name, rule in rules.items():
+            if name not in NEEDS_REACH:
+                found[name] = list(rule(ctx))
+
     with paused_gc():
-        findings = [finding for rule in rules.values() for finding in rule(ctx)]
+        if NEEDS_REACH.intersection(rules):
+            ctx.build_reach(meanwhile=without_reach)
+        for name, rule in rules.items():
+            if name not in found:
+                found[name] = list(rule(ctx))
+    findings = [finding for name in rules for finding in found[name]]
     findings.sort(key=lambda f: (-f.severity, f.rule, f.location))
-    edges = ctx.reach.edges if ctx._reach is not None else 0
+    edges = ctx.reach.edges if ctx.has_reach else 0
     return AuditReport(tuple(findings), tuple(str(p) for p in topology.problems), edges)
 
 
-__all__ = ["RULES", "AuditContext", "AuditReport", "Finding", "Severity", "run_audit"]
+__all__ = [
+    "NEEDS_REACH",
+    "RULES",
+    "AuditContext",
+    "AuditReport",
+    "Finding",
+    "Severity",
+    "run_audit",
+]

@@ -58,32 +58,50 @@ def _usable_cpus() -> int:
 
 
 def split_map(
-    items: Sequence[T], work: Callable[[Sequence[T]], list[R]], threshold: int | None = None
+    items: Sequence[T],
+    work: Callable[[Sequence[T]], list[R]],
+    threshold: int | None = None,
+    *,
+    meanwhile: Callable[[], None] | None = None,
+    child_share: float = 0.5,
 ) -> list[R]:
-    """``work(items)``, with the second half done by a forked child when that pays (module
-    doc): at least ``threshold`` items (:data:`THRESHOLD` when not given). ``work`` must
-    return one picklable result per item, in order."""
+    """``work(items)``, with the tail of the list done by a forked child when that pays
+    (module doc): at least ``threshold`` items (:data:`THRESHOLD` when not given). ``work``
+    must return one picklable result per item, in order.
+
+    ``meanwhile``, when given, runs once in this process, after ``work`` when no child is
+    forked, else while the child works and before this process's part: other work of the
+    caller that would otherwise wait for both parts. ``child_share`` (about the child's
+    part of ``items``) then leaves this process the smaller part, so both finish together."""
     if len(items) < (THRESHOLD if threshold is None else threshold) or not fork_usable():
-        return work(items)
-    half = len(items) // 2
+        found = work(items)
+        if meanwhile is not None:
+            meanwhile()
+        return found
+    cut = min(max(int(len(items) * (1 - child_share)), 1), len(items) - 1)
     reader, writer = os.pipe()
     try:
         pid = os.fork()
     except OSError:  # no memory or process slot for a child: one process, as when small
         os.close(reader)
         os.close(writer)
-        return work(items)
+        found = work(items)
+        if meanwhile is not None:
+            meanwhile()
+        return found
     if pid == 0:  # the child
         os.close(reader)
-        _child(writer, work, items[half:])
+        _child(writer, work, items[cut:])
     os.close(writer)
     second: list[R] | None = None
     try:
-        first = work(items[:half])
+        if meanwhile is not None:
+            meanwhile()
+        first = work(items[:cut])
     finally:
         second = _collect(reader, pid)
-    if second is None or len(second) != len(items) - half:
-        second = work(items[half:])
+    if second is None or len(second) != len(items) - cut:
+        second = work(items[cut:])
     return first + second
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from kubetrust.chain import graph
@@ -89,11 +89,25 @@ Candidate = tuple[Role | User, Role, Source]
 """An edge to decide: caller, target role, and the source the caller is in the graph."""
 
 
-def build(topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge) -> ReachGraph:
+MEANWHILE_CHILD_SHARE = 0.65
+"""The forked child's share of the candidates when this process has other work to do while
+they are judged (``meanwhile``): at 10,000 accounts of ``benchmarks/scale.py`` the audit's
+rules that need no reach graph cost about 6 s of one core, judging every candidate about
+15 s, so the child takes about two thirds and both processes end together."""
+
+
+def build(
+    topology: Topology,
+    index: graph.TrustIndex,
+    judge: graph.EdgeJudge,
+    meanwhile: Callable[[], None] | None = None,
+) -> ReachGraph:
     """Every edge of the organization (module doc). The assume-role candidates are listed
     first, in the order their edges are added, then judged — on both cores for a large
     organization (:func:`kubetrust.explain.audit.forked.split_map`) — so that the graph is
-    the same whichever process judged an edge."""
+    the same whichever process judged an edge. ``meanwhile`` runs once, in this process,
+    while a forked child judges (its part then the larger; after judging in one process):
+    the audit's rules that do not need the graph."""
     reach = ReachGraph()
     candidates: list[Candidate] = []
     _named_edges(topology, index, candidates)
@@ -104,7 +118,12 @@ def build(topology: Topology, index: graph.TrustIndex, judge: graph.EdgeJudge) -
     if index.everyone:
         everyone = [pair for pairs in assumers.values() for pair in pairs]
         _pattern_edges(everyone, index.everyone, candidates)
-    verdicts = forked.split_map(candidates, functools.partial(_verdicts, judge))
+    verdicts = forked.split_map(
+        candidates,
+        functools.partial(_verdicts, judge),
+        meanwhile=meanwhile,
+        child_share=MEANWHILE_CHILD_SHARE if meanwhile is not None else 0.5,
+    )
     for (_, target, source), verdict in zip(candidates, verdicts, strict=True):
         if verdict is True:
             reach.add(source, target)
