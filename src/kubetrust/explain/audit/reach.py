@@ -66,9 +66,12 @@ def _user_source(user: User) -> Source:
 
 def _assumers(topology: Topology) -> dict[str, list[tuple[Role | User, tuple[str, ...]]]]:
     """Per account, the identities whose policies can allow ``sts:AssumeRole``, with the
-    resource patterns they allow it on (read on both cores for a large organization)."""
+    resource patterns they allow it on. In this process even for a large organization:
+    measured at 10,000 accounts, a forked child reading half of them saved no wall time
+    (about 2 s of reading against the copies of half the heap's pages it touched: 470,000
+    more page faults, twice the system time) — the edges' judging is what pays for a child."""
     identities: list[Role | User] = [*topology.roles(), *topology.users()]
-    patterns = forked.split_map(identities, functools.partial(_assume_patterns, topology))
+    patterns = _assume_patterns(topology, identities)
     found: dict[str, list[tuple[Role | User, tuple[str, ...]]]] = {}
     for identity, allowed in zip(identities, patterns, strict=True):
         if allowed:
