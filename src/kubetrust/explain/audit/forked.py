@@ -1,10 +1,11 @@
-"""Both cores for an audit's longest step: half of a pure computation in a forked child.
+"""Both cores for an audit's longest step: part of a pure computation in a forked child.
 
 Judging the assume edges of a 10,000-account organization is most of its audit and one
-core's work (``benchmarks/scale.py``). :func:`split_map` gives the second half of the list
-to a child made by ``os.fork`` while the parent does the first; the child sends back its
-results — small values (booleans, tuples of strings) — through a pipe, and the parent
-joins the two halves in order, so the result is the one a single process computes.
+core's work (``benchmarks/scale.py``). :func:`split_map` gives the tail of the list (half,
+or ``child_share``) to a child made by ``os.fork`` while the parent does the head, after
+any other work it has meanwhile (the audit's rules that need no reach graph); the child
+sends back its results — small values (booleans, tuples of strings) — through a pipe, and
+the parent joins the two parts in order, so the result is the one a single process computes.
 
 Why fork is safe here:
 
