@@ -10,20 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from forkkit import no_children_left
 
 from kubetrust.explain import audit, bundle, render
 from kubetrust.explain.audit import forked
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import synthetic_org
-
-
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 def _squares(items: Sequence[int]) -> list[tuple[int, str]]:
@@ -40,7 +33,7 @@ def _forking(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_split_map_same_as_one_process() -> None:
     items = list(range(10_001))
     assert forked.split_map(items, _squares, threshold=2) == _squares(items)
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_failing_child_leaves_its_half_to_the_parent() -> None:
@@ -56,7 +49,7 @@ def test_failing_child_leaves_its_half_to_the_parent() -> None:
     items = list(range(1001))
     assert forked.split_map(items, fails_in_child, threshold=2) == _squares(items)
     assert calls == [500, 501]  # its own half, then the child's
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_error_in_parent_still_reaps_the_child() -> None:
@@ -69,7 +62,7 @@ def test_error_in_parent_still_reaps_the_child() -> None:
 
     with pytest.raises(ValueError, match="parent trouble"):
         forked.split_map(list(range(100)), fails_in_parent, threshold=2)
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_meanwhile_runs_once_here_while_the_child_takes_the_larger_part(tmp_path: Path) -> None:
@@ -91,7 +84,7 @@ def test_meanwhile_runs_once_here_while_the_child_takes_the_larger_part(tmp_path
     assert found == _squares(items)
     assert record.read_text(encoding="utf-8") == f"{parent}\n"  # once, and not in the child
     assert parts == [350]  # the child judged the other 650
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_meanwhile_runs_after_the_work_without_a_child() -> None:
@@ -112,7 +105,7 @@ def test_an_error_in_meanwhile_still_reaps_the_child() -> None:
 
     with pytest.raises(ValueError, match="meanwhile trouble"):
         forked.split_map(list(range(100)), _squares, threshold=2, meanwhile=fails)
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_audit_forked_is_byte_identical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,4 +120,4 @@ def test_audit_forked_is_byte_identical(tmp_path: Path, monkeypatch: pytest.Monk
     split = render.audit_json(audit.run_audit(topology))
     assert split == alone
     assert alone["edges"] > 0 and alone["findings"]
-    assert _no_children_left()
+    assert no_children_left()

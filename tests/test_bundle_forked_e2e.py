@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from forkkit import run_fresh
+from forkkit import no_children_left, run_fresh
 
 from kubetrust.explain import audit, bundle, bundle_parallel, forking, render, slot_pickle
 
@@ -21,14 +21,6 @@ import synthetic_org
 
 FRESH = "KUBETRUST_TEST_FRESH_PROCESS"
 SHAPE = synthetic_org.Shape(accounts=20, roles=20, ci=2, cluster_every=5)
-
-
-def _no_children_left() -> bool:
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
 
 
 @pytest.fixture
@@ -80,7 +72,7 @@ def test_forked_load_is_the_single_process_load(
     )
     assert forks == [parent]  # one child, forked by this process
     assert dumps == []  # the child sent its part: its list of dumps is not this one
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.usefixtures("forking_load")
@@ -95,7 +87,7 @@ def test_failing_child_leaves_its_part_to_the_parent(
 
     monkeypatch.setattr(slot_pickle, "dump", fails_in_child)
     assert bundle.load_bundle([root]) == _alone(root, monkeypatch)
-    assert _no_children_left()
+    assert no_children_left()
 
 
 @pytest.mark.usefixtures("forking_load")
@@ -129,7 +121,7 @@ def test_a_bad_file_gives_the_single_process_error(
         bundle.load_bundle([root])
     assert str(split.value) == str(alone.value)
     assert str(target) in str(split.value)
-    assert _no_children_left()
+    assert no_children_left()
 
 
 def test_the_checks_run_where_this_process_cannot_fork() -> None:

@@ -15,6 +15,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 
+def no_children_left() -> bool:
+    """Whether this process has no child left to reap: a forking step must wait for every
+    child it made, whatever happened in it."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
 def run_fresh(checks: Path, passed: int, extra_environment: Mapping[str, str | None] = {}) -> None:
     """Run ``checks`` in a fresh pytest process (no xdist) and assert all ``passed`` pass;
     ``extra_environment``: variables to set, or to remove (``None``)."""
